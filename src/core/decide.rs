@@ -1,0 +1,311 @@
+//! The decision pipeline: `decide(policy, observation, history, now) -> Decision`.
+//!
+//! Stages run in a fixed order over a running count that starts at the current desired count.
+//! The first stage turns the score into a load-based recommendation; each later stage may move
+//! the count and records a [`Step`] saying why. Conservative rules, each pinned by tests:
+//!
+//! - inside the tolerance band (`scale_in_threshold ..= scale_out_threshold`) nothing changes;
+//! - missing, stale or invalid data never scales in; `on_missing_data` says whether it may
+//!   scale out;
+//! - scale-in takes the highest recommendation of the stabilization window, so one quiet tick
+//!   cannot shrink the service;
+//! - a scale-out waits out the scale-out cooldown after the last scale-out; a scale-in waits out
+//!   the scale-in cooldown after the last action in **either** direction (so the direction never
+//!   flips inside a cooldown), while a scale-out may happen during a scale-in cooldown, as AWS
+//!   Application Auto Scaling does;
+//! - bounds (schedule, then policy) are enforced last and override cooldowns and step limits:
+//!   a window that raises `min` raises the service when it opens.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::history::History;
+use super::policy::{OnMissingData, Policy, Thresholds};
+use super::schedule::{self, EffectiveBounds};
+use super::score::{self, Score};
+use super::types::{Observation, Replicas};
+
+/// Why the desired count is what it is. Also the name of the stage that set it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    ScaleOut,
+    ScaleIn,
+    WithinTolerance,
+    MissingData,
+    Override,
+    Stabilization,
+    ScaleOutCooldown,
+    ScaleInCooldown,
+    StepLimit,
+    SchedulePin,
+    ScheduleBounds,
+    BudgetCapped,
+    Bounds,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::ScaleOut => "scale_out",
+            Reason::ScaleIn => "scale_in",
+            Reason::WithinTolerance => "within_tolerance",
+            Reason::MissingData => "missing_data",
+            Reason::Override => "override",
+            Reason::Stabilization => "stabilization",
+            Reason::ScaleOutCooldown => "scale_out_cooldown",
+            Reason::ScaleInCooldown => "scale_in_cooldown",
+            Reason::StepLimit => "step_limit",
+            Reason::SchedulePin => "schedule_pin",
+            Reason::ScheduleBounds => "schedule_bounds",
+            Reason::BudgetCapped => "budget_capped",
+            Reason::Bounds => "bounds",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One stage's effect on the running count.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Step {
+    pub stage: Reason,
+    pub from: Replicas,
+    pub to: Replicas,
+    pub message: String,
+}
+
+/// Alias kept for readers who think of the later stages as guards.
+pub type Guard = Step;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decision {
+    pub at: DateTime<Utc>,
+    pub current: Replicas,
+    pub desired: Replicas,
+    /// The load-based recommendation before any guard; what stabilization remembers.
+    pub recommended: Replicas,
+    pub reason: Reason,
+    pub message: String,
+    pub score: Score,
+    pub thresholds: Thresholds,
+    pub bounds: EffectiveBounds,
+    /// The load stage first, then every guard that moved the count.
+    pub steps: Vec<Step>,
+}
+
+impl Decision {
+    pub fn changes(&self) -> bool {
+        self.desired != self.current
+    }
+
+    /// Records this decision's recommendation into `history` (the applied action is recorded
+    /// separately, once it succeeded).
+    pub fn remember(&self, history: &mut History, policy: &Policy) {
+        history.record_recommendation(self.at, self.recommended, policy.scale_in_stabilization);
+    }
+}
+
+/// Decides the desired count for one service at `now`.
+pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTime<Utc>) -> Decision {
+    let bounds = schedule::effective(policy.bounds, &policy.schedules, now);
+    let score = score::score(&policy.metrics, &obs.samples, now, policy.max_metric_age);
+    let current = obs.current;
+    let mut run = Run { current, n: current, steps: Vec::new() };
+    let overridden = obs.manual_override.as_ref().filter(|o| o.is_active(now));
+    let recommended = match overridden {
+        Some(o) => {
+            let to = policy.bounds.clamp(o.count);
+            run.set_always(Reason::Override, to, format!("manual override to {} until {}: {}", o.count, o.expires_at, o.reason));
+            to
+        }
+        None => {
+            let (to, reason, message) = load_stage(policy, &score, current);
+            run.set_always(reason, to, message);
+            stabilize(&mut run, policy, history, now);
+            cooldown(&mut run, policy, history, now);
+            step_limit(&mut run, policy);
+            pin(&mut run, &bounds);
+            budget_cap(&mut run, obs.budget_cap);
+            to
+        }
+    };
+    clamp_bounds(&mut run, policy, &bounds, overridden.is_some());
+    run.finish(now, recommended, score, policy.thresholds, bounds)
+}
+
+/// The running count and the steps that moved it.
+struct Run {
+    current: Replicas,
+    n: Replicas,
+    steps: Vec<Step>,
+}
+
+impl Run {
+    /// Moves the count and records why, if it changes.
+    fn set(&mut self, stage: Reason, to: Replicas, message: String) {
+        if to != self.n {
+            self.set_always(stage, to, message);
+        }
+    }
+
+    fn set_always(&mut self, stage: Reason, to: Replicas, message: String) {
+        self.steps.push(Step { stage, from: self.n, to, message });
+        self.n = to;
+    }
+
+    fn finish(
+        self,
+        at: DateTime<Utc>,
+        recommended: Replicas,
+        score: Score,
+        thresholds: Thresholds,
+        bounds: EffectiveBounds,
+    ) -> Decision {
+        let last = self.steps.last().expect("the first stage always records a step");
+        Decision {
+            at,
+            current: self.current,
+            desired: self.n,
+            recommended,
+            reason: last.stage,
+            message: last.message.clone(),
+            score,
+            thresholds,
+            bounds,
+            steps: self.steps,
+        }
+    }
+}
+
+/// Tolerance band, proportional sizing and the missing-data rule.
+fn load_stage(policy: &Policy, score: &Score, current: Replicas) -> (Replicas, Reason, String) {
+    let unusable = score.unusable();
+    let Some(s) = score.value else {
+        return missing(policy.on_missing_data, current, &unusable);
+    };
+    if !unusable.is_empty() && policy.on_missing_data != OnMissingData::UseAvailable {
+        return missing(policy.on_missing_data, current, &unusable);
+    }
+    let t = policy.thresholds;
+    let sized = proportional(current, s, t.setpoint);
+    if s > t.scale_out {
+        let why = saturation_note(score);
+        let msg = format!("score {s:.3} above scale-out threshold {:.2}{why}: {current} × {s:.3} / setpoint {:.2} → {sized}", t.scale_out, t.setpoint);
+        (sized.max(current), Reason::ScaleOut, msg)
+    } else if s < t.scale_in && unusable.is_empty() {
+        let msg = format!("score {s:.3} below scale-in threshold {:.2}: {current} × {s:.3} / setpoint {:.2} → {sized}", t.scale_in, t.setpoint);
+        (sized.min(current), Reason::ScaleIn, msg)
+    } else if s < t.scale_in {
+        // Conservative: with part of the data missing a low score may only be the missing part.
+        let msg = format!("score {s:.3} below scale-in threshold, but scale-in is suspended: {} missing or stale", unusable.join(", "));
+        (current, Reason::MissingData, msg)
+    } else {
+        let msg = format!("score {s:.3} within tolerance band [{:.2}, {:.2}]", t.scale_in, t.scale_out);
+        (current, Reason::WithinTolerance, msg)
+    }
+}
+
+fn saturation_note(score: &Score) -> String {
+    match (&score.saturated_by, score.weighted_mean) {
+        (Some(m), Some(mean)) => format!(" ({m} at or above its target lifts the weighted mean {mean:.3})"),
+        _ => String::new(),
+    }
+}
+
+/// What missing data does: hold, or (with `scale-out`) add one task. Never scale in.
+fn missing(rule: OnMissingData, current: Replicas, unusable: &[&str]) -> (Replicas, Reason, String) {
+    let what = if unusable.is_empty() { "no weighted metric".to_owned() } else { unusable.join(", ") };
+    match rule {
+        OnMissingData::ScaleOut => (
+            current.saturating_add(1),
+            Reason::MissingData,
+            format!("{what} missing or stale; on_missing_data = scale-out adds one task"),
+        ),
+        _ => (current, Reason::MissingData, format!("{what} missing or stale; holding at {current}")),
+    }
+}
+
+/// `ceil(current × score / setpoint)`, the count that brings the score back to the setpoint if
+/// load stays the same. An empty service is sized as if it had one task.
+fn proportional(current: Replicas, score: f64, setpoint: f64) -> Replicas {
+    let base = f64::from(current.get().max(1));
+    // The epsilon keeps 4 × 0.5 / 0.5 from becoming 5 through rounding noise.
+    let wanted = (base * score / setpoint - 1e-9).ceil();
+    // Float-to-int casts saturate, so an absurd score cannot wrap around.
+    Replicas(wanted.max(0.0) as u32)
+}
+
+/// Scale-in only to the highest recommendation of the stabilization window.
+fn stabilize(run: &mut Run, policy: &Policy, history: &History, now: DateTime<Utc>) {
+    if run.n >= run.current {
+        return;
+    }
+    let window = policy.scale_in_stabilization;
+    let highest = history.highest_within(now, window).unwrap_or(run.n);
+    let to = run.n.max(highest).min(run.current);
+    let msg = format!("scale-in stabilization: highest recommendation in the last {}s is {highest}", window.num_seconds());
+    run.set(Reason::Stabilization, to, msg);
+}
+
+fn cooldown(run: &mut Run, policy: &Policy, history: &History, now: DateTime<Utc>) {
+    let (last, length, reason, what) = if run.n > run.current {
+        (history.last_scale_out(), policy.scale_out_cooldown, Reason::ScaleOutCooldown, "scale-out")
+    } else if run.n < run.current {
+        (history.last_action(), policy.scale_in_cooldown, Reason::ScaleInCooldown, "scale-in")
+    } else {
+        return;
+    };
+    let Some(last) = last else { return };
+    let left = last + length - now;
+    if left > chrono::TimeDelta::zero() {
+        let ago = (now - last).num_seconds();
+        let msg = format!("{what} cooldown: last scaling {ago}s ago, {}s cooldown, {}s left", length.num_seconds(), left.num_seconds());
+        run.set(reason, run.current, msg);
+    }
+}
+
+fn step_limit(run: &mut Run, policy: &Policy) {
+    let up = run.current.saturating_add(policy.max_scale_out_step);
+    let down = run.current.saturating_sub(policy.max_scale_in_step);
+    if run.n > up {
+        let msg = format!("scale-out limited to +{} per step (asked {})", policy.max_scale_out_step, run.n);
+        run.set(Reason::StepLimit, up, msg);
+    } else if run.n < down {
+        let msg = format!("scale-in limited to -{} per step (asked {})", policy.max_scale_in_step, run.n);
+        run.set(Reason::StepLimit, down, msg);
+    }
+}
+
+fn pin(run: &mut Run, bounds: &EffectiveBounds) {
+    if let (Some(p), Some(w)) = (bounds.pinned, &bounds.window) {
+        run.set(Reason::SchedulePin, p, format!("schedule window {w} pins the desired count to {p}"));
+    }
+}
+
+/// The budget only limits scale-out; it never shrinks a service that is already larger.
+fn budget_cap(run: &mut Run, cap: Option<Replicas>) {
+    let Some(cap) = cap else { return };
+    let limit = cap.max(run.current);
+    if run.n > limit {
+        let msg = format!("budget cap: the remaining budget affords {cap} tasks; held {} below the {} asked", run.n.get() - limit.get(), run.n);
+        run.set(Reason::BudgetCapped, limit, msg);
+    }
+}
+
+fn clamp_bounds(run: &mut Run, policy: &Policy, eff: &EffectiveBounds, overridden: bool) {
+    let (bounds, reason, whose) = match &eff.window {
+        Some(w) if !overridden => (eff.bounds, Reason::ScheduleBounds, format!("schedule window {w}")),
+        _ => (policy.bounds, Reason::Bounds, "policy".to_owned()),
+    };
+    let to = bounds.clamp(run.n);
+    run.set(reason, to, format!("{whose} bounds {bounds} (asked {})", run.n));
+}
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

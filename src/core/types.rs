@@ -1,0 +1,122 @@
+//! Small value types shared by every stage: task counts, bounds, samples and the observation.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A number of ECS tasks. Arithmetic on it saturates instead of wrapping.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Replicas(pub u32);
+
+impl Replicas {
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    pub fn saturating_add(self, n: u32) -> Self {
+        Replicas(self.0.saturating_add(n))
+    }
+
+    pub fn saturating_sub(self, n: u32) -> Self {
+        Replicas(self.0.saturating_sub(n))
+    }
+}
+
+impl fmt::Display for Replicas {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Inclusive task-count bounds; `min <= max` always holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Bounds {
+    min: Replicas,
+    max: Replicas,
+}
+
+impl Bounds {
+    /// Bounds from `min` and `max`, or `None` when `min > max`.
+    pub fn new(min: u32, max: u32) -> Option<Self> {
+        (min <= max).then_some(Bounds {
+            min: Replicas(min),
+            max: Replicas(max),
+        })
+    }
+
+    pub fn min(self) -> Replicas {
+        self.min
+    }
+
+    pub fn max(self) -> Replicas {
+        self.max
+    }
+
+    pub fn clamp(self, r: Replicas) -> Replicas {
+        r.clamp(self.min, self.max)
+    }
+
+    pub fn contains(self, r: Replicas) -> bool {
+        self.min <= r && r <= self.max
+    }
+}
+
+impl fmt::Display for Bounds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}, {}]", self.min, self.max)
+    }
+}
+
+/// One metric reading with the time it describes (not the time it was fetched).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Sample {
+    pub value: f64,
+    pub at: DateTime<Utc>,
+}
+
+/// An operator's manual override: hold the service at `count` until `expires_at`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ManualOverride {
+    pub count: Replicas,
+    pub reason: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl ManualOverride {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        now < self.expires_at
+    }
+}
+
+/// Everything the world tells the core at one tick.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observation {
+    /// The service's current desired count.
+    pub current: Replicas,
+    /// Latest sample per metric name; a metric with no entry is missing.
+    pub samples: BTreeMap<String, Sample>,
+    /// A manual override, if an operator set one.
+    pub manual_override: Option<ManualOverride>,
+    /// The largest count the remaining budget can afford, from the cost module.
+    pub budget_cap: Option<Replicas>,
+}
+
+impl Observation {
+    pub fn new(current: u32) -> Self {
+        Observation {
+            current: Replicas(current),
+            ..Observation::default()
+        }
+    }
+
+    /// Adds a sample (builder style, handy in tests and the CLI).
+    pub fn with_sample(mut self, name: &str, value: f64, at: DateTime<Utc>) -> Self {
+        self.samples.insert(name.to_owned(), Sample { value, at });
+        self
+    }
+}
