@@ -1,1 +1,6 @@
+//! trimtab: an autoscaling agent for Amazon ECS services, with cost tracking built in.
+//!
+//! Dependencies point downward: the CLI uses `config`, which builds the pure `core` policy.
+
+pub mod config;
 pub mod core;

@@ -18,6 +18,7 @@
 //! API all tell the same story.
 
 pub mod decide;
+pub mod fargate;
 pub mod history;
 pub mod policy;
 pub mod schedule;
@@ -29,4 +30,4 @@ pub use history::History;
 pub use policy::{MetricKind, MetricSpec, OnMissingData, Policy, Thresholds};
 pub use schedule::{EffectiveBounds, ScheduleWindow, WindowTime};
 pub use score::{Contribution, MetricStatus, Score};
-pub use types::{Bounds, ManualOverride, Observation, Replicas, Sample};
+pub use types::{Bounds, ManualOverride, Money, Observation, Replicas, Sample};

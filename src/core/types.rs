@@ -120,3 +120,43 @@ impl Observation {
         self
     }
 }
+
+/// An amount of US dollars, held exactly as integer micro-dollars.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Money(i64);
+
+impl Money {
+    pub const ZERO: Money = Money(0);
+
+    pub fn from_micros(micros: i64) -> Self {
+        Money(micros)
+    }
+
+    /// Dollars given as a float (from config), rounded to the micro-dollar; `None` if not finite
+    /// or out of range.
+    pub fn from_usd(usd: f64) -> Option<Self> {
+        let micros = (usd * 1e6).round();
+        (usd.is_finite() && micros.abs() < 9.0e18).then_some(Money(micros as i64))
+    }
+
+    pub fn micros(self) -> i64 {
+        self.0
+    }
+
+    /// For display and ratios only; never accumulate the result.
+    pub fn as_usd(self) -> f64 {
+        self.0 as f64 / 1e6
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let cents = (abs + 5_000) / 10_000;
+        write!(f, "{sign}${}.{:02}", cents / 100, cents % 100)
+    }
+}

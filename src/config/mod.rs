@@ -1,0 +1,102 @@
+//! Configuration: a TOML file read in two phases.
+//!
+//! Phase one ([`parse`]) turns text into raw structs that deny unknown keys, collecting every
+//! syntax error and every wrong-type or unknown key, each by key path. Phase two ([`validate`])
+//! merges the named policy template under the user's `[scaling]` and checks every value,
+//! again collecting every problem. Nothing is applied unless both phases pass. Each problem is
+//! then located — `FILE:LINE:COL: key.path: message` — in the user's file, or in the template's
+//! file when the offending value came from the template.
+
+pub mod duration;
+pub mod error;
+pub mod model;
+pub mod parse;
+pub mod raw;
+pub mod span;
+pub mod templates;
+pub mod validate;
+
+use std::path::Path;
+
+pub use error::{ConfigError, Diagnostic};
+pub use model::{AgentConfig, Architecture, BudgetConfig, Config, LaunchType, MetricSource, ScalingConfig, ServiceConfig, SourceKind};
+
+use error::Problems;
+use parse::Parsed;
+use raw::RawScaling;
+use span::SpanIndex;
+
+/// Reads and validates the config file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    from_str(&path.display().to_string(), &text)
+}
+
+/// Validates config `text`; `file` names it in error messages.
+pub fn from_str(file: &str, text: &str) -> Result<Config, ConfigError> {
+    let (parsed, mut problems) = parse::parse(file, text).map_err(ConfigError::Invalid)?;
+    let name = parsed.raw.scaling.as_ref().and_then(|s| s.template.clone()).unwrap_or_else(|| templates::DEFAULT.into());
+    if templates::get(&name).is_none() {
+        let known = templates::names().join(", ");
+        problems.push("scaling.template", format!("unknown template {name:?}; known templates: {known}"));
+    }
+    // With an unknown name, validate on the default template so no follow-on errors appear.
+    let t = templates::get(&name).or_else(|| templates::get(templates::DEFAULT)).expect("the default template exists");
+    let template = Some((t.file(), load_template(t)?));
+    let empty = RawScaling::default();
+    let base = template.as_ref().map_or(&empty, |(_, t)| t.raw.scaling.as_ref().unwrap_or(&empty));
+    let validated = validate::validate(file, &parsed.raw, base);
+    let more = match validated {
+        Ok(config) if problems.is_empty() => return Ok(config),
+        Ok(_) => Problems::default(),
+        Err(p) => p,
+    };
+    let located = Locator { file, index: &parsed.index, template: template.as_ref().map(|(f, t)| (f.as_str(), &t.index)) };
+    let mut diags: Vec<Diagnostic> = problems.into_inner().into_iter().chain(more.into_inner()).map(|(p, m)| located.diagnostic(p, m)).collect();
+    diags.sort();
+    diags.dedup();
+    Err(ConfigError::Invalid(diags))
+}
+
+/// Parses a shipped template; it must hold nothing but a valid `[scaling]` table.
+fn load_template(t: &templates::Template) -> Result<Parsed, ConfigError> {
+    let (parsed, problems) = parse::parse(&t.file(), t.text).map_err(ConfigError::Invalid)?;
+    let stray = parsed.raw.agent.is_some() || parsed.raw.service.is_some() || parsed.raw.budget.is_some() || !parsed.raw.schedule.is_empty();
+    if problems.is_empty() && !stray {
+        return Ok(parsed);
+    }
+    let locator = Locator { file: &t.file(), index: &parsed.index, template: None };
+    let mut diags: Vec<Diagnostic> = problems.into_inner().into_iter().map(|(p, m)| locator.diagnostic(p, m)).collect();
+    if stray {
+        diags.push(locator.diagnostic("scaling".into(), "a template may hold only a [scaling] table".into()));
+    }
+    Err(ConfigError::Invalid(diags))
+}
+
+/// Finds the file, line and column a key path refers to.
+struct Locator<'a> {
+    file: &'a str,
+    index: &'a SpanIndex,
+    template: Option<(&'a str, &'a SpanIndex)>,
+}
+
+impl Locator<'_> {
+    fn diagnostic(&self, path: String, message: String) -> Diagnostic {
+        let (file, index) = self.owner(&path);
+        let (line, column) = index.locate(&path).unwrap_or((1, 1));
+        Diagnostic { file: file.to_owned(), line, column, path: Some(path), message }
+    }
+
+    /// A `scaling` value the user did not write came from the template. The metric list is
+    /// owned whole: by the user if they wrote `scaling.metrics`, else by the template.
+    fn owner(&self, path: &str) -> (&str, &SpanIndex) {
+        let user = (self.file, self.index);
+        let Some((tfile, tindex)) = self.template else { return user };
+        let key = if path.starts_with("scaling.metrics") { "scaling.metrics" } else { path };
+        let from_template = key.starts_with("scaling.") && !self.index.contains(key) && tindex.contains(key);
+        if from_template { (tfile, tindex) } else { user }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,91 @@
+//! Phase one: TOML text → [`RawConfig`], with every syntax error and every type or unknown-key
+//! error found, each by key path. Sections and array elements are deserialized one at a time, so
+//! a bad key in one metric does not hide a bad key in the next.
+
+use serde::de::DeserializeOwned;
+use toml::de::DeTable;
+
+use super::error::{Diagnostic, Problems};
+use super::raw::{RawConfig, RawMetric, RawSchedule, RawScaling};
+use super::span::SpanIndex;
+
+pub const SECTIONS: &[&str] = &["agent", "service", "scaling", "schedule", "budget"];
+
+/// A parsed file: the raw config and where its keys are.
+pub struct Parsed {
+    pub raw: RawConfig,
+    pub index: SpanIndex,
+}
+
+/// Parses `text` (named `file` in messages). Syntax errors come back located; key problems come
+/// back by path in `Problems`, to be located by the caller together with validation problems.
+pub fn parse(file: &str, text: &str) -> Result<(Parsed, Problems), Vec<Diagnostic>> {
+    let (doc, errors) = DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        let lines = SpanIndex::lines_only(text);
+        let mut diags: Vec<Diagnostic> = errors.iter().map(|e| syntax_diagnostic(file, &lines, e)).collect();
+        diags.sort();
+        return Err(diags);
+    }
+    let index = SpanIndex::new(text, doc.get_ref());
+    let table: toml::Table = toml::from_str(text).map_err(|e| vec![syntax_diagnostic(file, &index, &e)])?;
+    let mut problems = Problems::default();
+    let raw = sections(table, &mut problems);
+    Ok((Parsed { raw, index }, problems))
+}
+
+fn syntax_diagnostic(file: &str, index: &SpanIndex, e: &toml::de::Error) -> Diagnostic {
+    let (line, column) = e.span().map_or((1, 1), |s| index.line_col(s.start));
+    Diagnostic { file: file.into(), line, column, path: None, message: e.message().trim().to_owned() }
+}
+
+fn sections(table: toml::Table, problems: &mut Problems) -> RawConfig {
+    let mut raw = RawConfig::default();
+    for (key, value) in table {
+        match key.as_str() {
+            "agent" => raw.agent = section(value, "agent", problems),
+            "service" => raw.service = section(value, "service", problems),
+            "scaling" => raw.scaling = scaling(value, problems),
+            "schedule" => raw.schedule = elements::<RawSchedule>(value, "schedule", problems),
+            "budget" => raw.budget = section(value, "budget", problems),
+            other => problems.push(other, format!("unknown section; expected one of {}", SECTIONS.join(", "))),
+        }
+    }
+    raw
+}
+
+fn scaling(value: toml::Value, problems: &mut Problems) -> Option<RawScaling> {
+    let toml::Value::Table(mut t) = value else {
+        problems.push("scaling", "expected a table");
+        return None;
+    };
+    let metrics = t.remove("metrics").map(|m| elements::<RawMetric>(m, "scaling.metrics", problems));
+    let mut s: RawScaling = section(toml::Value::Table(t), "scaling", problems)?;
+    s.metrics = metrics;
+    Some(s)
+}
+
+/// An array of tables, each element deserialized on its own; bad elements are reported and
+/// kept as `None` so later elements keep their index.
+fn elements<T: DeserializeOwned>(value: toml::Value, path: &str, problems: &mut Problems) -> Vec<Option<T>> {
+    let toml::Value::Array(items) = value else {
+        problems.push(path, format!("expected an array of tables ([[{path}]])"));
+        return vec![];
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| section(item, &format!("{path}[{i}]"), problems))
+        .collect()
+}
+
+fn section<T: DeserializeOwned>(value: toml::Value, path: &str, problems: &mut Problems) -> Option<T> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| {
+            let inner = e.path().to_string();
+            // The path includes the offending key, unknown keys too.
+            let at = if inner == "." { path.to_owned() } else { format!("{path}.{inner}") };
+            problems.push(at, e.into_inner().message().trim().to_owned());
+        })
+        .ok()
+}

@@ -1,0 +1,203 @@
+//! Config tests: the example and every template are accepted; bad input is reported in full,
+//! each problem at its file, line, column and key path.
+
+use super::*;
+use crate::core::{OnMissingData, Replicas};
+
+const EXAMPLE: &str = include_str!("../../examples/trimtab.toml");
+
+fn errors(text: &str) -> Vec<String> {
+    match from_str("t.toml", text) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(e) => e.diagnostics().iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn example_is_accepted_as_written() {
+    let c = from_str("trimtab.toml", EXAMPLE).unwrap();
+    let p = &c.scaling.policy;
+    assert_eq!((p.bounds.min(), p.bounds.max()), (Replicas(2), Replicas(20)));
+    assert_eq!(p.metrics.len(), 4);
+    assert_eq!(p.metrics[2].target, 500.0);
+    assert_eq!(p.thresholds.setpoint, 0.5);
+    assert_eq!(p.scale_out_cooldown.num_seconds(), 60);
+    assert_eq!(p.on_missing_data, OnMissingData::Hold);
+    assert_eq!(p.schedules[0].tz, chrono_tz::Europe::Berlin);
+    assert_eq!(c.service.unwrap().memory, Some(1024));
+    assert_eq!(c.budget.unwrap().monthly.micros(), 500_000_000);
+    assert!(c.agent.dry_run);
+}
+
+#[test]
+fn every_template_is_valid_and_keeps_its_promises() {
+    // (template, scale_out, scale_in)
+    let promised = [
+        ("web-balanced", 0.70, 0.30),
+        ("web-aggressive", 0.60, 0.40),
+        ("api-performance", 0.60, 0.40),
+        ("batch-cost-optimized", 0.80, 0.20),
+        ("ml-gpu", 0.75, 0.25),
+        ("dev-minimal", 0.90, 0.10),
+    ];
+    assert_eq!(templates::names().len(), promised.len());
+    for (name, out, inn) in promised {
+        let c = from_str("t.toml", &format!("[scaling]\ntemplate = \"{name}\"\n")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let p = &c.scaling.policy;
+        assert_eq!((p.thresholds.scale_out, p.thresholds.scale_in), (out, inn), "{name}");
+        for cd in [p.scale_out_cooldown, p.scale_in_cooldown] {
+            assert!((120..=900).contains(&cd.num_seconds()), "{name}: cooldown {cd} outside 2-15 min");
+        }
+        let t = templates::get(name).unwrap();
+        assert!(!t.summary().is_empty() && t.text.contains("Pick it when"), "{name} needs a summary and advice");
+    }
+    let api = from_str("t.toml", "[scaling]\ntemplate = \"api-performance\"\n").unwrap();
+    let heaviest = api.scaling.policy.metrics.iter().max_by(|a, b| a.weight.total_cmp(&b.weight)).unwrap();
+    assert_eq!(heaviest.kind, crate::core::MetricKind::Latency, "api-performance is latency-weighted");
+}
+
+#[test]
+fn no_config_at_all_means_web_balanced_defaults() {
+    let c = from_str("empty.toml", "").unwrap();
+    assert_eq!(c.scaling.template, "web-balanced");
+    assert!(c.service.is_none() && c.budget.is_none());
+    assert_eq!(c.agent.listen.to_string(), "127.0.0.1:9464");
+}
+
+#[test]
+fn user_keys_override_template_keys() {
+    let c = from_str("t.toml", "[scaling]\ntemplate = \"dev-minimal\"\nmax = 5\nscale_out_threshold = 0.8\n").unwrap();
+    let p = &c.scaling.policy;
+    assert_eq!(p.bounds.max(), Replicas(5));
+    assert_eq!(p.bounds.min(), Replicas(1));
+    assert_eq!(p.thresholds.scale_out, 0.8);
+    assert_eq!(p.thresholds.scale_in, 0.10);
+}
+
+#[test]
+fn syntax_errors_are_all_located() {
+    let e = errors("[agent]\ninterval = \n[service\nname = \"x\"\n");
+    assert!(e.len() >= 2, "{e:?}");
+    assert!(e[0].starts_with("t.toml:2:"), "{e:?}");
+    assert!(e.iter().any(|l| l.starts_with("t.toml:3:")), "{e:?}");
+}
+
+#[test]
+fn semantic_errors_are_all_reported_with_line_and_path() {
+    let text = r#"[agent]
+interval = "15 seconds"
+
+[service]
+cluster = "prod"
+name = "web"
+launch_type = "lambda"
+cpu = 512
+memory = 512
+
+[scaling]
+min = 5
+max = 3
+scale_out_threshold = 0.3
+scale_in_threshold = 0.5
+
+[[scaling.metrics]]
+name = "cpu"
+source = "ecs"
+weight = -1.0
+target = 70.0
+
+[[scaling.metrics]]
+name = "cpu"
+source = "statsd"
+target = 10.0
+
+[[schedule]]
+name = "nights"
+cron = "0 25 * * *"
+duration = "8h"
+timezone = "Europe/Berln"
+max = 2
+
+[budget]
+monthly_usd = 100.0
+warn_at = 0.9
+critical_at = 0.8
+"#;
+    let e = errors(text);
+    let expect = [
+        "t.toml:2:1: agent.interval: invalid duration",
+        "t.toml:7:1: service.launch_type: unknown value \"lambda\"",
+        "t.toml:12:1: scaling.min: min (5) must not exceed max (3)",
+        "t.toml:15:1: scaling.scale_in_threshold: scale_in_threshold (0.5) must be below scale_out_threshold (0.3)",
+        "t.toml:20:1: scaling.metrics[0].weight: must be a number >= 0",
+        "t.toml:25:1: scaling.metrics[1].source: unknown value \"statsd\"",
+        "t.toml:30:1: schedule[0].cron: invalid cron expression",
+        "t.toml:32:1: schedule[0].timezone: unknown time zone \"Europe/Berln\"",
+        "t.toml:37:1: budget.warn_at: warn_at (0.9) must be below critical_at (0.8)",
+    ];
+    for want in expect {
+        assert!(e.iter().any(|l| l.starts_with(want)), "missing {want:?} in\n{}", e.join("\n"));
+    }
+    // The Fargate size check was skipped only because launch_type was invalid.
+    assert!(!e.iter().any(|l| l.contains("service.memory")), "{e:?}");
+}
+
+#[test]
+fn fargate_size_duplicate_names_and_zero_weights() {
+    let e = errors("[service]\ncluster = \"c\"\nname = \"s\"\ncpu = 512\nmemory = 512\n");
+    assert!(e[0].starts_with("t.toml:5:1: service.memory: 512 MiB is not valid with cpu = 512 on Fargate; valid: 1024..4096"), "{e:?}");
+    let e = errors("[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\nweight = 0.0\ntarget = 1.0\n");
+    assert!(e[0].contains("scaling.metrics: all weights are 0"), "{e:?}");
+    let e = errors("[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = 1.0\n[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = 2.0\n");
+    assert!(e[0].starts_with("t.toml:6:1: scaling.metrics[1].name: duplicate metric name \"a\""), "{e:?}");
+}
+
+#[test]
+fn unknown_keys_and_wrong_types_are_reported_per_element() {
+    let text = "[agent]\nintervall = \"15s\"\n[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = \"high\"\n[[scaling.metrics]]\nname = \"b\"\nsource = \"host\"\ntarget = 1.0\ncolour = \"red\"\n[extra]\nx = 1\n";
+    let e = errors(text);
+    assert!(e.iter().any(|l| l.starts_with("t.toml:2:1: agent.intervall: unknown field `intervall`")), "{e:?}");
+    assert!(e.iter().any(|l| l.starts_with("t.toml:6:1: scaling.metrics[0].target:")), "{e:?}");
+    assert!(e.iter().any(|l| l.starts_with("t.toml:11:1: scaling.metrics[1].colour: unknown field")), "{e:?}");
+    assert!(e.iter().any(|l| l.starts_with("t.toml:12:2: extra: unknown section")), "{e:?}");
+}
+
+#[test]
+fn unknown_template_lists_the_known_ones() {
+    let e = errors("[scaling]\ntemplate = \"web-balancd\"\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("t.toml:2:1: scaling.template: unknown template \"web-balancd\"; known templates: web-balanced,"), "{e:?}");
+}
+
+#[test]
+fn a_bad_value_from_the_template_would_point_at_the_template() {
+    // The template's thresholds meet a user setpoint outside them: the problem is the user's key.
+    let e = errors("[scaling]\ntemplate = \"web-balanced\"\nsetpoint = 0.9\n");
+    assert!(e[0].starts_with("t.toml:3:1: scaling.setpoint:"), "{e:?}");
+    // The user's threshold clashes with the template's: the user's line is shown.
+    let e = errors("[scaling]\nscale_in_threshold = 0.75\n");
+    assert!(e[0].starts_with("t.toml:2:1: scaling.scale_in_threshold"), "{e:?}");
+    // A metric without target inherits nothing: the user owns the metric list.
+    let e = errors("[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\n");
+    assert!(e[0].starts_with("t.toml:1:1: scaling.metrics[0].target: missing required key"), "{e:?}");
+}
+
+#[test]
+fn schedule_rules() {
+    let base = "[scaling]\nmin = 2\nmax = 10\n";
+    let cases = [
+        ("[[schedule]]\nname = \"x\"\nduration = \"1h\"\nmin = 3\n", "schedule[0].cron: missing"),
+        ("[[schedule]]\nname = \"x\"\ncron = \"0 0 31 2 *\"\nduration = \"1h\"\nmin = 3\n", "never fires"),
+        ("[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\nmin = 12\n", "window bounds are empty: min 12 > max 10"),
+        ("[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\n", "at least one of min, max or desired"),
+        ("[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"0s\"\nmin = 3\n", "schedule[0].duration: must be longer than zero"),
+        ("[[schedule]]\nname = \"x\"\nat = 2026-12-24\nduration = \"1h\"\nmin = 3\n", "needs a date, a time and an offset"),
+        ("[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\nmax = 8\ndesired = 9\n", "desired 9 lies outside"),
+    ];
+    for (window, want) in cases {
+        let e = errors(&format!("{base}{window}"));
+        assert!(e.iter().any(|l| l.contains(want)), "{want:?} not in {e:?}");
+    }
+    let ok = from_str("t.toml", &format!("{base}[[schedule]]\nname = \"launch\"\nat = 2026-12-24T18:00:00+01:00\nduration = \"6h\"\ndesired = 8\n")).unwrap();
+    assert_eq!(ok.scaling.policy.schedules[0].desired, Some(8));
+}

@@ -1,0 +1,135 @@
+//! `[agent]`, `[service]` and `[budget]`.
+
+use std::net::SocketAddr;
+
+use super::Keys;
+use crate::config::error::Problems;
+use crate::config::model::{AgentConfig, Architecture, BudgetConfig, LaunchType, ServiceConfig};
+use crate::config::raw::{RawAgent, RawBudget, RawService};
+use crate::core::{Money, fargate};
+
+pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
+    let raw = raw.cloned().unwrap_or_default();
+    let mut k = Keys { path: "agent".into(), p };
+    let interval = k.positive_duration("interval", raw.interval.as_deref(), "15s");
+    let listen_text = raw.listen.as_deref().unwrap_or("127.0.0.1:9464");
+    let listen = listen_text.parse::<SocketAddr>().map_err(|_| {
+        k.problem("listen", format!("invalid address {listen_text:?}; expected IP:PORT, e.g. \"127.0.0.1:9464\""));
+    });
+    Some(AgentConfig { interval: interval?, listen: listen.ok()?, dry_run: raw.dry_run.unwrap_or(false) })
+}
+
+pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
+    let mut k = Keys { path: "service".into(), p };
+    let cluster = non_empty(&mut k, "cluster", &raw.cluster);
+    let name = non_empty(&mut k, "name", &raw.name);
+    if let Some(r) = raw.region.as_deref().filter(|r| !is_region(r)) {
+        k.problem("region", format!("{r:?} is not an AWS region name (e.g. \"us-east-1\")"));
+    }
+    let launch_type = k.one_of(
+        "launch_type",
+        raw.launch_type.as_deref(),
+        "fargate",
+        LaunchType::NAMES,
+        &[LaunchType::Fargate, LaunchType::FargateSpot, LaunchType::Ec2],
+    );
+    let architecture =
+        k.one_of("architecture", raw.architecture.as_deref(), "x86_64", &["x86_64", "arm64"], &[Architecture::X86_64, Architecture::Arm64]);
+    let cpu = raw.cpu.map(|c| k.count("cpu", Some(c), 0, 1));
+    let memory = raw.memory.map(|m| k.count("memory", Some(m), 0, 1));
+    let (cpu, memory) = (cpu.flatten(), memory.flatten());
+    if launch_type.is_some_and(LaunchType::is_fargate) {
+        fargate_size(&mut k, raw, cpu, memory);
+    }
+    Some(ServiceConfig {
+        cluster: cluster?,
+        name: name?,
+        region: raw.region.clone(),
+        launch_type: launch_type?,
+        cpu,
+        memory,
+        architecture: architecture?,
+    })
+}
+
+fn fargate_size(k: &mut Keys<'_>, raw: &RawService, cpu: Option<u32>, memory: Option<u32>) {
+    match (cpu, memory) {
+        (Some(c), _) if fargate::memory_options(c).is_empty() => {
+            let valid: Vec<String> = fargate::cpu_options().map(|c| c.to_string()).collect();
+            k.problem("cpu", format!("{c} is not a Fargate CPU size; valid: {}", valid.join(", ")));
+        }
+        (Some(c), Some(m)) if !fargate::is_valid(c, m) => {
+            let options = fargate::memory_options(c);
+            let (lo, hi) = (options[0], options[options.len() - 1]);
+            k.problem("memory", format!("{m} MiB is not valid with cpu = {c} on Fargate; valid: {lo}..{hi} MiB ({} sizes)", options.len()));
+        }
+        _ => {}
+    }
+    if raw.cpu.is_none() {
+        k.problem("cpu", "missing required key (Fargate tasks need a size)");
+    }
+    if raw.memory.is_none() {
+        k.problem("memory", "missing required key (Fargate tasks need a size)");
+    }
+}
+
+fn non_empty(k: &mut Keys<'_>, key: &str, v: &Option<String>) -> Option<String> {
+    let s = k.required(key, v)?;
+    if s.trim().is_empty() {
+        k.problem(key, "must not be empty");
+        return None;
+    }
+    Some(s)
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-5`…
+fn is_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    let letters = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase());
+    parts.len() >= 3
+        && parts[..parts.len() - 1].iter().all(|p| letters(p))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
+pub fn budget(raw: &RawBudget, p: &mut Problems) -> Option<BudgetConfig> {
+    let mut k = Keys { path: "budget".into(), p };
+    let monthly = k.required("monthly_usd", &raw.monthly_usd).and_then(|usd| match Money::from_usd(usd) {
+        Some(m) if usd > 0.0 => Some(m),
+        _ => {
+            k.problem("monthly_usd", format!("must be a positive amount of dollars, got {usd}"));
+            None
+        }
+    });
+    let warn_at = fraction(&mut k, "warn_at", raw.warn_at.unwrap_or(0.75));
+    let critical_at = fraction(&mut k, "critical_at", raw.critical_at.unwrap_or(0.90));
+    if let (Some(w), Some(c)) = (warn_at, critical_at) {
+        if w >= c {
+            k.problem("warn_at", format!("warn_at ({w}) must be below critical_at ({c})"));
+        }
+    }
+    Some(BudgetConfig { monthly: monthly?, warn_at: warn_at?, critical_at: critical_at? })
+}
+
+fn fraction(k: &mut Keys<'_>, key: &str, v: f64) -> Option<f64> {
+    if v > 0.0 && v <= 1.0 {
+        Some(v)
+    } else {
+        k.problem(key, format!("must be a fraction of the budget in (0, 1], got {v}"));
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_region;
+
+    #[test]
+    fn region_names() {
+        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-5"] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in ["us-east", "US-EAST-1", "useast1", "us-east-1a", ""] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
+}
