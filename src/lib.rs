@@ -2,5 +2,6 @@
 //!
 //! Dependencies point downward: the CLI uses `config`, which builds the pure `core` policy.
 
+pub mod cli;
 pub mod config;
 pub mod core;

@@ -1,1 +1,236 @@
-fn main() {}
+//! The `trimtab` command: argument parsing, dispatch and exit codes. Nothing else lives here.
+//!
+//! Exit codes: 0 success, 1 runtime failure, 2 bad config or bad usage.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, TimeDelta, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use trimtab::cli;
+use trimtab::config::{self, Config, ConfigError};
+use trimtab::core::{self, History, ManualOverride, Observation, Replicas};
+
+#[derive(Parser)]
+#[command(
+    name = "trimtab",
+    version,
+    about = "Autoscaling agent for Amazon ECS services, with cost tracking built in",
+    long_about = "trimtab scales an ECS service on a weighted score of several metrics (CPU, memory, \
+latency, errors, ...), within bounds, cooldowns and time-based schedules, and explains every \
+decision.\n\nWithout --config, commands use the example config embedded in the binary \
+(examples/trimtab.toml), so you can try them with no AWS account.",
+    after_help = "Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a config file; prints a one-line summary, or every error as FILE:LINE:COL: key: message.
+    Check(ConfigArg),
+    /// Show what the scaler would decide for given metric values, metric by metric and guard by guard.
+    #[command(after_help = "Example:\n  trimtab explain --current 4 --metric cpu=95 --metric memory=40 \
+--metric latency_p95_ms=300 --metric error_rate_pct=0.5")]
+    Explain(ExplainArgs),
+    /// List when the schedule changes the bounds, in local and UTC time.
+    Schedule(ScheduleArgs),
+    /// List the policy templates; with a NAME, print that template.
+    Policies {
+        /// A template to print in full.
+        name: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// The TOML config file [default: the embedded example config].
+    #[arg(long, short, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// The service's current desired task count.
+    #[arg(long, value_name = "N")]
+    current: u32,
+    /// A metric reading, NAME=VALUE; repeat for each metric. Metrics left out count as missing.
+    #[arg(long = "metric", short = 'm', value_name = "NAME=VALUE", value_parser = parse_metric)]
+    metrics: Vec<(String, f64)>,
+    /// The decision time (RFC 3339) [default: now]. Decides which schedule window is open.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    at: Option<DateTime<Utc>>,
+    /// Time since the last scale-out, e.g. 30s (starts the cooldowns).
+    #[arg(long, value_name = "AGO", value_parser = parse_duration)]
+    last_scale_out: Option<TimeDelta>,
+    /// Time since the last scale-in, e.g. 2m.
+    #[arg(long, value_name = "AGO", value_parser = parse_duration)]
+    last_scale_in: Option<TimeDelta>,
+    /// An earlier recommendation, AGO=COUNT (e.g. 2m=6), for the scale-in stabilization window.
+    #[arg(long = "recommended", value_name = "AGO=COUNT", value_parser = parse_recommendation)]
+    recommendations: Vec<(TimeDelta, u32)>,
+    /// The most tasks the remaining budget affords (as the cost module would cap).
+    #[arg(long, value_name = "N")]
+    budget_cap: Option<u32>,
+    /// Apply a manual override to this count.
+    #[arg(long = "override", value_name = "N")]
+    override_count: Option<u32>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+struct ScheduleArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Start of the span (RFC 3339) [default: now].
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    from: Option<DateTime<Utc>>,
+    /// Length of the span in days.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
+    days: u32,
+    /// Time zone for the local column [default: the first window's].
+    #[arg(long, value_name = "IANA")]
+    tz: Option<chrono_tz::Tz>,
+}
+
+/// A failure that is the user's input, not the runtime: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e),
+    }
+}
+
+fn report(e: &anyhow::Error) -> ExitCode {
+    if let Some(ConfigError::Invalid(diags)) = e.downcast_ref::<ConfigError>() {
+        for d in diags {
+            eprintln!("{d}");
+        }
+        eprintln!("error: {} problem{} in config", diags.len(), if diags.len() == 1 { "" } else { "s" });
+        return ExitCode::from(2);
+    }
+    eprintln!("error: {e:#}");
+    let usage = e.downcast_ref::<UsageError>().is_some() || e.downcast_ref::<ConfigError>().is_some();
+    ExitCode::from(if usage { 2 } else { 1 })
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Check(c) => println!("{}", cli::check_summary(&load(&c)?)),
+        Command::Explain(args) => explain(args)?,
+        Command::Schedule(args) => schedule(args)?,
+        Command::Policies { name: None } => print!("{}", cli::policies_list()),
+        Command::Policies { name: Some(n) } => match config::templates::get(&n) {
+            Some(t) => print!("{}", t.text),
+            None => bail!(UsageError(format!("unknown template {n:?}; known: {}", config::templates::names().join(", ")))),
+        },
+    }
+    Ok(())
+}
+
+fn load(arg: &ConfigArg) -> anyhow::Result<Config> {
+    Ok(match &arg.config {
+        Some(path) => config::load(path)?,
+        None => config::from_str(cli::EMBEDDED_NAME, cli::EMBEDDED_EXAMPLE)?,
+    })
+}
+
+fn explain(args: ExplainArgs) -> anyhow::Result<()> {
+    let config = load(&args.config)?;
+    let policy = &config.scaling.policy;
+    let now = args.at.unwrap_or_else(Utc::now);
+    let mut obs = Observation::new(args.current);
+    for (name, value) in &args.metrics {
+        if !policy.metrics.iter().any(|m| &m.name == name) {
+            let known: Vec<&str> = policy.metrics.iter().map(|m| m.name.as_str()).collect();
+            bail!(UsageError(format!("--metric {name}: no such metric in {}; its metrics are {}", config.file, known.join(", "))));
+        }
+        obs = obs.with_sample(name, *value, now);
+    }
+    obs.budget_cap = args.budget_cap.map(Replicas);
+    obs.manual_override = args.override_count.map(|n| ManualOverride {
+        count: Replicas(n),
+        reason: "set with trimtab explain --override".into(),
+        expires_at: now + TimeDelta::hours(1),
+    });
+    let history = history_from(&args, now, args.current);
+    let decision = core::decide(policy, &obs, &history, now);
+    match args.format {
+        Format::Table => print!("{}", cli::explain::render(&decision, policy)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&decision).context("encoding the decision as JSON")?),
+    }
+    Ok(())
+}
+
+fn history_from(args: &ExplainArgs, now: DateTime<Utc>, current: u32) -> History {
+    let mut h = History::default();
+    let mut recs = args.recommendations.clone();
+    recs.sort_by_key(|(ago, _)| -*ago);
+    for (ago, n) in recs {
+        h.record_recommendation(now - ago, Replicas(n), TimeDelta::days(1));
+    }
+    let c = Replicas(current);
+    if let Some(ago) = args.last_scale_in {
+        h.record_action(now - ago, c.saturating_add(1), c);
+    }
+    if let Some(ago) = args.last_scale_out {
+        h.record_action(now - ago, c.saturating_sub(1), c.max(Replicas(1)));
+    }
+    h
+}
+
+fn schedule(args: ScheduleArgs) -> anyhow::Result<()> {
+    let config = load(&args.config)?;
+    let policy = &config.scaling.policy;
+    let from = args.from.unwrap_or_else(Utc::now);
+    let to = from + TimeDelta::days(i64::from(args.days));
+    let tz = args.tz.or_else(|| policy.schedules.first().map(|w| w.tz)).unwrap_or(chrono_tz::UTC);
+    if policy.schedules.is_empty() {
+        println!("{}: no [[schedule]] windows; bounds stay {}", config.file, policy.bounds);
+        return Ok(());
+    }
+    let transitions = core::schedule::transitions(policy.bounds, &policy.schedules, from, to);
+    print!("{}", cli::schedule::render(&transitions, tz));
+    Ok(())
+}
+
+fn parse_metric(s: &str) -> Result<(String, f64), String> {
+    let (name, value) = s.split_once('=').ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
+    let v: f64 = value.trim().parse().map_err(|_| format!("{value:?} is not a number"))?;
+    if !v.is_finite() {
+        return Err(format!("{value:?} is not a finite number"));
+    }
+    Ok((name.trim().to_owned(), v))
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("{s:?} is not an RFC 3339 time ({e}), e.g. 2026-11-23T09:00:00+01:00"))
+}
+
+fn parse_duration(s: &str) -> Result<TimeDelta, String> {
+    config::duration::parse(s)
+}
+
+fn parse_recommendation(s: &str) -> Result<(TimeDelta, u32), String> {
+    let (ago, n) = s.split_once('=').ok_or_else(|| format!("expected AGO=COUNT, e.g. 2m=6, got {s:?}"))?;
+    let n: u32 = n.parse().map_err(|_| format!("{n:?} is not a task count"))?;
+    Ok((parse_duration(ago)?, n))
+}

@@ -48,6 +48,7 @@ fn every_template_is_valid_and_keeps_its_promises() {
         for cd in [p.scale_out_cooldown, p.scale_in_cooldown] {
             assert!((120..=900).contains(&cd.num_seconds()), "{name}: cooldown {cd} outside 2-15 min");
         }
+        assert_eq!(c.scaling.template, name, "a template names itself, so checking its file says so");
         let t = templates::get(name).unwrap();
         assert!(!t.summary().is_empty() && t.text.contains("Pick it when"), "{name} needs a summary and advice");
     }

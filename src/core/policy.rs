@@ -69,6 +69,17 @@ pub enum OnMissingData {
     ScaleOut,
 }
 
+impl OnMissingData {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnMissingData::Hold => "hold",
+            OnMissingData::UseAvailable => "use-available",
+            OnMissingData::ScaleOut => "scale-out",
+        }
+    }
+}
+
 /// The tolerance band and the point proportional sizing aims at.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Thresholds {

@@ -1,0 +1,94 @@
+//! `trimtab explain`: one decision, metric by metric and guard by guard.
+
+use std::fmt::Write;
+
+use super::table::Table;
+use crate::core::{Contribution, Decision, MetricStatus, Policy, Reason};
+
+/// The human-readable explanation of `d`, made under `policy`.
+pub fn render(d: &Decision, policy: &Policy) -> String {
+    let mut out = String::new();
+    out.push_str(&metrics_table(&d.score.contributions));
+    let _ = writeln!(out);
+    let score = d.score.value.map_or("none (no usable metric)".into(), |s| format!("{s:.3}"));
+    let _ = writeln!(out, "score: {score}");
+    if let (Some(by), Some(mean)) = (&d.score.saturated_by, d.score.weighted_mean) {
+        let _ = writeln!(out, "  weighted mean {mean:.3}, lifted by {by}: a metric at or above its target is never averaged away");
+    }
+    let t = d.thresholds;
+    let _ = writeln!(out, "band:  scale in below {:.2}, scale out above {:.2}, size to {:.2}", t.scale_in, t.scale_out, t.setpoint);
+    let _ = writeln!(out);
+    out.push_str(&guards_table(d, policy));
+    let _ = writeln!(out);
+    let arrow = match d.desired.cmp(&d.current) {
+        std::cmp::Ordering::Greater => "scale out",
+        std::cmp::Ordering::Less => "scale in",
+        std::cmp::Ordering::Equal => "hold",
+    };
+    let _ = writeln!(out, "decision: {arrow} {} → {} (reason: {})", d.current, d.desired, d.reason);
+    let _ = writeln!(out, "  {}", d.message);
+    out
+}
+
+fn metrics_table(cs: &[Contribution]) -> String {
+    let mut t = Table::new(["metric", "value", "target", "normalized", "weight", "contribution", "status"]);
+    for c in cs {
+        let opt = |v: Option<f64>, p: usize| v.map_or("-".into(), |v| format!("{v:.p$}"));
+        t.row(vec![
+            c.name.clone(),
+            opt(c.value, 2),
+            format!("{:.2}", c.target),
+            opt(c.normalized, 3),
+            format!("{:.2}", c.weight),
+            opt(c.contribution, 3),
+            status(c.status),
+        ]);
+    }
+    t.render()
+}
+
+fn status(s: MetricStatus) -> String {
+    match s {
+        MetricStatus::Ok => "ok".into(),
+        MetricStatus::Saturated => "saturated (≥ target)".into(),
+        MetricStatus::Missing => "missing".into(),
+        MetricStatus::Stale { age_seconds } => format!("stale ({age_seconds}s old)"),
+        MetricStatus::Invalid => "invalid".into(),
+    }
+}
+
+/// Every stage of the pipeline, in order, and what it did.
+fn guards_table(d: &Decision, p: &Policy) -> String {
+    let stages: [(&str, String, &[Reason]); 8] = [
+        ("override", "manual override".into(), &[Reason::Override]),
+        (
+            "load",
+            format!("tolerance band [{:.2}, {:.2}], proportional sizing, on missing data {}", p.thresholds.scale_in, p.thresholds.scale_out, p.on_missing_data.as_str()),
+            &[Reason::ScaleOut, Reason::ScaleIn, Reason::WithinTolerance, Reason::MissingData],
+        ),
+        ("stabilization", format!("scale-in window {}s", p.scale_in_stabilization.num_seconds()), &[Reason::Stabilization]),
+        (
+            "cooldown",
+            format!("scale-out {}s, scale-in {}s", p.scale_out_cooldown.num_seconds(), p.scale_in_cooldown.num_seconds()),
+            &[Reason::ScaleOutCooldown, Reason::ScaleInCooldown],
+        ),
+        ("step limit", format!("+{} / -{} per decision", p.max_scale_out_step, p.max_scale_in_step), &[Reason::StepLimit]),
+        ("schedule", schedule_note(d), &[Reason::SchedulePin, Reason::ScheduleBounds]),
+        ("budget cap", "from the cost module".into(), &[Reason::BudgetCapped]),
+        ("bounds", format!("policy {}", p.bounds), &[Reason::Bounds]),
+    ];
+    let mut t = Table::new(["stage", "setting", "effect"]);
+    for (name, setting, reasons) in stages {
+        let hits: Vec<String> = d.steps.iter().filter(|s| reasons.contains(&s.stage)).map(|s| format!("{} → {}: {}", s.from, s.to, s.message)).collect();
+        let effect = if hits.is_empty() { "-".to_owned() } else { hits.join("; ") };
+        t.row(vec![name.into(), setting, effect]);
+    }
+    t.render()
+}
+
+fn schedule_note(d: &Decision) -> String {
+    match &d.bounds.window {
+        Some(w) => format!("window {w} open: bounds {}", d.bounds.bounds),
+        None => "no window open".into(),
+    }
+}

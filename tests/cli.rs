@@ -1,0 +1,173 @@
+//! The `trimtab` binary as a user runs it: exit codes, output, and error locations.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/trimtab.toml");
+const ACCEPTANCE_METRICS: [&str; 8] = ["-m", "cpu=95", "-m", "memory=40", "-m", "latency_p95_ms=300", "-m", "error_rate_pct=0.5"];
+const IDLE_METRICS: [&str; 8] = ["-m", "cpu=1", "-m", "memory=2", "-m", "latency_p95_ms=5", "-m", "error_rate_pct=0"];
+/// A Sunday, so the business-hours window of the example is closed.
+const SUNDAY_NOON: &str = "2026-11-22T12:00:00Z";
+
+fn trimtab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trimtab")).args(args).output().expect("the trimtab binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes `text` to a fresh temp file and returns its path.
+fn temp_config(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("trimtab-cli-{}-{name}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn explain_json(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["explain", "--config", EXAMPLE, "--current", "4", "--at", SUNDAY_NOON, "--format", "json"];
+    args.extend_from_slice(extra);
+    let o = trimtab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).expect("explain --format json prints JSON")
+}
+
+#[test]
+fn check_accepts_the_example_and_every_template() {
+    let o = trimtab(&["check", "--config", EXAMPLE]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("ok: ") && stdout(&o).lines().count() == 1, "{}", stdout(&o));
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let o = trimtab(&["check", "--config", path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}: {}", path.display(), stderr(&o));
+        n += 1;
+    }
+    assert_eq!(n, 6);
+}
+
+#[test]
+fn check_lists_every_syntax_error_with_file_line_col_and_exits_2() {
+    let path = temp_config("syntax", "[agent]\ninterval = \"15s\n[service\n");
+    let o = trimtab(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let file = path.display().to_string();
+    let located: Vec<&str> = err.lines().filter(|l| l.starts_with(&format!("{file}:"))).collect();
+    assert!(located.len() >= 2, "all syntax errors listed:\n{err}");
+    assert!(located[0].starts_with(&format!("{file}:2:")), "{err}");
+}
+
+#[test]
+fn check_lists_every_semantic_error_with_key_path_and_exits_2() {
+    let text = "[scaling]\nmin = 9\nmax = 3\nscale_out_threshold = 1.5\n\n[[schedule]]\nname = \"x\"\ncron = \"0 8 * * MON-FRI\"\nduration = \"10h\"\ntimezone = \"Mars/Olympus\"\nmin = 4\n\n[budget]\nmonthly_usd = 100\nwarn_at = 0.9\ncritical_at = 0.5\n";
+    let path = temp_config("semantic", text);
+    let o = trimtab(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let file = path.display().to_string();
+    for want in [
+        format!("{file}:2:1: scaling.min: min (9) must not exceed max (3)"),
+        format!("{file}:4:1: scaling.scale_out_threshold: must be between 0 and 1"),
+        format!("{file}:10:1: schedule[0].timezone: unknown time zone \"Mars/Olympus\""),
+        format!("{file}:15:1: budget.warn_at: warn_at (0.9) must be below critical_at (0.5)"),
+    ] {
+        assert!(err.lines().any(|l| l.starts_with(&want)), "missing {want:?} in\n{err}");
+    }
+    assert!(err.contains("error: 4 problems in config"), "{err}");
+}
+
+#[test]
+fn explain_recommends_more_tasks_for_the_acceptance_load_and_shows_why() {
+    let d = explain_json(&ACCEPTANCE_METRICS);
+    assert!(d["desired"].as_u64().unwrap() > 4, "{d}");
+    assert_eq!(d["score"]["saturated_by"], "cpu");
+    assert_eq!(d["score"]["contributions"].as_array().unwrap().len(), 4);
+    assert_eq!(d["steps"][0]["stage"], "scale_out");
+    // The table says the same in words.
+    let mut args = vec!["explain", "--config", EXAMPLE, "--current", "4", "--at", SUNDAY_NOON];
+    args.extend_from_slice(&ACCEPTANCE_METRICS);
+    let table = stdout(&trimtab(&args));
+    for want in ["latency_p95_ms", "contribution", "score: 1.357", "step limit", "decision: scale out 4 → 8"] {
+        assert!(table.contains(want), "missing {want:?} in\n{table}");
+    }
+}
+
+#[test]
+fn explain_recommends_fewer_tasks_when_idle_or_names_what_held_it() {
+    let d = explain_json(&IDLE_METRICS);
+    assert!(d["desired"].as_u64().unwrap() < 4, "{d}");
+    let mut held = IDLE_METRICS.to_vec();
+    held.extend(["--last-scale-out", "45s"]);
+    let d = explain_json(&held);
+    assert_eq!((d["desired"].as_u64(), d["reason"].as_str()), (Some(4), Some("scale_in_cooldown")), "{d}");
+    let mut stabilized = IDLE_METRICS.to_vec();
+    stabilized.extend(["--recommended", "3m=5"]);
+    let d = explain_json(&stabilized);
+    assert_eq!((d["desired"].as_u64(), d["reason"].as_str()), (Some(4), Some("stabilization")), "{d}");
+}
+
+#[test]
+fn explain_never_scales_in_on_missing_data() {
+    let d = explain_json(&["-m", "cpu=1"]);
+    assert_eq!((d["desired"].as_u64(), d["reason"].as_str()), (Some(4), Some("missing_data")), "{d}");
+}
+
+#[test]
+fn explain_inside_business_hours_applies_the_schedule() {
+    let o = trimtab(&["explain", "--config", EXAMPLE, "--current", "4", "--at", "2026-11-23T09:00:00+01:00", "-m", "cpu=35", "-m", "memory=40", "-m", "latency_p95_ms=250", "-m", "error_rate_pct=1", "--format", "json"]);
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((d["desired"].as_u64(), d["reason"].as_str()), (Some(6), Some("schedule_bounds")), "{d}");
+}
+
+#[test]
+fn explain_without_config_uses_the_embedded_example() {
+    let mut args = vec!["explain", "--current", "4", "--at", SUNDAY_NOON];
+    args.extend_from_slice(&ACCEPTANCE_METRICS);
+    let o = trimtab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("decision: scale out"), "{}", stdout(&o));
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_clear_message() {
+    let o = trimtab(&["explain", "--current", "4", "-m", "cpuu=3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no such metric") && stderr(&o).contains("cpu, memory"), "{}", stderr(&o));
+    let o = trimtab(&["explain", "--current", "4", "-m", "cpu=lots"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = trimtab(&["check", "--config", "/nonexistent/trimtab.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot read config file /nonexistent/trimtab.toml"), "{}", stderr(&o));
+    assert_eq!(trimtab(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn schedule_lists_changes_in_local_and_utc_time_across_dst() {
+    let o = trimtab(&["schedule", "--config", EXAMPLE, "--from", "2026-03-27T00:00:00Z", "--days", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for want in [
+        "Fri 2026-03-27 08:00 CET   2026-03-27 07:00  6    30",
+        "Mon 2026-03-30 08:00 CEST  2026-03-30 06:00  6    30",
+        "Mon 2026-03-30 18:00 CEST  2026-03-30 16:00  2    20",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+    }
+}
+
+#[test]
+fn policies_lists_the_six_templates_and_prints_one() {
+    let out = stdout(&trimtab(&["policies"]));
+    assert_eq!(out.lines().count(), 6, "{out}");
+    assert!(out.lines().all(|l| l.split_whitespace().count() > 3), "each has a summary:\n{out}");
+    let one = trimtab(&["policies", "web-aggressive"]);
+    assert!(stdout(&one).contains("scale_out_threshold = 0.60"));
+    assert_eq!(trimtab(&["policies", "nope"]).status.code(), Some(2));
+}
