@@ -140,7 +140,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Policies { name: None } => print!("{}", cli::policies_list()),
         Command::Policies { name: Some(n) } => match config::templates::get(&n) {
             Some(t) => print!("{}", t.text),
-            None => bail!(UsageError(format!("unknown template {n:?}; known: {}", config::templates::names().join(", ")))),
+            None => bail!(UsageError(format!(
+                "unknown template {n:?}; known: {}",
+                config::templates::names().join(", ")
+            ))),
         },
     }
     Ok(())
@@ -161,7 +164,11 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     for (name, value) in &args.metrics {
         if !policy.metrics.iter().any(|m| &m.name == name) {
             let known: Vec<&str> = policy.metrics.iter().map(|m| m.name.as_str()).collect();
-            bail!(UsageError(format!("--metric {name}: no such metric in {}; its metrics are {}", config.file, known.join(", "))));
+            bail!(UsageError(format!(
+                "--metric {name}: no such metric in {}; its metrics are {}",
+                config.file,
+                known.join(", ")
+            )));
         }
         obs = obs.with_sample(name, *value, now);
     }
@@ -175,7 +182,9 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     let decision = core::decide(policy, &obs, &history, now);
     match args.format {
         Format::Table => print!("{}", cli::explain::render(&decision, policy)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&decision).context("encoding the decision as JSON")?),
+        Format::Json => {
+            println!("{}", serde_json::to_string_pretty(&decision).context("encoding the decision as JSON")?)
+        }
     }
     Ok(())
 }
@@ -222,7 +231,9 @@ fn parse_metric(s: &str) -> Result<(String, f64), String> {
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("{s:?} is not an RFC 3339 time ({e}), e.g. 2026-11-23T09:00:00+01:00"))
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time ({e}), e.g. 2026-11-23T09:00:00+01:00"))
 }
 
 fn parse_duration(s: &str) -> Result<TimeDelta, String> {

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/trimtab.toml");
-const ACCEPTANCE_METRICS: [&str; 8] = ["-m", "cpu=95", "-m", "memory=40", "-m", "latency_p95_ms=300", "-m", "error_rate_pct=0.5"];
-const IDLE_METRICS: [&str; 8] = ["-m", "cpu=1", "-m", "memory=2", "-m", "latency_p95_ms=5", "-m", "error_rate_pct=0"];
+const ACCEPTANCE_METRICS: [&str; 8] =
+    ["-m", "cpu=95", "-m", "memory=40", "-m", "latency_p95_ms=300", "-m", "error_rate_pct=0.5"];
+const IDLE_METRICS: [&str; 8] =
+    ["-m", "cpu=1", "-m", "memory=2", "-m", "latency_p95_ms=5", "-m", "error_rate_pct=0"];
 /// A Sunday, so the business-hours window of the example is closed.
 const SUNDAY_NOON: &str = "2026-11-22T12:00:00Z";
 
@@ -29,7 +31,8 @@ fn temp_config(name: &str, text: &str) -> PathBuf {
 }
 
 fn explain_json(extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["explain", "--config", EXAMPLE, "--current", "4", "--at", SUNDAY_NOON, "--format", "json"];
+    let mut args =
+        vec!["explain", "--config", EXAMPLE, "--current", "4", "--at", SUNDAY_NOON, "--format", "json"];
     args.extend_from_slice(extra);
     let o = trimtab(&args);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -94,7 +97,8 @@ fn explain_recommends_more_tasks_for_the_acceptance_load_and_shows_why() {
     let mut args = vec!["explain", "--config", EXAMPLE, "--current", "4", "--at", SUNDAY_NOON];
     args.extend_from_slice(&ACCEPTANCE_METRICS);
     let table = stdout(&trimtab(&args));
-    for want in ["latency_p95_ms", "contribution", "score: 1.357", "step limit", "decision: scale out 4 → 8"] {
+    for want in ["latency_p95_ms", "contribution", "score: 1.357", "step limit", "decision: scale out 4 → 8"]
+    {
         assert!(table.contains(want), "missing {want:?} in\n{table}");
     }
 }
@@ -121,7 +125,25 @@ fn explain_never_scales_in_on_missing_data() {
 
 #[test]
 fn explain_inside_business_hours_applies_the_schedule() {
-    let o = trimtab(&["explain", "--config", EXAMPLE, "--current", "4", "--at", "2026-11-23T09:00:00+01:00", "-m", "cpu=35", "-m", "memory=40", "-m", "latency_p95_ms=250", "-m", "error_rate_pct=1", "--format", "json"]);
+    let o = trimtab(&[
+        "explain",
+        "--config",
+        EXAMPLE,
+        "--current",
+        "4",
+        "--at",
+        "2026-11-23T09:00:00+01:00",
+        "-m",
+        "cpu=35",
+        "-m",
+        "memory=40",
+        "-m",
+        "latency_p95_ms=250",
+        "-m",
+        "error_rate_pct=1",
+        "--format",
+        "json",
+    ]);
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!((d["desired"].as_u64(), d["reason"].as_str()), (Some(6), Some("schedule_bounds")), "{d}");
 }

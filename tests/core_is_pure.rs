@@ -5,8 +5,24 @@ use std::path::Path;
 
 /// Patterns that mean I/O, the environment, or the clock.
 const FORBIDDEN: &[&str] = &[
-    "tokio", "aws_", "reqwest", "hyper", "axum", "sysinfo", "std::env", "env::var", "std::fs", "std::net", "std::process",
-    "std::thread", "SystemTime", "Instant::", "Utc::now", "Local::now", "::now()", "rand::",
+    "tokio",
+    "aws_",
+    "reqwest",
+    "hyper",
+    "axum",
+    "sysinfo",
+    "std::env",
+    "env::var",
+    "std::fs",
+    "std::net",
+    "std::process",
+    "std::thread",
+    "SystemTime",
+    "Instant::",
+    "Utc::now",
+    "Local::now",
+    "::now()",
+    "rand::",
 ];
 
 fn violations(source: &str) -> Vec<String> {
@@ -14,8 +30,18 @@ fn violations(source: &str) -> Vec<String> {
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim_start().starts_with("//"))
-        .flat_map(|(i, l)| FORBIDDEN.iter().filter(move |p| l.contains(*p)).map(move |p| format!("line {}: `{p}` in {l:?}", i + 1)))
-        .chain(source.lines().filter(|l| l.contains("use crate::") && !l.contains("use crate::core")).map(|l| format!("imports outside core: {l:?}")))
+        .flat_map(|(i, l)| {
+            FORBIDDEN
+                .iter()
+                .filter(move |p| l.contains(*p))
+                .map(move |p| format!("line {}: `{p}` in {l:?}", i + 1))
+        })
+        .chain(
+            source
+                .lines()
+                .filter(|l| l.contains("use crate::") && !l.contains("use crate::core"))
+                .map(|l| format!("imports outside core: {l:?}")),
+        )
         .collect()
 }
 
@@ -39,7 +65,11 @@ fn core_does_no_io_reads_no_env_and_no_clock() {
     assert!(files.len() >= 6, "found the core sources");
     let found: Vec<String> = files
         .iter()
-        .flat_map(|f| violations(&std::fs::read_to_string(f).unwrap()).into_iter().map(move |v| format!("{}: {v}", f.display())))
+        .flat_map(|f| {
+            violations(&std::fs::read_to_string(f).unwrap())
+                .into_iter()
+                .map(move |v| format!("{}: {v}", f.display()))
+        })
         .collect();
     assert!(found.is_empty(), "src/core must stay pure:\n{}", found.join("\n"));
 }

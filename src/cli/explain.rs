@@ -13,10 +13,17 @@ pub fn render(d: &Decision, policy: &Policy) -> String {
     let score = d.score.value.map_or("none (no usable metric)".into(), |s| format!("{s:.3}"));
     let _ = writeln!(out, "score: {score}");
     if let (Some(by), Some(mean)) = (&d.score.saturated_by, d.score.weighted_mean) {
-        let _ = writeln!(out, "  weighted mean {mean:.3}, lifted by {by}: a metric at or above its target is never averaged away");
+        let _ = writeln!(
+            out,
+            "  weighted mean {mean:.3}, lifted by {by}: a metric at or above its target is never averaged away"
+        );
     }
     let t = d.thresholds;
-    let _ = writeln!(out, "band:  scale in below {:.2}, scale out above {:.2}, size to {:.2}", t.scale_in, t.scale_out, t.setpoint);
+    let _ = writeln!(
+        out,
+        "band:  scale in below {:.2}, scale out above {:.2}, size to {:.2}",
+        t.scale_in, t.scale_out, t.setpoint
+    );
     let _ = writeln!(out);
     out.push_str(&guards_table(d, policy));
     let _ = writeln!(out);
@@ -63,23 +70,45 @@ fn guards_table(d: &Decision, p: &Policy) -> String {
         ("override", "manual override".into(), &[Reason::Override]),
         (
             "load",
-            format!("tolerance band [{:.2}, {:.2}], proportional sizing, on missing data {}", p.thresholds.scale_in, p.thresholds.scale_out, p.on_missing_data.as_str()),
+            format!(
+                "tolerance band [{:.2}, {:.2}], proportional sizing, on missing data {}",
+                p.thresholds.scale_in,
+                p.thresholds.scale_out,
+                p.on_missing_data.as_str()
+            ),
             &[Reason::ScaleOut, Reason::ScaleIn, Reason::WithinTolerance, Reason::MissingData],
         ),
-        ("stabilization", format!("scale-in window {}s", p.scale_in_stabilization.num_seconds()), &[Reason::Stabilization]),
+        (
+            "stabilization",
+            format!("scale-in window {}s", p.scale_in_stabilization.num_seconds()),
+            &[Reason::Stabilization],
+        ),
         (
             "cooldown",
-            format!("scale-out {}s, scale-in {}s", p.scale_out_cooldown.num_seconds(), p.scale_in_cooldown.num_seconds()),
+            format!(
+                "scale-out {}s, scale-in {}s",
+                p.scale_out_cooldown.num_seconds(),
+                p.scale_in_cooldown.num_seconds()
+            ),
             &[Reason::ScaleOutCooldown, Reason::ScaleInCooldown],
         ),
-        ("step limit", format!("+{} / -{} per decision", p.max_scale_out_step, p.max_scale_in_step), &[Reason::StepLimit]),
+        (
+            "step limit",
+            format!("+{} / -{} per decision", p.max_scale_out_step, p.max_scale_in_step),
+            &[Reason::StepLimit],
+        ),
         ("schedule", schedule_note(d), &[Reason::SchedulePin, Reason::ScheduleBounds]),
         ("budget cap", "from the cost module".into(), &[Reason::BudgetCapped]),
         ("bounds", format!("policy {}", p.bounds), &[Reason::Bounds]),
     ];
     let mut t = Table::new(["stage", "setting", "effect"]);
     for (name, setting, reasons) in stages {
-        let hits: Vec<String> = d.steps.iter().filter(|s| reasons.contains(&s.stage)).map(|s| format!("{} → {}: {}", s.from, s.to, s.message)).collect();
+        let hits: Vec<String> = d
+            .steps
+            .iter()
+            .filter(|s| reasons.contains(&s.stage))
+            .map(|s| format!("{} → {}: {}", s.from, s.to, s.message))
+            .collect();
         let effect = if hits.is_empty() { "-".to_owned() } else { hits.join("; ") };
         t.row(vec![name.into(), setting, effect]);
     }

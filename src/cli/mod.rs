@@ -14,7 +14,8 @@ pub const EMBEDDED_NAME: &str = "<embedded examples/trimtab.toml>";
 /// `trimtab check`'s one-line summary of a valid config.
 pub fn check_summary(c: &Config) -> String {
     let p = &c.scaling.policy;
-    let service = c.service.as_ref().map_or("no [service]".to_owned(), |s| format!("service {}/{}", s.cluster, s.name));
+    let service =
+        c.service.as_ref().map_or("no [service]".to_owned(), |s| format!("service {}/{}", s.cluster, s.name));
     let budget = c.budget.as_ref().map_or(String::new(), |b| format!(", budget {}/month", b.monthly));
     let windows = p.schedules.len();
     format!(

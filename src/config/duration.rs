@@ -33,7 +33,9 @@ fn unit_delta(unit: &str, n: i64) -> Option<TimeDelta> {
 }
 
 fn bad(s: &str) -> String {
-    format!("invalid duration {s:?}: expected numbers with units ms, s, m, h or d, e.g. \"90s\", \"5m\", \"1h30m\"")
+    format!(
+        "invalid duration {s:?}: expected numbers with units ms, s, m, h or d, e.g. \"90s\", \"5m\", \"1h30m\""
+    )
 }
 
 #[cfg(test)]
@@ -42,7 +44,14 @@ mod tests {
 
     #[test]
     fn parses_units_and_combinations() {
-        let cases = [("90s", 90_000), ("5m", 300_000), ("1h30m", 5_400_000), ("2d", 172_800_000), ("250ms", 250), ("0s", 0)];
+        let cases = [
+            ("90s", 90_000),
+            ("5m", 300_000),
+            ("1h30m", 5_400_000),
+            ("2d", 172_800_000),
+            ("250ms", 250),
+            ("0s", 0),
+        ];
         for (text, ms) in cases {
             assert_eq!(parse(text).unwrap().num_milliseconds(), ms, "{text}");
         }

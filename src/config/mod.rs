@@ -19,7 +19,10 @@ pub mod validate;
 use std::path::Path;
 
 pub use error::{ConfigError, Diagnostic};
-pub use model::{AgentConfig, Architecture, BudgetConfig, Config, LaunchType, MetricSource, ScalingConfig, ServiceConfig, SourceKind};
+pub use model::{
+    AgentConfig, Architecture, BudgetConfig, Config, LaunchType, MetricSource, ScalingConfig, ServiceConfig,
+    SourceKind,
+};
 
 use error::Problems;
 use parse::Parsed;
@@ -28,20 +31,28 @@ use span::SpanIndex;
 
 /// Reads and validates the config file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
     from_str(&path.display().to_string(), &text)
 }
 
 /// Validates config `text`; `file` names it in error messages.
 pub fn from_str(file: &str, text: &str) -> Result<Config, ConfigError> {
     let (parsed, mut problems) = parse::parse(file, text).map_err(ConfigError::Invalid)?;
-    let name = parsed.raw.scaling.as_ref().and_then(|s| s.template.clone()).unwrap_or_else(|| templates::DEFAULT.into());
+    let name = parsed
+        .raw
+        .scaling
+        .as_ref()
+        .and_then(|s| s.template.clone())
+        .unwrap_or_else(|| templates::DEFAULT.into());
     if templates::get(&name).is_none() {
         let known = templates::names().join(", ");
         problems.push("scaling.template", format!("unknown template {name:?}; known templates: {known}"));
     }
     // With an unknown name, validate on the default template so no follow-on errors appear.
-    let t = templates::get(&name).or_else(|| templates::get(templates::DEFAULT)).expect("the default template exists");
+    let t = templates::get(&name)
+        .or_else(|| templates::get(templates::DEFAULT))
+        .expect("the default template exists");
     let template = Some((t.file(), load_template(t)?));
     let empty = RawScaling::default();
     let base = template.as_ref().map_or(&empty, |(_, t)| t.raw.scaling.as_ref().unwrap_or(&empty));
@@ -51,8 +62,17 @@ pub fn from_str(file: &str, text: &str) -> Result<Config, ConfigError> {
         Ok(_) => Problems::default(),
         Err(p) => p,
     };
-    let located = Locator { file, index: &parsed.index, template: template.as_ref().map(|(f, t)| (f.as_str(), &t.index)) };
-    let mut diags: Vec<Diagnostic> = problems.into_inner().into_iter().chain(more.into_inner()).map(|(p, m)| located.diagnostic(p, m)).collect();
+    let located = Locator {
+        file,
+        index: &parsed.index,
+        template: template.as_ref().map(|(f, t)| (f.as_str(), &t.index)),
+    };
+    let mut diags: Vec<Diagnostic> = problems
+        .into_inner()
+        .into_iter()
+        .chain(more.into_inner())
+        .map(|(p, m)| located.diagnostic(p, m))
+        .collect();
     diags.sort();
     diags.dedup();
     Err(ConfigError::Invalid(diags))
@@ -61,12 +81,16 @@ pub fn from_str(file: &str, text: &str) -> Result<Config, ConfigError> {
 /// Parses a shipped template; it must hold nothing but a valid `[scaling]` table.
 fn load_template(t: &templates::Template) -> Result<Parsed, ConfigError> {
     let (parsed, problems) = parse::parse(&t.file(), t.text).map_err(ConfigError::Invalid)?;
-    let stray = parsed.raw.agent.is_some() || parsed.raw.service.is_some() || parsed.raw.budget.is_some() || !parsed.raw.schedule.is_empty();
+    let stray = parsed.raw.agent.is_some()
+        || parsed.raw.service.is_some()
+        || parsed.raw.budget.is_some()
+        || !parsed.raw.schedule.is_empty();
     if problems.is_empty() && !stray {
         return Ok(parsed);
     }
     let locator = Locator { file: &t.file(), index: &parsed.index, template: None };
-    let mut diags: Vec<Diagnostic> = problems.into_inner().into_iter().map(|(p, m)| locator.diagnostic(p, m)).collect();
+    let mut diags: Vec<Diagnostic> =
+        problems.into_inner().into_iter().map(|(p, m)| locator.diagnostic(p, m)).collect();
     if stray {
         diags.push(locator.diagnostic("scaling".into(), "a template may hold only a [scaling] table".into()));
     }

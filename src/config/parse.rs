@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use toml::de::DeTable;
 
 use super::error::{Diagnostic, Problems};
-use super::raw::{RawConfig, RawMetric, RawSchedule, RawScaling};
+use super::raw::{RawConfig, RawMetric, RawScaling, RawSchedule};
 use super::span::SpanIndex;
 
 pub const SECTIONS: &[&str] = &["agent", "service", "scaling", "schedule", "budget"];
@@ -48,7 +48,9 @@ fn sections(table: toml::Table, problems: &mut Problems) -> RawConfig {
             "scaling" => raw.scaling = scaling(value, problems),
             "schedule" => raw.schedule = elements::<RawSchedule>(value, "schedule", problems),
             "budget" => raw.budget = section(value, "budget", problems),
-            other => problems.push(other, format!("unknown section; expected one of {}", SECTIONS.join(", "))),
+            other => {
+                problems.push(other, format!("unknown section; expected one of {}", SECTIONS.join(", ")))
+            }
         }
     }
     raw
@@ -72,11 +74,7 @@ fn elements<T: DeserializeOwned>(value: toml::Value, path: &str, problems: &mut 
         problems.push(path, format!("expected an array of tables ([[{path}]])"));
         return vec![];
     };
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| section(item, &format!("{path}[{i}]"), problems))
-        .collect()
+    items.into_iter().enumerate().map(|(i, item)| section(item, &format!("{path}[{i}]"), problems)).collect()
 }
 
 fn section<T: DeserializeOwned>(value: toml::Value, path: &str, problems: &mut Problems) -> Option<T> {

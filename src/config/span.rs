@@ -14,10 +14,7 @@ pub struct SpanIndex {
 
 impl SpanIndex {
     pub fn new(text: &str, doc: &DeTable<'_>) -> Self {
-        let mut index = SpanIndex {
-            offsets: HashMap::new(),
-            line_starts: line_starts(text),
-        };
+        let mut index = SpanIndex { offsets: HashMap::new(), line_starts: line_starts(text) };
         index.walk_table("", doc);
         index
     }
@@ -99,7 +96,10 @@ mod tests {
         assert_eq!(index.locate("agent.interval"), Some((2, 1)));
         assert_eq!(index.locate("scaling.metrics[1].weight"), Some((9, 1)));
         // A missing key points at its table.
-        assert_eq!(index.locate("scaling.metrics[1].target").map(|l| l.0), index.locate("scaling.metrics[1]").map(|l| l.0));
+        assert_eq!(
+            index.locate("scaling.metrics[1].target").map(|l| l.0),
+            index.locate("scaling.metrics[1]").map(|l| l.0)
+        );
         assert_eq!(index.locate("nothing"), None);
     }
 }

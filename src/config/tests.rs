@@ -42,7 +42,8 @@ fn every_template_is_valid_and_keeps_its_promises() {
     ];
     assert_eq!(templates::names().len(), promised.len());
     for (name, out, inn) in promised {
-        let c = from_str("t.toml", &format!("[scaling]\ntemplate = \"{name}\"\n")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let c = from_str("t.toml", &format!("[scaling]\ntemplate = \"{name}\"\n"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let p = &c.scaling.policy;
         assert_eq!((p.thresholds.scale_out, p.thresholds.scale_in), (out, inn), "{name}");
         for cd in [p.scale_out_cooldown, p.scale_in_cooldown] {
@@ -50,7 +51,10 @@ fn every_template_is_valid_and_keeps_its_promises() {
         }
         assert_eq!(c.scaling.template, name, "a template names itself, so checking its file says so");
         let t = templates::get(name).unwrap();
-        assert!(!t.summary().is_empty() && t.text.contains("Pick it when"), "{name} needs a summary and advice");
+        assert!(
+            !t.summary().is_empty() && t.text.contains("Pick it when"),
+            "{name} needs a summary and advice"
+        );
     }
     let api = from_str("t.toml", "[scaling]\ntemplate = \"api-performance\"\n").unwrap();
     let heaviest = api.scaling.policy.metrics.iter().max_by(|a, b| a.weight.total_cmp(&b.weight)).unwrap();
@@ -67,7 +71,8 @@ fn no_config_at_all_means_web_balanced_defaults() {
 
 #[test]
 fn user_keys_override_template_keys() {
-    let c = from_str("t.toml", "[scaling]\ntemplate = \"dev-minimal\"\nmax = 5\nscale_out_threshold = 0.8\n").unwrap();
+    let c = from_str("t.toml", "[scaling]\ntemplate = \"dev-minimal\"\nmax = 5\nscale_out_threshold = 0.8\n")
+        .unwrap();
     let p = &c.scaling.policy;
     assert_eq!(p.bounds.max(), Replicas(5));
     assert_eq!(p.bounds.min(), Replicas(1));
@@ -146,10 +151,17 @@ critical_at = 0.8
 #[test]
 fn fargate_size_duplicate_names_and_zero_weights() {
     let e = errors("[service]\ncluster = \"c\"\nname = \"s\"\ncpu = 512\nmemory = 512\n");
-    assert!(e[0].starts_with("t.toml:5:1: service.memory: 512 MiB is not valid with cpu = 512 on Fargate; valid: 1024..4096"), "{e:?}");
+    assert!(
+        e[0].starts_with(
+            "t.toml:5:1: service.memory: 512 MiB is not valid with cpu = 512 on Fargate; valid: 1024..4096"
+        ),
+        "{e:?}"
+    );
     let e = errors("[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\nweight = 0.0\ntarget = 1.0\n");
     assert!(e[0].contains("scaling.metrics: all weights are 0"), "{e:?}");
-    let e = errors("[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = 1.0\n[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = 2.0\n");
+    let e = errors(
+        "[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = 1.0\n[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = 2.0\n",
+    );
     assert!(e[0].starts_with("t.toml:6:1: scaling.metrics[1].name: duplicate metric name \"a\""), "{e:?}");
 }
 
@@ -157,9 +169,15 @@ fn fargate_size_duplicate_names_and_zero_weights() {
 fn unknown_keys_and_wrong_types_are_reported_per_element() {
     let text = "[agent]\nintervall = \"15s\"\n[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = \"high\"\n[[scaling.metrics]]\nname = \"b\"\nsource = \"host\"\ntarget = 1.0\ncolour = \"red\"\n[extra]\nx = 1\n";
     let e = errors(text);
-    assert!(e.iter().any(|l| l.starts_with("t.toml:2:1: agent.intervall: unknown field `intervall`")), "{e:?}");
+    assert!(
+        e.iter().any(|l| l.starts_with("t.toml:2:1: agent.intervall: unknown field `intervall`")),
+        "{e:?}"
+    );
     assert!(e.iter().any(|l| l.starts_with("t.toml:6:1: scaling.metrics[0].target:")), "{e:?}");
-    assert!(e.iter().any(|l| l.starts_with("t.toml:11:1: scaling.metrics[1].colour: unknown field")), "{e:?}");
+    assert!(
+        e.iter().any(|l| l.starts_with("t.toml:11:1: scaling.metrics[1].colour: unknown field")),
+        "{e:?}"
+    );
     assert!(e.iter().any(|l| l.starts_with("t.toml:12:2: extra: unknown section")), "{e:?}");
 }
 
@@ -167,7 +185,12 @@ fn unknown_keys_and_wrong_types_are_reported_per_element() {
 fn unknown_template_lists_the_known_ones() {
     let e = errors("[scaling]\ntemplate = \"web-balancd\"\n");
     assert_eq!(e.len(), 1, "{e:?}");
-    assert!(e[0].starts_with("t.toml:2:1: scaling.template: unknown template \"web-balancd\"; known templates: web-balanced,"), "{e:?}");
+    assert!(
+        e[0].starts_with(
+            "t.toml:2:1: scaling.template: unknown template \"web-balancd\"; known templates: web-balanced,"
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -189,11 +212,26 @@ fn schedule_rules() {
     let cases = [
         ("[[schedule]]\nname = \"x\"\nduration = \"1h\"\nmin = 3\n", "schedule[0].cron: missing"),
         ("[[schedule]]\nname = \"x\"\ncron = \"0 0 31 2 *\"\nduration = \"1h\"\nmin = 3\n", "never fires"),
-        ("[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\nmin = 12\n", "window bounds are empty: min 12 > max 10"),
-        ("[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\n", "at least one of min, max or desired"),
-        ("[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"0s\"\nmin = 3\n", "schedule[0].duration: must be longer than zero"),
-        ("[[schedule]]\nname = \"x\"\nat = 2026-12-24\nduration = \"1h\"\nmin = 3\n", "needs a date, a time and an offset"),
-        ("[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\nmax = 8\ndesired = 9\n", "desired 9 lies outside"),
+        (
+            "[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\nmin = 12\n",
+            "window bounds are empty: min 12 > max 10",
+        ),
+        (
+            "[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\n",
+            "at least one of min, max or desired",
+        ),
+        (
+            "[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"0s\"\nmin = 3\n",
+            "schedule[0].duration: must be longer than zero",
+        ),
+        (
+            "[[schedule]]\nname = \"x\"\nat = 2026-12-24\nduration = \"1h\"\nmin = 3\n",
+            "needs a date, a time and an offset",
+        ),
+        (
+            "[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\nmax = 8\ndesired = 9\n",
+            "desired 9 lies outside",
+        ),
     ];
     for (window, want) in cases {
         let e = errors(&format!("{base}{window}"));

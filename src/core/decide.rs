@@ -120,7 +120,11 @@ pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTi
     let recommended = match overridden {
         Some(o) => {
             let to = policy.bounds.clamp(o.count);
-            run.set_always(Reason::Override, to, format!("manual override to {} until {}: {}", o.count, o.expires_at, o.reason));
+            run.set_always(
+                Reason::Override,
+                to,
+                format!("manual override to {} until {}: {}", o.count, o.expires_at, o.reason),
+            );
             to
         }
         None => {
@@ -195,14 +199,23 @@ fn load_stage(policy: &Policy, score: &Score, current: Replicas) -> (Replicas, R
     let sized = proportional(current, s, t.setpoint);
     if s > t.scale_out {
         let why = saturation_note(score);
-        let msg = format!("score {s:.3} above scale-out threshold {:.2}{why}: {current} × {s:.3} / setpoint {:.2} → {sized}", t.scale_out, t.setpoint);
+        let msg = format!(
+            "score {s:.3} above scale-out threshold {:.2}{why}: {current} × {s:.3} / setpoint {:.2} → {sized}",
+            t.scale_out, t.setpoint
+        );
         (sized.max(current), Reason::ScaleOut, msg)
     } else if s < t.scale_in && unusable.is_empty() {
-        let msg = format!("score {s:.3} below scale-in threshold {:.2}: {current} × {s:.3} / setpoint {:.2} → {sized}", t.scale_in, t.setpoint);
+        let msg = format!(
+            "score {s:.3} below scale-in threshold {:.2}: {current} × {s:.3} / setpoint {:.2} → {sized}",
+            t.scale_in, t.setpoint
+        );
         (sized.min(current), Reason::ScaleIn, msg)
     } else if s < t.scale_in {
         // Conservative: with part of the data missing a low score may only be the missing part.
-        let msg = format!("score {s:.3} below scale-in threshold, but scale-in is suspended: {} missing or stale", unusable.join(", "));
+        let msg = format!(
+            "score {s:.3} below scale-in threshold, but scale-in is suspended: {} missing or stale",
+            unusable.join(", ")
+        );
         (current, Reason::MissingData, msg)
     } else {
         let msg = format!("score {s:.3} within tolerance band [{:.2}, {:.2}]", t.scale_in, t.scale_out);
@@ -248,7 +261,10 @@ fn stabilize(run: &mut Run, policy: &Policy, history: &History, now: DateTime<Ut
     let window = policy.scale_in_stabilization;
     let highest = history.highest_within(now, window).unwrap_or(run.n);
     let to = run.n.max(highest).min(run.current);
-    let msg = format!("scale-in stabilization: highest recommendation in the last {}s is {highest}", window.num_seconds());
+    let msg = format!(
+        "scale-in stabilization: highest recommendation in the last {}s is {highest}",
+        window.num_seconds()
+    );
     run.set(Reason::Stabilization, to, msg);
 }
 
@@ -264,7 +280,11 @@ fn cooldown(run: &mut Run, policy: &Policy, history: &History, now: DateTime<Utc
     let left = last + length - now;
     if left > chrono::TimeDelta::zero() {
         let ago = (now - last).num_seconds();
-        let msg = format!("{what} cooldown: last scaling {ago}s ago, {}s cooldown, {}s left", length.num_seconds(), left.num_seconds());
+        let msg = format!(
+            "{what} cooldown: last scaling {ago}s ago, {}s cooldown, {}s left",
+            length.num_seconds(),
+            left.num_seconds()
+        );
         run.set(reason, run.current, msg);
     }
 }
@@ -292,7 +312,11 @@ fn budget_cap(run: &mut Run, cap: Option<Replicas>) {
     let Some(cap) = cap else { return };
     let limit = cap.max(run.current);
     if run.n > limit {
-        let msg = format!("budget cap: the remaining budget affords {cap} tasks; held {} below the {} asked", run.n.get() - limit.get(), run.n);
+        let msg = format!(
+            "budget cap: the remaining budget affords {cap} tasks; held {} below the {} asked",
+            run.n.get() - limit.get(),
+            run.n
+        );
         run.set(Reason::BudgetCapped, limit, msg);
     }
 }

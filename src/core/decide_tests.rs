@@ -77,19 +77,97 @@ fn scenarios() {
         h
     };
     let cases = vec![
-        Case { name: "on setpoint holds", obs: obs_at(4, 0.5), history: History::default(), want: 4, reason: Reason::WithinTolerance },
-        Case { name: "edge of band holds", obs: obs_at(4, 0.7), history: History::default(), want: 4, reason: Reason::WithinTolerance },
-        Case { name: "proportional scale-out", obs: obs_at(4, 0.8), history: History::default(), want: 7, reason: Reason::ScaleOut },
-        Case { name: "step limit", obs: obs_at(4, 1.5), history: History::default(), want: 8, reason: Reason::StepLimit },
-        Case { name: "proportional scale-in, one step", obs: obs_at(10, 0.2), history: History::default(), want: 9, reason: Reason::StepLimit },
-        Case { name: "scale-in stops at min", obs: obs_at(2, 0.0), history: History::default(), want: 2, reason: Reason::Bounds },
-        Case { name: "scale-out cooldown holds", obs: obs_at(4, 0.9), history: scaled_out_30s_ago.clone(), want: 4, reason: Reason::ScaleOutCooldown },
-        Case { name: "scale-in after scale-out waits", obs: obs_at(4, 0.1), history: scaled_out_30s_ago, want: 4, reason: Reason::ScaleInCooldown },
-        Case { name: "scale-out allowed in scale-in cooldown", obs: obs_at(4, 0.9), history: scaled_in_100s_ago.clone(), want: 8, reason: Reason::ScaleOut },
-        Case { name: "scale-in cooldown", obs: obs_at(4, 0.1), history: scaled_in_100s_ago, want: 4, reason: Reason::ScaleInCooldown },
-        Case { name: "stabilization window holds scale-in", obs: obs_at(5, 0.1), history: busy_window, want: 5, reason: Reason::Stabilization },
-        Case { name: "below min raised", obs: obs_at(1, 0.5), history: History::default(), want: 2, reason: Reason::Bounds },
-        Case { name: "above max lowered", obs: obs_at(25, 0.5), history: History::default(), want: 20, reason: Reason::Bounds },
+        Case {
+            name: "on setpoint holds",
+            obs: obs_at(4, 0.5),
+            history: History::default(),
+            want: 4,
+            reason: Reason::WithinTolerance,
+        },
+        Case {
+            name: "edge of band holds",
+            obs: obs_at(4, 0.7),
+            history: History::default(),
+            want: 4,
+            reason: Reason::WithinTolerance,
+        },
+        Case {
+            name: "proportional scale-out",
+            obs: obs_at(4, 0.8),
+            history: History::default(),
+            want: 7,
+            reason: Reason::ScaleOut,
+        },
+        Case {
+            name: "step limit",
+            obs: obs_at(4, 1.5),
+            history: History::default(),
+            want: 8,
+            reason: Reason::StepLimit,
+        },
+        Case {
+            name: "proportional scale-in, one step",
+            obs: obs_at(10, 0.2),
+            history: History::default(),
+            want: 9,
+            reason: Reason::StepLimit,
+        },
+        Case {
+            name: "scale-in stops at min",
+            obs: obs_at(2, 0.0),
+            history: History::default(),
+            want: 2,
+            reason: Reason::Bounds,
+        },
+        Case {
+            name: "scale-out cooldown holds",
+            obs: obs_at(4, 0.9),
+            history: scaled_out_30s_ago.clone(),
+            want: 4,
+            reason: Reason::ScaleOutCooldown,
+        },
+        Case {
+            name: "scale-in after scale-out waits",
+            obs: obs_at(4, 0.1),
+            history: scaled_out_30s_ago,
+            want: 4,
+            reason: Reason::ScaleInCooldown,
+        },
+        Case {
+            name: "scale-out allowed in scale-in cooldown",
+            obs: obs_at(4, 0.9),
+            history: scaled_in_100s_ago.clone(),
+            want: 8,
+            reason: Reason::ScaleOut,
+        },
+        Case {
+            name: "scale-in cooldown",
+            obs: obs_at(4, 0.1),
+            history: scaled_in_100s_ago,
+            want: 4,
+            reason: Reason::ScaleInCooldown,
+        },
+        Case {
+            name: "stabilization window holds scale-in",
+            obs: obs_at(5, 0.1),
+            history: busy_window,
+            want: 5,
+            reason: Reason::Stabilization,
+        },
+        Case {
+            name: "below min raised",
+            obs: obs_at(1, 0.5),
+            history: History::default(),
+            want: 2,
+            reason: Reason::Bounds,
+        },
+        Case {
+            name: "above max lowered",
+            obs: obs_at(25, 0.5),
+            history: History::default(),
+            want: 20,
+            reason: Reason::Bounds,
+        },
     ];
     for c in cases {
         let d = decide(&policy(), &c.obs, &c.history, t0());
@@ -137,7 +215,8 @@ fn missing_data_rules() {
 #[test]
 fn override_wins_until_it_expires_within_hard_bounds() {
     let mut obs = obs_at(4, 0.9);
-    obs.manual_override = Some(ManualOverride { count: Replicas(30), reason: "load test".into(), expires_at: t0() + secs(60) });
+    obs.manual_override =
+        Some(ManualOverride { count: Replicas(30), reason: "load test".into(), expires_at: t0() + secs(60) });
     let d = decide(&policy(), &obs, &History::default(), t0());
     assert_eq!((d.desired, d.reason), (Replicas(20), Reason::Override));
     assert_eq!(d.steps.len(), 1, "nothing after the override moved the count");
@@ -165,7 +244,7 @@ fn budget_cap_limits_scale_out_only() {
 fn business_hours(min: u32, max: u32, desired: Option<u32>) -> ScheduleWindow {
     ScheduleWindow {
         name: "business-hours".into(),
-        time: WindowTime::Cron(Cron::from_str("0 8 * * MON-FRI").unwrap()),
+        time: WindowTime::Cron(Box::new(Cron::from_str("0 8 * * MON-FRI").unwrap())),
         duration: TimeDelta::hours(10),
         tz: chrono_tz::Europe::Berlin,
         min: Some(min),
@@ -218,7 +297,11 @@ fn arb_obs() -> impl Strategy<Value = Observation> {
 }
 
 fn arb_history() -> impl Strategy<Value = History> {
-    (prop::option::of(0i64..600), prop::option::of(0i64..600), prop::collection::vec((0i64..600, 0u32..40), 0..5))
+    (
+        prop::option::of(0i64..600),
+        prop::option::of(0i64..600),
+        prop::collection::vec((0i64..600, 0u32..40), 0..5),
+    )
         .prop_map(|(out, inn, recs)| {
             let mut h = History::default();
             if let Some(a) = inn {
@@ -275,10 +358,10 @@ proptest! {
                     prop_assert!(d.desired <= obs.current, "scale-out inside the scale-out cooldown");
                 }
             }
-            if let Some(last) = h.last_scale_in() {
-                if t0() - last < p.scale_in_cooldown {
-                    prop_assert!(d.desired >= obs.current, "second scale-in inside the scale-in cooldown");
-                }
+            if let Some(last) = h.last_scale_in()
+                && t0() - last < p.scale_in_cooldown
+            {
+                prop_assert!(d.desired >= obs.current, "second scale-in inside the scale-in cooldown");
             }
         }
     }

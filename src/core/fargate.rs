@@ -25,9 +25,7 @@ pub fn memory_options(cpu: u32) -> Vec<u32> {
 
 /// Every valid `(cpu, memory)` pair, smallest first.
 pub fn sizes() -> Vec<(u32, u32)> {
-    ROWS.iter()
-        .flat_map(|r| memory_options(r.0).into_iter().map(move |m| (r.0, m)))
-        .collect()
+    ROWS.iter().flat_map(|r| memory_options(r.0).into_iter().map(move |m| (r.0, m))).collect()
 }
 
 pub fn is_valid(cpu: u32, memory: u32) -> bool {
@@ -47,6 +45,8 @@ mod tests {
     fn table_has_the_documented_74_pairs() {
         assert_eq!(sizes().len(), 74);
         assert!(is_valid(512, 1024) && is_valid(256, 2048) && is_valid(16384, 122880));
-        assert!(!is_valid(256, 4096) && !is_valid(512, 512) && !is_valid(8192, 18432) && !is_valid(300, 1024));
+        assert!(
+            !is_valid(256, 4096) && !is_valid(512, 512) && !is_valid(8192, 18432) && !is_valid(300, 1024)
+        );
     }
 }

@@ -46,11 +46,7 @@ impl History {
 
     /// The highest recommendation made within `window` before `now`.
     pub fn highest_within(&self, now: DateTime<Utc>, window: TimeDelta) -> Option<Replicas> {
-        self.recommendations
-            .iter()
-            .filter(|(t, _)| now - *t < window && *t <= now)
-            .map(|&(_, r)| r)
-            .max()
+        self.recommendations.iter().filter(|(t, _)| now - *t < window && *t <= now).map(|&(_, r)| r).max()
     }
 
     pub fn last_scale_out(&self) -> Option<DateTime<Utc>> {

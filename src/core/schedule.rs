@@ -22,7 +22,7 @@ use super::types::{Bounds, Replicas};
 #[derive(Clone, Debug, PartialEq)]
 pub enum WindowTime {
     /// Every occurrence of a cron expression, in the window's time zone.
-    Cron(Cron),
+    Cron(Box<Cron>),
     /// Once, at this instant.
     At(DateTime<Utc>),
 }
@@ -45,10 +45,9 @@ impl ScheduleWindow {
     pub fn open_since(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let start = match &self.time {
             WindowTime::At(at) => *at,
-            WindowTime::Cron(cron) => cron
-                .find_previous_occurrence(&now.with_timezone(&self.tz), true)
-                .ok()?
-                .with_timezone(&Utc),
+            WindowTime::Cron(cron) => {
+                cron.find_previous_occurrence(&now.with_timezone(&self.tz), true).ok()?.with_timezone(&Utc)
+            }
         };
         (start <= now && now < start + self.duration).then_some(start)
     }
@@ -122,11 +121,7 @@ pub fn transitions(
 ) -> Vec<Transition> {
     let mut edges: Vec<DateTime<Utc>> = windows
         .iter()
-        .flat_map(|w| {
-            w.starts_overlapping(from, to)
-                .into_iter()
-                .flat_map(move |s| [s, s + w.duration])
-        })
+        .flat_map(|w| w.starts_overlapping(from, to).into_iter().flat_map(move |s| [s, s + w.duration]))
         .filter(|t| from < *t && *t <= to)
         .collect();
     edges.sort();
@@ -156,7 +151,7 @@ mod tests {
     fn business_hours() -> ScheduleWindow {
         ScheduleWindow {
             name: "business-hours".into(),
-            time: WindowTime::Cron(Cron::from_str("0 8 * * MON-FRI").unwrap()),
+            time: WindowTime::Cron(Box::new(Cron::from_str("0 8 * * MON-FRI").unwrap())),
             duration: TimeDelta::hours(10),
             tz: chrono_tz::Europe::Berlin,
             min: Some(6),
@@ -195,7 +190,7 @@ mod tests {
     #[test]
     fn occurrence_in_spring_gap_opens_after_the_gap_and_fall_back_opens_once() {
         let mut w = business_hours();
-        w.time = WindowTime::Cron(Cron::from_str("30 2 * * *").unwrap());
+        w.time = WindowTime::Cron(Box::new(Cron::from_str("30 2 * * *").unwrap()));
         w.duration = TimeDelta::minutes(30);
         // 2026-03-29 02:30 Berlin does not exist; the window opens at 03:00 CEST = 01:00Z.
         assert_eq!(w.open_since(utc("2026-03-29T01:10:00Z")), Some(utc("2026-03-29T01:00:00Z")));

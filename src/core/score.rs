@@ -24,7 +24,9 @@ pub enum MetricStatus {
     /// At or above its target: lifts the score to its own normalized value.
     Saturated,
     Missing,
-    Stale { age_seconds: i64 },
+    Stale {
+        age_seconds: i64,
+    },
     /// Not a finite, non-negative number.
     Invalid,
 }
@@ -82,25 +84,15 @@ pub fn score(
     now: DateTime<Utc>,
     max_age: TimeDelta,
 ) -> Score {
-    let mut contributions: Vec<Contribution> = metrics
-        .iter()
-        .map(|m| assess(m, samples.get(&m.name), now, max_age))
-        .collect();
+    let mut contributions: Vec<Contribution> =
+        metrics.iter().map(|m| assess(m, samples.get(&m.name), now, max_age)).collect();
     let usable = |c: &&Contribution| c.weight > 0.0 && c.status.is_usable();
     let total_weight: f64 = contributions.iter().filter(usable).map(|c| c.weight).sum();
     if total_weight <= 0.0 {
-        return Score {
-            value: None,
-            weighted_mean: None,
-            saturated_by: None,
-            contributions,
-        };
+        return Score { value: None, weighted_mean: None, saturated_by: None, contributions };
     }
     for c in contributions.iter_mut().filter(|c| c.weight > 0.0) {
-        c.contribution = c
-            .status
-            .is_usable()
-            .then(|| c.weight * c.normalized.unwrap_or(0.0) / total_weight);
+        c.contribution = c.status.is_usable().then(|| c.weight * c.normalized.unwrap_or(0.0) / total_weight);
     }
     let mean: f64 = contributions.iter().filter_map(|c| c.contribution).sum();
     let peak = saturated_peak(&contributions);
@@ -108,12 +100,7 @@ pub fn score(
         Some((name, n)) if n > mean => (n, Some(name)),
         _ => (mean, None),
     };
-    Score {
-        value: Some(value),
-        weighted_mean: Some(mean),
-        saturated_by,
-        contributions,
-    }
+    Score { value: Some(value), weighted_mean: Some(mean), saturated_by, contributions }
 }
 
 /// The weighted metric with the highest normalized value among those at or above target.
@@ -125,19 +112,14 @@ fn saturated_peak(contributions: &[Contribution]) -> Option<(String, f64)> {
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
-fn assess(
-    m: &MetricSpec,
-    sample: Option<&Sample>,
-    now: DateTime<Utc>,
-    max_age: TimeDelta,
-) -> Contribution {
+fn assess(m: &MetricSpec, sample: Option<&Sample>, now: DateTime<Utc>, max_age: TimeDelta) -> Contribution {
     let status = match sample {
         None => MetricStatus::Missing,
         Some(s) if !s.value.is_finite() || s.value < 0.0 => MetricStatus::Invalid,
         // A sample from the future is as untrustworthy as an old one: clocks disagree.
-        Some(s) if now - s.at > max_age || s.at - now > max_age => MetricStatus::Stale {
-            age_seconds: (now - s.at).num_seconds(),
-        },
+        Some(s) if now - s.at > max_age || s.at - now > max_age => {
+            MetricStatus::Stale { age_seconds: (now - s.at).num_seconds() }
+        }
         Some(s) if s.value / m.target >= 1.0 => MetricStatus::Saturated,
         Some(_) => MetricStatus::Ok,
     };
@@ -148,9 +130,7 @@ fn assess(
         value,
         target: m.target,
         weight: m.weight,
-        normalized: value
-            .filter(|_| status.is_usable())
-            .map(|v| v / m.target),
+        normalized: value.filter(|_| status.is_usable()).map(|v| v / m.target),
         contribution: None,
         status,
     }
@@ -161,12 +141,7 @@ mod tests {
     use super::*;
 
     fn spec(name: &str, weight: f64, target: f64) -> MetricSpec {
-        MetricSpec {
-            name: name.into(),
-            kind: MetricKind::infer(name),
-            weight,
-            target,
-        }
+        MetricSpec { name: name.into(), kind: MetricKind::infer(name), weight, target }
     }
 
     fn t0() -> DateTime<Utc> {
@@ -174,10 +149,7 @@ mod tests {
     }
 
     fn samples(pairs: &[(&str, f64)]) -> BTreeMap<String, Sample> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), Sample { value: *v, at: t0() }))
-            .collect()
+        pairs.iter().map(|(n, v)| (n.to_string(), Sample { value: *v, at: t0() })).collect()
     }
 
     fn example_metrics() -> Vec<MetricSpec> {
@@ -192,7 +164,8 @@ mod tests {
     #[test]
     fn table_of_scores() {
         // (case, samples, expected score, expected lifting metric)
-        let cases: &[(&str, &[(&str, f64)], f64, Option<&str>)] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, f64)], f64, Option<&'a str>);
+        let cases: &[Case] = &[
             (
                 "all at half target",
                 &[("cpu", 35.0), ("memory", 40.0), ("latency_p95_ms", 250.0), ("error_rate_pct", 1.0)],
@@ -242,10 +215,7 @@ mod tests {
     #[test]
     fn missing_stale_and_invalid_samples_are_excluded_and_reweighted() {
         let mut s = samples(&[("cpu", 35.0), ("memory", f64::NAN)]);
-        s.insert(
-            "latency_p95_ms".into(),
-            Sample { value: 100.0, at: t0() - TimeDelta::seconds(600) },
-        );
+        s.insert("latency_p95_ms".into(), Sample { value: 100.0, at: t0() - TimeDelta::seconds(600) });
         let out = score(&example_metrics(), &s, t0(), TimeDelta::seconds(60));
         let status: Vec<_> = out.contributions.iter().map(|c| c.status).collect();
         assert_eq!(

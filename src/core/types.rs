@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A number of ECS tasks. Arithmetic on it saturates instead of wrapping.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Replicas(pub u32);
 
@@ -43,10 +41,7 @@ pub struct Bounds {
 impl Bounds {
     /// Bounds from `min` and `max`, or `None` when `min > max`.
     pub fn new(min: u32, max: u32) -> Option<Self> {
-        (min <= max).then_some(Bounds {
-            min: Replicas(min),
-            max: Replicas(max),
-        })
+        (min <= max).then_some(Bounds { min: Replicas(min), max: Replicas(max) })
     }
 
     pub fn min(self) -> Replicas {
@@ -108,10 +103,7 @@ pub struct Observation {
 
 impl Observation {
     pub fn new(current: u32) -> Self {
-        Observation {
-            current: Replicas(current),
-            ..Observation::default()
-        }
+        Observation { current: Replicas(current), ..Observation::default() }
     }
 
     /// Adds a sample (builder style, handy in tests and the CLI).
@@ -122,9 +114,7 @@ impl Observation {
 }
 
 /// An amount of US dollars, held exactly as integer micro-dollars.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Money(i64);
 

@@ -18,13 +18,9 @@ pub fn validate(file: &str, raw: &RawConfig, template: &RawScaling) -> Result<Co
     let user_scaling = raw.scaling.clone().unwrap_or_default();
     let scaling = scaling::scaling(&user_scaling, template, &raw.schedule, &mut p);
     match (agent, scaling) {
-        (Some(agent), Some(scaling)) if p.is_empty() => Ok(Config {
-            file: file.to_owned(),
-            agent,
-            service: svc,
-            scaling,
-            budget,
-        }),
+        (Some(agent), Some(scaling)) if p.is_empty() => {
+            Ok(Config { file: file.to_owned(), agent, service: svc, scaling, budget })
+        }
         _ => Err(p),
     }
 }
@@ -84,7 +80,14 @@ impl Keys<'_> {
         }
     }
 
-    fn one_of<T: Copy>(&mut self, key: &str, v: Option<&str>, default: &str, names: &[&str], values: &[T]) -> Option<T> {
+    fn one_of<T: Copy>(
+        &mut self,
+        key: &str,
+        v: Option<&str>,
+        default: &str,
+        names: &[&str],
+        values: &[T],
+    ) -> Option<T> {
         let text = v.unwrap_or(default);
         match names.iter().position(|n| *n == text) {
             Some(i) => Some(values[i]),

@@ -10,7 +10,8 @@ use crate::config::model::{MetricSource, ScalingConfig, SourceKind};
 use crate::config::raw::{RawMetric, RawScaling, RawSchedule};
 use crate::core::{Bounds, MetricKind, MetricSpec, OnMissingData, Policy, Thresholds};
 
-const KINDS: &[&str] = &["cpu", "memory", "latency", "error_rate", "requests_per_task", "pool_pressure", "custom"];
+const KINDS: &[&str] =
+    &["cpu", "memory", "latency", "error_rate", "requests_per_task", "pool_pressure", "custom"];
 const KIND_VALUES: &[MetricKind] = &[
     MetricKind::Cpu,
     MetricKind::Memory,
@@ -21,14 +22,20 @@ const KIND_VALUES: &[MetricKind] = &[
     MetricKind::Custom,
 ];
 
-pub fn scaling(user: &RawScaling, template: &RawScaling, schedules: &[Option<RawSchedule>], p: &mut Problems) -> Option<ScalingConfig> {
+pub fn scaling(
+    user: &RawScaling,
+    template: &RawScaling,
+    schedules: &[Option<RawSchedule>],
+    p: &mut Problems,
+) -> Option<ScalingConfig> {
     let m = merge(user, template);
     let mut k = Keys { path: "scaling".into(), p };
     let bounds = bounds(&mut k, &m);
     let thresholds = thresholds(&mut k, &m);
     let scale_out_cooldown = k.duration("scale_out_cooldown", m.scale_out_cooldown.as_deref(), "60s");
     let scale_in_cooldown = k.duration("scale_in_cooldown", m.scale_in_cooldown.as_deref(), "300s");
-    let scale_in_stabilization = k.duration("scale_in_stabilization", m.scale_in_stabilization.as_deref(), "300s");
+    let scale_in_stabilization =
+        k.duration("scale_in_stabilization", m.scale_in_stabilization.as_deref(), "300s");
     let max_metric_age = k.positive_duration("max_metric_age", m.max_metric_age.as_deref(), "180s");
     let max_scale_out_step = k.count("max_scale_out_step", m.max_scale_out_step, 4, 1);
     let max_scale_in_step = k.count("max_scale_in_step", m.max_scale_in_step, 1, 1);
@@ -109,7 +116,10 @@ fn thresholds(k: &mut Keys<'_>, m: &RawScaling) -> Option<Thresholds> {
     let inn = unit("scale_in_threshold", m.scale_in_threshold.unwrap_or(0.30));
     let (out, inn) = (out?, inn?);
     if inn >= out {
-        k.problem("scale_in_threshold", format!("scale_in_threshold ({inn}) must be below scale_out_threshold ({out})"));
+        k.problem(
+            "scale_in_threshold",
+            format!("scale_in_threshold ({inn}) must be below scale_out_threshold ({out})"),
+        );
         return None;
     }
     let setpoint = m.setpoint.unwrap_or((inn + out) / 2.0);
@@ -159,7 +169,13 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)>
         ok
     });
     let source = k.required("source", &r.source).and_then(|s| {
-        let values = [SourceKind::Ecs, SourceKind::Cloudwatch, SourceKind::Prometheus, SourceKind::Host, SourceKind::Pools];
+        let values = [
+            SourceKind::Ecs,
+            SourceKind::Cloudwatch,
+            SourceKind::Prometheus,
+            SourceKind::Host,
+            SourceKind::Pools,
+        ];
         k.one_of("source", Some(&s), "", SourceKind::NAMES, &values)
     });
     let inferred = name.as_deref().map(MetricKind::infer).unwrap_or(MetricKind::Custom);
@@ -179,6 +195,11 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)>
         ok
     });
     let name = name?;
-    let spec = MetricSpec { name: name.clone(), kind: kind?, weight: (weight.is_finite() && weight >= 0.0).then_some(weight)?, target: target? };
+    let spec = MetricSpec {
+        name: name.clone(),
+        kind: kind?,
+        weight: (weight.is_finite() && weight >= 0.0).then_some(weight)?,
+        target: target?,
+    };
     Some((spec, MetricSource { name, source: source? }))
 }

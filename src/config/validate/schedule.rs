@@ -12,7 +12,11 @@ use crate::config::raw::RawSchedule;
 use crate::core::{Bounds, ScheduleWindow, WindowTime};
 
 /// Validates every window against the base bounds (`None` when those were invalid themselves).
-pub fn windows(raw: &[Option<RawSchedule>], base: Option<Bounds>, p: &mut Problems) -> Option<Vec<ScheduleWindow>> {
+pub fn windows(
+    raw: &[Option<RawSchedule>],
+    base: Option<Bounds>,
+    p: &mut Problems,
+) -> Option<Vec<ScheduleWindow>> {
     let mut names = HashSet::new();
     let mut out = Vec::new();
     let mut ok = true;
@@ -48,7 +52,8 @@ fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<Sch
             None
         }
     };
-    let duration = k.required("duration", &r.duration).and_then(|d| k.positive_duration("duration", Some(&d), ""));
+    let duration =
+        k.required("duration", &r.duration).and_then(|d| k.positive_duration("duration", Some(&d), ""));
     let tz_name = r.timezone.as_deref().unwrap_or("UTC");
     let tz = chrono_tz::Tz::from_str(tz_name).map_err(|_| {
         k.problem("timezone", format!("unknown time zone {tz_name:?}; use an IANA name such as \"Europe/Berlin\" or \"America/New_York\""));
@@ -77,14 +82,16 @@ fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<Sch
 }
 
 fn cron(k: &mut Keys<'_>, text: &str) -> Option<WindowTime> {
-    let parsed = Cron::from_str(text).map_err(|e| k.problem("cron", format!("invalid cron expression {text:?}: {e}"))).ok()?;
+    let parsed = Cron::from_str(text)
+        .map_err(|e| k.problem("cron", format!("invalid cron expression {text:?}: {e}")))
+        .ok()?;
     // A pattern such as "0 0 31 2 *" parses but never fires.
     let epoch = DateTime::<Utc>::from_timestamp(946_684_800, 0).expect("2000-01-01 is a valid instant");
     if parsed.find_next_occurrence(&epoch, true).is_err() {
         k.problem("cron", format!("cron expression {text:?} never fires"));
         return None;
     }
-    Some(WindowTime::Cron(parsed))
+    Some(WindowTime::Cron(Box::new(parsed)))
 }
 
 fn instant(k: &mut Keys<'_>, at: &toml::value::Datetime) -> Option<WindowTime> {
@@ -92,7 +99,10 @@ fn instant(k: &mut Keys<'_>, at: &toml::value::Datetime) -> Option<WindowTime> {
     match DateTime::parse_from_rfc3339(&text) {
         Ok(t) => Some(WindowTime::At(t.with_timezone(&Utc))),
         Err(_) => {
-            k.problem("at", format!("{text} needs a date, a time and an offset, e.g. 2026-12-24T18:00:00+01:00"));
+            k.problem(
+                "at",
+                format!("{text} needs a date, a time and an offset, e.g. 2026-12-24T18:00:00+01:00"),
+            );
             None
         }
     }

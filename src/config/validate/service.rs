@@ -14,7 +14,10 @@ pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
     let interval = k.positive_duration("interval", raw.interval.as_deref(), "15s");
     let listen_text = raw.listen.as_deref().unwrap_or("127.0.0.1:9464");
     let listen = listen_text.parse::<SocketAddr>().map_err(|_| {
-        k.problem("listen", format!("invalid address {listen_text:?}; expected IP:PORT, e.g. \"127.0.0.1:9464\""));
+        k.problem(
+            "listen",
+            format!("invalid address {listen_text:?}; expected IP:PORT, e.g. \"127.0.0.1:9464\""),
+        );
     });
     Some(AgentConfig { interval: interval?, listen: listen.ok()?, dry_run: raw.dry_run.unwrap_or(false) })
 }
@@ -33,8 +36,13 @@ pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
         LaunchType::NAMES,
         &[LaunchType::Fargate, LaunchType::FargateSpot, LaunchType::Ec2],
     );
-    let architecture =
-        k.one_of("architecture", raw.architecture.as_deref(), "x86_64", &["x86_64", "arm64"], &[Architecture::X86_64, Architecture::Arm64]);
+    let architecture = k.one_of(
+        "architecture",
+        raw.architecture.as_deref(),
+        "x86_64",
+        &["x86_64", "arm64"],
+        &[Architecture::X86_64, Architecture::Arm64],
+    );
     let cpu = raw.cpu.map(|c| k.count("cpu", Some(c), 0, 1));
     let memory = raw.memory.map(|m| k.count("memory", Some(m), 0, 1));
     let (cpu, memory) = (cpu.flatten(), memory.flatten());
@@ -61,7 +69,13 @@ fn fargate_size(k: &mut Keys<'_>, raw: &RawService, cpu: Option<u32>, memory: Op
         (Some(c), Some(m)) if !fargate::is_valid(c, m) => {
             let options = fargate::memory_options(c);
             let (lo, hi) = (options[0], options[options.len() - 1]);
-            k.problem("memory", format!("{m} MiB is not valid with cpu = {c} on Fargate; valid: {lo}..{hi} MiB ({} sizes)", options.len()));
+            k.problem(
+                "memory",
+                format!(
+                    "{m} MiB is not valid with cpu = {c} on Fargate; valid: {lo}..{hi} MiB ({} sizes)",
+                    options.len()
+                ),
+            );
         }
         _ => {}
     }
@@ -102,10 +116,10 @@ pub fn budget(raw: &RawBudget, p: &mut Problems) -> Option<BudgetConfig> {
     });
     let warn_at = fraction(&mut k, "warn_at", raw.warn_at.unwrap_or(0.75));
     let critical_at = fraction(&mut k, "critical_at", raw.critical_at.unwrap_or(0.90));
-    if let (Some(w), Some(c)) = (warn_at, critical_at) {
-        if w >= c {
-            k.problem("warn_at", format!("warn_at ({w}) must be below critical_at ({c})"));
-        }
+    if let (Some(w), Some(c)) = (warn_at, critical_at)
+        && w >= c
+    {
+        k.problem("warn_at", format!("warn_at ({w}) must be below critical_at ({c})"));
     }
     Some(BudgetConfig { monthly: monthly?, warn_at: warn_at?, critical_at: critical_at? })
 }
