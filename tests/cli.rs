@@ -193,3 +193,18 @@ fn policies_lists_the_six_templates_and_prints_one() {
     assert!(stdout(&one).contains("scale_out_threshold = 0.60"));
     assert_eq!(trimtab(&["policies", "nope"]).status.code(), Some(2));
 }
+
+#[test]
+fn readme_error_sample_is_what_check_prints() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let o = Command::new(env!("CARGO_BIN_EXE_trimtab"))
+        .args(["check", "--config", "bad.toml"])
+        .current_dir(fixtures)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let readme = include_str!("../README.md");
+    let sample =
+        readme.split("trimtab check --config bad.toml\n").nth(1).unwrap().split("```").next().unwrap();
+    assert_eq!(stderr(&o), sample);
+}

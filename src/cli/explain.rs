@@ -26,6 +26,10 @@ pub fn render(d: &Decision, policy: &Policy) -> String {
     );
     let _ = writeln!(out);
     out.push_str(&guards_table(d, policy));
+    let _ = writeln!(out, "\nwhy:");
+    for step in &d.steps {
+        let _ = writeln!(out, "  {}: {}", step.stage, step.message);
+    }
     let _ = writeln!(out);
     let arrow = match d.desired.cmp(&d.current) {
         std::cmp::Ordering::Greater => "scale out",
@@ -98,7 +102,7 @@ fn guards_table(d: &Decision, p: &Policy) -> String {
             &[Reason::StepLimit],
         ),
         ("schedule", schedule_note(d), &[Reason::SchedulePin, Reason::ScheduleBounds]),
-        ("budget cap", "from the cost module".into(), &[Reason::BudgetCapped]),
+        ("budget cap", "most tasks the remaining budget affords".into(), &[Reason::BudgetCapped]),
         ("bounds", format!("policy {}", p.bounds), &[Reason::Bounds]),
     ];
     let mut t = Table::new(["stage", "setting", "effect"]);
@@ -107,7 +111,7 @@ fn guards_table(d: &Decision, p: &Policy) -> String {
             .steps
             .iter()
             .filter(|s| reasons.contains(&s.stage))
-            .map(|s| format!("{} → {}: {}", s.from, s.to, s.message))
+            .map(|s| format!("{} → {} ({})", s.from, s.to, s.stage))
             .collect();
         let effect = if hits.is_empty() { "-".to_owned() } else { hits.join("; ") };
         t.row(vec![name.into(), setting, effect]);

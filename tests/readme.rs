@@ -1,0 +1,59 @@
+//! Keeps the README true: the config reference lists every key the config accepts (taken from
+//! the config structs themselves), and CI runs the README's test command.
+
+use std::collections::BTreeSet;
+
+const README: &str = include_str!("../README.md");
+const CI: &str = include_str!("../.ci/run");
+
+/// The keys a section accepts, read from serde's "unknown field" message for it.
+fn accepted_keys(section_toml: &str) -> Vec<String> {
+    let err = trimtab::config::from_str("probe.toml", section_toml).expect_err("unknown key rejected");
+    let message = err.diagnostics()[0].message.clone();
+    let list = message.split("expected one of ").nth(1).unwrap_or_else(|| panic!("{message}"));
+    list.split(", ").map(|k| k.trim_matches('`').to_owned()).collect()
+}
+
+#[test]
+fn config_reference_lists_every_accepted_key() {
+    let probes = [
+        ("[agent]", "[agent]\nzz_probe = 1\n"),
+        ("[service]", "[service]\nzz_probe = 1\n"),
+        ("[scaling]", "[scaling]\nzz_probe = 1\n"),
+        ("[[scaling.metrics]]", "[[scaling.metrics]]\nzz_probe = 1\n"),
+        ("[[schedule]]", "[[schedule]]\nzz_probe = 1\n"),
+        ("[budget]", "[budget]\nzz_probe = 1\n"),
+    ];
+    let reference = README.split("## Configuration reference").nth(1).expect("README has a config reference");
+    let mut missing = BTreeSet::new();
+    for (heading, probe) in probes {
+        let section = reference
+            .split(&format!("### `{heading}`"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("README lacks a section for {heading}"))
+            .split("\n### ")
+            .next()
+            .unwrap();
+        let mut keys = accepted_keys(probe);
+        if heading == "[scaling]" {
+            keys.retain(|k| k != "metrics");
+        }
+        for key in keys {
+            if !section.contains(&format!("| `{key}` |")) {
+                missing.insert(format!("{heading} {key}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "README config reference lacks: {missing:?}");
+}
+
+#[test]
+fn ci_runs_the_readme_test_command() {
+    let command = README
+        .split("## Run the tests")
+        .nth(1)
+        .and_then(|s| s.split("```sh\n").nth(1))
+        .and_then(|s| s.lines().next())
+        .expect("README shows the test command");
+    assert!(CI.lines().any(|l| l.trim() == command), "{command:?} not run by .ci/run");
+}
