@@ -208,3 +208,15 @@ fn readme_error_sample_is_what_check_prints() {
         readme.split("trimtab check --config bad.toml\n").nth(1).unwrap().split("```").next().unwrap();
     assert_eq!(stderr(&o), sample);
 }
+
+#[test]
+fn readme_quick_start_output_is_what_explain_prints() {
+    let mut args = vec!["explain", "--current", "4"];
+    args.extend_from_slice(&["--metric", "cpu=95", "--metric", "memory=40"]);
+    args.extend_from_slice(&["--metric", "latency_p95_ms=300", "--metric", "error_rate_pct=0.5"]);
+    args.extend_from_slice(&["--at", "2026-11-22T12:00:00Z"]);
+    let o = trimtab(&args);
+    let readme = include_str!("../README.md");
+    let sample = readme.split("```text\n").nth(1).unwrap().split("```").next().unwrap();
+    assert_eq!(stdout(&o), sample);
+}
