@@ -216,8 +216,14 @@ fn schedule(args: ScheduleArgs) -> anyhow::Result<()> {
         println!("{}: no [[schedule]] windows; bounds stay {}", config.file, policy.bounds);
         return Ok(());
     }
-    let transitions = core::schedule::transitions(policy.bounds, &policy.schedules, from, to);
-    print!("{}", cli::schedule::render(&transitions, tz));
+    let t = core::schedule::transitions(policy.bounds, &policy.schedules, from, to);
+    print!("{}", cli::schedule::render(&t.changes, tz));
+    if let Some(until) = t.complete_until {
+        println!(
+            "(listing stops at {until}: a window opens more than {} times in this span; ask for fewer --days)",
+            core::schedule::MAX_STARTS
+        );
+    }
     Ok(())
 }
 

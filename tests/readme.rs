@@ -9,7 +9,12 @@ const CI: &str = include_str!("../.ci/run");
 /// The keys a section accepts, read from serde's "unknown field" message for it.
 fn accepted_keys(section_toml: &str) -> Vec<String> {
     let err = trimtab::config::from_str("probe.toml", section_toml).expect_err("unknown key rejected");
-    let message = err.diagnostics()[0].message.clone();
+    let message = err
+        .diagnostics()
+        .iter()
+        .map(|d| d.message.clone())
+        .find(|m| m.starts_with("unknown field"))
+        .expect("the probe key is reported");
     let list = message.split("expected one of ").nth(1).unwrap_or_else(|| panic!("{message}"));
     list.split(", ").map(|k| k.trim_matches('`').to_owned()).collect()
 }

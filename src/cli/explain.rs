@@ -80,7 +80,13 @@ fn guards_table(d: &Decision, p: &Policy) -> String {
                 p.thresholds.scale_out,
                 p.on_missing_data.as_str()
             ),
-            &[Reason::ScaleOut, Reason::ScaleIn, Reason::WithinTolerance, Reason::MissingData],
+            &[
+                Reason::ScaleOut,
+                Reason::ScaleIn,
+                Reason::ScaleInBlocked,
+                Reason::WithinTolerance,
+                Reason::MissingData,
+            ],
         ),
         (
             "stabilization",

@@ -77,13 +77,26 @@ fn elements<T: DeserializeOwned>(value: toml::Value, path: &str, problems: &mut 
     items.into_iter().enumerate().map(|(i, item)| section(item, &format!("{path}[{i}]"), problems)).collect()
 }
 
+/// Deserializes one table. A bad key is reported and dropped, and the rest is read again, so
+/// every bad key is found and every good one kept.
 fn section<T: DeserializeOwned>(value: toml::Value, path: &str, problems: &mut Problems) -> Option<T> {
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| {
-            let inner = e.path().to_string();
-            // The path includes the offending key, unknown keys too.
-            let at = if inner == "." { path.to_owned() } else { format!("{path}.{inner}") };
-            problems.push(at, e.into_inner().message().trim().to_owned());
-        })
-        .ok()
+    let mut value = value;
+    loop {
+        let err = match serde_path_to_error::deserialize(value.clone()) {
+            Ok(v) => return Some(v),
+            Err(e) => e,
+        };
+        let inner = err.path().to_string();
+        // The path includes the offending key, unknown keys too.
+        let at = if inner == "." { path.to_owned() } else { format!("{path}.{inner}") };
+        problems.push(at, err.into_inner().message().trim().to_owned());
+        let key = inner.split(['.', '[']).next().filter(|k| !k.is_empty() && *k != ".");
+        let removed = match (&mut value, key) {
+            (toml::Value::Table(t), Some(k)) => t.remove(k).is_some(),
+            _ => false,
+        };
+        if !removed {
+            return None;
+        }
+    }
 }

@@ -135,7 +135,7 @@ critical_at = 0.8
         "t.toml:7:1: service.launch_type: unknown value \"lambda\"",
         "t.toml:12:1: scaling.min: min (5) must not exceed max (3)",
         "t.toml:15:1: scaling.scale_in_threshold: scale_in_threshold (0.5) must be below scale_out_threshold (0.3)",
-        "t.toml:20:1: scaling.metrics[0].weight: must be a number >= 0",
+        "t.toml:20:1: scaling.metrics[0].weight: must be a number from 0 to 1000000, got -1",
         "t.toml:25:1: scaling.metrics[1].source: unknown value \"statsd\"",
         "t.toml:30:1: schedule[0].cron: invalid cron expression",
         "t.toml:32:1: schedule[0].timezone: unknown time zone \"Europe/Berln\"",
@@ -239,4 +239,78 @@ fn schedule_rules() {
     }
     let ok = from_str("t.toml", &format!("{base}[[schedule]]\nname = \"launch\"\nat = 2026-12-24T18:00:00+01:00\nduration = \"6h\"\ndesired = 8\n")).unwrap();
     assert_eq!(ok.scaling.policy.schedules[0].desired, Some(8));
+}
+
+#[test]
+fn one_bad_key_does_not_hide_the_rest_of_its_section() {
+    // Review finding: a type error in [scaling] used to drop the whole table, template included.
+    let text = "[scaling]\ntemplate = \"ml-gpu\"\nmin = \"2\"\nmax = 50\nbogus = 1\n\n[[scaling.metrics]]\nname = \"a\"\nsource = \"nowhere\"\ntarget = 1.0\n\n[[schedule]]\nname = \"peak\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\nmin = 30\n";
+    let e = errors(text);
+    assert_eq!(
+        e,
+        vec![
+            "t.toml:3:1: scaling.min: invalid type: string \"2\", expected i64",
+            "t.toml:5:1: scaling.bogus: unknown field `bogus`, expected one of `template`, `min`, `max`, `scale_out_threshold`, `scale_in_threshold`, `setpoint`, `scale_out_cooldown`, `scale_in_cooldown`, `scale_in_stabilization`, `max_scale_out_step`, `max_scale_in_step`, `on_missing_data`, `max_metric_age`",
+            "t.toml:9:1: scaling.metrics[0].source: unknown value \"nowhere\"; expected one of ecs, cloudwatch, prometheus, host, pools",
+        ],
+        "max = 50 was kept, so the window's min = 30 is fine"
+    );
+}
+
+#[test]
+fn durations_are_bounded_so_time_arithmetic_cannot_overflow() {
+    let cases = [
+        (
+            "[scaling]\nscale_in_cooldown = \"100000000d\"\n",
+            "scaling.scale_in_cooldown: must be between 0s and 1d",
+        ),
+        ("[agent]\ninterval = \"2d\"\n", "agent.interval: must be between 0s and 1d"),
+        ("[scaling]\nmax_metric_age = \"8d\"\n", "scaling.max_metric_age: must be between 0s and 7d"),
+        (
+            "[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"100000000d\"\nmin = 2\n",
+            "schedule[0].duration: must be between 0s and 366d",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = errors(text);
+        assert!(e.iter().any(|l| l.contains(want)), "{want:?} not in {e:?}");
+    }
+}
+
+#[test]
+fn cross_key_problems_point_at_the_key_the_user_wrote() {
+    let e = errors("[scaling]\nscale_out_threshold = 0.2\n");
+    assert!(e[0].starts_with("t.toml:2:1: scaling.scale_out_threshold: scale_in_threshold (0.3)"), "{e:?}");
+    let e = errors("[scaling]\ntemplate = \"dev-minimal\"\nmax = 0\n");
+    assert!(e[0].starts_with("t.toml:3:1: scaling.max:"), "{e:?}");
+    let e = errors("[scaling]\nmin = 4\ntemplate = \"dev-minimal\"\n");
+    assert!(e[0].starts_with("t.toml:2:1: scaling.min: min (4) must not exceed max (3)"), "{e:?}");
+}
+
+#[test]
+fn duplicate_names_are_reported_even_when_the_entry_has_other_errors() {
+    let text = "[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = 1.0\n[[scaling.metrics]]\nname = \"a\"\nsource = \"bad\"\ntarget = 1.0\n[[schedule]]\nname = \"w\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\nmin = 2\n[[schedule]]\nname = \"w\"\nduration = \"1h\"\n";
+    let e = errors(text);
+    for want in [
+        "t.toml:6:1: scaling.metrics[1].name: duplicate metric name \"a\"",
+        "t.toml:7:1: scaling.metrics[1].source: unknown value",
+        "t.toml:15:1: schedule[1].name: duplicate schedule name \"w\"",
+    ] {
+        assert!(e.iter().any(|l| l.starts_with(want)), "{want:?} not in {e:?}");
+    }
+}
+
+#[test]
+fn scale_to_zero_needs_a_way_back() {
+    let e = errors("[scaling]\nmin = 0\n");
+    assert!(e[0].starts_with("t.toml:2:1: scaling.min: min = 0 could never scale up again"), "{e:?}");
+    // Each way back is accepted.
+    let queue = "[[scaling.metrics]]\nname = \"backlog\"\nsource = \"cloudwatch\"\ntarget = 100.0\n";
+    for ok in [
+        "[scaling]\nmin = 0\non_missing_data = \"scale-out\"\n".to_owned(),
+        format!("[scaling]\nmin = 0\n{queue}"),
+        "[scaling]\nmin = 0\n[[schedule]]\nname = \"day\"\ncron = \"0 8 * * *\"\nduration = \"10h\"\nmin = 1\n".to_owned(),
+    ] {
+        assert!(from_str("t.toml", &ok).is_ok(), "{ok}");
+    }
 }

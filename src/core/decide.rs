@@ -23,7 +23,7 @@ use super::history::History;
 use super::policy::{OnMissingData, Policy, Thresholds};
 use super::schedule::{self, EffectiveBounds};
 use super::score::{self, Score};
-use super::types::{Observation, Replicas};
+use super::types::{Observation, Replicas, later};
 
 /// Why the desired count is what it is. Also the name of the stage that set it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -31,6 +31,8 @@ use super::types::{Observation, Replicas};
 pub enum Reason {
     ScaleOut,
     ScaleIn,
+    /// The score is below the band, but sizing keeps the count (see the message).
+    ScaleInBlocked,
     WithinTolerance,
     MissingData,
     Override,
@@ -49,6 +51,7 @@ impl Reason {
         match self {
             Reason::ScaleOut => "scale_out",
             Reason::ScaleIn => "scale_in",
+            Reason::ScaleInBlocked => "scale_in_blocked",
             Reason::WithinTolerance => "within_tolerance",
             Reason::MissingData => "missing_data",
             Reason::Override => "override",
@@ -78,9 +81,6 @@ pub struct Step {
     pub to: Replicas,
     pub message: String,
 }
-
-/// Alias kept for readers who think of the later stages as guards.
-pub type Guard = Step;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Decision {
@@ -120,11 +120,7 @@ pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTi
     let recommended = match overridden {
         Some(o) => {
             let to = policy.bounds.clamp(o.count);
-            run.set_always(
-                Reason::Override,
-                to,
-                format!("manual override to {} until {}: {}", o.count, o.expires_at, o.reason),
-            );
+            run.set_always(Reason::Override, to, override_message(o, to));
             to
         }
         None => {
@@ -140,6 +136,12 @@ pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTi
     };
     clamp_bounds(&mut run, policy, &bounds, overridden.is_some());
     run.finish(now, recommended, score, policy.thresholds, bounds)
+}
+
+fn override_message(o: &crate::core::types::ManualOverride, to: Replicas) -> String {
+    let clamped =
+        if to == o.count { String::new() } else { format!(" (asked {}, held to policy bounds)", o.count) };
+    format!("manual override to {to}{clamped} until {}: {}", o.expires_at, o.reason)
 }
 
 /// The running count and the steps that moved it.
@@ -205,11 +207,7 @@ fn load_stage(policy: &Policy, score: &Score, current: Replicas) -> (Replicas, R
         );
         (sized.max(current), Reason::ScaleOut, msg)
     } else if s < t.scale_in && unusable.is_empty() {
-        let msg = format!(
-            "score {s:.3} below scale-in threshold {:.2}: {current} × {s:.3} / setpoint {:.2} → {sized}",
-            t.scale_in, t.setpoint
-        );
-        (sized.min(current), Reason::ScaleIn, msg)
+        scale_in(policy, score, current, s, sized)
     } else if s < t.scale_in {
         // Conservative: with part of the data missing a low score may only be the missing part.
         let msg = format!(
@@ -220,6 +218,35 @@ fn load_stage(policy: &Policy, score: &Score, current: Replicas) -> (Replicas, R
     } else {
         let msg = format!("score {s:.3} within tolerance band [{:.2}, {:.2}]", t.scale_in, t.scale_out);
         (current, Reason::WithinTolerance, msg)
+    }
+}
+
+/// Scale-in to the proportional size, but never so far that the busiest metric, at the same
+/// load per service, would pass the scale-out threshold: a scale-in that the next tick must undo
+/// is churn, and paying for it twice.
+fn scale_in(
+    policy: &Policy,
+    score: &Score,
+    current: Replicas,
+    s: f64,
+    sized: Replicas,
+) -> (Replicas, Reason, String) {
+    let t = policy.thresholds;
+    let sizing = format!(
+        "score {s:.3} below scale-in threshold {:.2}: {current} × {s:.3} / setpoint {:.2} → {sized}",
+        t.scale_in, t.setpoint
+    );
+    let floor = score.peak().map(|(name, n)| (name, n, proportional(current, n, t.scale_out)));
+    match floor {
+        Some((name, n, f)) if f > sized => {
+            let to = f.min(current);
+            let guard =
+                format!("{sizing}; {name} at {n:.3} would pass the scale-out threshold below {f} tasks");
+            let reason = if to == current { Reason::ScaleInBlocked } else { Reason::ScaleIn };
+            (to, reason, guard)
+        }
+        _ if sized >= current => (current, Reason::ScaleInBlocked, format!("{sizing}, the current count")),
+        _ => (sized, Reason::ScaleIn, sizing),
     }
 }
 
@@ -268,25 +295,29 @@ fn stabilize(run: &mut Run, policy: &Policy, history: &History, now: DateTime<Ut
     run.set(Reason::Stabilization, to, msg);
 }
 
+/// Scale-out waits `scale_out_cooldown` after the last scale-out. Scale-in waits
+/// `scale_in_cooldown` after the last scale-in, and the longer of both cooldowns after the last
+/// scale-out, so the direction never flips inside either cooldown.
 fn cooldown(run: &mut Run, policy: &Policy, history: &History, now: DateTime<Utc>) {
-    let (last, length, reason, what) = if run.n > run.current {
-        (history.last_scale_out(), policy.scale_out_cooldown, Reason::ScaleOutCooldown, "scale-out")
+    let (out_cd, in_cd) = (policy.scale_out_cooldown, policy.scale_in_cooldown);
+    let after = |t: Option<DateTime<Utc>>, d| t.map(|t| (later(t, d), t));
+    let (until, reason, what) = if run.n > run.current {
+        (after(history.last_scale_out(), out_cd), Reason::ScaleOutCooldown, "scale-out")
     } else if run.n < run.current {
-        (history.last_action(), policy.scale_in_cooldown, Reason::ScaleInCooldown, "scale-in")
+        let out = after(history.last_scale_out(), out_cd.max(in_cd));
+        (out.max(after(history.last_scale_in(), in_cd)), Reason::ScaleInCooldown, "scale-in")
     } else {
         return;
     };
-    let Some(last) = last else { return };
-    let left = last + length - now;
-    if left > chrono::TimeDelta::zero() {
-        let ago = (now - last).num_seconds();
-        let msg = format!(
-            "{what} cooldown: last scaling {ago}s ago, {}s cooldown, {}s left",
-            length.num_seconds(),
-            left.num_seconds()
-        );
-        run.set(reason, run.current, msg);
-    }
+    let Some((until, last)) = until.filter(|(until, _)| *until > now) else { return };
+    let msg = format!(
+        "{what} cooldown: last scaling {}s ago, {}s left (cooldowns: scale-out {}s, scale-in {}s)",
+        (now - last).num_seconds(),
+        (until - now).num_seconds(),
+        out_cd.num_seconds(),
+        in_cd.num_seconds()
+    );
+    run.set(reason, run.current, msg);
 }
 
 fn step_limit(run: &mut Run, policy: &Policy) {

@@ -320,11 +320,23 @@ fn arb_history() -> impl Strategy<Value = History> {
 }
 
 fn arb_policy() -> impl Strategy<Value = Policy> {
-    (1u32..6, 0u32..10, 0u32..3, prop::bool::ANY).prop_map(|(min, span, rule, scheduled)| {
-        let rule = [OnMissingData::Hold, OnMissingData::UseAvailable, OnMissingData::ScaleOut][rule as usize];
-        let schedules = if scheduled { vec![business_hours(min + 3, min + span + 8, None)] } else { vec![] };
-        Policy { bounds: Bounds::new(min, min + span).unwrap(), on_missing_data: rule, schedules, ..policy() }
-    })
+    let cooldown = prop::sample::select(vec![0i64, 60, 300, 600]);
+    (1u32..6, 0u32..10, 0u32..3, prop::bool::ANY, cooldown.clone(), cooldown).prop_map(
+        |(min, span, rule, scheduled, out, inn)| {
+            let rule =
+                [OnMissingData::Hold, OnMissingData::UseAvailable, OnMissingData::ScaleOut][rule as usize];
+            let schedules =
+                if scheduled { vec![business_hours(min + 3, min + span + 8, None)] } else { vec![] };
+            Policy {
+                bounds: Bounds::new(min, min + span).unwrap(),
+                on_missing_data: rule,
+                schedules,
+                scale_out_cooldown: secs(out),
+                scale_in_cooldown: secs(inn),
+                ..policy()
+            }
+        },
+    )
 }
 
 proptest! {
@@ -351,7 +363,7 @@ proptest! {
         // Bounds may force a move at any time; everything else respects the cooldowns.
         if d.desired != bounded {
             if let Some(last) = h.last_scale_out() {
-                if t0() - last < p.scale_in_cooldown {
+if t0() - last < p.scale_in_cooldown.max(p.scale_out_cooldown) {
                     prop_assert!(d.desired >= obs.current, "scale-in {}s after a scale-out", (t0() - last).num_seconds());
                 }
                 if t0() - last < p.scale_out_cooldown {
@@ -370,4 +382,69 @@ proptest! {
     fn decisions_are_reproducible(p in arb_policy(), obs in arb_obs(), h in arb_history()) {
         prop_assert_eq!(decide(&p, &obs, &h, t0()), decide(&p, &obs, &h, t0()));
     }
+}
+
+// ---- review findings, pinned ----
+
+#[test]
+fn no_scale_in_that_would_push_a_metric_past_the_scale_out_threshold() {
+    // cpu and memory idle, latency just under its target: the weighted mean is low, but removing
+    // tasks would put latency over its target and the next tick would scale straight back out.
+    let obs = Observation::new(10)
+        .with_sample("cpu", 1.0, t0())
+        .with_sample("memory", 1.0, t0())
+        .with_sample("latency_p95_ms", 480.0, t0())
+        .with_sample("error_rate_pct", 0.0, t0());
+    let d = decide(&policy(), &obs, &History::default(), t0());
+    assert_eq!((d.desired, d.reason), (Replicas(10), Reason::ScaleInBlocked), "{}", d.message);
+    assert!(
+        d.message.contains("latency_p95_ms at 0.960 would pass the scale-out threshold"),
+        "{}",
+        d.message
+    );
+    // With room to spare, scale-in goes only as far as keeps latency under the threshold.
+    let p = Policy { max_scale_in_step: 10, ..policy() };
+    let obs = obs.with_sample("latency_p95_ms", 200.0, t0());
+    let d = decide(&p, &obs, &History::default(), t0());
+    assert_eq!(d.desired, Replicas(6), "ceil(10 × 0.4 / 0.7) = 6: {}", d.message);
+}
+
+#[test]
+fn sizing_that_keeps_the_count_says_so() {
+    let p = Policy { bounds: Bounds::new(1, 20).unwrap(), ..policy() };
+    let d = decide(&p, &obs_at(1, 0.2), &History::default(), t0());
+    assert_eq!((d.desired, d.reason), (Replicas(1), Reason::ScaleInBlocked), "{}", d.message);
+}
+
+#[test]
+fn scale_in_waits_out_a_longer_scale_out_cooldown() {
+    let p = Policy { scale_out_cooldown: secs(600), scale_in_cooldown: secs(60), ..policy() };
+    let mut h = History::default();
+    h.record_action(t0() - secs(120), Replicas(3), Replicas(4));
+    let d = decide(&p, &obs_at(4, 0.1), &h, t0());
+    assert_eq!((d.desired, d.reason), (Replicas(4), Reason::ScaleInCooldown), "{}", d.message);
+    let later = t0() + secs(481);
+    let fresh =
+        p.metrics.iter().fold(Observation::new(4), |o, m| o.with_sample(&m.name, m.target * 0.1, later));
+    assert_eq!(decide(&p, &fresh, &h, later).desired, Replicas(3));
+}
+
+#[test]
+fn override_message_shows_the_count_applied() {
+    let mut obs = obs_at(4, 0.5);
+    obs.manual_override =
+        Some(ManualOverride { count: Replicas(50), reason: "test".into(), expires_at: t0() + secs(60) });
+    let d = decide(&policy(), &obs, &History::default(), t0());
+    assert!(d.message.starts_with("manual override to 20 (asked 50"), "{}", d.message);
+}
+
+#[test]
+fn extreme_durations_saturate_instead_of_panicking() {
+    let mut w = business_hours(3, 30, None);
+    w.duration = TimeDelta::MAX;
+    let p = Policy { scale_in_cooldown: TimeDelta::MAX, schedules: vec![w], ..policy() };
+    let mut h = History::default();
+    h.record_action(t0() - secs(10), Replicas(5), Replicas(4));
+    let d = decide(&p, &obs_at(4, 0.1), &h, t0());
+    assert_eq!(d.reason, Reason::ScaleInCooldown);
 }

@@ -13,7 +13,7 @@
 //!   → cooldowns → step limits → schedule bounds → budget cap → min/max
 //! ```
 //!
-//! Each stage may change the recommended count and, when it does, says why (a [`Guard`]). The
+//! Each stage may change the recommended count and, when it does, says why (a [`Step`]). The
 //! final [`Reason`] is the last stage that moved the number, so `explain`, logs and the status
 //! API all tell the same story.
 
@@ -25,7 +25,7 @@ pub mod schedule;
 pub mod score;
 pub mod types;
 
-pub use decide::{Decision, Guard, Reason, Step, decide};
+pub use decide::{Decision, Reason, Step, decide};
 pub use history::History;
 pub use policy::{MetricKind, MetricSpec, OnMissingData, Policy, Thresholds};
 pub use schedule::{EffectiveBounds, ScheduleWindow, WindowTime};

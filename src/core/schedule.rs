@@ -3,8 +3,12 @@
 //! A window opens at each occurrence of its cron expression, read as wall-clock time in its IANA
 //! time zone, or once at a fixed instant (`at`), and stays open for `duration` of elapsed time.
 //! Wall-clock reading makes windows DST-correct: "08:00 Europe/Berlin" is 07:00 UTC in winter
-//! and 06:00 UTC in summer. An occurrence that falls into a spring-forward gap opens at the first
-//! instant after the gap; one in a fall-back overlap opens once, at the earlier instant.
+//! and 06:00 UTC in summer. The two DST edges follow cron's own rules (as implemented by
+//! `croner`): a *fixed-time* expression (one minute of one hour, like `0 8 * * MON-FRI`) whose
+//! time falls into a spring-forward gap opens at the first instant after the gap, and in a
+//! fall-back overlap opens once, at the earlier instant; an *interval* expression (`*/20 2 * * *`)
+//! follows the wall clock, so its occurrences inside the skipped hour do not happen and those in
+//! the repeated hour happen twice.
 //!
 //! While a window is open its `min`, `max` and `desired` (a pin) replace the base policy's; keys
 //! it does not set come from the base policy. **Overlaps**: when several windows are open, one
@@ -16,7 +20,10 @@ use chrono_tz::Tz;
 use croner::Cron;
 use serde::Serialize;
 
-use super::types::{Bounds, Replicas};
+use super::types::{Bounds, Replicas, earlier, later};
+
+/// The most openings of one window that `transitions` examines.
+pub const MAX_STARTS: usize = 100_000;
 
 /// When a window opens.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,19 +56,19 @@ impl ScheduleWindow {
                 cron.find_previous_occurrence(&now.with_timezone(&self.tz), true).ok()?.with_timezone(&Utc)
             }
         };
-        (start <= now && now < start + self.duration).then_some(start)
+        (start <= now && now < later(start, self.duration)).then_some(start)
     }
 
-    /// Start instants of occurrences that are open at some point in `[from, to]`.
+    /// Start instants of occurrences that are open at some point in `[from, to]`, at most
+    /// `MAX_STARTS` of them (the caller can tell: the list is then that long).
     pub fn starts_overlapping(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
-        const MAX_STARTS: usize = 100_000;
         match &self.time {
             WindowTime::At(at) => {
-                let open = *at <= to && from < *at + self.duration;
+                let open = *at <= to && from < later(*at, self.duration);
                 if open { vec![*at] } else { vec![] }
             }
             WindowTime::Cron(cron) => {
-                let origin = (from - self.duration).with_timezone(&self.tz);
+                let origin = earlier(from, self.duration).with_timezone(&self.tz);
                 cron.iter_after(origin)
                     .map(|t| t.with_timezone(&Utc))
                     .take_while(|t| *t <= to)
@@ -112,28 +119,44 @@ pub struct Transition {
     pub effective: EffectiveBounds,
 }
 
+/// The changes of the effective bounds in a span.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Transitions {
+    /// The state at the start of the span, then every change.
+    pub changes: Vec<Transition>,
+    /// Set when a window opens more than [`MAX_STARTS`] times in the span: changes are complete
+    /// only up to this instant.
+    pub complete_until: Option<DateTime<Utc>>,
+}
+
 /// Every change of the effective bounds in `(from, to]`, plus the state at `from` first.
 pub fn transitions(
     base: Bounds,
     windows: &[ScheduleWindow],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Vec<Transition> {
-    let mut edges: Vec<DateTime<Utc>> = windows
+) -> Transitions {
+    let starts: Vec<(&ScheduleWindow, Vec<DateTime<Utc>>)> =
+        windows.iter().map(|w| (w, w.starts_overlapping(from, to))).collect();
+    // A window cut off at MAX_STARTS is only known up to its last listed start.
+    let complete_until =
+        starts.iter().filter(|(_, s)| s.len() >= MAX_STARTS).filter_map(|(_, s)| s.last().copied()).min();
+    let end = complete_until.unwrap_or(to);
+    let mut edges: Vec<DateTime<Utc>> = starts
         .iter()
-        .flat_map(|w| w.starts_overlapping(from, to).into_iter().flat_map(move |s| [s, s + w.duration]))
-        .filter(|t| from < *t && *t <= to)
+        .flat_map(|(w, s)| s.iter().flat_map(move |s| [*s, later(*s, w.duration)]))
+        .filter(|t| from < *t && *t <= end)
         .collect();
     edges.sort();
     edges.dedup();
-    let mut out = vec![Transition { at: from, effective: effective(base, windows, from) }];
+    let mut changes = vec![Transition { at: from, effective: effective(base, windows, from) }];
     for at in edges {
         let now = effective(base, windows, at);
-        if out.last().is_some_and(|t| t.effective != now) {
-            out.push(Transition { at, effective: now });
+        if changes.last().is_some_and(|t| t.effective != now) {
+            changes.push(Transition { at, effective: now });
         }
     }
-    out
+    Transitions { changes, complete_until }
 }
 
 #[cfg(test)]
@@ -201,6 +224,32 @@ mod tests {
     }
 
     #[test]
+    fn interval_expressions_follow_the_wall_clock_across_dst() {
+        let mut w = business_hours();
+        w.time = WindowTime::Cron(Box::new(Cron::from_str("*/20 2 * * *").unwrap()));
+        w.duration = TimeDelta::minutes(5);
+        let opens = |from: &str, to: &str| w.starts_overlapping(utc(from), utc(to)).len();
+        // An ordinary night: 02:00, 02:20, 02:40.
+        assert_eq!(opens("2026-03-27T23:30:00Z", "2026-03-28T02:00:00Z"), 3);
+        // Spring forward: 02:00-02:59 does not exist in Berlin on 2026-03-29.
+        assert_eq!(opens("2026-03-28T23:30:00Z", "2026-03-29T02:00:00Z"), 0);
+        // Fall back: 02:00-02:59 happens twice on 2026-10-25.
+        assert_eq!(opens("2026-10-24T23:30:00Z", "2026-10-25T02:00:00Z"), 6);
+    }
+
+    #[test]
+    fn a_window_opening_too_often_is_reported_not_silently_cut() {
+        let mut w = business_hours();
+        w.time = WindowTime::Cron(Box::new(Cron::from_str("* * * * *").unwrap()));
+        w.duration = TimeDelta::seconds(30);
+        let from = utc("2026-01-01T00:00:00Z");
+        let t = transitions(base(), &[w], from, from + TimeDelta::days(100));
+        let until = t.complete_until.expect("100 days of minutes exceed MAX_STARTS");
+        assert!(until > from + TimeDelta::days(60) && until < from + TimeDelta::days(70), "{until}");
+        assert!(t.changes.iter().all(|c| c.at <= until));
+    }
+
+    #[test]
     fn overlap_rule_priority_then_latest_start_then_file_order() {
         let bh = business_hours();
         let mut launch = business_hours();
@@ -238,7 +287,8 @@ mod tests {
         let from = utc("2026-03-27T00:00:00Z"); // Friday
         let to = utc("2026-03-31T00:00:00Z");
         let t = transitions(base(), &[business_hours()], from, to);
-        let ats: Vec<_> = t.iter().map(|t| t.at).collect();
+        assert_eq!(t.complete_until, None);
+        let ats: Vec<_> = t.changes.iter().map(|t| t.at).collect();
         assert_eq!(
             ats,
             vec![

@@ -67,6 +67,15 @@ pub struct Score {
 }
 
 impl Score {
+    /// The usable weighted metric with the highest normalized value.
+    pub fn peak(&self) -> Option<(&str, f64)> {
+        self.contributions
+            .iter()
+            .filter(|c| c.weight > 0.0 && c.status.is_usable())
+            .filter_map(|c| Some((c.name.as_str(), c.normalized?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
     /// Names of weighted metrics that were missing, stale or invalid.
     pub fn unusable(&self) -> Vec<&str> {
         self.contributions

@@ -5,6 +5,8 @@ mod scaling;
 mod schedule;
 mod service;
 
+use chrono::TimeDelta;
+
 use super::error::Problems;
 use super::model::Config;
 use super::raw::{RawConfig, RawScaling};
@@ -24,6 +26,15 @@ pub fn validate(file: &str, raw: &RawConfig, template: &RawScaling) -> Result<Co
         _ => Err(p),
     }
 }
+
+/// The longest a duration may be, with its spelling for messages. Bounds keep every time
+/// computation of the core far from overflow.
+#[derive(Clone, Copy)]
+pub(super) struct Limit(TimeDelta, &'static str);
+
+pub(super) const ONE_DAY: Limit = Limit(TimeDelta::days(1), "1d");
+pub(super) const ONE_WEEK: Limit = Limit(TimeDelta::days(7), "7d");
+pub(super) const ONE_YEAR: Limit = Limit(TimeDelta::days(366), "366d");
 
 /// Small helpers shared by the section validators: each reads one key and records a problem
 /// when it is missing or out of range.
@@ -49,20 +60,26 @@ impl Keys<'_> {
         v.clone()
     }
 
-    fn duration(&mut self, key: &str, v: Option<&str>, default: &str) -> Option<chrono::TimeDelta> {
+    /// A duration from `v` (or `default`), at most `max` long.
+    fn duration(&mut self, key: &str, v: Option<&str>, default: &str, max: Limit) -> Option<TimeDelta> {
         let text = v.unwrap_or(default);
-        match crate::config::duration::parse(text) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                self.problem(key, e);
-                None
-            }
+        let d = crate::config::duration::parse(text).map_err(|e| self.problem(key, e)).ok()?;
+        if d < TimeDelta::zero() || d > max.0 {
+            self.problem(key, format!("must be between 0s and {}, got {text:?}", max.1));
+            return None;
         }
+        Some(d)
     }
 
-    fn positive_duration(&mut self, key: &str, v: Option<&str>, default: &str) -> Option<chrono::TimeDelta> {
-        let d = self.duration(key, v, default)?;
-        if d <= chrono::TimeDelta::zero() {
+    fn positive_duration(
+        &mut self,
+        key: &str,
+        v: Option<&str>,
+        default: &str,
+        max: Limit,
+    ) -> Option<TimeDelta> {
+        let d = self.duration(key, v, default, max)?;
+        if d <= TimeDelta::zero() {
             self.problem(key, "must be longer than zero");
             return None;
         }
@@ -95,6 +112,23 @@ impl Keys<'_> {
                 self.problem(key, format!("unknown value {text:?}; expected one of {}", names.join(", ")));
                 None
             }
+        }
+    }
+}
+
+/// Reports every entry of an array of tables whose `name` repeats an earlier one.
+pub(super) fn report_duplicates<'a>(
+    path: &str,
+    what: &str,
+    names: impl Iterator<Item = Option<&'a str>>,
+    p: &mut Problems,
+) {
+    let mut seen = std::collections::HashSet::new();
+    for (i, name) in names.enumerate() {
+        if let Some(n) = name
+            && !seen.insert(n)
+        {
+            p.push(format!("{path}[{i}].name"), format!("duplicate {what} name {n:?}"));
         }
     }
 }

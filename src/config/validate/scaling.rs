@@ -2,13 +2,14 @@
 //! a key the user leaves out comes from the template; `metrics`, when given, replace the
 //! template's list whole.
 
-use std::collections::HashSet;
-
-use super::{Keys, schedule};
+use super::{Keys, ONE_DAY, ONE_WEEK, schedule};
 use crate::config::error::Problems;
 use crate::config::model::{MetricSource, ScalingConfig, SourceKind};
 use crate::config::raw::{RawMetric, RawScaling, RawSchedule};
 use crate::core::{Bounds, MetricKind, MetricSpec, OnMissingData, Policy, Thresholds};
+
+/// Weights are relative; a bound keeps their sum finite.
+const MAX_WEIGHT: f64 = 1e6;
 
 const KINDS: &[&str] =
     &["cpu", "memory", "latency", "error_rate", "requests_per_task", "pool_pressure", "custom"];
@@ -30,13 +31,14 @@ pub fn scaling(
 ) -> Option<ScalingConfig> {
     let m = merge(user, template);
     let mut k = Keys { path: "scaling".into(), p };
-    let bounds = bounds(&mut k, &m);
-    let thresholds = thresholds(&mut k, &m);
-    let scale_out_cooldown = k.duration("scale_out_cooldown", m.scale_out_cooldown.as_deref(), "60s");
-    let scale_in_cooldown = k.duration("scale_in_cooldown", m.scale_in_cooldown.as_deref(), "300s");
+    let bounds = bounds(&mut k, &m, user);
+    let thresholds = thresholds(&mut k, &m, user);
+    let scale_out_cooldown =
+        k.duration("scale_out_cooldown", m.scale_out_cooldown.as_deref(), "60s", ONE_DAY);
+    let scale_in_cooldown = k.duration("scale_in_cooldown", m.scale_in_cooldown.as_deref(), "300s", ONE_DAY);
     let scale_in_stabilization =
-        k.duration("scale_in_stabilization", m.scale_in_stabilization.as_deref(), "300s");
-    let max_metric_age = k.positive_duration("max_metric_age", m.max_metric_age.as_deref(), "180s");
+        k.duration("scale_in_stabilization", m.scale_in_stabilization.as_deref(), "300s", ONE_DAY);
+    let max_metric_age = k.positive_duration("max_metric_age", m.max_metric_age.as_deref(), "180s", ONE_WEEK);
     let max_scale_out_step = k.count("max_scale_out_step", m.max_scale_out_step, 4, 1);
     let max_scale_in_step = k.count("max_scale_in_step", m.max_scale_in_step, 1, 1);
     let on_missing_data = k.one_of(
@@ -52,9 +54,9 @@ pub fn scaling(
     let policy = Policy {
         bounds: bounds?,
         thresholds: thresholds?,
-        scale_out_cooldown: nonnegative(&mut k, "scale_out_cooldown", scale_out_cooldown?)?,
-        scale_in_cooldown: nonnegative(&mut k, "scale_in_cooldown", scale_in_cooldown?)?,
-        scale_in_stabilization: nonnegative(&mut k, "scale_in_stabilization", scale_in_stabilization?)?,
+        scale_out_cooldown: scale_out_cooldown?,
+        scale_in_cooldown: scale_in_cooldown?,
+        scale_in_stabilization: scale_in_stabilization?,
         max_scale_out_step: max_scale_out_step?,
         max_scale_in_step: max_scale_in_step?,
         on_missing_data: on_missing_data?,
@@ -62,6 +64,7 @@ pub fn scaling(
         metrics,
         schedules: windows?,
     };
+    wakes_from_zero(&mut k, &policy, &sources)?;
     let template = user.template.clone().unwrap_or_else(|| super::super::templates::DEFAULT.to_owned());
     Some(ScalingConfig { template, policy, sources })
 }
@@ -86,24 +89,18 @@ fn merge(user: &RawScaling, t: &RawScaling) -> RawScaling {
     }
 }
 
-fn nonnegative(k: &mut Keys<'_>, key: &str, d: chrono::TimeDelta) -> Option<chrono::TimeDelta> {
-    (d >= chrono::TimeDelta::zero()).then_some(d).or_else(|| {
-        k.problem(key, "must not be negative");
-        None
-    })
-}
-
-fn bounds(k: &mut Keys<'_>, m: &RawScaling) -> Option<Bounds> {
+fn bounds(k: &mut Keys<'_>, m: &RawScaling, user: &RawScaling) -> Option<Bounds> {
     let min = k.count("min", m.min, 1, 0);
     let max = k.count("max", m.max, 10, 1);
     let (min, max) = (min?, max?);
     Bounds::new(min, max).or_else(|| {
-        k.problem("min", format!("min ({min}) must not exceed max ({max})"));
+        let key = if user.min.is_none() && user.max.is_some() { "max" } else { "min" };
+        k.problem(key, format!("min ({min}) must not exceed max ({max})"));
         None
     })
 }
 
-fn thresholds(k: &mut Keys<'_>, m: &RawScaling) -> Option<Thresholds> {
+fn thresholds(k: &mut Keys<'_>, m: &RawScaling, user: &RawScaling) -> Option<Thresholds> {
     let mut unit = |key: &str, v: f64| {
         if v > 0.0 && v < 1.0 {
             Some(v)
@@ -116,10 +113,13 @@ fn thresholds(k: &mut Keys<'_>, m: &RawScaling) -> Option<Thresholds> {
     let inn = unit("scale_in_threshold", m.scale_in_threshold.unwrap_or(0.30));
     let (out, inn) = (out?, inn?);
     if inn >= out {
-        k.problem(
-            "scale_in_threshold",
-            format!("scale_in_threshold ({inn}) must be below scale_out_threshold ({out})"),
-        );
+        // Point at the threshold the user wrote; the other may come from the template.
+        let key = if user.scale_in_threshold.is_none() && user.scale_out_threshold.is_some() {
+            "scale_out_threshold"
+        } else {
+            "scale_in_threshold"
+        };
+        k.problem(key, format!("scale_in_threshold ({inn}) must be below scale_out_threshold ({out})"));
         return None;
     }
     let setpoint = m.setpoint.unwrap_or((inn + out) / 2.0);
@@ -135,29 +135,19 @@ fn metrics(k: &mut Keys<'_>, raw: &[Option<RawMetric>]) -> Option<Vec<(MetricSpe
         k.problem("metrics", "at least one [[scaling.metrics]] entry is needed");
         return None;
     }
-    let mut seen = HashSet::new();
+    let names = raw.iter().map(|r| r.as_ref().and_then(|r| r.name.as_deref()));
+    super::report_duplicates("scaling.metrics", "metric", names, k.p);
     let mut out = Vec::new();
-    let mut ok = true;
     for (i, r) in raw.iter().enumerate() {
-        let Some(r) = r else {
-            ok = false;
-            continue;
-        };
         let mut mk = Keys { path: format!("scaling.metrics[{i}]"), p: &mut *k.p };
-        match metric(&mut mk, r) {
-            Some((spec, _)) if !seen.insert(spec.name.clone()) => {
-                mk.problem("name", format!("duplicate metric name {:?}", spec.name));
-                ok = false;
-            }
-            Some(pair) => out.push(pair),
-            None => ok = false,
-        }
+        out.push(r.as_ref().and_then(|r| metric(&mut mk, r)));
     }
-    if ok && out.iter().all(|(m, _)| m.weight == 0.0) {
+    let out: Vec<_> = out.into_iter().collect::<Option<_>>()?;
+    if out.iter().all(|(m, _): &(MetricSpec, MetricSource)| m.weight == 0.0) {
         k.problem("metrics", "all weights are 0; at least one metric needs a positive weight");
         return None;
     }
-    ok.then_some(out)
+    Some(out)
 }
 
 fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)> {
@@ -184,8 +174,9 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)>
         None => Some(inferred),
     };
     let weight = r.weight.unwrap_or(1.0);
-    if !(weight.is_finite() && weight >= 0.0) {
-        k.problem("weight", format!("must be a number >= 0, got {weight}"));
+    let weight_ok = (0.0..=MAX_WEIGHT).contains(&weight);
+    if !weight_ok {
+        k.problem("weight", format!("must be a number from 0 to {MAX_WEIGHT}, got {weight}"));
     }
     let target = k.required("target", &r.target).filter(|t| {
         let ok = t.is_finite() && *t > 0.0;
@@ -195,11 +186,31 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)>
         ok
     });
     let name = name?;
-    let spec = MetricSpec {
-        name: name.clone(),
-        kind: kind?,
-        weight: (weight.is_finite() && weight >= 0.0).then_some(weight)?,
-        target: target?,
-    };
+    let spec =
+        MetricSpec { name: name.clone(), kind: kind?, weight: weight_ok.then_some(weight)?, target: target? };
     Some((spec, MetricSource { name, source: source? }))
+}
+
+/// A service allowed to reach zero tasks must be able to leave zero again. Metrics read from
+/// running tasks (`ecs`, `host`, `prometheus`, `pools`) do not exist at zero tasks, so with
+/// `hold` such a service would stay at zero for good unless a schedule window raises it.
+fn wakes_from_zero(k: &mut Keys<'_>, policy: &Policy, sources: &[MetricSource]) -> Option<()> {
+    let from_tasks = |s: &MetricSource| s.source != SourceKind::Cloudwatch;
+    let weighted_from_tasks =
+        policy.metrics.iter().zip(sources).filter(|(m, _)| m.weight > 0.0).all(|(_, s)| from_tasks(s));
+    let raised = policy.schedules.iter().any(|w| w.min.unwrap_or(0) > 0 || w.desired.unwrap_or(0) > 0);
+    let stuck = policy.bounds.min().get() == 0
+        && policy.on_missing_data != OnMissingData::ScaleOut
+        && weighted_from_tasks
+        && !raised;
+    if stuck {
+        k.problem(
+            "min",
+            "min = 0 could never scale up again: every weighted metric is read from running tasks, \
+             so at zero tasks there is no data and on_missing_data holds. Use min >= 1, a cloudwatch \
+             metric (e.g. queue depth), on_missing_data = \"scale-out\", or a schedule window that raises min",
+        );
+        return None;
+    }
+    Some(())
 }

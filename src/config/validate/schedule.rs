@@ -1,6 +1,5 @@
 //! `[[schedule]]` windows.
 
-use std::collections::HashSet;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -17,25 +16,14 @@ pub fn windows(
     base: Option<Bounds>,
     p: &mut Problems,
 ) -> Option<Vec<ScheduleWindow>> {
-    let mut names = HashSet::new();
+    let names = raw.iter().map(|r| r.as_ref().and_then(|r| r.name.as_deref()));
+    super::report_duplicates("schedule", "schedule", names, p);
     let mut out = Vec::new();
-    let mut ok = true;
     for (i, r) in raw.iter().enumerate() {
-        let Some(r) = r else {
-            ok = false;
-            continue;
-        };
         let mut k = Keys { path: format!("schedule[{i}]"), p: &mut *p };
-        match window(&mut k, r, base) {
-            Some(w) if !names.insert(w.name.clone()) => {
-                k.problem("name", format!("duplicate schedule name {:?}", w.name));
-                ok = false;
-            }
-            Some(w) => out.push(w),
-            None => ok = false,
-        }
+        out.push(r.as_ref().and_then(|r| window(&mut k, r, base)));
     }
-    ok.then_some(out)
+    out.into_iter().collect()
 }
 
 fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<ScheduleWindow> {
@@ -52,8 +40,9 @@ fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<Sch
             None
         }
     };
-    let duration =
-        k.required("duration", &r.duration).and_then(|d| k.positive_duration("duration", Some(&d), ""));
+    let duration = k
+        .required("duration", &r.duration)
+        .and_then(|d| k.positive_duration("duration", Some(&d), "", super::ONE_YEAR));
     let tz_name = r.timezone.as_deref().unwrap_or("UTC");
     let tz = chrono_tz::Tz::from_str(tz_name).map_err(|_| {
         k.problem("timezone", format!("unknown time zone {tz_name:?}; use an IANA name such as \"Europe/Berlin\" or \"America/New_York\""));

@@ -11,7 +11,7 @@ use crate::core::{Money, fargate};
 pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
     let raw = raw.cloned().unwrap_or_default();
     let mut k = Keys { path: "agent".into(), p };
-    let interval = k.positive_duration("interval", raw.interval.as_deref(), "15s");
+    let interval = k.positive_duration("interval", raw.interval.as_deref(), "15s", super::ONE_DAY);
     let listen_text = raw.listen.as_deref().unwrap_or("127.0.0.1:9464");
     let listen = listen_text.parse::<SocketAddr>().map_err(|_| {
         k.problem(
