@@ -53,20 +53,16 @@ pub fn from_str(file: &str, text: &str) -> Result<Config, ConfigError> {
     let t = templates::get(&name)
         .or_else(|| templates::get(templates::DEFAULT))
         .expect("the default template exists");
-    let template = Some((t.file(), load_template(t)?));
+    let (template_file, template) = (t.file(), load_template(t)?);
     let empty = RawScaling::default();
-    let base = template.as_ref().map_or(&empty, |(_, t)| t.raw.scaling.as_ref().unwrap_or(&empty));
-    let validated = validate::validate(file, &parsed.raw, base);
-    let more = match validated {
+    let base = template.raw.scaling.as_ref().unwrap_or(&empty);
+    let more = match validate::validate(file, &parsed.raw, base) {
         Ok(config) if problems.is_empty() => return Ok(config),
         Ok(_) => Problems::default(),
         Err(p) => p,
     };
-    let located = Locator {
-        file,
-        index: &parsed.index,
-        template: template.as_ref().map(|(f, t)| (f.as_str(), &t.index)),
-    };
+    let located =
+        Locator { file, index: &parsed.index, template: Some((template_file.as_str(), &template.index)) };
     let mut diags: Vec<Diagnostic> = problems
         .into_inner()
         .into_iter()

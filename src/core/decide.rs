@@ -23,7 +23,7 @@ use super::history::History;
 use super::policy::{OnMissingData, Policy, Thresholds};
 use super::schedule::{self, EffectiveBounds};
 use super::score::{self, Score};
-use super::types::{Observation, Replicas, later};
+use super::types::{ManualOverride, Observation, Replicas, later};
 
 /// Why the desired count is what it is. Also the name of the stage that set it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -138,7 +138,7 @@ pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTi
     run.finish(now, recommended, score, policy.thresholds, bounds)
 }
 
-fn override_message(o: &crate::core::types::ManualOverride, to: Replicas) -> String {
+fn override_message(o: &ManualOverride, to: Replicas) -> String {
     let clamped =
         if to == o.count { String::new() } else { format!(" (asked {}, held to policy bounds)", o.count) };
     format!("manual override to {to}{clamped} until {}: {}", o.expires_at, o.reason)
