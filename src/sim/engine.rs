@@ -48,7 +48,7 @@ impl Ctx<'_> {
     /// The newest metrics a scaler has now: those of `metric_delay` ago, with their time.
     pub fn observed(&self) -> Option<(u64, Observed)> {
         let back = (self.params.metric_delay / self.step) as usize;
-        let i = self.seen.len().checked_sub(1 + back).unwrap_or(0);
+        let i = self.seen.len().saturating_sub(1 + back);
         self.seen.get(i).and_then(|&(t, o)| o.map(|o| (t, o)))
     }
 
@@ -129,7 +129,7 @@ impl<'a> Simulation<'a> {
             if seen.len() > keep {
                 seen.pop_front();
             }
-            if t % every == 0 {
+            if t.is_multiple_of(every) {
                 self.decide(controller, &mut tasks, &seen, t, &mut timeline.events);
             }
             let running = tasks.running(t);
