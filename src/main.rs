@@ -39,6 +39,11 @@ enum Command {
     Explain(ExplainArgs),
     /// List when the schedule changes the bounds, in local and UTC time.
     Schedule(ScheduleArgs),
+    /// Replay a load trace through the policy (and baselines) and report cost and shortage.
+    #[command(after_help = "Example:\n  trimtab simulate --fit-peak 20 --compare --plot nasa.svg\n\n\
+The world model (capacity, metrics, start delay, billing) and the baselines are described in \
+the README, section \"Simulation\".")]
+    Simulate(Box<SimulateArgs>),
     /// List the policy templates; with a NAME, print that template.
     Policies {
         /// A template to print in full.
@@ -106,6 +111,59 @@ struct ScheduleArgs {
     tz: Option<chrono_tz::Tz>,
 }
 
+#[derive(clap::Args)]
+struct SimulateArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Simulate a policy template instead of the config's policy.
+    #[arg(long, value_name = "NAME", conflicts_with = "config")]
+    template: Option<String>,
+    /// The load trace, a t_seconds,value CSV [default: the embedded NASA July 1995 trace].
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Load one task serves at the target utilization, in the trace's unit.
+    #[arg(long, value_name = "C", conflicts_with = "fit_peak")]
+    capacity_per_task: Option<f64>,
+    /// Choose C so that the trace's peak needs N tasks [default: 20].
+    #[arg(long, value_name = "N")]
+    fit_peak: Option<u32>,
+    /// CPU utilization at which demand is counted (the oracle runs there; baselines target it).
+    #[arg(long, default_value_t = 0.7, value_name = "U")]
+    target_utilization: f64,
+    /// Time from launch until a task serves load.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    start_delay: TimeDelta,
+    /// Age of the newest metric a scaler can see.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    metric_delay: TimeDelta,
+    /// p95 latency of an idle task, ms (the latency model's L0).
+    #[arg(long, default_value_t = 50.0, value_name = "MS")]
+    base_latency_ms: f64,
+    /// Wall-clock time of the trace's first row (schedules follow it).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time, default_value = "2026-01-05T00:00:00Z")]
+    start: DateTime<Utc>,
+    /// Override the policy's min.
+    #[arg(long)]
+    min: Option<u32>,
+    /// Override the policy's max.
+    #[arg(long)]
+    max: Option<u32>,
+    /// Run this baseline instead of the policy: aws-target-tracking, k8s-hpa, step, oracle.
+    #[arg(long, value_name = "NAME", conflicts_with = "compare")]
+    baseline: Option<String>,
+    /// Run the policy and every baseline and compare them.
+    #[arg(long)]
+    compare: bool,
+    /// Write the per-step timeline as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    timeline: Option<PathBuf>,
+    /// Write a chart of demand and tasks over time as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
 /// A failure that is the user's input, not the runtime: exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -137,6 +195,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(c) => println!("{}", cli::check_summary(&load(&c)?)),
         Command::Explain(args) => explain(args)?,
         Command::Schedule(args) => schedule(args)?,
+        Command::Simulate(args) => simulate(*args)?,
         Command::Policies { name: None } => print!("{}", cli::policies_list()),
         Command::Policies { name: Some(n) } => match config::templates::get(&n) {
             Some(t) => print!("{}", t.text),
@@ -225,6 +284,107 @@ fn schedule(args: ScheduleArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    use trimtab::cli::simulate::{self as sim_cli, Mode, Request};
+    use trimtab::sim::{Trace, WorldParams, baselines, plot};
+    let config = match &args.template {
+        Some(t) => config::from_str(&format!("<template {t}>"), &format!("[scaling]\ntemplate = {t:?}\n"))?,
+        None => load(&args.config)?,
+    };
+    let trace = match &args.trace {
+        Some(path) => Trace::load(path).map_err(|e| UsageError(format!("{e:#}")))?,
+        None => Trace::parse(trimtab::sim::trace::EMBEDDED_NASA_NAME, trimtab::sim::trace::EMBEDDED_NASA)?,
+    };
+    let (capacity, fit) = capacity(&args, &trace)?;
+    let u = args.target_utilization;
+    if !(u > 0.0 && u <= 1.0) {
+        bail!(UsageError(format!("--target-utilization {u}: must be in (0, 1]")));
+    }
+    let secs = |d: TimeDelta, flag: &str| {
+        u64::try_from(d.num_seconds()).map_err(|_| UsageError(format!("{flag} must not be negative")))
+    };
+    let params = WorldParams {
+        capacity,
+        target_utilization: u,
+        start_delay: secs(args.start_delay, "--start-delay")?,
+        metric_delay: secs(args.metric_delay, "--metric-delay")?,
+        base_latency_ms: args.base_latency_ms,
+    };
+    let policy = &config.scaling.policy;
+    let bounds = core::Bounds::new(
+        args.min.unwrap_or(policy.bounds.min().get()),
+        args.max.unwrap_or(policy.bounds.max().get()),
+    )
+    .ok_or_else(|| UsageError("--min must not exceed --max".into()))?;
+    let peak = params.demand(trace.peak());
+    if bounds.max().get() < peak {
+        eprintln!(
+            "warning: max {} is below the peak demand of {peak} tasks; pass --max to allow more",
+            bounds.max()
+        );
+    }
+    let mode = match (&args.baseline, args.compare) {
+        (Some(b), _) if !baselines::NAMES.contains(&b.as_str()) => {
+            bail!(UsageError(format!("unknown baseline {b:?}; known: {}", baselines::NAMES.join(", "))))
+        }
+        (Some(b), _) => Mode::Baseline(b.clone()),
+        (None, true) => Mode::Compare,
+        (None, false) => Mode::Policy,
+    };
+    let interval = u64::try_from(config.agent.interval.num_seconds()).unwrap_or(15).max(1);
+    let label = format!("trimtab ({})", config.scaling.template);
+    let started = std::time::Instant::now();
+    let report = sim_cli::run(Request {
+        trace,
+        params,
+        start: args.start,
+        bounds,
+        policy: policy.clone(),
+        interval,
+        label,
+        mode,
+        fit,
+    });
+    eprintln!("simulated {} runs in {:.1} s", report.runs.len(), started.elapsed().as_secs_f64());
+    if let Some(path) = &args.timeline {
+        std::fs::write(path, sim_cli::timeline_csv(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.plot {
+        let (first, others) = report.outcomes.split_first().context("no run to plot")?;
+        let others: Vec<(&str, &trimtab::sim::Timeline)> =
+            others.iter().map(|o| (o.name.as_str(), &o.timeline)).collect();
+        let title = format!("{} — {}", report.trace, first.name);
+        let svg = plot::render_svg(&title, &first.name, &first.timeline, &others);
+        std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
+    }
+    match args.format {
+        Format::Table => print!("{}", sim_cli::render(&report)),
+        Format::Json => {
+            println!("{}", serde_json::to_string_pretty(&report).context("encoding the report as JSON")?)
+        }
+    }
+    Ok(())
+}
+
+/// The per-task capacity C and how it was chosen.
+fn capacity(args: &SimulateArgs, trace: &trimtab::sim::Trace) -> anyhow::Result<(f64, String)> {
+    if let Some(c) = args.capacity_per_task {
+        if !(c.is_finite() && c > 0.0) {
+            bail!(UsageError(format!("--capacity-per-task {c}: must be a positive number")));
+        }
+        return Ok((c, format!("--capacity-per-task {c}")));
+    }
+    let n = args.fit_peak.unwrap_or(20);
+    if n == 0 {
+        bail!(UsageError("--fit-peak must be at least 1".into()));
+    }
+    if trace.peak() <= 0.0 {
+        bail!(UsageError(format!("{}: the trace is all zeros; give --capacity-per-task", trace.name)));
+    }
+    Ok((trace.peak() / f64::from(n), format!("fit: peak needs {n} tasks")))
 }
 
 fn parse_metric(s: &str) -> Result<(String, f64), String> {

@@ -220,3 +220,70 @@ fn readme_quick_start_output_is_what_explain_prints() {
     let sample = readme.split("```text\n").nth(1).unwrap().split("```").next().unwrap();
     assert_eq!(stdout(&o), sample);
 }
+
+#[test]
+fn simulate_compare_prints_every_controller_and_writes_timeline_and_plot() {
+    let dir = std::env::temp_dir().join(format!("trimtab-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (csv, svg) = (dir.join("t.csv"), dir.join("p.svg"));
+    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/traces/azure_llm_conv_2023_1s.csv");
+    let o = trimtab(&[
+        "simulate",
+        "--trace",
+        trace,
+        "--fit-peak",
+        "10",
+        "--compare",
+        "--timeline",
+        csv.to_str().unwrap(),
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for name in ["trimtab (web-balanced)", "aws-target-tracking", "k8s-hpa", "step", "oracle"] {
+        assert!(out.lines().any(|l| l.starts_with(name)), "{name} missing:\n{out}");
+    }
+    let timeline = std::fs::read_to_string(&csv).unwrap();
+    let header = timeline.lines().next().unwrap();
+    assert!(header.starts_with("t_seconds,load,demand_tasks,desired,running"), "{header}");
+    assert!(timeline.lines().count() > 3000, "one row per step");
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(plot.starts_with("<svg") && plot.contains("k8s-hpa running"), "plot shows the baselines");
+}
+
+#[test]
+fn simulate_json_has_the_metrics_and_the_oracle_is_never_short() {
+    let trace =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/traces/bitbrains_rnd_2013-08_totalcpu_300s.csv");
+    let o = trimtab(&[
+        "simulate",
+        "--trace",
+        trace,
+        "--fit-peak",
+        "30",
+        "--baseline",
+        "k8s-hpa",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let runs = r["runs"].as_array().unwrap();
+    assert_eq!(runs[0]["name"], "k8s-hpa");
+    assert_eq!(runs[1]["name"], "oracle");
+    assert_eq!(runs[1]["theta_u"], 0.0);
+    assert_eq!(runs[1]["cost_vs_oracle"], 1.0);
+    assert!(runs[0]["task_hours"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn simulate_rejects_bad_traces_and_arguments_with_exit_2() {
+    let bad = temp_config("badtrace", "t_seconds,value\n0,1\n60,oops\n");
+    let o = trimtab(&["simulate", "--trace", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains(":3: value \"oops\" is not a number"), "{}", stderr(&o));
+    let o = trimtab(&["simulate", "--baseline", "magic"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown baseline \"magic\""), "{}", stderr(&o));
+}

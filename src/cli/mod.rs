@@ -3,6 +3,7 @@
 
 pub mod explain;
 pub mod schedule;
+pub mod simulate;
 pub mod table;
 
 use crate::config::{Config, templates};

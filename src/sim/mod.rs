@@ -8,7 +8,7 @@
 pub mod baselines;
 pub mod engine;
 pub mod metrics;
-// pub mod plot; (enabled when the helper finishes)
+pub mod plot;
 pub mod timeline;
 pub mod trace;
 pub mod trimtab;
