@@ -262,6 +262,8 @@ fn simulate_json_has_the_metrics_and_the_oracle_is_never_short() {
         trace,
         "--fit-peak",
         "30",
+        "--max",
+        "40",
         "--baseline",
         "k8s-hpa",
         "--format",
