@@ -43,6 +43,7 @@ pub struct RawScaling {
     pub scale_out_threshold: Option<f64>,
     pub scale_in_threshold: Option<f64>,
     pub setpoint: Option<f64>,
+    pub drift_tolerance: Option<f64>,
     pub scale_out_cooldown: Option<String>,
     pub scale_in_cooldown: Option<String>,
     pub scale_in_stabilization: Option<String>,

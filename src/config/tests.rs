@@ -250,7 +250,7 @@ fn one_bad_key_does_not_hide_the_rest_of_its_section() {
         e,
         vec![
             "t.toml:3:1: scaling.min: invalid type: string \"2\", expected i64",
-            "t.toml:5:1: scaling.bogus: unknown field `bogus`, expected one of `template`, `min`, `max`, `scale_out_threshold`, `scale_in_threshold`, `setpoint`, `scale_out_cooldown`, `scale_in_cooldown`, `scale_in_stabilization`, `max_scale_out_step`, `max_scale_in_step`, `on_missing_data`, `max_metric_age`",
+            "t.toml:5:1: scaling.bogus: unknown field `bogus`, expected one of `template`, `min`, `max`, `scale_out_threshold`, `scale_in_threshold`, `setpoint`, `drift_tolerance`, `scale_out_cooldown`, `scale_in_cooldown`, `scale_in_stabilization`, `max_scale_out_step`, `max_scale_in_step`, `on_missing_data`, `max_metric_age`",
             "t.toml:9:1: scaling.metrics[0].source: unknown value \"nowhere\"; expected one of ecs, cloudwatch, prometheus, host, pools",
         ],
         "max = 50 was kept, so the window's min = 30 is fine"
@@ -313,4 +313,12 @@ fn scale_to_zero_needs_a_way_back() {
     ] {
         assert!(from_str("t.toml", &ok).is_ok(), "{ok}");
     }
+}
+
+#[test]
+fn drift_tolerance_is_a_fraction() {
+    let e = errors("[scaling]\ndrift_tolerance = 1.5\n");
+    assert!(e[0].starts_with("t.toml:2:1: scaling.drift_tolerance: must be between 0 and 1"), "{e:?}");
+    let ok = from_str("t.toml", "[scaling]\ndrift_tolerance = 0.15\n").unwrap();
+    assert_eq!(ok.scaling.policy.thresholds.drift_tolerance, Some(0.15));
 }

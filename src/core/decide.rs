@@ -206,9 +206,9 @@ fn load_stage(policy: &Policy, score: &Score, current: Replicas) -> (Replicas, R
             t.scale_out, t.setpoint
         );
         (sized.max(current), Reason::ScaleOut, msg)
-    } else if s < t.scale_in && unusable.is_empty() {
+    } else if s < t.scale_in_below() && unusable.is_empty() {
         scale_in(policy, score, current, s, sized)
-    } else if s < t.scale_in {
+    } else if s < t.scale_in_below() {
         // Conservative: with part of the data missing a low score may only be the missing part.
         let msg = format!(
             "score {s:.3} below scale-in threshold, but scale-in is suspended: {} missing or stale",
@@ -232,10 +232,12 @@ fn scale_in(
     sized: Replicas,
 ) -> (Replicas, Reason, String) {
     let t = policy.thresholds;
-    let sizing = format!(
-        "score {s:.3} below scale-in threshold {:.2}: {current} × {s:.3} / setpoint {:.2} → {sized}",
-        t.scale_in, t.setpoint
-    );
+    let below = if s < t.scale_in {
+        format!("below scale-in threshold {:.2}", t.scale_in)
+    } else {
+        format!("more than {:.0}% below the setpoint (drift)", 100.0 * t.drift_tolerance.unwrap_or(0.0))
+    };
+    let sizing = format!("score {s:.3} {below}: {current} × {s:.3} / setpoint {:.2} → {sized}", t.setpoint);
     let floor = score.peak().map(|(name, n)| (name, n, proportional(current, n, t.scale_out)));
     match floor {
         Some((name, n, f)) if f > sized => {

@@ -24,7 +24,7 @@ fn metric(name: &str, weight: f64, target: f64) -> MetricSpec {
 fn policy() -> Policy {
     Policy {
         bounds: Bounds::new(2, 20).unwrap(),
-        thresholds: Thresholds { scale_in: 0.30, scale_out: 0.70, setpoint: 0.50 },
+        thresholds: Thresholds { scale_in: 0.30, scale_out: 0.70, setpoint: 0.50, drift_tolerance: None },
         scale_out_cooldown: TimeDelta::seconds(60),
         scale_in_cooldown: TimeDelta::seconds(300),
         scale_in_stabilization: TimeDelta::seconds(300),
@@ -447,4 +447,31 @@ fn extreme_durations_saturate_instead_of_panicking() {
     h.record_action(t0() - secs(10), Replicas(5), Replicas(4));
     let d = decide(&p, &obs_at(4, 0.1), &h, t0());
     assert_eq!(d.reason, Reason::ScaleInCooldown);
+}
+
+#[test]
+fn drift_tolerance_follows_a_falling_load_inside_the_band_through_the_window() {
+    let drifting = Policy {
+        thresholds: Thresholds { drift_tolerance: Some(0.2), ..policy().thresholds },
+        max_scale_in_step: 10,
+        ..policy()
+    };
+    // Score 0.35 is inside the band but 30% below the 0.5 setpoint: ceil(10 × 0.35 / 0.5) = 7.
+    let d = decide(&drifting, &obs_at(10, 0.35), &History::default(), t0());
+    assert_eq!((d.desired, d.reason), (Replicas(7), Reason::ScaleIn), "{}", d.message);
+    assert!(d.message.contains("more than 20% below the setpoint (drift)"), "{}", d.message);
+    // Within the drift tolerance (0.45 > 0.4): hold.
+    assert_eq!(
+        decide(&drifting, &obs_at(10, 0.45), &History::default(), t0()).reason,
+        Reason::WithinTolerance
+    );
+    // Without it, the classic band holds.
+    assert_eq!(
+        decide(&policy(), &obs_at(10, 0.35), &History::default(), t0()).reason,
+        Reason::WithinTolerance
+    );
+    // Like any scale-in, drift waits for the stabilization window.
+    let mut h = History::default();
+    h.record_recommendation(t0() - secs(100), Replicas(10), secs(300));
+    assert_eq!(decide(&drifting, &obs_at(10, 0.35), &h, t0()).reason, Reason::Stabilization);
 }

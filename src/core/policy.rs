@@ -86,6 +86,20 @@ pub struct Thresholds {
     pub scale_in: f64,
     pub scale_out: f64,
     pub setpoint: f64,
+    /// When set, a score inside the band but more than this fraction below the setpoint also
+    /// recommends scaling in to the setpoint (through the stabilization window like any
+    /// scale-in), so a falling load is followed without waiting for `scale_in`.
+    pub drift_tolerance: Option<f64>,
+}
+
+impl Thresholds {
+    /// The score below which a scale-in is recommended.
+    pub fn scale_in_below(&self) -> f64 {
+        match self.drift_tolerance {
+            Some(tol) => self.scale_in.max(self.setpoint * (1.0 - tol)),
+            None => self.scale_in,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -78,6 +78,7 @@ fn merge(user: &RawScaling, t: &RawScaling) -> RawScaling {
         scale_out_threshold: u.scale_out_threshold.or(t.scale_out_threshold),
         scale_in_threshold: u.scale_in_threshold.or(t.scale_in_threshold),
         setpoint: u.setpoint.or(t.setpoint),
+        drift_tolerance: u.drift_tolerance.or(t.drift_tolerance),
         scale_out_cooldown: u.scale_out_cooldown.or(t.scale_out_cooldown.clone()),
         scale_in_cooldown: u.scale_in_cooldown.or(t.scale_in_cooldown.clone()),
         scale_in_stabilization: u.scale_in_stabilization.or(t.scale_in_stabilization.clone()),
@@ -127,7 +128,14 @@ fn thresholds(k: &mut Keys<'_>, m: &RawScaling, user: &RawScaling) -> Option<Thr
         k.problem("setpoint", format!("must lie strictly between scale_in_threshold ({inn}) and scale_out_threshold ({out}), got {setpoint}"));
         return None;
     }
-    Some(Thresholds { scale_in: inn, scale_out: out, setpoint })
+    let drift_tolerance = match m.drift_tolerance {
+        Some(d) if !(d > 0.0 && d < 1.0) => {
+            k.problem("drift_tolerance", format!("must be between 0 and 1 (exclusive), got {d}"));
+            return None;
+        }
+        d => d,
+    };
+    Some(Thresholds { scale_in: inn, scale_out: out, setpoint, drift_tolerance })
 }
 
 fn metrics(k: &mut Keys<'_>, raw: &[Option<RawMetric>]) -> Option<Vec<(MetricSpec, MetricSource)>> {
