@@ -121,6 +121,9 @@ struct SimulateArgs {
     /// The load trace, a t_seconds,value CSV [default: the embedded NASA July 1995 trace].
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Hold each trace value for its whole step instead of interpolating between values.
+    #[arg(long)]
+    hold_steps: bool,
     /// Load one task serves at the target utilization, in the trace's unit.
     #[arg(long, value_name = "C", conflicts_with = "fit_peak")]
     capacity_per_task: Option<f64>,
@@ -297,6 +300,7 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         Some(path) => Trace::load(path).map_err(|e| UsageError(format!("{e:#}")))?,
         None => Trace::parse(trimtab::sim::trace::EMBEDDED_NASA_NAME, trimtab::sim::trace::EMBEDDED_NASA)?,
     };
+    let trace = Trace { interpolate: !args.hold_steps, ..trace };
     let (capacity, fit) = capacity(&args, &trace)?;
     let u = args.target_utilization;
     if !(u > 0.0 && u <= 1.0) {

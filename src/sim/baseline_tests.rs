@@ -23,7 +23,7 @@ fn params() -> WorldParams {
 fn jump(before: f64, after: f64, minutes_after: usize) -> Trace {
     let mut values = vec![before; 10];
     values.extend(std::iter::repeat_n(after, minutes_after));
-    Trace { name: "jump".into(), step: 60, values }
+    Trace { name: "jump".into(), step: 60, values, interpolate: false }
 }
 
 fn start() -> DateTime<Utc> {
@@ -48,7 +48,12 @@ fn target_tracking_waits_exactly_three_breaching_minutes() {
 fn target_tracking_scales_in_after_fifteen_low_minutes_and_not_in_cooldown() {
     // Load 280 → 70 at t=600 on 4 tasks: CPU 17.5% from 660 on; the 15th low datapoint is at
     // 660 + 14 × 60 = 1500 → ceil(4 × 17.5 / 70) = 1.
-    let trace = Trace { name: "drop".into(), step: 60, values: [vec![280.0; 10], vec![70.0; 30]].concat() };
+    let trace = Trace {
+        name: "drop".into(),
+        step: 60,
+        values: [vec![280.0; 10], vec![70.0; 30]].concat(),
+        interpolate: false,
+    };
     let e = events(&trace, &mut AwsTargetTracking::new(70.0));
     assert_eq!(e, vec![(1500, 4, 1)]);
 }
@@ -66,7 +71,12 @@ fn hpa_reacts_at_its_first_sync_with_the_new_metric_and_is_rate_limited() {
 fn hpa_scale_down_waits_for_its_stabilization_window() {
     // 4 tasks, load 280 → 70 at 600 (seen at 660). Recommendations of 4 made up to 645 leave
     // the 300 s window at 945; from then the max in the window is 1.
-    let trace = Trace { name: "drop".into(), step: 60, values: [vec![280.0; 10], vec![70.0; 30]].concat() };
+    let trace = Trace {
+        name: "drop".into(),
+        step: 60,
+        values: [vec![280.0; 10], vec![70.0; 30]].concat(),
+        interpolate: false,
+    };
     let e = events(&trace, &mut K8sHpa::new(0.7));
     assert_eq!(e, vec![(945, 4, 1)]);
 }
@@ -84,6 +94,18 @@ fn oracle_starts_tasks_one_start_delay_early_and_is_never_short() {
     let sim = Simulation::new(&trace, params(), start(), Bounds::new(1, 50).unwrap(), &[0]);
     let run = sim.run(&mut oracle);
     let e: Vec<_> = run.timeline.events.iter().map(|e| (e.t, e.from, e.to)).collect();
-    assert_eq!(e, vec![(540, 2, 4)]);
+    // Up one start delay early, plus the minute it looks ahead for restarts.
+    assert_eq!(e, vec![(480, 2, 4)]);
     assert!(run.timeline.rows.iter().all(|r| r.running >= r.demand));
+}
+
+#[test]
+fn oracle_keeps_a_task_it_needs_again_within_the_billing_minimum() {
+    // Demand 2 → 1 for 30 s → 2 (15 s steps): restarting would bill an extra minute.
+    let mut values = vec![140.0; 40];
+    values[20] = 70.0;
+    values[21] = 70.0;
+    let trace = Trace { name: "dip".into(), step: 15, values, interpolate: false };
+    let sim = Simulation::new(&trace, params(), start(), Bounds::new(1, 50).unwrap(), &[0]);
+    assert!(sim.run(&mut Oracle).timeline.events.is_empty());
 }

@@ -13,8 +13,10 @@
 //!   up by at most max(4 tasks, 100%) and down by at most 100% per 15 s.
 //! - **step**: every minute, +1 task when CPU is above 70%, −1 below 30%, 300 s cooldown after
 //!   any action.
-//! - **oracle**: knows the future; keeps exactly the peak demand of the next start-delay, so
-//!   every task it needs has started by the time it is needed. The least cost with no shortage.
+//! - **oracle**: knows the future; keeps the peak demand of the next start delay plus one
+//!   minute, so every task it needs has started by the time it is needed, and a task that will
+//!   be needed again within its one-minute billing minimum is kept rather than restarted. The
+//!   least cost with no shortage (up to that one-minute look at restarts).
 
 use std::collections::VecDeque;
 
@@ -204,7 +206,7 @@ impl Controller for Oracle {
     }
 
     fn decide(&mut self, ctx: &Ctx<'_>) -> Option<(u32, String)> {
-        let want = ctx.peak_demand_ahead(ctx.params.start_delay);
+        let want = ctx.peak_demand_ahead(ctx.params.start_delay + super::world::MIN_BILLED_SECONDS);
         (want != ctx.desired).then(|| (want, "future demand".into()))
     }
 }

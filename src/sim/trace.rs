@@ -14,6 +14,9 @@ pub struct Trace {
     /// Seconds between two values.
     pub step: u64,
     pub values: Vec<f64>,
+    /// Interpolate linearly between values (the default for parsed traces), or hold each
+    /// value for its whole step.
+    pub interpolate: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +55,8 @@ impl Trace {
             points.push((i + 1, t, v));
         }
         let step = fixed_step(&points).map_err(|(line, m)| bad(line, m))?;
-        Ok(Trace { name: file.to_owned(), step, values: points.into_iter().map(|p| p.2).collect() })
+        let values = points.into_iter().map(|p| p.2).collect();
+        Ok(Trace { name: file.to_owned(), step, values, interpolate: true })
     }
 
     /// Seconds the trace covers.
@@ -64,10 +68,17 @@ impl Trace {
         self.values.iter().copied().fold(0.0, f64::max)
     }
 
-    /// The value in force at `t` seconds (each value holds for one step).
+    /// The load at `t` seconds: linear between samples (a per-minute or per-hour count describes
+    /// a rate that changes smoothly, not in steps) unless `interpolate` is off; the last value
+    /// holds after the end.
     pub fn at(&self, t: u64) -> f64 {
         let i = (t / self.step) as usize;
-        self.values[i.min(self.values.len() - 1)]
+        let next = if self.interpolate { self.values.get(i + 1) } else { None };
+        let Some(&next) = next else {
+            return self.values[i.min(self.values.len() - 1)];
+        };
+        let frac = (t % self.step) as f64 / self.step as f64;
+        self.values[i] + (next - self.values[i]) * frac
     }
 }
 
@@ -102,10 +113,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_and_holds_each_value_for_one_step() {
+    fn parses_and_interpolates_between_samples() {
         let t = Trace::parse("t.csv", "t_seconds,value\n0,5\n60,7.5\n120,0\n").unwrap();
         assert_eq!((t.step, t.values.len(), t.duration(), t.peak()), (60, 3, 180, 7.5));
-        assert_eq!((t.at(0), t.at(59), t.at(60), t.at(1000)), (5.0, 5.0, 7.5, 0.0));
+        assert_eq!((t.at(0), t.at(30), t.at(60), t.at(90), t.at(1000)), (5.0, 6.25, 7.5, 3.75, 0.0));
+        let held = Trace { interpolate: false, ..t };
+        assert_eq!((held.at(30), held.at(90)), (5.0, 7.5));
     }
 
     #[test]

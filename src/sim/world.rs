@@ -85,7 +85,7 @@ pub struct Tasks {
 }
 
 /// Shortest billed time per task launch.
-const MIN_BILLED_SECONDS: u64 = 60;
+pub const MIN_BILLED_SECONDS: u64 = 60;
 
 impl Tasks {
     /// `n` tasks that are already running at time `t`.
