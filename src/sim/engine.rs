@@ -112,10 +112,13 @@ impl<'a> Simulation<'a> {
         &self.demand
     }
 
-    /// Runs `controller` from a warm start at the first step's demand.
+    /// Runs `controller` from a warm start.
     pub fn run(&self, controller: &mut dyn Controller) -> Outcome {
         let p = &self.params;
-        let first = self.bounds.clamp(crate::core::Replicas(self.demand[0])).get();
+        // Everyone starts warm with what the first start delay needs, so no controller (the
+        // oracle included) begins short for reasons of its own start.
+        let first_needed = self.demand.iter().take((p.start_delay / self.step) as usize + 1).max();
+        let first = self.bounds.clamp(crate::core::Replicas(first_needed.copied().unwrap_or(1))).get();
         let mut tasks = Tasks::warm(first, 0, p.start_delay);
         let keep = ((p.metric_delay + 60) / self.step) as usize + 2;
         let mut seen: VecDeque<(u64, Option<Observed>)> = VecDeque::with_capacity(keep + 1);
