@@ -19,9 +19,16 @@ pub fn render(d: &Decision, policy: &Policy) -> String {
         );
     }
     let t = d.thresholds;
+    let drift = t.drift_tolerance.map_or(String::new(), |d| {
+        format!(
+            " (or below {:.3}, {:.0}% under the setpoint, for the whole window)",
+            t.scale_in_below(),
+            100.0 * d
+        )
+    });
     let _ = writeln!(
         out,
-        "band:  scale in below {:.2}, scale out above {:.2}, size to {:.2}",
+        "band:  scale in below {:.2}{drift}, scale out above {:.2}, size to {:.2}",
         t.scale_in, t.scale_out, t.setpoint
     );
     let _ = writeln!(out);

@@ -20,7 +20,7 @@ fn example_is_accepted_as_written() {
     assert_eq!((p.bounds.min(), p.bounds.max()), (Replicas(2), Replicas(20)));
     assert_eq!(p.metrics.len(), 4);
     assert_eq!(p.metrics[2].target, 500.0);
-    assert_eq!(p.thresholds.setpoint, 0.5);
+    assert_eq!(p.thresholds.setpoint, 0.65, "inherited from the web-balanced template");
     assert_eq!(p.scale_out_cooldown.num_seconds(), 60);
     assert_eq!(p.on_missing_data, OnMissingData::Hold);
     assert_eq!(p.schedules[0].tz, chrono_tz::Europe::Berlin);
