@@ -163,6 +163,9 @@ struct SimulateArgs {
     /// Write a chart of demand and tasks over time as SVG.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
+    /// Chart only this span of the trace, e.g. 11d..13d or 90m..3h.
+    #[arg(long, value_name = "FROM..TO", value_parser = parse_range, requires = "plot")]
+    plot_range: Option<(u64, u64)>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -291,7 +294,7 @@ fn schedule(args: ScheduleArgs) -> anyhow::Result<()> {
 
 fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     use trimtab::cli::simulate::{self as sim_cli, Mode, Request};
-    use trimtab::sim::{Trace, WorldParams, baselines, plot};
+    use trimtab::sim::{Trace, WorldParams, baselines};
     let config = match &args.template {
         Some(t) => config::from_str(&format!("<template {t}>"), &format!("[scaling]\ntemplate = {t:?}\n"))?,
         None => load(&args.config)?,
@@ -340,12 +343,14 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     let interval = u64::try_from(config.agent.interval.num_seconds()).unwrap_or(15).max(1);
     let label = format!("trimtab ({})", config.scaling.template);
     let started = std::time::Instant::now();
+    // --min/--max bind the policy itself, not just the simulated world.
+    let policy = core::Policy { bounds, ..policy.clone() };
     let report = sim_cli::run(Request {
         trace,
         params,
         start: args.start,
         bounds,
-        policy: policy.clone(),
+        policy,
         interval,
         label,
         mode,
@@ -357,12 +362,7 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.plot {
-        let (first, others) = report.outcomes.split_first().context("no run to plot")?;
-        let others: Vec<(&str, &trimtab::sim::Timeline)> =
-            others.iter().map(|o| (o.name.as_str(), &o.timeline)).collect();
-        let title = format!("{} — {}", report.trace, first.name);
-        let svg = plot::render_svg(&title, &first.name, &first.timeline, &others);
-        std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
+        write_plot(path, &report, args.plot_range.unwrap_or((0, u64::MAX)))?;
     }
     match args.format {
         Format::Table => print!("{}", sim_cli::render(&report)),
@@ -371,6 +371,25 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Charts the first run against the baselines over `(from, to)` seconds of the trace.
+fn write_plot(
+    path: &std::path::Path,
+    report: &trimtab::cli::simulate::Report,
+    (from, to): (u64, u64),
+) -> anyhow::Result<()> {
+    let (first, others) = report.outcomes.split_first().context("no run to plot")?;
+    // The oracle is left out: the demand area already shows what it follows.
+    let others: Vec<(&str, trimtab::sim::Timeline)> = others
+        .iter()
+        .filter(|o| o.name != "oracle")
+        .map(|o| (o.name.as_str(), o.timeline.window(from, to)))
+        .collect();
+    let others: Vec<(&str, &trimtab::sim::Timeline)> = others.iter().map(|(n, t)| (*n, t)).collect();
+    let title = format!("{} — {}", report.trace, first.name);
+    let svg = trimtab::sim::plot::render_svg(&title, &first.name, &first.timeline.window(from, to), &others);
+    std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The per-task capacity C and how it was chosen.
@@ -408,6 +427,17 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 
 fn parse_duration(s: &str) -> Result<TimeDelta, String> {
     config::duration::parse(s)
+}
+
+/// `FROM..TO` as durations from the trace start, e.g. `11d..13d`.
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s.split_once("..").ok_or_else(|| format!("expected FROM..TO, e.g. 11d..13d, got {s:?}"))?;
+    let secs = |d: &str| parse_duration(d).map(|d| d.num_seconds().max(0) as u64);
+    let (from, to) = (secs(a)?, secs(b)?);
+    if from >= to {
+        return Err(format!("{s:?}: FROM must come before TO"));
+    }
+    Ok((from, to))
 }
 
 fn parse_recommendation(s: &str) -> Result<(TimeDelta, u32), String> {

@@ -289,3 +289,24 @@ fn simulate_rejects_bad_traces_and_arguments_with_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown baseline \"magic\""), "{}", stderr(&o));
 }
+
+#[test]
+fn simulate_max_binds_the_policy_not_only_the_world() {
+    // web-balanced's own max is 10; with --max 40 trimtab must follow the flash crowd past it.
+    let csv = std::env::temp_dir().join(format!("trimtab-max-{}.csv", std::process::id()));
+    let o = trimtab(&[
+        "simulate",
+        "--template",
+        "web-balanced",
+        "--max",
+        "40",
+        "--fit-peak",
+        "20",
+        "--timeline",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let peak = text.lines().skip(1).filter_map(|l| l.split(',').nth(4)?.parse::<u32>().ok()).max();
+    assert!(peak.unwrap() > 10, "trimtab stayed within the template's max: {peak:?}");
+}

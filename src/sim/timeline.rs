@@ -37,3 +37,15 @@ pub struct Timeline {
     pub rows: Vec<Row>,
     pub events: Vec<Event>,
 }
+
+impl Timeline {
+    /// The rows and events with `from <= t < to`.
+    pub fn window(&self, from: u64, to: u64) -> Timeline {
+        let inside = |t: u64| from <= t && t < to;
+        Timeline {
+            step: self.step,
+            rows: self.rows.iter().filter(|r| inside(r.t)).cloned().collect(),
+            events: self.events.iter().filter(|e| inside(e.t)).cloned().collect(),
+        }
+    }
+}
