@@ -341,7 +341,11 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         (None, false) => Mode::Policy,
     };
     let interval = u64::try_from(config.agent.interval.num_seconds()).unwrap_or(15).max(1);
-    let label = format!("trimtab ({})", config.scaling.template);
+    // Name the policy by what the user chose: a template, or a config file.
+    let label = match &args.template {
+        Some(t) => format!("trimtab ({t})"),
+        None => format!("trimtab ({})", config.file.trim_start_matches("<embedded ").trim_end_matches('>')),
+    };
     let started = std::time::Instant::now();
     // --min/--max bind the policy itself, not just the simulated world.
     let policy = core::Policy { bounds, ..policy.clone() };

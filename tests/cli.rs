@@ -217,7 +217,18 @@ fn readme_quick_start_output_is_what_explain_prints() {
     args.extend_from_slice(&["--at", "2026-11-22T12:00:00Z"]);
     let o = trimtab(&args);
     let readme = include_str!("../README.md");
-    let sample = readme.split("```text\n").nth(1).unwrap().split("```").next().unwrap();
+    let after = readme.split("cargo run -- explain --current 4").nth(1).unwrap();
+    let sample = after.split("```text\n").nth(1).unwrap().split("```").next().unwrap();
+    assert_eq!(stdout(&o), sample);
+}
+
+#[test]
+fn readme_first_command_output_is_what_simulate_prints() {
+    let o = trimtab(&["simulate", "--fit-peak", "20", "--compare"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let readme = include_str!("../README.md");
+    let after = readme.split("cargo run --release -- simulate --fit-peak 20 --compare").nth(1).unwrap();
+    let sample = after.split("```text\n").nth(1).unwrap().split("```").next().unwrap();
     assert_eq!(stdout(&o), sample);
 }
 
@@ -241,7 +252,7 @@ fn simulate_compare_prints_every_controller_and_writes_timeline_and_plot() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    for name in ["trimtab (web-balanced)", "aws-target-tracking", "k8s-hpa", "step", "oracle"] {
+    for name in ["trimtab (examples/trimtab.toml)", "aws-target-tracking", "k8s-hpa", "step", "oracle"] {
         assert!(out.lines().any(|l| l.starts_with(name)), "{name} missing:\n{out}");
     }
     let timeline = std::fs::read_to_string(&csv).unwrap();
