@@ -18,6 +18,13 @@ pub fn render(d: &Decision, policy: &Policy) -> String {
             "  weighted mean {mean:.3}, lifted by {by}: a metric at or above its target is never averaged away"
         );
     }
+    if let Some(tr) = d.trend {
+        let _ = writeln!(
+            out,
+            "trend: {:+.3}/min, projected {:.3} in {}s (the projection can only raise the score)",
+            tr.per_minute, tr.projected, tr.lookahead_seconds
+        );
+    }
     let t = d.thresholds;
     let drift = t.drift_tolerance.map_or(String::new(), |d| {
         format!(

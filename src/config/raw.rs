@@ -51,6 +51,8 @@ pub struct RawScaling {
     pub max_scale_in_step: Option<i64>,
     pub on_missing_data: Option<String>,
     pub max_metric_age: Option<String>,
+    pub lookahead: Option<String>,
+    pub trend_window: Option<String>,
     /// Deserialized element by element (see `parse`), so each bad metric is reported; `None`
     /// marks an element phase one could not read (already reported).
     #[serde(skip)]

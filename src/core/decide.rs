@@ -73,6 +73,16 @@ impl std::fmt::Display for Reason {
     }
 }
 
+/// The score's trend, projected ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Trend {
+    /// Score change per minute, fitted by least squares over the trend window.
+    pub per_minute: f64,
+    /// The score projected `lookahead` ahead.
+    pub projected: f64,
+    pub lookahead_seconds: i64,
+}
+
 /// One stage's effect on the running count.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Step {
@@ -92,6 +102,8 @@ pub struct Decision {
     pub reason: Reason,
     pub message: String,
     pub score: Score,
+    /// The predictive term, when the policy has one and enough history to fit it.
+    pub trend: Option<Trend>,
     pub thresholds: Thresholds,
     pub bounds: EffectiveBounds,
     /// The load stage first, then every guard that moved the count.
@@ -107,6 +119,9 @@ impl Decision {
     /// separately, once it succeeded).
     pub fn remember(&self, history: &mut History, policy: &Policy) {
         history.record_recommendation(self.at, self.recommended, policy.scale_in_stabilization);
+        if let Some(s) = self.score.value.filter(|_| policy.lookahead.is_some()) {
+            history.record_score(self.at, s, policy.trend_window);
+        }
     }
 }
 
@@ -114,6 +129,7 @@ impl Decision {
 pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTime<Utc>) -> Decision {
     let bounds = schedule::effective(policy.bounds, &policy.schedules, now);
     let score = score::score(&policy.metrics, &obs.samples, now, policy.max_metric_age);
+    let trend = score.value.and_then(|s| fit_trend(policy, history, now, s));
     let current = obs.current;
     let mut run = Run { current, n: current, steps: Vec::new() };
     let overridden = obs.manual_override.as_ref().filter(|o| o.is_active(now));
@@ -124,7 +140,7 @@ pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTi
             to
         }
         None => {
-            let (to, reason, message) = load_stage(policy, &score, current);
+            let (to, reason, message) = load_stage(policy, &score, trend, current);
             run.set_always(reason, to, message);
             stabilize(&mut run, policy, history, now);
             cooldown(&mut run, policy, history, now);
@@ -135,7 +151,33 @@ pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTi
         }
     };
     clamp_bounds(&mut run, policy, &bounds, overridden.is_some());
-    run.finish(now, recommended, score, policy.thresholds, bounds)
+    run.finish(now, recommended, score, trend, policy.thresholds, bounds)
+}
+
+/// Least-squares slope of the remembered scores and the current one, projected `lookahead`
+/// ahead. Needs three samples spanning half the window: a trend is not fitted on noise.
+fn fit_trend(policy: &Policy, history: &History, now: DateTime<Utc>, s: f64) -> Option<Trend> {
+    let lookahead = policy.lookahead?;
+    let points: Vec<(f64, f64)> = history
+        .scores_within(now, policy.trend_window)
+        .map(|(t, v)| ((t - now).num_milliseconds() as f64 / 1000.0, v))
+        .chain([(0.0, s)])
+        .collect();
+    let span = -points.first()?.0;
+    if points.len() < 3 || span < policy.trend_window.num_seconds() as f64 / 2.0 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let (mx, my) = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = sxy / sxx;
+    let projected = s + slope * lookahead.num_seconds() as f64;
+    slope.is_finite().then_some(Trend {
+        per_minute: 60.0 * slope,
+        projected,
+        lookahead_seconds: lookahead.num_seconds(),
+    })
 }
 
 fn override_message(o: &ManualOverride, to: Replicas) -> String {
@@ -169,6 +211,7 @@ impl Run {
         at: DateTime<Utc>,
         recommended: Replicas,
         score: Score,
+        trend: Option<Trend>,
         thresholds: Thresholds,
         bounds: EffectiveBounds,
     ) -> Decision {
@@ -181,6 +224,7 @@ impl Run {
             reason: last.stage,
             message: last.message.clone(),
             score,
+            trend,
             thresholds,
             bounds,
             steps: self.steps,
@@ -189,18 +233,35 @@ impl Run {
 }
 
 /// Tolerance band, proportional sizing and the missing-data rule.
-fn load_stage(policy: &Policy, score: &Score, current: Replicas) -> (Replicas, Reason, String) {
+fn load_stage(
+    policy: &Policy,
+    score: &Score,
+    trend: Option<Trend>,
+    current: Replicas,
+) -> (Replicas, Reason, String) {
     let unusable = score.unusable();
-    let Some(s) = score.value else {
+    let Some(measured) = score.value else {
         return missing(policy.on_missing_data, current, &unusable);
     };
+    // The trend may only raise the score: scale out before a ramp arrives, never scale in on
+    // a forecast.
+    let s = trend.map_or(measured, |t| measured.max(t.projected));
     if !unusable.is_empty() && policy.on_missing_data != OnMissingData::UseAvailable {
         return missing(policy.on_missing_data, current, &unusable);
     }
     let t = policy.thresholds;
     let sized = proportional(current, s, t.setpoint);
     if s > t.scale_out {
-        let why = saturation_note(score);
+        let projected = match trend {
+            Some(t) if s > measured => {
+                format!(
+                    " (projected {}s ahead from {measured:.3}, trend {:+.3}/min)",
+                    t.lookahead_seconds, t.per_minute
+                )
+            }
+            _ => String::new(),
+        };
+        let why = format!("{}{projected}", saturation_note(score));
         let msg = format!(
             "score {s:.3} above scale-out threshold {:.2}{why}: {current} × {s:.3} / setpoint {:.2} → {sized}",
             t.scale_out, t.setpoint

@@ -39,6 +39,8 @@ fn policy() -> Policy {
             metric("error_rate_pct", 0.1, 2.0),
         ],
         schedules: vec![],
+        lookahead: None,
+        trend_window: TimeDelta::seconds(300),
     }
 }
 
@@ -474,4 +476,47 @@ fn drift_tolerance_follows_a_falling_load_inside_the_band_through_the_window() {
     let mut h = History::default();
     h.record_recommendation(t0() - secs(100), Replicas(10), secs(300));
     assert_eq!(decide(&drifting, &obs_at(10, 0.35), &h, t0()).reason, Reason::Stabilization);
+}
+
+#[test]
+fn a_rising_trend_scales_out_before_the_threshold_and_a_falling_one_changes_nothing() {
+    let p = Policy { lookahead: Some(secs(120)), ..policy() };
+    // Scores rose 0.05 per minute over five minutes to 0.66 now: projected 0.76 in 2 min.
+    let history = |slope: f64| {
+        let mut h = History::default();
+        for m in (1..=5).rev() {
+            h.record_score(t0() - secs(60 * m), 0.66 - slope * m as f64, secs(300));
+        }
+        h
+    };
+    let d = decide(&p, &obs_at(10, 0.66), &history(0.05), t0());
+    let trend = d.trend.expect("five minutes of scores fit a trend");
+    assert!((trend.per_minute - 0.05).abs() < 1e-6 && (trend.projected - 0.76).abs() < 1e-6, "{trend:?}");
+    assert_eq!((d.desired, d.reason), (Replicas(14), Reason::StepLimit), "{}", d.message);
+    assert!(d.steps[0].message.contains("projected 120s ahead from 0.660"), "{}", d.steps[0].message);
+    // Without the predictive term the same load holds.
+    assert_eq!(decide(&policy(), &obs_at(10, 0.66), &history(0.05), t0()).reason, Reason::WithinTolerance);
+    // A falling trend never scales in by itself.
+    let d = decide(&p, &obs_at(10, 0.45), &history(-0.05), t0());
+    assert_eq!(d.reason, Reason::WithinTolerance, "{}", d.message);
+}
+
+#[test]
+fn no_trend_is_fitted_on_too_little_history() {
+    let p = Policy { lookahead: Some(secs(120)), ..policy() };
+    let mut h = History::default();
+    h.record_score(t0() - secs(30), 0.2, secs(300));
+    h.record_score(t0() - secs(15), 0.4, secs(300));
+    assert_eq!(decide(&p, &obs_at(10, 0.6), &h, t0()).trend, None);
+}
+
+#[test]
+fn remember_keeps_scores_only_with_a_predictive_term() {
+    let mut h = History::default();
+    decide(&policy(), &obs_at(4, 0.5), &h, t0()).remember(&mut h, &policy());
+    assert_eq!(h.scores_within(t0() + secs(1), secs(300)).count(), 0);
+    let p = Policy { lookahead: Some(secs(60)), ..policy() };
+    decide(&p, &obs_at(4, 0.5), &h, t0()).remember(&mut h, &p);
+    let kept: Vec<_> = h.scores_within(t0() + secs(1), secs(300)).collect();
+    assert!(kept.len() == 1 && kept[0].0 == t0() && (kept[0].1 - 0.5).abs() < 1e-9, "{kept:?}");
 }

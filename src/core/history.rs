@@ -21,6 +21,9 @@ pub struct History {
     recommendations: VecDeque<(DateTime<Utc>, Replicas)>,
     last_scale_out: Option<DateTime<Utc>>,
     last_scale_in: Option<DateTime<Utc>>,
+    /// `(time, score)` of recent decisions, oldest first, for the trend.
+    #[serde(default)]
+    scores: VecDeque<(DateTime<Utc>, f64)>,
 }
 
 impl History {
@@ -33,6 +36,26 @@ impl History {
             }
             self.recommendations.pop_front();
         }
+    }
+
+    /// Remembers a tick's score and forgets those older than `keep`.
+    pub fn record_score(&mut self, now: DateTime<Utc>, score: f64, keep: TimeDelta) {
+        self.scores.push_back((now, score));
+        while let Some(&(t, _)) = self.scores.front() {
+            if now - t <= keep && self.scores.len() <= MAX_RECOMMENDATIONS {
+                break;
+            }
+            self.scores.pop_front();
+        }
+    }
+
+    /// Scores remembered within `window` before `now`.
+    pub fn scores_within(
+        &self,
+        now: DateTime<Utc>,
+        window: TimeDelta,
+    ) -> impl Iterator<Item = (DateTime<Utc>, f64)> {
+        self.scores.iter().copied().filter(move |(t, _)| now - *t <= window && *t < now)
     }
 
     /// Remembers a scaling action that was applied.

@@ -116,4 +116,8 @@ pub struct Policy {
     pub max_metric_age: TimeDelta,
     pub metrics: Vec<MetricSpec>,
     pub schedules: Vec<ScheduleWindow>,
+    /// Predictive term: project the score's trend this far ahead (`None`: off).
+    pub lookahead: Option<TimeDelta>,
+    /// The span of remembered scores the trend is fitted on.
+    pub trend_window: TimeDelta,
 }

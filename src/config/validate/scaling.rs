@@ -39,6 +39,11 @@ pub fn scaling(
     let scale_in_stabilization =
         k.duration("scale_in_stabilization", m.scale_in_stabilization.as_deref(), "300s", ONE_DAY);
     let max_metric_age = k.positive_duration("max_metric_age", m.max_metric_age.as_deref(), "180s", ONE_WEEK);
+    let lookahead = match m.lookahead.as_deref() {
+        Some(text) => k.positive_duration("lookahead", Some(text), "", ONE_DAY).map(Some),
+        None => Some(None),
+    };
+    let trend_window = k.positive_duration("trend_window", m.trend_window.as_deref(), "5m", ONE_DAY);
     let max_scale_out_step = k.count("max_scale_out_step", m.max_scale_out_step, 4, 1);
     let max_scale_in_step = k.count("max_scale_in_step", m.max_scale_in_step, 1, 1);
     let on_missing_data = k.one_of(
@@ -63,6 +68,8 @@ pub fn scaling(
         max_metric_age: max_metric_age?,
         metrics,
         schedules: windows?,
+        lookahead: lookahead?,
+        trend_window: trend_window?,
     };
     wakes_from_zero(&mut k, &policy, &sources)?;
     let template = user.template.clone().unwrap_or_else(|| super::super::templates::DEFAULT.to_owned());
@@ -86,6 +93,8 @@ fn merge(user: &RawScaling, t: &RawScaling) -> RawScaling {
         max_scale_in_step: u.max_scale_in_step.or(t.max_scale_in_step),
         on_missing_data: u.on_missing_data.or(t.on_missing_data.clone()),
         max_metric_age: u.max_metric_age.or(t.max_metric_age.clone()),
+        lookahead: u.lookahead.or(t.lookahead.clone()),
+        trend_window: u.trend_window.or(t.trend_window.clone()),
         metrics: u.metrics.or(t.metrics.clone()),
     }
 }
