@@ -10,13 +10,7 @@ use crate::sim::trace::Trace;
 use crate::sim::world::WorldParams;
 
 fn params() -> WorldParams {
-    WorldParams {
-        capacity: 70.0,
-        target_utilization: 0.7,
-        start_delay: 60,
-        metric_delay: 60,
-        base_latency_ms: 50.0,
-    }
+    crate::sim::world::test_params()
 }
 
 /// 60 s steps: `before` load for 10 minutes, then `after` for `minutes_after`.

@@ -134,18 +134,24 @@ impl Tasks {
     }
 }
 
+/// The world of the unit tests: C = 70 at 70% (so 100 per task at full CPU), 60 s delays.
+#[cfg(test)]
+pub(crate) fn test_params() -> WorldParams {
+    WorldParams {
+        capacity: 70.0,
+        target_utilization: 0.7,
+        start_delay: 60,
+        metric_delay: 60,
+        base_latency_ms: 50.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn params() -> WorldParams {
-        WorldParams {
-            capacity: 70.0,
-            target_utilization: 0.7,
-            start_delay: 60,
-            metric_delay: 60,
-            base_latency_ms: 50.0,
-        }
+        test_params()
     }
 
     #[test]
