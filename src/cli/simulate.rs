@@ -64,16 +64,16 @@ pub struct Report {
 
 /// Runs the requested controllers, always with the oracle as the cost yardstick.
 pub fn run(req: Request) -> Report {
-    let mut controllers: Vec<Box<dyn Controller>> = match &req.mode {
-        Mode::Policy => vec![Box::new(TrimtabController::new(&req.label, req.policy.clone(), req.interval))],
-        Mode::Baseline(name) => vec![baseline(name, &req.params)],
-        Mode::Compare => {
-            std::iter::once(Box::new(TrimtabController::new(&req.label, req.policy.clone(), req.interval))
-                as Box<dyn Controller>)
-            .chain(baselines::NAMES.iter().filter(|n| **n != "oracle").map(|n| baseline(n, &req.params)))
-            .collect()
-        }
+    let (with_policy, others): (bool, Vec<&str>) = match &req.mode {
+        Mode::Policy => (true, vec![]),
+        Mode::Baseline(name) => (false, vec![name.as_str()]),
+        Mode::Compare => (true, baselines::NAMES.iter().copied().filter(|n| *n != "oracle").collect()),
     };
+    let policy = with_policy.then(|| {
+        Box::new(TrimtabController::new(&req.label, req.policy.clone(), req.interval)) as Box<dyn Controller>
+    });
+    let mut controllers: Vec<Box<dyn Controller>> =
+        policy.into_iter().chain(others.into_iter().map(|n| baseline(n, &req.params))).collect();
     controllers.push(Box::new(Oracle));
     let intervals: Vec<u64> = controllers.iter().map(|c| c.interval()).collect();
     let sim = Simulation::new(&req.trace, req.params, req.start, req.bounds, &intervals);

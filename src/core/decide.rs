@@ -111,10 +111,6 @@ pub struct Decision {
 }
 
 impl Decision {
-    pub fn changes(&self) -> bool {
-        self.desired != self.current
-    }
-
     /// Records this decision's recommendation into `history` (the applied action is recorded
     /// separately, once it succeeded).
     pub fn remember(&self, history: &mut History, policy: &Policy) {

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::types::Replicas;
 
-/// Upper bound on remembered recommendations, whatever the window: a ring, never a leak.
-const MAX_RECOMMENDATIONS: usize = 4096;
+/// Upper bound on remembered recommendations (and scores), whatever the window: a ring, never a
+/// leak.
+const MAX_ENTRIES: usize = 4096;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
@@ -29,24 +30,12 @@ pub struct History {
 impl History {
     /// Remembers a tick's raw recommendation and forgets those older than `keep`.
     pub fn record_recommendation(&mut self, now: DateTime<Utc>, r: Replicas, keep: TimeDelta) {
-        self.recommendations.push_back((now, r));
-        while let Some(&(t, _)) = self.recommendations.front() {
-            if now - t <= keep && self.recommendations.len() <= MAX_RECOMMENDATIONS {
-                break;
-            }
-            self.recommendations.pop_front();
-        }
+        push_recent(&mut self.recommendations, now, r, keep);
     }
 
     /// Remembers a tick's score and forgets those older than `keep`.
     pub fn record_score(&mut self, now: DateTime<Utc>, score: f64, keep: TimeDelta) {
-        self.scores.push_back((now, score));
-        while let Some(&(t, _)) = self.scores.front() {
-            if now - t <= keep && self.scores.len() <= MAX_RECOMMENDATIONS {
-                break;
-            }
-            self.scores.pop_front();
-        }
+        push_recent(&mut self.scores, now, score, keep);
     }
 
     /// Scores remembered within `window` before `now`.
@@ -90,6 +79,14 @@ impl History {
     }
 }
 
+/// Appends `(now, value)` and drops entries older than `keep` or beyond the ring's bound.
+fn push_recent<T>(ring: &mut VecDeque<(DateTime<Utc>, T)>, now: DateTime<Utc>, value: T, keep: TimeDelta) {
+    ring.push_back((now, value));
+    while ring.front().is_some_and(|(t, _)| now - *t > keep || ring.len() > MAX_ENTRIES) {
+        ring.pop_front();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,7 +115,7 @@ mod tests {
         for s in 0..10_000 {
             h.record_recommendation(t(s), Replicas(1), TimeDelta::days(365));
         }
-        assert_eq!(h.recommendations().count(), MAX_RECOMMENDATIONS);
+        assert_eq!(h.recommendations().count(), MAX_ENTRIES);
     }
 
     #[test]

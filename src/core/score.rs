@@ -69,11 +69,7 @@ pub struct Score {
 impl Score {
     /// The usable weighted metric with the highest normalized value.
     pub fn peak(&self) -> Option<(&str, f64)> {
-        self.contributions
-            .iter()
-            .filter(|c| c.weight > 0.0 && c.status.is_usable())
-            .filter_map(|c| Some((c.name.as_str(), c.normalized?)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+        peak(&self.contributions)
     }
 
     /// Names of weighted metrics that were missing, stale or invalid.
@@ -104,20 +100,20 @@ pub fn score(
         c.contribution = c.status.is_usable().then(|| c.weight * c.normalized.unwrap_or(0.0) / total_weight);
     }
     let mean: f64 = contributions.iter().filter_map(|c| c.contribution).sum();
-    let peak = saturated_peak(&contributions);
-    let (value, saturated_by) = match peak {
-        Some((name, n)) if n > mean => (n, Some(name)),
+    // Saturated means usable and at or above target (normalized >= 1).
+    let (value, saturated_by) = match peak(&contributions) {
+        Some((name, n)) if n >= 1.0 && n > mean => (n, Some(name.to_owned())),
         _ => (mean, None),
     };
     Score { value: Some(value), weighted_mean: Some(mean), saturated_by, contributions }
 }
 
-/// The weighted metric with the highest normalized value among those at or above target.
-fn saturated_peak(contributions: &[Contribution]) -> Option<(String, f64)> {
+/// The usable weighted metric with the highest normalized value.
+fn peak(contributions: &[Contribution]) -> Option<(&str, f64)> {
     contributions
         .iter()
-        .filter(|c| c.weight > 0.0 && c.status == MetricStatus::Saturated)
-        .filter_map(|c| Some((c.name.clone(), c.normalized?)))
+        .filter(|c| c.weight > 0.0 && c.status.is_usable())
+        .filter_map(|c| Some((c.name.as_str(), c.normalized?)))
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 

@@ -129,12 +129,6 @@ impl Observation {
 pub struct Money(i64);
 
 impl Money {
-    pub const ZERO: Money = Money(0);
-
-    pub fn from_micros(micros: i64) -> Self {
-        Money(micros)
-    }
-
     /// Dollars given as a float (from config), rounded to the micro-dollar; `None` if not finite
     /// or out of range.
     pub fn from_usd(usd: f64) -> Option<Self> {
@@ -144,11 +138,6 @@ impl Money {
 
     pub fn micros(self) -> i64 {
         self.0
-    }
-
-    /// For display and ratios only; never accumulate the result.
-    pub fn as_usd(self) -> f64 {
-        self.0 as f64 / 1e6
     }
 }
 

@@ -20,6 +20,16 @@ fn jump(before: f64, after: f64, minutes_after: usize) -> Trace {
     Trace { name: "jump".into(), step: 60, values, interpolate: false }
 }
 
+/// 4 tasks' worth of load (280) for 10 minutes, then 1 task's worth (70) for 30.
+fn drop() -> Trace {
+    Trace {
+        name: "drop".into(),
+        step: 60,
+        values: [vec![280.0; 10], vec![70.0; 30]].concat(),
+        interpolate: false,
+    }
+}
+
 fn start() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-01-05T00:00:00Z").unwrap().with_timezone(&Utc)
 }
@@ -42,12 +52,7 @@ fn target_tracking_waits_exactly_three_breaching_minutes() {
 fn target_tracking_scales_in_after_fifteen_low_minutes_and_not_in_cooldown() {
     // Load 280 → 70 at t=600 on 4 tasks: CPU 17.5% from 660 on; the 15th low datapoint is at
     // 660 + 14 × 60 = 1500 → ceil(4 × 17.5 / 70) = 1.
-    let trace = Trace {
-        name: "drop".into(),
-        step: 60,
-        values: [vec![280.0; 10], vec![70.0; 30]].concat(),
-        interpolate: false,
-    };
+    let trace = drop();
     let e = events(&trace, &mut AwsTargetTracking::new(70.0));
     assert_eq!(e, vec![(1500, 4, 1)]);
 }
@@ -65,12 +70,7 @@ fn hpa_reacts_at_its_first_sync_with_the_new_metric_and_is_rate_limited() {
 fn hpa_scale_down_waits_for_its_stabilization_window() {
     // 4 tasks, load 280 → 70 at 600 (seen at 660). Recommendations of 4 made up to 645 leave
     // the 300 s window at 945; from then the max in the window is 1.
-    let trace = Trace {
-        name: "drop".into(),
-        step: 60,
-        values: [vec![280.0; 10], vec![70.0; 30]].concat(),
-        interpolate: false,
-    };
+    let trace = drop();
     let e = events(&trace, &mut K8sHpa::new(0.7));
     assert_eq!(e, vec![(945, 4, 1)]);
 }

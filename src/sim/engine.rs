@@ -27,7 +27,6 @@ pub struct Ctx<'a> {
     pub start: DateTime<Utc>,
     pub desired: u32,
     pub running: u32,
-    pub bounds: Bounds,
     pub params: &'a WorldParams,
     step: u64,
     /// Metrics of past steps, newest last, long enough for the delay plus a minute.
@@ -128,16 +127,19 @@ impl<'a> Simulation<'a> {
         for (i, &demand) in self.demand.iter().enumerate() {
             let t = i as u64 * self.step;
             let load = self.trace.at(t);
-            seen.push_back((t, p.observe(load, tasks.running(t))));
+            let before = tasks.running(t);
+            let observed = p.observe(load, before);
+            seen.push_back((t, observed));
             if seen.len() > keep {
                 seen.pop_front();
             }
             if t.is_multiple_of(every) {
                 self.decide(controller, &mut tasks, &seen, t, &mut timeline.events);
             }
+            // A scale-in stops tasks at once; only then is the step observed again.
             let running = tasks.running(t);
-            let cpu_pct =
-                p.observe(load, running).map_or(if load > 0.0 { 100.0 } else { 0.0 }, |o| o.cpu_pct);
+            let after = if running == before { observed } else { p.observe(load, running) };
+            let cpu_pct = after.map_or(if load > 0.0 { 100.0 } else { 0.0 }, |o| o.cpu_pct);
             timeline.rows.push(Row { t, load, demand, desired: tasks.desired(), running, cpu_pct });
         }
         let end = self.demand.len() as u64 * self.step;
@@ -157,7 +159,6 @@ impl<'a> Simulation<'a> {
             start: self.start,
             desired: tasks.desired(),
             running: tasks.running(t),
-            bounds: self.bounds,
             params: &self.params,
             step: self.step,
             seen,
