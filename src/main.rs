@@ -293,8 +293,8 @@ fn schedule(args: ScheduleArgs) -> anyhow::Result<()> {
 }
 
 fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
-    use trimtab::cli::simulate::{self as sim_cli, Mode, Request};
-    use trimtab::sim::{Trace, WorldParams, baselines};
+    use trimtab::cli::simulate::{self as sim_cli, Request};
+    use trimtab::sim::Trace;
     let config = match &args.template {
         Some(t) => config::from_str(&format!("<template {t}>"), &format!("[scaling]\ntemplate = {t:?}\n"))?,
         None => load(&args.config)?,
@@ -304,21 +304,7 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         None => Trace::parse(trimtab::sim::trace::EMBEDDED_NASA_NAME, trimtab::sim::trace::EMBEDDED_NASA)?,
     };
     let trace = Trace { interpolate: !args.hold_steps, ..trace };
-    let (capacity, fit) = capacity(&args, &trace)?;
-    let u = args.target_utilization;
-    if !(u > 0.0 && u <= 1.0) {
-        bail!(UsageError(format!("--target-utilization {u}: must be in (0, 1]")));
-    }
-    let secs = |d: TimeDelta, flag: &str| {
-        u64::try_from(d.num_seconds()).map_err(|_| UsageError(format!("{flag} must not be negative")))
-    };
-    let params = WorldParams {
-        capacity,
-        target_utilization: u,
-        start_delay: secs(args.start_delay, "--start-delay")?,
-        metric_delay: secs(args.metric_delay, "--metric-delay")?,
-        base_latency_ms: args.base_latency_ms,
-    };
+    let (params, fit) = world_params(&args, &trace)?;
     let policy = &config.scaling.policy;
     let bounds = core::Bounds::new(
         args.min.unwrap_or(policy.bounds.min().get()),
@@ -332,14 +318,7 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
             bounds.max()
         );
     }
-    let mode = match (&args.baseline, args.compare) {
-        (Some(b), _) if !baselines::NAMES.contains(&b.as_str()) => {
-            bail!(UsageError(format!("unknown baseline {b:?}; known: {}", baselines::NAMES.join(", "))))
-        }
-        (Some(b), _) => Mode::Baseline(b.clone()),
-        (None, true) => Mode::Compare,
-        (None, false) => Mode::Policy,
-    };
+    let mode = sim_mode(&args)?;
     let interval = u64::try_from(config.agent.interval.num_seconds()).unwrap_or(15).max(1);
     // Name the policy by what the user chose: a template, or a config file.
     let label = match &args.template {
@@ -375,6 +354,43 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The simulated world from the flags, and how its capacity was chosen.
+fn world_params(
+    args: &SimulateArgs,
+    trace: &trimtab::sim::Trace,
+) -> anyhow::Result<(trimtab::sim::WorldParams, String)> {
+    let (capacity, fit) = capacity(args, trace)?;
+    let u = args.target_utilization;
+    if !(u > 0.0 && u <= 1.0) {
+        bail!(UsageError(format!("--target-utilization {u}: must be in (0, 1]")));
+    }
+    let secs = |d: TimeDelta, flag: &str| {
+        u64::try_from(d.num_seconds()).map_err(|_| UsageError(format!("{flag} must not be negative")))
+    };
+    let params = trimtab::sim::WorldParams {
+        capacity,
+        target_utilization: u,
+        start_delay: secs(args.start_delay, "--start-delay")?,
+        metric_delay: secs(args.metric_delay, "--metric-delay")?,
+        base_latency_ms: args.base_latency_ms,
+    };
+    Ok((params, fit))
+}
+
+/// Which controllers `--baseline` / `--compare` ask for.
+fn sim_mode(args: &SimulateArgs) -> anyhow::Result<trimtab::cli::simulate::Mode> {
+    use trimtab::cli::simulate::Mode;
+    use trimtab::sim::baselines::NAMES;
+    Ok(match (&args.baseline, args.compare) {
+        (Some(b), _) if !NAMES.contains(&b.as_str()) => {
+            bail!(UsageError(format!("unknown baseline {b:?}; known: {}", NAMES.join(", "))))
+        }
+        (Some(b), _) => Mode::Baseline(b.clone()),
+        (None, true) => Mode::Compare,
+        (None, false) => Mode::Policy,
+    })
 }
 
 /// Charts the first run against the baselines over `(from, to)` seconds of the trace.
