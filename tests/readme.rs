@@ -28,6 +28,7 @@ fn config_reference_lists_every_accepted_key() {
         ("[[scaling.metrics]]", "[[scaling.metrics]]\nzz_probe = 1\n"),
         ("[[schedule]]", "[[schedule]]\nzz_probe = 1\n"),
         ("[budget]", "[budget]\nzz_probe = 1\n"),
+        ("[alarms]", "[alarms]\nzz_probe = 1\n"),
     ];
     let reference = README.split("## Configuration reference").nth(1).expect("README has a config reference");
     let mut missing = BTreeSet::new();

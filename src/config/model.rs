@@ -16,6 +16,7 @@ pub struct Config {
     pub service: Option<ServiceConfig>,
     pub scaling: ScalingConfig,
     pub budget: Option<BudgetConfig>,
+    pub alarms: AlarmsConfig,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +24,8 @@ pub struct AgentConfig {
     pub interval: TimeDelta,
     pub listen: SocketAddr,
     pub dry_run: bool,
+    /// From the file; the environment's `TRIMTAB_API_TOKEN` is consulted at run time.
+    pub api_token: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -60,6 +63,7 @@ pub struct ServiceConfig {
     pub cpu: Option<u32>,
     pub memory: Option<u32>,
     pub architecture: Architecture,
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -81,6 +85,76 @@ impl SourceKind {
 pub struct MetricSource {
     pub name: String,
     pub source: SourceKind,
+    pub spec: SourceSpec,
+}
+
+/// What `ecs` and `host` metrics measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    Cpu,
+    Memory,
+}
+
+/// `ecs` metrics: the whole service (CloudWatch `AWS/ECS`) or this task (metadata endpoint).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EcsScope {
+    Service,
+    Task,
+}
+
+/// One CloudWatch metric query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CloudwatchQuery {
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    /// `Average`, `Sum`, `Maximum`, `Minimum`, `SampleCount`, or an extended statistic (`p99`).
+    pub statistic: String,
+    pub period: TimeDelta,
+}
+
+/// How a Prometheus metric becomes one number.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PromRead {
+    Gauge(String),
+    /// Per-second increase of a counter between two scrapes.
+    Rate(String),
+    /// `100 * d(numerator) / d(denominator)` between two scrapes.
+    Ratio(String, String),
+    /// A quantile of the observations between two scrapes, as `histogram_quantile` computes it.
+    Histogram {
+        name: String,
+        quantile: f64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PromQuery {
+    pub url: String,
+    pub labels: Vec<(String, String)>,
+    pub read: PromRead,
+    pub scale: f64,
+}
+
+/// The source-specific part of a metric.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceSpec {
+    Ecs { resource: Resource, scope: EcsScope },
+    Host { resource: Resource },
+    Cloudwatch(CloudwatchQuery),
+    Prometheus(PromQuery),
+}
+
+/// `[alarms]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmsConfig {
+    pub enabled: bool,
+    pub cpu_high: f64,
+    pub memory_high: f64,
+    pub heartbeat_minutes: u32,
+    pub actions: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

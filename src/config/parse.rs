@@ -9,7 +9,7 @@ use super::error::{Diagnostic, Problems};
 use super::raw::{RawConfig, RawMetric, RawScaling, RawSchedule};
 use super::span::SpanIndex;
 
-pub const SECTIONS: &[&str] = &["agent", "service", "scaling", "schedule", "budget"];
+pub const SECTIONS: &[&str] = &["agent", "service", "scaling", "schedule", "budget", "alarms"];
 
 /// A parsed file: the raw config and where its keys are.
 pub struct Parsed {
@@ -48,6 +48,7 @@ fn sections(table: toml::Table, problems: &mut Problems) -> RawConfig {
             "scaling" => raw.scaling = scaling(value, problems),
             "schedule" => raw.schedule = elements::<RawSchedule>(value, "schedule", problems),
             "budget" => raw.budget = section(value, "budget", problems),
+            "alarms" => raw.alarms = section(value, "alarms", problems),
             other => {
                 problems.push(other, format!("unknown section; expected one of {}", SECTIONS.join(", ")))
             }

@@ -14,6 +14,9 @@ pub struct RawAgent {
     pub listen: Option<String>,
     /// Log decisions but change nothing in AWS. Default `false`.
     pub dry_run: Option<bool>,
+    /// Bearer token for the API's mutating endpoints (`POST /override`). Also read from the
+    /// `TRIMTAB_API_TOKEN` environment variable. Without one, mutating endpoints are off.
+    pub api_token: Option<String>,
 }
 
 /// `[service]`: the ECS service to scale.
@@ -31,6 +34,9 @@ pub struct RawService {
     pub memory: Option<i64>,
     /// `x86_64` | `arm64`. Default `x86_64`.
     pub architecture: Option<String>,
+    /// Endpoint for every AWS client (tests, VPC endpoints). The standard `AWS_ENDPOINT_URL*`
+    /// environment variables work too.
+    pub endpoint_url: Option<String>,
 }
 
 /// `[scaling]`: the policy, optionally on top of a template.
@@ -70,6 +76,28 @@ pub struct RawMetric {
     pub kind: Option<String>,
     pub weight: Option<f64>,
     pub target: Option<f64>,
+    /// `ecs`: `service` (CloudWatch `AWS/ECS`, all tasks; default) | `task` (this task's
+    /// metadata endpoint).
+    pub scope: Option<String>,
+    // prometheus
+    pub url: Option<String>,
+    pub gauge: Option<String>,
+    /// A counter read as a per-second rate between two scrapes.
+    pub rate: Option<String>,
+    /// `[numerator, denominator]` counters: `100 * d(num) / d(den)`.
+    pub ratio: Option<Vec<String>>,
+    pub histogram: Option<String>,
+    pub quantile: Option<f64>,
+    /// Multiplies the value (e.g. seconds -> ms). Default 1.
+    pub scale: Option<f64>,
+    /// Only series whose labels include these.
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    // cloudwatch
+    pub namespace: Option<String>,
+    pub metric: Option<String>,
+    pub dimensions: Option<std::collections::BTreeMap<String, String>>,
+    pub statistic: Option<String>,
+    pub period: Option<String>,
 }
 
 /// `[[schedule]]`: a time window that changes the bounds.
@@ -96,6 +124,22 @@ pub struct RawBudget {
     pub critical_at: Option<f64>,
 }
 
+/// `[alarms]`: CloudWatch alarms for the service and the agent.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlarms {
+    /// Put the alarms when `run` starts. Default `false`.
+    pub enabled: Option<bool>,
+    /// Service CPU % that raises the CPU alarm. Default 85.
+    pub cpu_high: Option<f64>,
+    /// Service memory % that raises the memory alarm. Default 90.
+    pub memory_high: Option<f64>,
+    /// Minutes without a heartbeat before the agent alarm fires. Default 3.
+    pub heartbeat_minutes: Option<i64>,
+    /// ARNs notified when an alarm fires (e.g. an SNS topic).
+    pub actions: Option<Vec<String>>,
+}
+
 /// The whole file after phase one.
 #[derive(Clone, Debug, Default)]
 pub struct RawConfig {
@@ -105,4 +149,5 @@ pub struct RawConfig {
     /// `None` marks an element phase one could not read (already reported).
     pub schedule: Vec<Option<RawSchedule>>,
     pub budget: Option<RawBudget>,
+    pub alarms: Option<RawAlarms>,
 }

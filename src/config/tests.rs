@@ -157,28 +157,30 @@ fn fargate_size_duplicate_names_and_zero_weights() {
         ),
         "{e:?}"
     );
-    let e = errors("[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\nweight = 0.0\ntarget = 1.0\n");
+    let e = errors(
+        "[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\nkind = \"cpu\"\nweight = 0.0\ntarget = 1.0\n",
+    );
     assert!(e[0].contains("scaling.metrics: all weights are 0"), "{e:?}");
     let e = errors(
-        "[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = 1.0\n[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = 2.0\n",
+        "[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\nkind = \"cpu\"\ntarget = 1.0\n[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\nkind = \"cpu\"\ntarget = 2.0\n",
     );
-    assert!(e[0].starts_with("t.toml:6:1: scaling.metrics[1].name: duplicate metric name \"a\""), "{e:?}");
+    assert!(e[0].starts_with("t.toml:7:1: scaling.metrics[1].name: duplicate metric name \"a\""), "{e:?}");
 }
 
 #[test]
 fn unknown_keys_and_wrong_types_are_reported_per_element() {
-    let text = "[agent]\nintervall = \"15s\"\n[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = \"high\"\n[[scaling.metrics]]\nname = \"b\"\nsource = \"host\"\ntarget = 1.0\ncolour = \"red\"\n[extra]\nx = 1\n";
+    let text = "[agent]\nintervall = \"15s\"\n[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\nkind = \"cpu\"\ntarget = \"high\"\n[[scaling.metrics]]\nname = \"b\"\nsource = \"host\"\nkind = \"cpu\"\ntarget = 1.0\ncolour = \"red\"\n[extra]\nx = 1\n";
     let e = errors(text);
     assert!(
         e.iter().any(|l| l.starts_with("t.toml:2:1: agent.intervall: unknown field `intervall`")),
         "{e:?}"
     );
-    assert!(e.iter().any(|l| l.starts_with("t.toml:6:1: scaling.metrics[0].target:")), "{e:?}");
+    assert!(e.iter().any(|l| l.starts_with("t.toml:7:1: scaling.metrics[0].target:")), "{e:?}");
     assert!(
-        e.iter().any(|l| l.starts_with("t.toml:11:1: scaling.metrics[1].colour: unknown field")),
+        e.iter().any(|l| l.starts_with("t.toml:13:1: scaling.metrics[1].colour: unknown field")),
         "{e:?}"
     );
-    assert!(e.iter().any(|l| l.starts_with("t.toml:12:2: extra: unknown section")), "{e:?}");
+    assert!(e.iter().any(|l| l.starts_with("t.toml:14:2: extra: unknown section")), "{e:?}");
 }
 
 #[test]
@@ -202,7 +204,7 @@ fn a_bad_value_from_the_template_would_point_at_the_template() {
     let e = errors("[scaling]\nscale_in_threshold = 0.75\n");
     assert!(e[0].starts_with("t.toml:2:1: scaling.scale_in_threshold"), "{e:?}");
     // A metric without target inherits nothing: the user owns the metric list.
-    let e = errors("[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\n");
+    let e = errors("[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\nkind = \"cpu\"\n");
     assert!(e[0].starts_with("t.toml:1:1: scaling.metrics[0].target: missing required key"), "{e:?}");
 }
 
@@ -289,12 +291,12 @@ fn cross_key_problems_point_at_the_key_the_user_wrote() {
 
 #[test]
 fn duplicate_names_are_reported_even_when_the_entry_has_other_errors() {
-    let text = "[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\ntarget = 1.0\n[[scaling.metrics]]\nname = \"a\"\nsource = \"bad\"\ntarget = 1.0\n[[schedule]]\nname = \"w\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\nmin = 2\n[[schedule]]\nname = \"w\"\nduration = \"1h\"\n";
+    let text = "[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\nkind = \"cpu\"\ntarget = 1.0\n[[scaling.metrics]]\nname = \"a\"\nsource = \"bad\"\ntarget = 1.0\n[[schedule]]\nname = \"w\"\ncron = \"0 8 * * *\"\nduration = \"1h\"\nmin = 2\n[[schedule]]\nname = \"w\"\nduration = \"1h\"\n";
     let e = errors(text);
     for want in [
-        "t.toml:6:1: scaling.metrics[1].name: duplicate metric name \"a\"",
-        "t.toml:7:1: scaling.metrics[1].source: unknown value",
-        "t.toml:15:1: schedule[1].name: duplicate schedule name \"w\"",
+        "t.toml:7:1: scaling.metrics[1].name: duplicate metric name \"a\"",
+        "t.toml:8:1: scaling.metrics[1].source: unknown value",
+        "t.toml:16:1: schedule[1].name: duplicate schedule name \"w\"",
     ] {
         assert!(e.iter().any(|l| l.starts_with(want)), "{want:?} not in {e:?}");
     }
@@ -305,7 +307,7 @@ fn scale_to_zero_needs_a_way_back() {
     let e = errors("[scaling]\nmin = 0\n");
     assert!(e[0].starts_with("t.toml:2:1: scaling.min: min = 0 could never scale up again"), "{e:?}");
     // Each way back is accepted.
-    let queue = "[[scaling.metrics]]\nname = \"backlog\"\nsource = \"cloudwatch\"\ntarget = 100.0\n";
+    let queue = "[[scaling.metrics]]\nname = \"backlog\"\nsource = \"cloudwatch\"\nnamespace = \"AWS/SQS\"\nmetric = \"ApproximateNumberOfMessagesVisible\"\ntarget = 100.0\n";
     for ok in [
         "[scaling]\nmin = 0\non_missing_data = \"scale-out\"\n".to_owned(),
         format!("[scaling]\nmin = 0\n{queue}"),
@@ -321,4 +323,132 @@ fn drift_tolerance_is_a_fraction() {
     assert!(e[0].starts_with("t.toml:2:1: scaling.drift_tolerance: must be between 0 and 1"), "{e:?}");
     let ok = from_str("t.toml", "[scaling]\ndrift_tolerance = 0.15\n").unwrap();
     assert_eq!(ok.scaling.policy.thresholds.drift_tolerance, Some(0.15));
+}
+
+#[test]
+fn the_issue_metric_examples_are_read_into_their_sources() {
+    use crate::config::model::{PromRead, SourceSpec};
+    let text = r#"
+[[scaling.metrics]]
+name = "latency_p95_ms"
+source = "prometheus"
+url = "http://127.0.0.1:8080/metrics"
+histogram = "http_request_duration_seconds"
+quantile = 0.95
+scale = 1000.0
+weight = 0.3
+target = 500.0
+
+[[scaling.metrics]]
+name = "error_rate_pct"
+source = "prometheus"
+url = "http://127.0.0.1:8080/metrics"
+ratio = ["http_requests_errors_total", "http_requests_total"]
+weight = 0.1
+target = 2.0
+
+[[scaling.metrics]]
+name = "alb_latency"
+source = "cloudwatch"
+namespace = "AWS/ApplicationELB"
+metric = "TargetResponseTime"
+dimensions = { LoadBalancer = "app/web/123", TargetGroup = "targetgroup/web/456" }
+statistic = "Average"
+period = "60s"
+weight = 0.2
+target = 0.4
+
+[[scaling.metrics]]
+name = "cpu"
+source = "ecs"
+scope = "task"
+target = 70.0
+"#;
+    let c = from_str("t.toml", text).unwrap();
+    let specs: Vec<_> = c.scaling.sources.iter().map(|s| &s.spec).collect();
+    let SourceSpec::Prometheus(p) = specs[0] else { panic!("{:?}", specs[0]) };
+    assert_eq!(p.read, PromRead::Histogram { name: "http_request_duration_seconds".into(), quantile: 0.95 });
+    assert_eq!(p.scale, 1000.0);
+    let SourceSpec::Prometheus(p) = specs[1] else { panic!() };
+    assert_eq!(p.read, PromRead::Ratio("http_requests_errors_total".into(), "http_requests_total".into()));
+    let SourceSpec::Cloudwatch(q) = specs[2] else { panic!() };
+    assert_eq!(q.dimensions[0], ("LoadBalancer".to_owned(), "app/web/123".to_owned()));
+    assert_eq!((q.statistic.as_str(), q.period.num_seconds()), ("Average", 60));
+    assert!(matches!(specs[3], SourceSpec::Ecs { scope: crate::config::model::EcsScope::Task, .. }));
+}
+
+#[test]
+fn source_keys_are_checked_per_source() {
+    let metric = |body: &str| format!("[[scaling.metrics]]\nname = \"m\"\ntarget = 1.0\n{body}");
+    let cases = [
+        (
+            "source = \"ecs\"\nkind = \"cpu\"\nurl = \"http://x\"\n",
+            "scaling.metrics[0].url: not used by source = \"ecs\" (it takes: scope)",
+        ),
+        (
+            "source = \"host\"\n",
+            "scaling.metrics[0].kind: source = \"host\" measures cpu or memory, not custom",
+        ),
+        (
+            "source = \"prometheus\"\nurl = \"http://a/m\"\n",
+            "scaling.metrics[0].gauge: a prometheus metric needs one of gauge",
+        ),
+        (
+            "source = \"prometheus\"\nurl = \"http://a/m\"\ngauge = \"g\"\nrate = \"r\"\n",
+            "needs only one of gauge, rate, ratio, histogram",
+        ),
+        (
+            "source = \"prometheus\"\nurl = \"https://a/m\"\ngauge = \"g\"\n",
+            "scaling.metrics[0].url: \"https://a/m\" is not an http:// URL",
+        ),
+        (
+            "source = \"prometheus\"\nurl = \"http://a/m\"\nhistogram = \"h\"\nquantile = 1.5\n",
+            "scaling.metrics[0].quantile: must be between 0 and 1",
+        ),
+        (
+            "source = \"prometheus\"\nurl = \"http://a/m\"\nhistogram = \"h\"\n",
+            "scaling.metrics[0].quantile: missing required key",
+        ),
+        (
+            "source = \"prometheus\"\nurl = \"http://a/m\"\nratio = [\"a\"]\n",
+            "scaling.metrics[0].ratio: expected [numerator, denominator], got 1 names",
+        ),
+        (
+            "source = \"prometheus\"\nurl = \"http://a/m\"\ngauge = \"9bad\"\n",
+            "scaling.metrics[0].gauge: \"9bad\" is not a Prometheus metric name",
+        ),
+        ("source = \"cloudwatch\"\nmetric = \"X\"\n", "scaling.metrics[0].namespace: missing required key"),
+        (
+            "source = \"cloudwatch\"\nnamespace = \"N\"\nmetric = \"X\"\nstatistic = \"Median\"\n",
+            "scaling.metrics[0].statistic: unknown statistic \"Median\"",
+        ),
+        (
+            "source = \"cloudwatch\"\nnamespace = \"N\"\nmetric = \"X\"\nperiod = \"45s\"\n",
+            "scaling.metrics[0].period: must be 1s, 5s, 10s, 30s or a multiple of 60s",
+        ),
+        ("source = \"pools\"\n", "scaling.metrics[0].source: \"pools\" is not available yet"),
+    ];
+    for (body, want) in cases {
+        let e = errors(&metric(body));
+        assert!(e.iter().any(|l| l.contains(want)), "{want:?} not in {e:?}");
+    }
+    let ok = metric("source = \"cloudwatch\"\nnamespace = \"N\"\nmetric = \"X\"\nstatistic = \"p99.9\"\n");
+    from_str("t.toml", &ok).unwrap();
+}
+
+#[test]
+fn agent_service_and_alarm_keys_are_checked() {
+    let e = errors(
+        "[agent]\napi_token = \"short\"\n[service]\ncluster = \"c\"\nname = \"s\"\nlaunch_type = \"ec2\"\nendpoint_url = \"localhost:4566\"\n[alarms]\ncpu_high = 120\nactions = [\"topic\"]\n",
+    );
+    for want in [
+        "t.toml:2:1: agent.api_token: too short to be a secret",
+        "service.endpoint_url: \"localhost:4566\" is not an http:// or https:// URL",
+        "alarms.cpu_high: must be a percentage above 0 and at most 100, got 120",
+        "alarms.actions[0]: \"topic\" is not an ARN",
+    ] {
+        assert!(e.iter().any(|l| l.contains(want)), "{want:?} not in {e:?}");
+    }
+    let e = errors("[alarms]\nenabled = true\n");
+    assert!(e[0].contains("alarms.enabled: alarms watch a service: add a [service] section"), "{e:?}");
 }

@@ -4,6 +4,7 @@
 mod scaling;
 mod schedule;
 mod service;
+mod source;
 
 use chrono::TimeDelta;
 
@@ -17,11 +18,12 @@ pub fn validate(file: &str, raw: &RawConfig, template: &RawScaling) -> Result<Co
     let agent = service::agent(raw.agent.as_ref(), &mut p);
     let svc = raw.service.as_ref().and_then(|s| service::service(s, &mut p));
     let budget = raw.budget.as_ref().and_then(|b| service::budget(b, &mut p));
+    let alarms = service::alarms(raw.alarms.as_ref(), svc.is_some(), &mut p);
     let user_scaling = raw.scaling.clone().unwrap_or_default();
     let scaling = scaling::scaling(&user_scaling, template, &raw.schedule, &mut p);
-    match (agent, scaling) {
-        (Some(agent), Some(scaling)) if p.is_empty() => {
-            Ok(Config { file: file.to_owned(), agent, service: svc, scaling, budget })
+    match (agent, scaling, alarms) {
+        (Some(agent), Some(scaling), Some(alarms)) if p.is_empty() => {
+            Ok(Config { file: file.to_owned(), agent, service: svc, scaling, budget, alarms })
         }
         _ => Err(p),
     }

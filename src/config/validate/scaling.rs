@@ -11,7 +11,7 @@ use crate::core::{Bounds, MetricKind, MetricSpec, OnMissingData, Policy, Thresho
 /// Weights are relative; a bound keeps their sum finite.
 const MAX_WEIGHT: f64 = 1e6;
 
-const KINDS: &[&str] =
+pub(super) const KINDS: &[&str] =
     &["cpu", "memory", "latency", "error_rate", "requests_per_task", "pool_pressure", "custom"];
 const KIND_VALUES: &[MetricKind] = &[
     MetricKind::Cpu,
@@ -202,10 +202,11 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)>
         }
         ok
     });
+    let detail = source.and_then(|s| super::source::spec(k, r, s, kind));
     let name = name?;
     let spec =
         MetricSpec { name: name.clone(), kind: kind?, weight: weight_ok.then_some(weight)?, target: target? };
-    Some((spec, MetricSource { name, source: source? }))
+    Some((spec, MetricSource { name, source: source?, spec: detail? }))
 }
 
 /// A service allowed to reach zero tasks must be able to leave zero again. Metrics read from

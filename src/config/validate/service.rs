@@ -4,8 +4,10 @@ use std::net::SocketAddr;
 
 use super::Keys;
 use crate::config::error::Problems;
-use crate::config::model::{AgentConfig, Architecture, BudgetConfig, LaunchType, ServiceConfig};
-use crate::config::raw::{RawAgent, RawBudget, RawService};
+use crate::config::model::{
+    AgentConfig, AlarmsConfig, Architecture, BudgetConfig, LaunchType, ServiceConfig,
+};
+use crate::config::raw::{RawAgent, RawAlarms, RawBudget, RawService};
 use crate::core::{Money, fargate};
 
 pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
@@ -19,7 +21,15 @@ pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
             format!("invalid address {listen_text:?}; expected IP:PORT, e.g. \"127.0.0.1:9464\""),
         );
     });
-    Some(AgentConfig { interval: interval?, listen: listen.ok()?, dry_run: raw.dry_run.unwrap_or(false) })
+    if raw.api_token.as_deref().is_some_and(|t| t.trim().len() < 16) {
+        k.problem("api_token", "too short to be a secret: use at least 16 characters");
+    }
+    Some(AgentConfig {
+        interval: interval?,
+        listen: listen.ok()?,
+        dry_run: raw.dry_run.unwrap_or(false),
+        api_token: raw.api_token.clone(),
+    })
 }
 
 pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
@@ -57,6 +67,7 @@ pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
         cpu,
         memory,
         architecture: architecture?,
+        endpoint_url: endpoint_url(&mut k, &raw.endpoint_url)?,
     })
 }
 
@@ -85,6 +96,56 @@ fn fargate_size(k: &mut Keys<'_>, raw: &RawService, cpu: Option<u32>, memory: Op
     if raw.memory.is_none() {
         k.problem("memory", "missing required key (Fargate tasks need a size)");
     }
+}
+
+fn endpoint_url(k: &mut Keys<'_>, v: &Option<String>) -> Option<Option<String>> {
+    match v.as_deref() {
+        Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+            k.problem("endpoint_url", format!("{u:?} is not an http:// or https:// URL"));
+            None
+        }
+        _ => Some(v.clone()),
+    }
+}
+
+/// `[alarms]`; without the section, alarms are off and take their defaults.
+pub fn alarms(raw: Option<&RawAlarms>, has_service: bool, p: &mut Problems) -> Option<AlarmsConfig> {
+    let raw = raw.cloned().unwrap_or_default();
+    let mut k = Keys { path: "alarms".into(), p };
+    let enabled = raw.enabled.unwrap_or(false);
+    if enabled && !has_service {
+        k.problem("enabled", "alarms watch a service: add a [service] section");
+    }
+    let percent = |k: &mut Keys<'_>, key: &str, v: Option<f64>, default: f64| {
+        let v = v.unwrap_or(default);
+        let ok = v > 0.0 && v <= 100.0;
+        if !ok {
+            k.problem(key, format!("must be a percentage above 0 and at most 100, got {v}"));
+        }
+        ok.then_some(v)
+    };
+    let cpu_high = percent(&mut k, "cpu_high", raw.cpu_high, 85.0);
+    let memory_high = percent(&mut k, "memory_high", raw.memory_high, 90.0);
+    let heartbeat = k.count("heartbeat_minutes", raw.heartbeat_minutes, 3, 1).filter(|m| {
+        let ok = *m <= 1440;
+        if !ok {
+            k.problem("heartbeat_minutes", format!("must be at most 1440 (a day), got {m}"));
+        }
+        ok
+    });
+    let actions = raw.actions.clone().unwrap_or_default();
+    for (i, a) in actions.iter().enumerate() {
+        if !a.starts_with("arn:") {
+            k.problem(&format!("actions[{i}]"), format!("{a:?} is not an ARN (e.g. an SNS topic ARN)"));
+        }
+    }
+    Some(AlarmsConfig {
+        enabled,
+        cpu_high: cpu_high?,
+        memory_high: memory_high?,
+        heartbeat_minutes: heartbeat?,
+        actions,
+    })
 }
 
 fn non_empty(k: &mut Keys<'_>, key: &str, v: &Option<String>) -> Option<String> {
