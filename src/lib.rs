@@ -2,7 +2,11 @@
 //!
 //! Dependencies point downward: the CLI uses `config`, which builds the pure `core` policy.
 
+pub mod agent;
+pub mod api;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod core;
 pub mod sim;
+pub mod sources;

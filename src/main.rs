@@ -44,11 +44,65 @@ enum Command {
 The world model (capacity, metrics, start delay, billing) and the baselines are described in \
 the README, section \"Simulation\".")]
     Simulate(Box<SimulateArgs>),
+    /// Run the agent: scale the [service] each agent.interval; serve the local API.
+    #[command(
+        after_help = "Examples:\n  trimtab run --local              # this machine, no AWS, no config needed\n  \
+trimtab run --config trimtab.toml  # scale the ECS service of the config\n\n\
+Logs go to stderr; RUST_LOG filters them (default info), --log-format json suits CloudWatch Logs."
+    )]
+    Run(RunArgs),
+    /// Print (or with --apply, idempotently put) the service's CloudWatch alarms.
+    Alarms(AlarmsArgs),
+    /// Ask a running agent's local API whether it is healthy (for container health checks).
+    Health(HealthArgs),
     /// List the policy templates; with a NAME, print that template.
     Policies {
         /// A template to print in full.
         name: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The TOML config file. Optional with --local.
+    #[arg(long, short, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Run against this machine: host CPU/memory, a pretend service that takes every decision,
+    /// no AWS calls, the local API up.
+    #[arg(long)]
+    local: bool,
+    /// Run a single tick and exit (0 when it decided, and acted if it had to).
+    #[arg(long)]
+    once: bool,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "text", env = "TRIMTAB_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct AlarmsArgs {
+    /// The TOML config file (needs a [service] section).
+    #[arg(long, short, value_name = "FILE")]
+    config: PathBuf,
+    /// Put the alarms that are missing or differ (otherwise only show what would change).
+    #[arg(long)]
+    apply: bool,
+}
+
+#[derive(clap::Args)]
+struct HealthArgs {
+    /// The config whose agent.listen to ask [default: 127.0.0.1:9464].
+    #[arg(long, short, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The agent's API address, HOST:PORT (overrides --config).
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -202,6 +256,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Explain(args) => explain(args)?,
         Command::Schedule(args) => schedule(args)?,
         Command::Simulate(args) => simulate(*args)?,
+        Command::Run(args) => return run_agent(args),
+        Command::Alarms(args) => alarms(args)?,
+        Command::Health(args) => health(args)?,
         Command::Policies { name: None } => print!("{}", cli::policies_list()),
         Command::Policies { name: Some(n) } => match config::templates::get(&n) {
             Some(t) => print!("{}", t.text),
@@ -211,6 +268,120 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ))),
         },
     }
+    Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    // One thread: a sidecar should be small; the work per tick is a handful of requests.
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// A failed last tick (with --once) is exit code 1.
+#[derive(Debug, thiserror::Error)]
+#[error("the tick did not complete: see the log above")]
+struct TickFailed;
+
+fn run_agent(args: RunArgs) -> anyhow::Result<()> {
+    let cfg = match (&args.config, args.local) {
+        (Some(path), _) => config::load(path)?,
+        (None, true) => config::from_str("(built-in defaults)", "")?,
+        (None, false) => {
+            bail!(UsageError("trimtab run needs --config FILE (or --local to try it on this machine)".into()))
+        }
+    };
+    init_logs(args.log_format);
+    let opts = trimtab::agent::Options {
+        local: args.local,
+        metadata_uri: std::env::var("ECS_CONTAINER_METADATA_URI_V4").ok().filter(|u| !u.is_empty()),
+        retries: std::env::var("TRIMTAB_AWS_RETRIES").map_or(true, |v| v != "0"),
+    };
+    let rt = runtime()?;
+    let outcome = rt.block_on(async {
+        let alarms = cfg.alarms.enabled && !args.local && !cfg.agent.dry_run;
+        if alarms && let Some(svc) = &cfg.service {
+            put_alarms_on_start(svc, &cfg.alarms).await;
+        }
+        trimtab::agent::run(cfg, opts, args.once).await
+    })?;
+    if args.once
+        && let Some(t) = &outcome.last
+    {
+        print!("{}", cli::tick_report(t, &outcome.policy));
+    }
+    if !outcome.ok && args.once {
+        bail!(TickFailed);
+    }
+    Ok(())
+}
+
+async fn put_alarms_on_start(svc: &config::model::ServiceConfig, a: &config::model::AlarmsConfig) {
+    let conn = trimtab::aws::Connection {
+        region: svc.region.clone(),
+        endpoint_url: svc.endpoint_url.clone(),
+        retries: true,
+    };
+    let cw = trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await);
+    match trimtab::agent::alarms::apply(&cw, svc, a).await {
+        Ok(plan) => {
+            for (spec, change) in plan {
+                tracing::info!(alarm = %spec.name, change = change.as_str(), "alarm");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not put the alarms; scaling goes on"),
+    }
+}
+
+fn alarms(args: AlarmsArgs) -> anyhow::Result<()> {
+    let cfg = config::load(&args.config)?;
+    let Some(svc) = &cfg.service else {
+        bail!(UsageError(format!("{}: alarms watch a service: add a [service] section", cfg.file)));
+    };
+    let rt = runtime()?;
+    let plan = rt.block_on(async {
+        let conn = trimtab::aws::Connection {
+            region: svc.region.clone(),
+            endpoint_url: svc.endpoint_url.clone(),
+            retries: true,
+        };
+        let cw = trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await);
+        if args.apply {
+            trimtab::agent::alarms::apply(&cw, svc, &cfg.alarms).await
+        } else {
+            trimtab::agent::alarms::plan(&cw, svc, &cfg.alarms).await
+        }
+    })?;
+    print!("{}", cli::alarms_table(&plan, args.apply));
+    Ok(())
+}
+
+fn health(args: HealthArgs) -> anyhow::Result<()> {
+    let addr = match (args.addr, &args.config) {
+        (Some(a), _) => a,
+        (None, Some(path)) => config::load(path)?.agent.listen.to_string(),
+        (None, None) => "127.0.0.1:9464".to_owned(),
+    };
+    let url = format!("http://{addr}/healthz");
+    let rt = runtime()?;
+    let (status, body) = rt
+        .block_on(async {
+            let resp = trimtab::sources::http_client().get(&url).send().await?;
+            let status = resp.status();
+            anyhow::Ok((status, resp.text().await?))
+        })
+        .with_context(|| format!("GET {url}"))?;
+    println!("{body}");
+    anyhow::ensure!(status.is_success(), "{url}: HTTP {status}");
     Ok(())
 }
 

@@ -39,3 +39,62 @@ pub fn policies_list() -> String {
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
+
+/// `trimtab alarms`: one line per alarm with what applying did (or would do).
+pub fn alarms_table(plan: &[(crate::aws::AlarmSpec, crate::agent::alarms::Change)], applied: bool) -> String {
+    use crate::agent::alarms::Change;
+    let mut t =
+        table::Table::new(["alarm", if applied { "result" } else { "would be" }, "metric", "condition"]);
+    for (a, change) in plan {
+        let op = match a.comparison {
+            crate::aws::Comparison::Above => ">",
+            crate::aws::Comparison::Below => "<",
+        };
+        t.row(vec![
+            a.name.clone(),
+            change.as_str().to_owned(),
+            format!("{}/{} {}", a.namespace, a.metric, a.statistic),
+            format!(
+                "{op} {} for {}x{}s, missing data: {}",
+                a.threshold, a.evaluation_periods, a.period_seconds, a.treat_missing_data
+            ),
+        ]);
+    }
+    let changed = plan.iter().filter(|(_, c)| *c != Change::Unchanged).count();
+    let mut out = t.render();
+    let verb = if applied { "changed" } else { "would change; run with --apply to put them" };
+    out.push_str(&format!("{changed} of {} alarms {verb}\n", plan.len()));
+    out
+}
+
+/// `trimtab run --once`: the tick's decision, metric by metric, and what was done about it.
+pub fn tick_report(t: &crate::agent::snapshot::Tick, policy: &crate::core::Policy) -> String {
+    use crate::agent::snapshot::Action;
+    let mut out = String::new();
+    if let Some(s) = &t.service {
+        let deploying = if s.deployment_in_progress { ", deployment in progress" } else { "" };
+        out.push_str(&format!(
+            "service: desired {}, running {}, pending {}{deploying}\n",
+            s.desired, s.running, s.pending
+        ));
+    }
+    for (metric, why) in &t.problems {
+        out.push_str(&format!("missing: {metric}: {why}\n"));
+    }
+    if let Some(d) = &t.decision {
+        out.push('\n');
+        out.push_str(&explain::render(d, policy));
+    }
+    let action = match &t.action {
+        Action::None => "none (the count stays)".to_owned(),
+        Action::Applied { from, to } => format!("desired count set {from} -> {to}"),
+        Action::DryRun { from, to } => format!("dry run: would set the desired count {from} -> {to}"),
+        Action::NotLeader { from, to } => {
+            format!("none: not the leader (the leader would set {from} -> {to})")
+        }
+        Action::Failed { from, to, error } => format!("FAILED to set {from} -> {to}: {error}"),
+        Action::Skipped => format!("none: {}", t.error.as_deref().unwrap_or("no decision")),
+    };
+    out.push_str(&format!("\naction: {action}\n"));
+    out
+}

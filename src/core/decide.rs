@@ -13,6 +13,7 @@
 //!   the scale-in cooldown after the last action in **either** direction (so the direction never
 //!   flips inside a cooldown), while a scale-out may happen during a scale-in cooldown, as AWS
 //!   Application Auto Scaling does;
+//! - while an ECS deployment is in progress, scale-in waits (scale-out does not);
 //! - bounds (schedule, then policy) are enforced last and override cooldowns and step limits:
 //!   a window that raises `min` raises the service when it opens.
 
@@ -39,6 +40,8 @@ pub enum Reason {
     Stabilization,
     ScaleOutCooldown,
     ScaleInCooldown,
+    /// Scale-in waits while an ECS deployment is in progress.
+    Deployment,
     StepLimit,
     SchedulePin,
     ScheduleBounds,
@@ -58,6 +61,7 @@ impl Reason {
             Reason::Stabilization => "stabilization",
             Reason::ScaleOutCooldown => "scale_out_cooldown",
             Reason::ScaleInCooldown => "scale_in_cooldown",
+            Reason::Deployment => "deployment",
             Reason::StepLimit => "step_limit",
             Reason::SchedulePin => "schedule_pin",
             Reason::ScheduleBounds => "schedule_bounds",
@@ -141,6 +145,7 @@ pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTi
             stabilize(&mut run, policy, history, now);
             cooldown(&mut run, policy, history, now);
             step_limit(&mut run, policy);
+            deployment(&mut run, obs.deployment_in_progress);
             pin(&mut run, &bounds);
             budget_cap(&mut run, obs.budget_cap);
             to
@@ -388,6 +393,13 @@ fn step_limit(run: &mut Run, policy: &Policy) {
     } else if run.n < down {
         let msg = format!("scale-in limited to -{} per step (asked {})", policy.max_scale_in_step, run.n);
         run.set(Reason::StepLimit, down, msg);
+    }
+}
+
+fn deployment(run: &mut Run, in_progress: bool) {
+    if in_progress && run.n < run.current {
+        let msg = format!("scale-in to {} suspended while an ECS deployment is in progress", run.n);
+        run.set(Reason::Deployment, run.current, msg);
     }
 }
 

@@ -520,3 +520,18 @@ fn remember_keeps_scores_only_with_a_predictive_term() {
     let kept: Vec<_> = h.scores_within(t0() + secs(1), secs(300)).collect();
     assert!(kept.len() == 1 && kept[0].0 == t0() && (kept[0].1 - 0.5).abs() < 1e-9, "{kept:?}");
 }
+
+#[test]
+fn a_deployment_suspends_scale_in_but_not_scale_out() {
+    let mut quiet = obs_at(10, 0.1);
+    quiet.deployment_in_progress = true;
+    let d = decide(&policy(), &quiet, &History::default(), t0());
+    assert_eq!((d.desired, d.reason), (Replicas(10), Reason::Deployment));
+    assert!(d.message.contains("suspended while an ECS deployment is in progress"), "{}", d.message);
+    quiet.deployment_in_progress = false;
+    assert_eq!(decide(&policy(), &quiet, &History::default(), t0()).desired, Replicas(9));
+    let mut busy = obs_at(4, 0.9);
+    busy.deployment_in_progress = true;
+    let d = decide(&policy(), &busy, &History::default(), t0());
+    assert_eq!((d.desired, d.reason), (Replicas(8), Reason::ScaleOut));
+}

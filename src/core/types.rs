@@ -109,6 +109,9 @@ pub struct Observation {
     pub manual_override: Option<ManualOverride>,
     /// The largest count the remaining budget can afford, from the cost module.
     pub budget_cap: Option<Replicas>,
+    /// An ECS deployment is rolling out: scale-in waits, scale-out goes on (as AWS Application
+    /// Auto Scaling does), so a rollout is never starved of the tasks it is replacing.
+    pub deployment_in_progress: bool,
 }
 
 impl Observation {

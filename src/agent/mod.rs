@@ -1,0 +1,487 @@
+//! The live agent: each `agent.interval` it reads the service and the metrics, calls the same
+//! `core::decide` the simulator uses, and acts if it is the leader.
+//!
+//! One tick, in order: `DescribeServices` → leader election (sidecars only) → every source
+//! (CloudWatch in one batched `GetMetricData`) → `decide` → `UpdateService` only when the
+//! count changes → one `PutMetricData` (leader only) → a new snapshot for the API. A failure
+//! anywhere is logged, counted and shown in `/status`; the loop goes on. Without the service's
+//! state nothing is decided; without metrics the core holds.
+
+pub mod alarms;
+pub mod leader;
+pub mod restore;
+pub mod snapshot;
+mod target;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use crate::aws::{self, AwsError, CloudWatch, Connection, Ecs, Published, ServiceState};
+use crate::config::model::Config;
+use crate::core::{self, History, ManualOverride, Observation, Policy, Reason, Replicas};
+use crate::sources::{self, Environment, Sources};
+use leader::Role;
+use snapshot::{Action, ActionRecord, Cooldowns, Counters, ServiceView, Snapshot, Tick, push_bounded};
+pub use target::Target;
+
+/// How long a tick in progress may still run after SIGTERM/SIGINT; the process stops within
+/// 5 s of the signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(4500);
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Run against this machine: `host` metrics, a pretend service, no AWS.
+    pub local: bool,
+    /// `$ECS_CONTAINER_METADATA_URI_V4`, when in an ECS task.
+    pub metadata_uri: Option<String>,
+    /// Retry AWS calls (off only in tests that count requests).
+    pub retries: bool,
+}
+
+/// The operator's override, set through the API and read by the loop each tick.
+pub type OverrideSlot = Arc<Mutex<Option<ManualOverride>>>;
+
+pub struct Agent {
+    cfg: Config,
+    policy: Policy,
+    history: History,
+    sources: Sources,
+    target: Target,
+    cw: Option<CloudWatch>,
+    http: reqwest::Client,
+    metadata_uri: Option<String>,
+    own_task: Option<String>,
+    role: Role,
+    /// The desired count seen last tick: a change we did not make (an operator, another tool)
+    /// counts as a scaling action for the cooldowns.
+    last_seen: Option<u32>,
+    overrides: OverrideSlot,
+    snap: Snapshot,
+}
+
+impl Agent {
+    pub async fn new(cfg: Config, opts: Options) -> anyhow::Result<Agent> {
+        let env = Environment { metadata_uri: opts.metadata_uri.clone(), local: opts.local };
+        let sources = Sources::new(&cfg, &env).map_err(anyhow::Error::msg).context(cfg.file.clone())?;
+        let policy = cfg.scaling.policy.clone();
+        let (target, cw, name) = if opts.local {
+            (Target::Local { desired: policy.bounds.min().get().max(1) }, None, "local".to_owned())
+        } else {
+            let svc = cfg.service.as_ref().with_context(|| {
+                format!("{}: `trimtab run` needs a [service] section (cluster, name), or --local", cfg.file)
+            })?;
+            let conn = Connection {
+                region: svc.region.clone(),
+                endpoint_url: svc.endpoint_url.clone(),
+                retries: opts.retries,
+            };
+            let sdk = aws::sdk_config(&conn).await;
+            anyhow::ensure!(
+                sdk.region().is_some(),
+                "{}: no AWS region: set [service].region or AWS_REGION",
+                cfg.file
+            );
+            let ecs = Ecs::new(&sdk, &svc.cluster, &svc.name);
+            (Target::Ecs(ecs), Some(CloudWatch::new(&sdk)), format!("{}/{}", svc.cluster, svc.name))
+        };
+        let role = Role::Sole;
+        let snap = Snapshot {
+            version: env!("CARGO_PKG_VERSION"),
+            started_at: Utc::now(),
+            mode: if opts.local { "local" } else { "ecs" },
+            dry_run: cfg.agent.dry_run,
+            interval_seconds: cfg.agent.interval.num_seconds(),
+            service: name,
+            ticks: 0,
+            role: role.clone(),
+            last: None,
+            cooldowns: Cooldowns::default(),
+            manual_override: None,
+            counters: Counters::default(),
+            history: VecDeque::new(),
+            actions: VecDeque::new(),
+        };
+        Ok(Agent {
+            policy,
+            history: History::default(),
+            sources,
+            target,
+            cw,
+            http: sources::http_client(),
+            metadata_uri: if opts.local { None } else { opts.metadata_uri },
+            own_task: None,
+            role,
+            last_seen: None,
+            overrides: Arc::new(Mutex::new(None)),
+            snap,
+            cfg,
+        })
+    }
+
+    pub fn overrides(&self) -> OverrideSlot {
+        self.overrides.clone()
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::new(self.snap.clone())
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Rebuilds cooldowns and the stabilization window from CloudWatch and the service's
+    /// events (see [`restore`]). Failures are logged; the agent then starts with what it has.
+    pub async fn restore(&mut self, now: DateTime<Utc>) {
+        let (Some(ecs), Some(cw), Some(svc)) = (self.target.ecs(), &self.cw, &self.cfg.service) else {
+            return;
+        };
+        let since = now - restore::window(&self.policy);
+        let metrics = match cw.get_metric_data(&restore::queries(&svc.cluster, &svc.name), since, now).await {
+            Ok(m) => m,
+            Err(e) => {
+                warn!(error = %e, "restore: could not read the agent's own metrics; using service events only");
+                count_error(&mut self.snap.counters, &e);
+                BTreeMap::new()
+            }
+        };
+        let events = match ecs.describe_service().await {
+            Ok(s) => s.events,
+            Err(e) => {
+                warn!(error = %e, "restore: could not read the service's events");
+                count_error(&mut self.snap.counters, &e);
+                vec![]
+            }
+        };
+        let (history, r) = restore::rebuild(&self.policy, &metrics, &events, now);
+        info!(
+            last_scale_out = ?r.last_scale_out,
+            last_scale_in = ?r.last_scale_in,
+            recommendations = r.recommendations,
+            "restored scaling history"
+        );
+        self.history = history;
+        self.snap.cooldowns = cooldowns(&self.policy, &self.history);
+    }
+
+    /// One tick. Never fails: problems are in the returned [`Tick`].
+    pub async fn tick(&mut self, now: DateTime<Utc>) -> Tick {
+        let started = std::time::Instant::now();
+        let mut tick = self.tick_inner(now).await;
+        tick.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.snap.ticks += 1;
+        self.snap.role = self.role.clone();
+        self.snap.cooldowns = cooldowns(&self.policy, &self.history);
+        self.snap.manual_override = self.current_override(now);
+        if tick.error.is_some() {
+            self.snap.counters.failed_ticks += 1;
+        }
+        for name in tick.problems.keys() {
+            *self.snap.counters.metric_problems.entry(name.clone()).or_default() += 1;
+        }
+        push_bounded(&mut self.snap.history, tick.clone());
+        self.snap.last = Some(tick.clone());
+        tick
+    }
+
+    async fn tick_inner(&mut self, now: DateTime<Utc>) -> Tick {
+        let mut tick = Tick {
+            at: now,
+            duration_ms: 0,
+            service: None,
+            decision: None,
+            action: Action::Skipped,
+            problems: BTreeMap::new(),
+            error: None,
+        };
+        let state = match self.target.describe().await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "cannot read the service; not deciding this tick");
+                count_error(&mut self.snap.counters, &e);
+                tick.error = Some(format!("cannot read the service: {e}"));
+                return tick;
+            }
+        };
+        self.notice_outside_change(&state, now);
+        tick.service = Some(ServiceView {
+            desired: state.desired,
+            running: state.running,
+            pending: state.pending,
+            deployment_in_progress: state.deployment_in_progress(),
+        });
+        self.elect().await;
+        let gathered = self.sources.gather(self.cw.as_ref(), now).await;
+        for (name, why) in &gathered.problems {
+            warn!(metric = %name, problem = %why, "metric missing this tick");
+        }
+        tick.problems = gathered.problems;
+        let obs = Observation {
+            current: Replicas(state.desired),
+            samples: gathered.samples,
+            manual_override: self.current_override(now),
+            budget_cap: None,
+            deployment_in_progress: state.deployment_in_progress(),
+        };
+        let d = core::decide(&self.policy, &obs, &self.history, now);
+        d.remember(&mut self.history, &self.policy);
+        *self.snap.counters.decisions.entry(d.reason.as_str().to_owned()).or_default() += 1;
+        let (from, to) = (d.current.get(), d.desired.get());
+        tick.action = if from == to {
+            Action::None
+        } else if !self.role.acts() {
+            Action::NotLeader { from, to }
+        } else if self.cfg.agent.dry_run {
+            Action::DryRun { from, to }
+        } else {
+            match self.target.set_desired(to).await {
+                Ok(()) => {
+                    self.history.record_action(now, d.current, d.desired);
+                    self.last_seen = Some(to);
+                    if to > from {
+                        self.snap.counters.scale_out += 1;
+                    } else {
+                        self.snap.counters.scale_in += 1;
+                    }
+                    Action::Applied { from, to }
+                }
+                Err(e) => {
+                    count_error(&mut self.snap.counters, &e);
+                    Action::Failed { from, to, error: e.to_string() }
+                }
+            }
+        };
+        log_decision(&d, &tick.action, &self.role);
+        if tick.action != Action::None {
+            let record = ActionRecord {
+                at: now,
+                action: tick.action.clone(),
+                reason: d.reason.as_str().to_owned(),
+                message: d.message.clone(),
+            };
+            push_bounded(&mut self.snap.actions, record);
+        }
+        self.publish(&d, &tick.action, now).await;
+        tick.decision = Some(d);
+        tick
+    }
+
+    /// A desired count that moved since the last tick without us counts as an action.
+    fn notice_outside_change(&mut self, state: &ServiceState, now: DateTime<Utc>) {
+        if let Some(prev) = self.last_seen
+            && prev != state.desired
+        {
+            info!(
+                from = prev,
+                to = state.desired,
+                "desired count changed outside this agent; cooldown starts now"
+            );
+            self.history.record_action(now, Replicas(prev), Replicas(state.desired));
+        }
+        self.last_seen = Some(state.desired);
+    }
+
+    async fn elect(&mut self) {
+        let (Some(uri), Some(ecs)) = (&self.metadata_uri, self.target.ecs()) else {
+            self.role = Role::Sole;
+            return;
+        };
+        if self.own_task.is_none() {
+            match sources::task::own_task_arn(&self.http, uri).await {
+                Ok(arn) => self.own_task = Some(arn),
+                Err(e) => {
+                    self.set_role(Role::Follower {
+                        task: None,
+                        leader: None,
+                        why: format!("own task unknown: {e}"),
+                    });
+                    return;
+                }
+            }
+        }
+        let own = self.own_task.clone().expect("set above");
+        let role = match ecs.tasks().await {
+            Ok(tasks) => leader::role(&own, &tasks),
+            Err(e) => {
+                count_error(&mut self.snap.counters, &e);
+                Role::Follower {
+                    task: Some(own),
+                    leader: None,
+                    why: format!("cannot list the service's tasks: {e}"),
+                }
+            }
+        };
+        self.set_role(role);
+    }
+
+    fn set_role(&mut self, role: Role) {
+        if role.name() != self.role.name() {
+            info!(role = role.name(), detail = ?role, "role changed");
+        }
+        self.role = role;
+    }
+
+    fn current_override(&self, now: DateTime<Utc>) -> Option<ManualOverride> {
+        let mut slot = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_some_and(|o| !o.is_active(now)) {
+            info!("manual override expired");
+            *slot = None;
+        }
+        slot.clone()
+    }
+
+    /// The leader's metrics for the tick, in one `PutMetricData`; also the durable record the
+    /// next start rebuilds from. Not in dry-run (it changes AWS) and not from followers.
+    async fn publish(&mut self, d: &core::Decision, action: &Action, now: DateTime<Utc>) {
+        let (Some(cw), Some(svc)) = (&self.cw, &self.cfg.service) else { return };
+        if self.cfg.agent.dry_run || !self.role.acts() {
+            return;
+        }
+        let (out, inn) = match action {
+            Action::Applied { from, to } => (f64::from(u8::from(to > from)), f64::from(u8::from(to < from))),
+            _ => (0.0, 0.0),
+        };
+        let mut values = vec![
+            Published { name: restore::DESIRED, value: f64::from(d.desired.get()), count: true },
+            Published { name: restore::RECOMMENDED, value: f64::from(d.recommended.get()), count: true },
+            Published { name: restore::HEARTBEAT, value: 1.0, count: true },
+            Published { name: restore::SCALE_OUT, value: out, count: true },
+            Published { name: restore::SCALE_IN, value: inn, count: true },
+        ];
+        if let Some(s) = d.score.value {
+            values.push(Published { name: restore::SCORE, value: s, count: false });
+        }
+        let dims = restore::dimensions(&svc.cluster, &svc.name);
+        if let Err(e) = cw.put_metric_data(restore::NAMESPACE, &dims, &values, now).await {
+            warn!(error = %e, "could not publish the agent's metrics");
+            count_error(&mut self.snap.counters, &e);
+        }
+    }
+}
+
+fn count_error(c: &mut Counters, e: &AwsError) {
+    *c.aws_errors.entry(format!("{} {}", e.operation, e.kind)).or_default() += 1;
+}
+
+fn cooldowns(p: &Policy, h: &History) -> Cooldowns {
+    let out = h.last_scale_out();
+    let inn = h.last_scale_in();
+    Cooldowns {
+        last_scale_out: out,
+        last_scale_in: inn,
+        scale_out_until: out.map(|t| t + p.scale_out_cooldown),
+        scale_in_until: inn
+            .map(|t| t + p.scale_in_cooldown)
+            .max(out.map(|t| t + p.scale_out_cooldown.max(p.scale_in_cooldown))),
+    }
+}
+
+fn log_decision(d: &core::Decision, action: &Action, role: &Role) {
+    let score = d.score.value.map(|s| format!("{s:.3}")).unwrap_or_else(|| "none".into());
+    let what = match action {
+        Action::None => "hold".to_owned(),
+        Action::Applied { from, to } => format!("set desired count {from} -> {to}"),
+        Action::DryRun { from, to } => format!("dry run: would set desired count {from} -> {to}"),
+        Action::NotLeader { from, to } => format!("follower: the leader would set {from} -> {to}"),
+        Action::Failed { from, to, error } => format!("FAILED to set {from} -> {to}: {error}"),
+        Action::Skipped => "skipped".to_owned(),
+    };
+    let quiet = d.reason == Reason::WithinTolerance && *action == Action::None;
+    if quiet {
+        info!(current = d.current.get(), desired = d.desired.get(), reason = %d.reason, score, role = role.name(), "{what}: {}", d.message);
+    } else {
+        warn!(current = d.current.get(), desired = d.desired.get(), reason = %d.reason, score, role = role.name(), "{what}: {}", d.message);
+    }
+}
+
+/// How the run ended.
+pub struct Outcome {
+    /// The last tick decided and, if it acted, succeeded.
+    pub ok: bool,
+    pub last: Option<Tick>,
+    pub policy: Policy,
+}
+
+/// Sources that need two readings get their first one this long before the first tick.
+const PRIME: Duration = Duration::from_secs(1);
+
+/// Runs the agent until SIGTERM/SIGINT (or one tick with `once`).
+pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outcome> {
+    let listen = cfg.agent.listen;
+    let interval = cfg.agent.interval.to_std().context("agent.interval")?;
+    let token = cfg
+        .agent
+        .api_token
+        .clone()
+        .or_else(|| std::env::var("TRIMTAB_API_TOKEN").ok())
+        .filter(|t| !t.is_empty());
+    let mut agent = Agent::new(cfg, opts).await?;
+    agent.restore(Utc::now()).await;
+    agent.sources.prime(Utc::now()).await;
+    tokio::time::sleep(PRIME).await;
+    if once {
+        let t = agent.tick(Utc::now()).await;
+        let ok = t.error.is_none() && !matches!(t.action, Action::Failed { .. });
+        return Ok(Outcome { ok, last: Some(t), policy: agent.policy });
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (agent.listen)"))?;
+    info!(listen = %listener.local_addr()?, interval = ?interval, mode = agent.snap.mode, dry_run = agent.snap.dry_run, "trimtab agent started");
+    let (snap_tx, snap_rx) = tokio::sync::watch::channel(agent.snapshot());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let api_state = crate::api::State { snapshot: snap_rx, overrides: agent.overrides(), token };
+    let server = tokio::spawn(crate::api::serve(listener, api_state, stopped(stop_rx.clone())));
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ok = true;
+    let mut last = None;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped(stop_rx.clone()) => break,
+        }
+        let finished = {
+            let tick = agent.tick(Utc::now());
+            tokio::pin!(tick);
+            tokio::select! {
+                t = &mut tick => Some(t),
+                _ = stopped(stop_rx.clone()) => {
+                    info!("signal received during a tick: finishing it");
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, tick).await;
+                    None
+                }
+            }
+        };
+        let Some(t) = finished else { break };
+        ok = t.error.is_none();
+        last = Some(t);
+        snap_tx.send_replace(agent.snapshot());
+    }
+    info!("shutting down");
+    let _ = tokio::time::timeout(Duration::from_millis(400), server).await;
+    Ok(Outcome { ok, last, policy: agent.policy })
+}
+
+/// Resolves once `stop` turns true.
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM"),
+        _ = tokio::signal::ctrl_c() => info!("SIGINT"),
+    }
+}

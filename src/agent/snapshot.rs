@@ -1,0 +1,121 @@
+//! What the loop publishes after every tick. API handlers only read it; nothing in here is
+//! shared mutable state.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::leader::Role;
+use crate::core::{Decision, ManualOverride};
+
+/// Ticks and actions kept for `/history`: a ring, never a leak.
+pub const HISTORY_LEN: usize = 240;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Snapshot {
+    pub version: &'static str,
+    pub started_at: DateTime<Utc>,
+    /// `ecs` or `local`.
+    pub mode: &'static str,
+    pub dry_run: bool,
+    pub interval_seconds: i64,
+    /// `cluster/service`, or `local`.
+    pub service: String,
+    pub ticks: u64,
+    pub role: Role,
+    pub last: Option<Tick>,
+    pub cooldowns: Cooldowns,
+    pub manual_override: Option<ManualOverride>,
+    /// Counters since start, for `/metrics`.
+    pub counters: Counters,
+    /// Newest last.
+    pub history: VecDeque<Tick>,
+    /// Every action taken (or that would have been, in dry-run), newest last.
+    pub actions: VecDeque<ActionRecord>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Cooldowns {
+    pub last_scale_out: Option<DateTime<Utc>>,
+    pub last_scale_in: Option<DateTime<Utc>>,
+    pub scale_out_until: Option<DateTime<Utc>>,
+    pub scale_in_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Counters {
+    pub decisions: BTreeMap<String, u64>,
+    pub scale_out: u64,
+    pub scale_in: u64,
+    /// By `operation kind`, e.g. `ecs:UpdateService throttled`.
+    pub aws_errors: BTreeMap<String, u64>,
+    /// By metric name.
+    pub metric_problems: BTreeMap<String, u64>,
+    pub failed_ticks: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceView {
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    pub deployment_in_progress: bool,
+}
+
+/// One tick, as `/status` and `/history` show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tick {
+    pub at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub service: Option<ServiceView>,
+    pub decision: Option<Decision>,
+    pub action: Action,
+    /// Metrics that could not be read this tick, with the reason.
+    pub problems: BTreeMap<String, String>,
+    /// Why the tick could not decide, if it could not.
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// The decision keeps the count.
+    None,
+    Applied {
+        from: u32,
+        to: u32,
+    },
+    /// `dry_run`: logged, not applied.
+    DryRun {
+        from: u32,
+        to: u32,
+    },
+    /// Another agent is the leader.
+    NotLeader {
+        from: u32,
+        to: u32,
+    },
+    Failed {
+        from: u32,
+        to: u32,
+        error: String,
+    },
+    /// No decision was made (e.g. the service could not be read).
+    Skipped,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ActionRecord {
+    pub at: DateTime<Utc>,
+    pub action: Action,
+    pub reason: String,
+    pub message: String,
+}
+
+pub fn push_bounded<T>(ring: &mut VecDeque<T>, item: T) {
+    ring.push_back(item);
+    while ring.len() > HISTORY_LEN {
+        ring.pop_front();
+    }
+}

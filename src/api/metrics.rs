@@ -1,0 +1,161 @@
+//! `/metrics`: the agent's state in the Prometheus text format (checked with
+//! `promtool check metrics` in the tests when promtool is installed).
+
+use std::fmt::Write;
+
+use crate::agent::snapshot::{Action, Snapshot};
+
+struct Out(String);
+
+impl Out {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        let _ = write!(self.0, "{name}");
+        if !labels.is_empty() {
+            let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+            let _ = write!(self.0, "{{{}}}", inner.join(","));
+        }
+        let _ = writeln!(self.0, " {}", number(value));
+    }
+
+    fn one(&mut self, name: &str, kind: &str, help: &str, value: f64) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+fn number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+    } else {
+        format!("{v}")
+    }
+}
+
+pub fn render(s: &Snapshot) -> String {
+    let mut o = Out(String::new());
+    o.family("trimtab_info", "gauge", "Agent build and mode (always 1).");
+    o.sample("trimtab_info", &[("version", s.version), ("mode", s.mode), ("service", &s.service)], 1.0);
+    o.one("trimtab_ticks_total", "counter", "Ticks run since start.", s.ticks as f64);
+    o.one(
+        "trimtab_failed_ticks_total",
+        "counter",
+        "Ticks that could not decide.",
+        s.counters.failed_ticks as f64,
+    );
+    o.one(
+        "trimtab_leader",
+        "gauge",
+        "1 when this agent acts (leader or sole agent).",
+        f64::from(u8::from(s.role.acts())),
+    );
+    o.one("trimtab_dry_run", "gauge", "1 when decisions are only logged.", f64::from(u8::from(s.dry_run)));
+    if let Some(t) = &s.last {
+        if let Some(v) = &t.service {
+            o.one(
+                "trimtab_service_desired_tasks",
+                "gauge",
+                "Desired count ECS reported this tick.",
+                f64::from(v.desired),
+            );
+            o.one(
+                "trimtab_service_running_tasks",
+                "gauge",
+                "Running count ECS reported this tick.",
+                f64::from(v.running),
+            );
+            o.one(
+                "trimtab_service_pending_tasks",
+                "gauge",
+                "Pending count ECS reported this tick.",
+                f64::from(v.pending),
+            );
+        }
+        o.one(
+            "trimtab_tick_duration_seconds",
+            "gauge",
+            "How long the last tick took.",
+            t.duration_ms as f64 / 1000.0,
+        );
+        if let Some(d) = &t.decision {
+            o.one(
+                "trimtab_decision_desired_tasks",
+                "gauge",
+                "Desired count of the last decision.",
+                f64::from(d.desired.get()),
+            );
+            o.one(
+                "trimtab_decision_recommended_tasks",
+                "gauge",
+                "Load-based recommendation of the last decision, before guards.",
+                f64::from(d.recommended.get()),
+            );
+            o.family(
+                "trimtab_decision_reason",
+                "gauge",
+                "The last decision's reason (1 for the current one).",
+            );
+            o.sample("trimtab_decision_reason", &[("reason", d.reason.as_str())], 1.0);
+            if let Some(v) = d.score.value {
+                o.one("trimtab_score", "gauge", "Combined load score (1.0 = fully loaded).", v);
+            }
+            o.family("trimtab_metric_value", "gauge", "Each metric's last value, in its own unit.");
+            for c in &d.score.contributions {
+                if let Some(v) = c.value {
+                    o.sample("trimtab_metric_value", &[("metric", &c.name)], v);
+                }
+            }
+            o.family("trimtab_metric_normalized", "gauge", "Each metric's value divided by its target.");
+            for c in &d.score.contributions {
+                if let Some(v) = c.normalized {
+                    o.sample("trimtab_metric_normalized", &[("metric", &c.name)], v);
+                }
+            }
+            o.family("trimtab_metric_target", "gauge", "Each metric's target.");
+            for c in &d.score.contributions {
+                o.sample("trimtab_metric_target", &[("metric", &c.name)], c.target);
+            }
+        }
+        o.one(
+            "trimtab_last_tick_timestamp_seconds",
+            "gauge",
+            "Unix time of the last tick.",
+            t.at.timestamp_millis() as f64 / 1000.0,
+        );
+        let _ = matches!(t.action, Action::None);
+    }
+    o.family("trimtab_decisions_total", "counter", "Decisions by reason since start.");
+    for (reason, n) in &s.counters.decisions {
+        o.sample("trimtab_decisions_total", &[("reason", reason)], *n as f64);
+    }
+    o.family("trimtab_scaling_actions_total", "counter", "Desired-count changes applied, by direction.");
+    o.sample("trimtab_scaling_actions_total", &[("direction", "out")], s.counters.scale_out as f64);
+    o.sample("trimtab_scaling_actions_total", &[("direction", "in")], s.counters.scale_in as f64);
+    o.family(
+        "trimtab_aws_errors_total",
+        "counter",
+        "Failed AWS calls (after retries), by operation and kind.",
+    );
+    for (key, n) in &s.counters.aws_errors {
+        let (op, kind) = key.split_once(' ').unwrap_or((key, ""));
+        o.sample("trimtab_aws_errors_total", &[("operation", op), ("kind", kind)], *n as f64);
+    }
+    o.family(
+        "trimtab_metric_missing_total",
+        "counter",
+        "Ticks on which a metric could not be read, by metric.",
+    );
+    for (name, n) in &s.counters.metric_problems {
+        o.sample("trimtab_metric_missing_total", &[("metric", name)], *n as f64);
+    }
+    o.0
+}

@@ -1,0 +1,190 @@
+//! The local HTTP API, bound to `agent.listen` (loopback by default). Handlers read the
+//! snapshot the loop publishes after each tick; the only write is the operator override,
+//! which the loop picks up at its next tick, and it needs a bearer token.
+
+mod metrics;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State as Extract;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::agent::OverrideSlot;
+use crate::agent::snapshot::Snapshot;
+use crate::core::{ManualOverride, Replicas};
+
+#[derive(Clone)]
+pub struct State {
+    pub snapshot: watch::Receiver<Arc<Snapshot>>,
+    pub overrides: OverrideSlot,
+    /// Bearer token for mutating endpoints; `None` turns them off.
+    pub token: Option<String>,
+}
+
+pub fn router(state: State) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/status", get(status))
+        .route("/metrics", get(prometheus))
+        .route("/history", get(history))
+        .route("/override", get(get_override).post(post_override).delete(delete_override))
+        .with_state(state)
+}
+
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: State,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    if let Err(e) = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await {
+        tracing::error!(error = %e, "local API stopped");
+    }
+}
+
+fn snap(s: &State) -> Arc<Snapshot> {
+    s.snapshot.borrow().clone()
+}
+
+/// Healthy while ticks keep coming: the last one finished within three intervals (or the
+/// agent has just started). `trimtab health` and the container health check use it.
+async fn healthz(Extract(s): Extract<State>) -> Response {
+    let snap = snap(&s);
+    let now = Utc::now();
+    let last = snap.last.as_ref().map(|t| t.at).unwrap_or(snap.started_at);
+    let age = (now - last).num_seconds();
+    let healthy = age <= 3 * snap.interval_seconds.max(1) + 5;
+    let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({
+        "status": if healthy { "ok" } else { "stalled" },
+        "ticks": snap.ticks,
+        "last_tick_age_seconds": age,
+        "role": snap.role.name(),
+    });
+    (code, Json(body)).into_response()
+}
+
+async fn status(Extract(s): Extract<State>) -> Response {
+    let snap = snap(&s);
+    let body = json!({
+        "version": snap.version,
+        "started_at": snap.started_at,
+        "mode": snap.mode,
+        "dry_run": snap.dry_run,
+        "service": snap.service,
+        "interval_seconds": snap.interval_seconds,
+        "ticks": snap.ticks,
+        "role": snap.role,
+        "last": snap.last,
+        "cooldowns": snap.cooldowns,
+        "manual_override": snap.manual_override,
+        "counters": snap.counters,
+    });
+    Json(body).into_response()
+}
+
+async fn history(Extract(s): Extract<State>) -> Response {
+    let snap = snap(&s);
+    Json(json!({ "ticks": snap.history, "actions": snap.actions })).into_response()
+}
+
+async fn prometheus(Extract(s): Extract<State>) -> Response {
+    let text = metrics::render(&snap(&s));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideRequest {
+    desired: i64,
+    reason: String,
+    /// A duration like `"30m"` (at most a day) …
+    expires_in: Option<String>,
+    /// … or an RFC 3339 instant.
+    expires_at: Option<DateTime<Utc>>,
+}
+
+fn error(code: StatusCode, message: impl Into<String>) -> Response {
+    (code, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Checks the bearer token; `Err` is the response to send.
+fn authorize(s: &State, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let Some(token) = &s.token else {
+        return Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            "mutating endpoints are off: set agent.api_token or TRIMTAB_API_TOKEN to enable them",
+        )));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Ok(()),
+        _ => Err(Box::new(error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token"))),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn get_override(Extract(s): Extract<State>) -> Response {
+    let o = s.overrides.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Json(json!({ "override": o })).into_response()
+}
+
+async fn post_override(Extract(s): Extract<State>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if let Err(r) = authorize(&s, &headers) {
+        return *r;
+    }
+    let req: OverrideRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")),
+    };
+    let now = Utc::now();
+    let Ok(count) = u32::try_from(req.desired) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("desired: must be a whole number >= 0, got {}", req.desired),
+        );
+    };
+    if req.reason.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, "reason: must not be empty (it is shown with every decision)");
+    }
+    let expires_at = match (&req.expires_in, req.expires_at) {
+        (Some(d), None) => match crate::config::duration::parse(d) {
+            Ok(d) if d > chrono::TimeDelta::zero() && d <= chrono::TimeDelta::days(1) => now + d,
+            Ok(_) => {
+                return error(StatusCode::BAD_REQUEST, "expires_in: must be longer than 0s and at most 1d");
+            }
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("expires_in: {e}")),
+        },
+        (None, Some(t)) if t > now && t - now <= chrono::TimeDelta::days(1) => t,
+        (None, Some(_)) => {
+            return error(StatusCode::BAD_REQUEST, "expires_at: must be in the future, at most 1d ahead");
+        }
+        _ => return error(StatusCode::BAD_REQUEST, "give exactly one of expires_in or expires_at"),
+    };
+    let o = ManualOverride { count: Replicas(count), reason: req.reason, expires_at };
+    tracing::warn!(desired = count, reason = %o.reason, expires_at = %o.expires_at, "manual override set through the API");
+    *s.overrides.lock().unwrap_or_else(|e| e.into_inner()) = Some(o.clone());
+    (StatusCode::ACCEPTED, Json(json!({ "override": o, "applies": "at the next tick" }))).into_response()
+}
+
+async fn delete_override(Extract(s): Extract<State>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&s, &headers) {
+        return *r;
+    }
+    let old = s.overrides.lock().unwrap_or_else(|e| e.into_inner()).take();
+    tracing::warn!(had = old.is_some(), "manual override cleared through the API");
+    Json(json!({ "cleared": old })).into_response()
+}

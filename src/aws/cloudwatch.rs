@@ -1,0 +1,238 @@
+//! CloudWatch: metric queries (batched), the agent's own metrics, and alarms.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat, ScanBy, StandardUnit,
+    Statistic,
+};
+use chrono::{DateTime, Utc};
+
+use super::{AwsError, classify, from_chrono, to_chrono};
+
+/// `GetMetricData` takes at most this many queries per call.
+pub const MAX_QUERIES: usize = 500;
+
+/// One metric series to read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricQuery {
+    /// Unique within one request: `[a-z][a-zA-Z0-9_]*`.
+    pub id: String,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    pub statistic: String,
+    pub period_seconds: i32,
+}
+
+/// A query's datapoints, newest first: `(period start, value)`.
+pub type Datapoints = Vec<(DateTime<Utc>, f64)>;
+
+/// One value of the agent's own metrics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Published {
+    pub name: &'static str,
+    pub value: f64,
+    /// `None`: no unit.
+    pub count: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Above,
+    Below,
+}
+
+/// An alarm as the agent wants it; read back from `DescribeAlarms` for the idempotency check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmSpec {
+    pub name: String,
+    pub description: String,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    /// `Average`, `Sum`, `SampleCount`, `Minimum`, `Maximum`.
+    pub statistic: String,
+    pub period_seconds: i32,
+    pub evaluation_periods: i32,
+    pub threshold: f64,
+    pub comparison: Comparison,
+    /// `breaching`, `notBreaching`, `ignore`, `missing`.
+    pub treat_missing_data: String,
+    pub actions: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CloudWatch {
+    client: Client,
+}
+
+fn dimensions(d: &[(String, String)]) -> Vec<Dimension> {
+    d.iter().map(|(n, v)| Dimension::builder().name(n).value(v).build()).collect()
+}
+
+impl CloudWatch {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        CloudWatch { client: Client::new(config) }
+    }
+
+    /// All `queries` over `[start, end)`, in as few calls as the API allows (one per 500
+    /// queries, plus pages). Returns datapoints by query id; a query without data is absent.
+    pub async fn get_metric_data(
+        &self,
+        queries: &[MetricQuery],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, Datapoints>, AwsError> {
+        const OP: &str = "cloudwatch:GetMetricData";
+        let mut out: BTreeMap<String, Datapoints> = BTreeMap::new();
+        for chunk in queries.chunks(MAX_QUERIES) {
+            let sdk_queries: Vec<MetricDataQuery> = chunk.iter().map(sdk_query).collect();
+            let mut token: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .get_metric_data()
+                    .set_metric_data_queries(Some(sdk_queries.clone()))
+                    .start_time(from_chrono(start))
+                    .end_time(from_chrono(end))
+                    .scan_by(ScanBy::TimestampDescending)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| classify(OP, e))?;
+                for r in page.metric_data_results() {
+                    let Some(id) = r.id() else { continue };
+                    let points =
+                        r.timestamps().iter().zip(r.values()).filter_map(|(t, v)| Some((to_chrono(t)?, *v)));
+                    out.entry(id.to_owned()).or_default().extend(points);
+                }
+                token = page.next_token().map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        for points in out.values_mut() {
+            points.sort_by_key(|p| std::cmp::Reverse(p.0));
+        }
+        Ok(out)
+    }
+
+    /// One `PutMetricData` with all `values`, stamped `at`.
+    pub async fn put_metric_data(
+        &self,
+        namespace: &str,
+        dims: &[(String, String)],
+        values: &[Published],
+        at: DateTime<Utc>,
+    ) -> Result<(), AwsError> {
+        let data: Vec<MetricDatum> = values
+            .iter()
+            .map(|p| {
+                MetricDatum::builder()
+                    .metric_name(p.name)
+                    .set_dimensions(Some(dimensions(dims)))
+                    .value(p.value)
+                    .unit(if p.count { StandardUnit::Count } else { StandardUnit::None })
+                    .timestamp(from_chrono(at))
+                    .build()
+            })
+            .collect();
+        self.client
+            .put_metric_data()
+            .namespace(namespace)
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .map_err(|e| classify("cloudwatch:PutMetricData", e))?;
+        Ok(())
+    }
+
+    pub async fn put_alarm(&self, a: &AlarmSpec) -> Result<(), AwsError> {
+        let comparison = match a.comparison {
+            Comparison::Above => ComparisonOperator::GreaterThanThreshold,
+            Comparison::Below => ComparisonOperator::LessThanThreshold,
+        };
+        self.client
+            .put_metric_alarm()
+            .alarm_name(&a.name)
+            .alarm_description(&a.description)
+            .namespace(&a.namespace)
+            .metric_name(&a.metric)
+            .set_dimensions(Some(dimensions(&a.dimensions)))
+            .statistic(Statistic::from(a.statistic.as_str()))
+            .period(a.period_seconds)
+            .evaluation_periods(a.evaluation_periods)
+            .datapoints_to_alarm(a.evaluation_periods)
+            .threshold(a.threshold)
+            .comparison_operator(comparison)
+            .treat_missing_data(&a.treat_missing_data)
+            .set_alarm_actions(Some(a.actions.clone()))
+            .set_ok_actions(Some(a.actions.clone()))
+            .send()
+            .await
+            .map_err(|e| classify("cloudwatch:PutMetricAlarm", e))?;
+        Ok(())
+    }
+
+    /// The metric alarms whose names start with `prefix`, as specs (to compare with the wanted).
+    pub async fn alarms(&self, prefix: &str) -> Result<Vec<AlarmSpec>, AwsError> {
+        let mut specs = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .describe_alarms()
+                .alarm_name_prefix(prefix)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| classify("cloudwatch:DescribeAlarms", e))?;
+            specs.extend(out.metric_alarms().iter().map(|m| {
+                AlarmSpec {
+                    name: m.alarm_name().unwrap_or_default().to_owned(),
+                    description: m.alarm_description().unwrap_or_default().to_owned(),
+                    namespace: m.namespace().unwrap_or_default().to_owned(),
+                    metric: m.metric_name().unwrap_or_default().to_owned(),
+                    dimensions: m
+                        .dimensions()
+                        .iter()
+                        .map(|d| {
+                            (
+                                d.name().unwrap_or_default().to_owned(),
+                                d.value().unwrap_or_default().to_owned(),
+                            )
+                        })
+                        .collect(),
+                    statistic: m.statistic().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                    period_seconds: m.period().unwrap_or(0),
+                    evaluation_periods: m.evaluation_periods().unwrap_or(0),
+                    threshold: m.threshold().unwrap_or(f64::NAN),
+                    comparison: match m.comparison_operator() {
+                        Some(ComparisonOperator::LessThanThreshold) => Comparison::Below,
+                        _ => Comparison::Above,
+                    },
+                    treat_missing_data: m.treat_missing_data().unwrap_or("missing").to_owned(),
+                    actions: m.alarm_actions().to_vec(),
+                }
+            }));
+            token = out.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(specs)
+    }
+}
+
+fn sdk_query(q: &MetricQuery) -> MetricDataQuery {
+    let metric = Metric::builder()
+        .namespace(&q.namespace)
+        .metric_name(&q.metric)
+        .set_dimensions(Some(dimensions(&q.dimensions)))
+        .build();
+    let stat = MetricStat::builder().metric(metric).period(q.period_seconds).stat(&q.statistic).build();
+    MetricDataQuery::builder().id(&q.id).metric_stat(stat).return_data(true).build()
+}

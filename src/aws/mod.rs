@@ -1,0 +1,153 @@
+//! The only module that sees AWS SDK types. Everything else talks to ECS and CloudWatch through
+//! the small plain-Rust types defined here, so the agent's logic is testable without the SDK
+//! and a new AWS call is visible in one place (the IAM policy is checked against this list).
+
+mod cloudwatch;
+mod ecs;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ecs::config::http::HttpResponse;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::primitives::DateTime as AwsTime;
+
+pub use cloudwatch::{AlarmSpec, CloudWatch, Comparison, Datapoints, MetricQuery, Published};
+pub use ecs::{Deployment, Ecs, ServiceState, TaskState};
+
+/// Every AWS API operation the agent calls. The Terraform module's IAM policy grants exactly
+/// these (a test compares them).
+pub const OPERATIONS: &[&str] = &[
+    "ecs:DescribeServices",
+    "ecs:UpdateService",
+    "ecs:ListTasks",
+    "ecs:DescribeTasks",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:PutMetricData",
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DescribeAlarms",
+];
+
+/// How the clients connect: region and endpoint from config (else from the environment).
+#[derive(Clone, Debug, Default)]
+pub struct Connection {
+    pub region: Option<String>,
+    /// Overrides every service's endpoint; `AWS_ENDPOINT_URL*` are read by aws-config otherwise.
+    pub endpoint_url: Option<String>,
+    /// Tests that count requests turn retries off.
+    pub retries: bool,
+}
+
+/// Attempts per call (first try included) and their backoff bounds: a throttled or failed call
+/// is retried inside one tick, then reported; the next tick tries again.
+pub const MAX_ATTEMPTS: u32 = 3;
+const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// One attempt may take this long; a whole call (attempts and backoff) at most `OPERATION`.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The one SDK configuration: the default credential chain (environment, profile, ECS container
+/// credentials, IMDS), the region from config or environment, an explicit retry policy and
+/// timeouts, and the endpoint override.
+pub async fn sdk_config(c: &Connection) -> SdkConfig {
+    let retry = if c.retries {
+        RetryConfig::standard()
+            .with_max_attempts(MAX_ATTEMPTS)
+            .with_initial_backoff(INITIAL_BACKOFF)
+            .with_max_backoff(MAX_BACKOFF)
+    } else {
+        RetryConfig::disabled()
+    };
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).retry_config(retry).timeout_config(timeouts);
+    if let Some(r) = &c.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(u) = &c.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    loader.load().await
+}
+
+/// A failed AWS call, classified for logs and metrics.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {kind}: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    Throttled,
+    /// 5xx from AWS.
+    Server,
+    Timeout,
+    /// Could not connect or send.
+    Network,
+    /// A response that could not be read.
+    Malformed,
+    /// 4xx other than throttling: a configuration or permission problem, not transient.
+    Client,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Server => "server_error",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Network => "network",
+            ErrorKind::Malformed => "malformed_response",
+            ErrorKind::Client => "client_error",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+const THROTTLING_CODES: &[&str] =
+    &["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"];
+
+/// Classifies any SDK error; the message keeps the whole error chain.
+fn classify<E>(operation: &'static str, e: SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let message = aws_sdk_ecs::error::DisplayErrorContext(&e).to_string();
+    let kind = match &e {
+        SdkError::TimeoutError(_) => ErrorKind::Timeout,
+        SdkError::DispatchFailure(d) if d.is_timeout() => ErrorKind::Timeout,
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => ErrorKind::Network,
+        SdkError::ResponseError(_) => ErrorKind::Malformed,
+        SdkError::ServiceError(s) => match s.err().code() {
+            Some(c) if THROTTLING_CODES.contains(&c) => ErrorKind::Throttled,
+            _ if s.raw().status().is_server_error() => ErrorKind::Server,
+            _ => ErrorKind::Client,
+        },
+        _ => ErrorKind::Network,
+    };
+    AwsError { operation, kind, message }
+}
+
+fn to_chrono(t: &AwsTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+fn from_chrono(t: chrono::DateTime<chrono::Utc>) -> AwsTime {
+    AwsTime::from_secs_and_nanos(t.timestamp(), t.timestamp_subsec_nanos())
+}

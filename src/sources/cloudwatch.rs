@@ -1,0 +1,96 @@
+//! CloudWatch metrics, including the service-wide `AWS/ECS` CPU and memory: every metric of a
+//! tick in one batched `GetMetricData`.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::aws::{CloudWatch, MetricQuery};
+use crate::config::model::{CloudwatchQuery, Resource};
+use crate::core::Sample;
+
+/// `AWS/ECS` utilization of the whole service (the average over its tasks).
+pub fn service_query(cluster: &str, service: &str, r: Resource) -> CloudwatchQuery {
+    let metric = match r {
+        Resource::Cpu => "CPUUtilization",
+        Resource::Memory => "MemoryUtilization",
+    };
+    CloudwatchQuery {
+        namespace: "AWS/ECS".into(),
+        metric: metric.into(),
+        dimensions: vec![("ClusterName".into(), cluster.into()), ("ServiceName".into(), service.into())],
+        statistic: "Average".into(),
+        period: TimeDelta::seconds(60),
+    }
+}
+
+pub struct Batch {
+    metrics: Vec<(String, CloudwatchQuery)>,
+}
+
+impl Batch {
+    pub fn new(metrics: Vec<(String, CloudwatchQuery)>) -> Self {
+        Batch { metrics }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.metrics.is_empty()
+    }
+
+    /// How far back a tick looks: CloudWatch publishes with a delay of a minute or two, so
+    /// the newest datapoint is searched for in the last five periods (at least five minutes).
+    fn lookback(&self) -> TimeDelta {
+        let longest = self.metrics.iter().map(|(_, q)| q.period).max().unwrap_or(TimeDelta::seconds(60));
+        (longest * 5).max(TimeDelta::minutes(5))
+    }
+
+    pub fn queries(&self) -> Vec<MetricQuery> {
+        self.metrics
+            .iter()
+            .enumerate()
+            .map(|(i, (_, q))| MetricQuery {
+                id: format!("m{i}"),
+                namespace: q.namespace.clone(),
+                metric: q.metric.clone(),
+                dimensions: q.dimensions.clone(),
+                statistic: q.statistic.clone(),
+                period_seconds: i32::try_from(q.period.num_seconds()).unwrap_or(60),
+            })
+            .collect()
+    }
+
+    /// The newest datapoint of each metric. Its time is the end of its period (capped at
+    /// `now`), so staleness is judged on when the data was complete, not when it began.
+    pub async fn read(
+        &self,
+        cw: Option<&CloudWatch>,
+        now: DateTime<Utc>,
+    ) -> Vec<(String, Result<Sample, String>)> {
+        if self.metrics.is_empty() {
+            return Vec::new();
+        }
+        let all_failed =
+            |why: String| self.metrics.iter().map(|(n, _)| (n.clone(), Err(why.clone()))).collect();
+        let Some(cw) = cw else { return all_failed("no CloudWatch client".into()) };
+        let data = match cw.get_metric_data(&self.queries(), now - self.lookback(), now).await {
+            Ok(d) => d,
+            Err(e) => return all_failed(e.to_string()),
+        };
+        self.metrics
+            .iter()
+            .enumerate()
+            .map(|(i, (name, q))| {
+                let newest = data.get(&format!("m{i}")).and_then(|points| points.first());
+                let r = match newest {
+                    Some((t, v)) if v.is_finite() => Ok(Sample { value: *v, at: (*t + q.period).min(now) }),
+                    Some((_, v)) => Err(format!("CloudWatch returned {v} for {}/{}", q.namespace, q.metric)),
+                    None => Err(format!(
+                        "no CloudWatch datapoints for {}/{} in the last {} min",
+                        q.namespace,
+                        q.metric,
+                        self.lookback().num_minutes()
+                    )),
+                };
+                (name.clone(), r)
+            })
+            .collect()
+    }
+}

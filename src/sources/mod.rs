@@ -1,0 +1,202 @@
+//! Metric sources: each reads one kind of place and returns timestamped samples by metric name.
+//! A source never fails the tick: whatever it cannot read is reported as a problem for that
+//! metric, which the core then treats as missing (it never scales in on missing data).
+
+pub mod cgroup;
+pub mod cloudwatch;
+pub mod ecs_metadata;
+pub mod host;
+pub mod prometheus;
+pub mod promtext;
+pub mod task;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::aws::CloudWatch;
+use crate::config::model::{Config, EcsScope, Resource, SourceSpec};
+use crate::core::Sample;
+
+/// What one tick read: a sample per metric that could be read, a reason per metric that could not.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Gathered {
+    pub samples: BTreeMap<String, Sample>,
+    pub problems: BTreeMap<String, String>,
+}
+
+impl Gathered {
+    fn put(&mut self, name: &str, r: Result<Sample, String>) {
+        match r {
+            Ok(s) => {
+                self.samples.insert(name.to_owned(), s);
+            }
+            Err(why) => {
+                self.problems.insert(name.to_owned(), why);
+            }
+        }
+    }
+}
+
+/// Timeout of every HTTP read from a local endpoint (metadata, the app's /metrics).
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A plain-HTTP client for loopback and link-local endpoints: no proxy from the environment.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .connect_timeout(HTTP_TIMEOUT)
+        .no_proxy()
+        .build()
+        .expect("a client without TLS or proxies always builds")
+}
+
+async fn get_text(http: &reqwest::Client, url: &str) -> Result<String, String> {
+    let resp = http.get(url).send().await.map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(format!("GET {url}: HTTP {status}"));
+    }
+    resp.text().await.map_err(|e| format!("GET {url}: {}", error_chain(&e)))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+/// Where the agent runs, as far as the sources care.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    /// `$ECS_CONTAINER_METADATA_URI_V4`, when running in an ECS task.
+    pub metadata_uri: Option<String>,
+    /// `--local`: no AWS; `ecs` metrics are read from this machine (`host`).
+    pub local: bool,
+}
+
+/// Every source of one agent, built from the config.
+pub struct Sources {
+    http: reqwest::Client,
+    scrapers: Vec<prometheus::Scraper>,
+    host: Option<host::Host>,
+    task: Option<task::TaskSource>,
+    cloudwatch: cloudwatch::Batch,
+    /// Metrics that cannot be read here at all, with the reason (e.g. CloudWatch in local mode).
+    unavailable: Vec<(String, String)>,
+}
+
+impl Sources {
+    pub fn new(cfg: &Config, env: &Environment) -> Result<Self, String> {
+        let mut host_metrics = Vec::new();
+        let mut task_metrics = Vec::new();
+        let mut cw = Vec::new();
+        let mut prom: Vec<(String, crate::config::model::PromQuery)> = Vec::new();
+        let mut unavailable = Vec::new();
+        for src in &cfg.scaling.sources {
+            let name = src.name.clone();
+            match &src.spec {
+                SourceSpec::Host { resource } => host_metrics.push((name, *resource)),
+                SourceSpec::Ecs { resource, .. } if env.local => host_metrics.push((name, *resource)),
+                SourceSpec::Ecs { resource, scope: EcsScope::Task } => task_metrics.push((name, *resource)),
+                SourceSpec::Ecs { resource, scope: EcsScope::Service } => {
+                    let Some(svc) = &cfg.service else {
+                        return Err(format!(
+                            "metric {name:?}: source = \"ecs\" needs a [service] section (or run with --local)"
+                        ));
+                    };
+                    cw.push((name, cloudwatch::service_query(&svc.cluster, &svc.name, *resource)));
+                }
+                SourceSpec::Cloudwatch(_) if env.local => {
+                    unavailable.push((name, "CloudWatch is not read in --local mode".to_owned()))
+                }
+                SourceSpec::Cloudwatch(q) => cw.push((name, q.clone())),
+                SourceSpec::Prometheus(q) => prom.push((name, q.clone())),
+            }
+        }
+        let task = if task_metrics.is_empty() {
+            None
+        } else {
+            let Some(uri) = &env.metadata_uri else {
+                return Err(format!(
+                    "metric {:?}: scope = \"task\" reads the ECS task metadata endpoint, but \
+                     ECS_CONTAINER_METADATA_URI_V4 is not set (not running in an ECS task?)",
+                    task_metrics[0].0
+                ));
+            };
+            Some(task::TaskSource::new(uri, task_metrics))
+        };
+        Ok(Sources {
+            http: http_client(),
+            scrapers: prometheus::Scraper::group(prom),
+            host: (!host_metrics.is_empty()).then(|| host::Host::new(host_metrics)),
+            task,
+            cloudwatch: cloudwatch::Batch::new(cw),
+            unavailable,
+        })
+    }
+
+    /// Whether a tick needs CloudWatch (so the agent knows to build the client).
+    pub fn needs_cloudwatch(&self) -> bool {
+        !self.cloudwatch.is_empty()
+    }
+
+    /// Reads every metric once. All sources run concurrently; CloudWatch metrics go in one
+    /// batched `GetMetricData`.
+    pub async fn gather(&mut self, cw: Option<&CloudWatch>, now: DateTime<Utc>) -> Gathered {
+        let mut g = Gathered::default();
+        for (name, why) in &self.unavailable {
+            g.put(name, Err(why.clone()));
+        }
+        let http = &self.http;
+        let prom = async {
+            let mut out = Vec::new();
+            for s in &mut self.scrapers {
+                out.extend(s.scrape(http, now).await);
+            }
+            out
+        };
+        let task = async {
+            match &mut self.task {
+                Some(t) => t.read(http, now).await,
+                None => Vec::new(),
+            }
+        };
+        let cloud = self.cloudwatch.read(cw, now);
+        let (prom, task, cloud) = tokio::join!(prom, task, cloud);
+        let host = self.host.as_mut().map(|h| h.read(now)).unwrap_or_default();
+        for (name, r) in prom.into_iter().chain(task).chain(cloud).chain(host) {
+            g.put(&name, r);
+        }
+        g
+    }
+
+    /// Takes a first reading of every source that needs two (CPU counters, Prometheus
+    /// counters), so the first tick already has rates. CloudWatch is not read.
+    pub async fn prime(&mut self, now: DateTime<Utc>) {
+        let http = &self.http;
+        for s in &mut self.scrapers {
+            let _ = s.scrape(http, now).await;
+        }
+        if let Some(t) = &mut self.task {
+            let _ = t.read(http, now).await;
+        }
+        if let Some(h) = &mut self.host {
+            let _ = h.read(now);
+        }
+    }
+}
+
+/// The resource's display name in messages.
+pub fn resource_name(r: Resource) -> &'static str {
+    match r {
+        Resource::Cpu => "cpu",
+        Resource::Memory => "memory",
+    }
+}
