@@ -304,7 +304,8 @@ fn run_agent(args: RunArgs) -> anyhow::Result<()> {
     let opts = trimtab::agent::Options {
         local: args.local,
         metadata_uri: std::env::var("ECS_CONTAINER_METADATA_URI_V4").ok().filter(|u| !u.is_empty()),
-        retries: std::env::var("TRIMTAB_AWS_RETRIES").map_or(true, |v| v != "0"),
+        retries: true,
+        static_credentials: None,
     };
     let rt = runtime()?;
     let outcome = rt.block_on(async {
@@ -330,6 +331,7 @@ async fn put_alarms_on_start(svc: &config::model::ServiceConfig, a: &config::mod
         region: svc.region.clone(),
         endpoint_url: svc.endpoint_url.clone(),
         retries: true,
+        static_credentials: None,
     };
     let cw = trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await);
     match trimtab::agent::alarms::apply(&cw, svc, a).await {
@@ -353,6 +355,7 @@ fn alarms(args: AlarmsArgs) -> anyhow::Result<()> {
             region: svc.region.clone(),
             endpoint_url: svc.endpoint_url.clone(),
             retries: true,
+            static_credentials: None,
         };
         let cw = trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await);
         if args.apply {

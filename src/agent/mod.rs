@@ -41,6 +41,8 @@ pub struct Options {
     pub metadata_uri: Option<String>,
     /// Retry AWS calls (off only in tests that count requests).
     pub retries: bool,
+    /// Fixed AWS credentials instead of the default chain (emulators).
+    pub static_credentials: Option<(String, String)>,
 }
 
 /// The operator's override, set through the API and read by the loop each tick.
@@ -79,6 +81,7 @@ impl Agent {
                 region: svc.region.clone(),
                 endpoint_url: svc.endpoint_url.clone(),
                 retries: opts.retries,
+                static_credentials: opts.static_credentials.clone(),
             };
             let sdk = aws::sdk_config(&conn).await;
             anyhow::ensure!(
@@ -167,6 +170,11 @@ impl Agent {
         );
         self.history = history;
         self.snap.cooldowns = cooldowns(&self.policy, &self.history);
+    }
+
+    /// First readings for sources that need two (see [`Sources::prime`]).
+    pub async fn prime(&mut self, now: DateTime<Utc>) {
+        self.sources.prime(now).await;
     }
 
     /// One tick. Never fails: problems are in the returned [`Tick`].
@@ -422,7 +430,7 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
         .filter(|t| !t.is_empty());
     let mut agent = Agent::new(cfg, opts).await?;
     agent.restore(Utc::now()).await;
-    agent.sources.prime(Utc::now()).await;
+    agent.prime(Utc::now()).await;
     tokio::time::sleep(PRIME).await;
     if once {
         let t = agent.tick(Utc::now()).await;

@@ -38,6 +38,8 @@ pub struct Connection {
     pub endpoint_url: Option<String>,
     /// Tests that count requests turn retries off.
     pub retries: bool,
+    /// Fixed `(access key, secret)` instead of the default credential chain (emulators).
+    pub static_credentials: Option<(String, String)>,
 }
 
 /// Attempts per call (first try included) and their backoff bounds: a throttled or failed call
@@ -71,6 +73,10 @@ pub async fn sdk_config(c: &Connection) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest()).retry_config(retry).timeout_config(timeouts);
     if let Some(r) = &c.region {
         loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some((key, secret)) = &c.static_credentials {
+        let creds = aws_sdk_ecs::config::Credentials::new(key, secret, None, None, "trimtab-static");
+        loader = loader.credentials_provider(creds);
     }
     if let Some(u) = &c.endpoint_url {
         loader = loader.endpoint_url(u);

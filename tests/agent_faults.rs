@@ -1,0 +1,322 @@
+//! The agent against a fake AWS on wiremock: request counts, throttling, 5xx, timeouts,
+//! malformed responses, deployments, leader election, restarts inside a cooldown, and the task
+//! metadata endpoint with real-format payloads. Everything on 127.0.0.1.
+
+// Worlds are built up step by step, as a test reads.
+#![allow(clippy::field_reassign_with_default)]
+
+#[path = "common/fake_aws.rs"]
+mod fake_aws;
+
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use fake_aws::{FakeAws, World};
+use trimtab::agent::snapshot::Action;
+use trimtab::agent::{Agent, Options};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn config(endpoint: &str, metrics: &str) -> trimtab::config::Config {
+    let text = format!(
+        "[service]\ncluster = \"prod\"\nname = \"web\"\nregion = \"us-east-1\"\nlaunch_type = \"ec2\"\n\
+         endpoint_url = \"{endpoint}\"\n[scaling]\nmin = 1\nmax = 20\n{metrics}"
+    );
+    trimtab::config::from_str("t.toml", &text).unwrap()
+}
+
+const SERVICE_CPU: &str = "[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 100.0\n";
+
+fn options(retries: bool, metadata: Option<String>) -> Options {
+    Options {
+        local: false,
+        metadata_uri: metadata,
+        retries,
+        static_credentials: Some(("test".into(), "test".into())),
+    }
+}
+
+/// The service's CPU as CloudWatch would report it: one datapoint a minute ago.
+fn cpu(world: &mut World, percent: f64) {
+    let t = Utc::now().timestamp() - 90;
+    world.datapoints.insert("CPUUtilization".into(), vec![(t, percent)]);
+}
+
+async fn agent(fake: &FakeAws, retries: bool) -> Agent {
+    Agent::new(config(&fake.uri(), SERVICE_CPU), options(retries, None)).await.unwrap()
+}
+
+#[tokio::test]
+async fn one_tick_reads_once_and_updates_only_on_change() {
+    let mut w = World::default();
+    cpu(&mut w, 50.0);
+    let fake = FakeAws::start(w).await;
+    let mut a = agent(&fake, false).await;
+    let t = a.tick(Utc::now()).await;
+    assert_eq!(t.action, Action::None, "{t:?}");
+    let calls = fake.calls().await;
+    assert_eq!(calls.get("DescribeServices"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("GetMetricData"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("UpdateService"), None, "{calls:?}");
+    assert_eq!(calls.get("PutMetricData"), Some(&1), "{calls:?}");
+    assert_eq!(calls.values().sum::<usize>(), 3, "no other call: {calls:?}");
+
+    cpu(&mut fake.world.lock().unwrap(), 90.0);
+    let t = a.tick(Utc::now()).await;
+    // ceil(4 × 0.90 / 0.65) = 6
+    assert_eq!(t.action, Action::Applied { from: 4, to: 6 }, "{t:?}");
+    let calls = fake.calls().await;
+    assert_eq!(
+        (calls["DescribeServices"], calls["GetMetricData"], calls["UpdateService"]),
+        (2, 2, 1),
+        "{calls:?}"
+    );
+    assert_eq!(fake.updates().await, vec![6]);
+    let published = fake.published().await;
+    assert!(published.contains(&("ScaleOut".to_owned(), 1.0)), "{published:?}");
+    assert!(published.contains(&("Heartbeat".to_owned(), 1.0)), "{published:?}");
+    assert!(published.contains(&("DesiredCount".to_owned(), 6.0)), "{published:?}");
+}
+
+#[tokio::test]
+async fn throttling_is_retried_within_the_tick() {
+    let mut w = World::default();
+    cpu(&mut w, 90.0);
+    let fake = FakeAws::start(w).await;
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", "AmazonEC2ContainerServiceV20141113.UpdateService"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+            "application/x-amz-json-1.1",
+        ))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&fake.server)
+        .await;
+    let mut a = agent(&fake, true).await;
+    let t = a.tick(Utc::now()).await;
+    assert_eq!(t.action, Action::Applied { from: 4, to: 6 }, "{t:?}");
+    assert_eq!(fake.count("UpdateService").await, 3, "two throttled attempts, then success");
+    assert_eq!(fake.world.lock().unwrap().desired, 6);
+}
+
+#[tokio::test]
+async fn a_5xx_storm_never_scales_and_never_stops_the_loop() {
+    let mut w = World::default();
+    cpu(&mut w, 5.0);
+    let fake = FakeAws::start(w).await;
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", "AmazonEC2ContainerServiceV20141113.DescribeServices"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_raw(
+                r#"{"__type":"ServerException","message":"down"}"#,
+                "application/x-amz-json-1.1",
+            ),
+        )
+        .with_priority(1)
+        .mount(&fake.server)
+        .await;
+    let mut a = agent(&fake, true).await;
+    for _ in 0..3 {
+        let t = a.tick(Utc::now()).await;
+        assert_eq!(t.action, Action::Skipped);
+        assert!(t.error.as_deref().unwrap().contains("cannot read the service"), "{t:?}");
+    }
+    assert_eq!(fake.count("DescribeServices").await, 9, "3 ticks × 3 attempts");
+    assert_eq!(fake.count("UpdateService").await, 0);
+    let snap = a.snapshot();
+    assert_eq!(
+        snap.counters.aws_errors.get("ecs:DescribeServices server_error"),
+        Some(&3),
+        "{:?}",
+        snap.counters
+    );
+    assert_eq!(snap.counters.failed_ticks, 3);
+}
+
+#[tokio::test]
+async fn a_metrics_timeout_holds_instead_of_scaling_in() {
+    let mut w = World::default();
+    w.desired = 8;
+    let fake = FakeAws::start(w).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{}GetMetricData", fake_aws::CW_PATH)))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .with_priority(1)
+        .mount(&fake.server)
+        .await;
+    let mut a = agent(&fake, false).await;
+    let started = std::time::Instant::now();
+    let t = a.tick(Utc::now()).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "the attempt timeout cut it short");
+    let d = t.decision.expect("decided on what it had");
+    assert_eq!((d.desired.get(), d.reason.as_str()), (8, "missing_data"), "{}", d.message);
+    assert!(t.problems["cpu"].contains("timeout"), "{:?}", t.problems);
+    assert_eq!(fake.count("UpdateService").await, 0);
+}
+
+#[tokio::test]
+async fn a_malformed_response_is_reported_not_fatal() {
+    let fake = FakeAws::start(World::default()).await;
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", "AmazonEC2ContainerServiceV20141113.DescribeServices"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw("{\"services\": [{\"desiredCount\": \"many\"", "application/x-amz-json-1.1"),
+        )
+        .with_priority(1)
+        .mount(&fake.server)
+        .await;
+    let mut a = agent(&fake, false).await;
+    let t = a.tick(Utc::now()).await;
+    assert_eq!(t.action, Action::Skipped);
+    let snap = a.snapshot();
+    assert_eq!(
+        snap.counters.aws_errors.get("ecs:DescribeServices malformed_response"),
+        Some(&1),
+        "{:?}",
+        snap.counters
+    );
+}
+
+#[tokio::test]
+async fn scale_in_waits_for_a_deployment_but_scale_out_does_not() {
+    let mut w = World::default();
+    w.desired = 10;
+    w.deployments = vec![("PRIMARY", "IN_PROGRESS"), ("ACTIVE", "COMPLETED")];
+    cpu(&mut w, 5.0);
+    let fake = FakeAws::start(w).await;
+    let mut a = agent(&fake, false).await;
+    let t = a.tick(Utc::now()).await;
+    let d = t.decision.unwrap();
+    assert_eq!((d.desired.get(), d.reason.as_str()), (10, "deployment"), "{}", d.message);
+    assert!(t.service.unwrap().deployment_in_progress);
+    assert_eq!(fake.count("UpdateService").await, 0);
+    cpu(&mut fake.world.lock().unwrap(), 95.0);
+    let t = a.tick(Utc::now()).await;
+    assert_eq!(t.action, Action::Applied { from: 10, to: 14 }, "{t:?}");
+}
+
+/// A metadata endpoint for one task: `/task` with its ARN.
+async fn metadata(arn: &str) -> MockServer {
+    let server = MockServer::start().await;
+    let task = include_str!("fixtures/ecs-metadata/task-fargate.json")
+        .replace("arn:aws:ecs:us-east-1:111122223333:task/prod/3c2a8f1e9b7d4e6fa0b1c2d3e4f5a6b7", arn);
+    Mock::given(method("GET"))
+        .and(path("/task"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(task))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn three_sidecars_elect_one_leader_and_fail_over() {
+    let mut w = World::default();
+    w.apply_updates = false;
+    w.tasks = vec![
+        ("arn:task/b".into(), 1_700_000_200),
+        ("arn:task/a".into(), 1_700_000_100),
+        ("arn:task/c".into(), 1_700_000_300),
+    ];
+    cpu(&mut w, 90.0);
+    let fake = FakeAws::start(w).await;
+    let mut agents = Vec::new();
+    let mut servers = Vec::new();
+    for name in ["a", "b", "c"] {
+        let md = metadata(&format!("arn:task/{name}")).await;
+        let cfg = config(&fake.uri(), SERVICE_CPU);
+        agents.push(Agent::new(cfg, options(false, Some(md.uri()))).await.unwrap());
+        servers.push(md);
+    }
+    let now = Utc::now();
+    let mut actions = Vec::new();
+    for a in &mut agents {
+        actions.push(a.tick(now).await.action);
+    }
+    assert_eq!(actions[0], Action::Applied { from: 4, to: 6 });
+    assert_eq!(actions[1], Action::NotLeader { from: 4, to: 6 });
+    assert_eq!(actions[2], Action::NotLeader { from: 4, to: 6 });
+    assert_eq!(fake.count("UpdateService").await, 1, "exactly one UpdateService per decision");
+    assert_eq!(agents[0].snapshot().role.name(), "leader");
+
+    // The leader's task stops: the next-oldest agent acts on its very next tick.
+    fake.world.lock().unwrap().tasks.retain(|(a, _)| a != "arn:task/a");
+    let later = now + TimeDelta::seconds(15);
+    let b = agents[1].tick(later).await;
+    let c = agents[2].tick(later).await;
+    assert_eq!(b.action, Action::Applied { from: 4, to: 6 }, "{b:?}");
+    assert_eq!(c.action, Action::NotLeader { from: 4, to: 6 });
+    assert_eq!(fake.count("UpdateService").await, 2);
+}
+
+#[tokio::test]
+async fn a_restart_inside_the_cooldown_does_not_scale_again() {
+    let mut w = World::default();
+    cpu(&mut w, 90.0);
+    let fake = FakeAws::start(w).await;
+    let mut first = agent(&fake, false).await;
+    first.restore(Utc::now()).await;
+    assert_eq!(first.tick(Utc::now()).await.action, Action::Applied { from: 4, to: 6 });
+    // CloudWatch now holds what the first agent published: ScaleOut = 1 in this minute.
+    let published = fake.published().await;
+    let out = published.iter().find(|(n, _)| n == "ScaleOut").unwrap().1;
+    let minute = Utc::now().timestamp() / 60 * 60;
+    fake.world.lock().unwrap().datapoints.insert("ScaleOut".into(), vec![(minute, out)]);
+    drop(first);
+
+    // The agent restarts: still busy, but inside the 2-minute scale-out cooldown.
+    let mut second = agent(&fake, false).await;
+    second.restore(Utc::now()).await;
+    let t = second.tick(Utc::now()).await;
+    let d = t.decision.unwrap();
+    assert_eq!((d.desired.get(), d.reason.as_str()), (6, "scale_out_cooldown"), "{}", d.message);
+    assert_eq!(fake.updates().await, vec![6], "no second scale-out");
+}
+
+#[tokio::test]
+async fn task_metadata_v4_payloads_give_task_cpu_and_memory() {
+    let md = MockServer::start().await;
+    let file = |f: &str| {
+        std::fs::read_to_string(format!("{}/tests/fixtures/ecs-metadata/{f}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+    };
+    Mock::given(method("GET"))
+        .and(path("/task"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(file("task-fargate.json")))
+        .mount(&md)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/task/stats"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(file("task-stats-fargate-1.json")))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&md)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/task/stats"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(file("task-stats-fargate-2.json")))
+        .with_priority(2)
+        .mount(&md)
+        .await;
+    let mut w = World::default();
+    w.tasks = vec![(
+        "arn:aws:ecs:us-east-1:111122223333:task/prod/3c2a8f1e9b7d4e6fa0b1c2d3e4f5a6b7".into(),
+        1_700_000_000,
+    )];
+    let fake = FakeAws::start(w).await;
+    let metrics = "[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\nscope = \"task\"\ntarget = 100.0\n\
+                   [[scaling.metrics]]\nname = \"memory\"\nsource = \"ecs\"\nscope = \"task\"\ntarget = 100.0\n";
+    let mut a = Agent::new(config(&fake.uri(), metrics), options(false, Some(md.uri()))).await.unwrap();
+    a.prime(Utc::now()).await;
+    // The fixtures' own `read` times are in 2020: judge staleness at that time.
+    let read = chrono::DateTime::parse_from_rfc3339("2020-03-25T21:44:49.071145424Z").unwrap().to_utc();
+    let t = a.tick(read + TimeDelta::seconds(1)).await;
+    let d = t.decision.unwrap();
+    let value = |n: &str| d.score.contributions.iter().find(|c| c.name == n).unwrap().value.unwrap();
+    // 2.0 s of CPU over 10 s on a 0.5 vCPU task = 40%; see the fixture README.
+    assert!((value("cpu") - 40.0).abs() < 1e-6, "{}", value("cpu"));
+    assert!(value("memory") > 30.0 && value("memory") < 45.0, "{}", value("memory"));
+    assert_eq!(a.snapshot().role.name(), "leader");
+    assert_eq!(fake.count("GetMetricData").await, 0, "task metrics need no CloudWatch");
+}
