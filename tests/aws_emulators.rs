@@ -1,0 +1,235 @@
+//! The agent against real AWS API emulators on 127.0.0.1, started by the test setup
+//! (`tests/emulators/emulator.sh`): moto for ECS, LocalStack for CloudWatch (the current SDK
+//! speaks rpc-v2-cbor, which moto lacks). The binary runs as users run it, configured only by
+//! the standard AWS environment variables.
+
+#[path = "common/emulators.rs"]
+mod emulators;
+
+use std::process::{Command, Output};
+
+use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
+use chrono::{TimeDelta, Utc};
+use trimtab::aws::{CloudWatch, Connection, MetricQuery, Published};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const BIN: &str = env!("CARGO_BIN_EXE_trimtab");
+
+fn connection(endpoint: &str) -> Connection {
+    Connection {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint.into()),
+        retries: true,
+        static_credentials: Some(("test".into(), "test".into())),
+    }
+}
+
+async fn ecs_client() -> aws_sdk_ecs::Client {
+    aws_sdk_ecs::Client::new(&trimtab::aws::sdk_config(&connection(emulators::moto())).await)
+}
+
+async fn cloudwatch() -> CloudWatch {
+    CloudWatch::new(&trimtab::aws::sdk_config(&connection(emulators::localstack())).await)
+}
+
+/// A cluster and a service of `desired` tasks on moto, with names unique to this test.
+async fn service(name: &str, desired: i32) -> String {
+    let ecs = ecs_client().await;
+    let cluster = format!("{name}-{}", std::process::id());
+    ecs.create_cluster().cluster_name(&cluster).send().await.unwrap();
+    let app = ContainerDefinition::builder()
+        .name("app")
+        .image("public.ecr.aws/nginx/nginx:latest")
+        .memory(512)
+        .build();
+    ecs.register_task_definition().family(name).container_definitions(app).send().await.unwrap();
+    ecs.create_service()
+        .cluster(&cluster)
+        .service_name("web")
+        .task_definition(name)
+        .desired_count(desired)
+        .launch_type(LaunchType::Ec2)
+        .send()
+        .await
+        .unwrap();
+    cluster
+}
+
+async fn desired(cluster: &str) -> i32 {
+    let out = ecs_client().await.describe_services().cluster(cluster).services("web").send().await.unwrap();
+    out.services()[0].desired_count()
+}
+
+/// The app's Prometheus endpoint, reporting a load gauge.
+async fn app(load: f64) -> MockServer {
+    let server = MockServer::start().await;
+    let body =
+        format!("# HELP app_load Work in progress per task.\n# TYPE app_load gauge\napp_load {load}\n");
+    Mock::given(method("GET"))
+        .and(path("/metrics"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn write_config(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("trimtab-emu-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Runs the binary with only loopback endpoints and dummy credentials in its environment
+/// (off the test's runtime, which keeps serving the fake app meanwhile).
+async fn trimtab(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let (moto, localstack) = (emulators::moto(), emulators::localstack());
+    tokio::task::spawn_blocking(move || run(&args, moto, localstack)).await.unwrap()
+}
+
+fn run(args: &[String], moto: &str, localstack: &str) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL_ECS", moto)
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH", localstack)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap()
+}
+
+fn agent_config(cluster: &str, app: &str, dry_run: bool) -> String {
+    format!(
+        "[agent]\ndry_run = {dry_run}\n[service]\ncluster = \"{cluster}\"\nname = \"web\"\nlaunch_type = \"ec2\"\n\
+         [scaling]\nmin = 1\nmax = 20\n\
+         [[scaling.metrics]]\nname = \"load\"\nsource = \"prometheus\"\nurl = \"{app}/metrics\"\ngauge = \"app_load\"\ntarget = 100.0\n"
+    )
+}
+
+#[tokio::test]
+async fn run_once_scales_the_moto_service_exactly_as_decided() {
+    let cluster = service("scaleout", 2).await;
+    let app = app(180.0).await;
+    let file = write_config("scaleout", &agent_config(&cluster, &app.uri(), false));
+    let out = trimtab(&["run", "--once", "--config", file.to_str().unwrap()]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // score 1.8: ceil(2 × 1.8 / 0.65) = 6, within the +4 step limit.
+    assert!(stdout.contains("action: desired count set 2 -> 6"), "{stdout}\n{stderr}");
+    assert_eq!(desired(&cluster).await, 6);
+
+    // The heartbeat and the decision landed in CloudWatch (LocalStack).
+    let cw = cloudwatch().await;
+    let dims = vec![("Cluster".to_owned(), cluster.clone()), ("Service".to_owned(), "web".to_owned())];
+    let q = |id: &str, metric: &str| MetricQuery {
+        id: id.into(),
+        namespace: "Trimtab".into(),
+        metric: metric.into(),
+        dimensions: dims.clone(),
+        statistic: "Maximum".into(),
+        period_seconds: 60,
+    };
+    let now = Utc::now();
+    let data = cw
+        .get_metric_data(
+            &[q("hb", "Heartbeat"), q("desired", "DesiredCount"), q("out", "ScaleOut")],
+            now - TimeDelta::minutes(5),
+            now + TimeDelta::minutes(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(data["hb"][0].1, 1.0, "{data:?}");
+    assert_eq!(data["desired"][0].1, 6.0, "{data:?}");
+    assert_eq!(data["out"][0].1, 1.0, "{data:?}");
+}
+
+#[tokio::test]
+async fn dry_run_changes_nothing() {
+    let cluster = service("dryrun", 2).await;
+    let app = app(180.0).await;
+    let file = write_config("dryrun", &agent_config(&cluster, &app.uri(), true));
+    let out = trimtab(&["run", "--once", "--config", file.to_str().unwrap()]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("action: dry run: would set the desired count 2 -> 6"), "{stdout}");
+    assert_eq!(desired(&cluster).await, 2);
+}
+
+#[tokio::test]
+async fn get_metric_data_reads_a_batch_from_localstack() {
+    let cw = cloudwatch().await;
+    let ns = format!("TrimtabTest{}", std::process::id());
+    let dims = vec![("Service".to_owned(), "batch".to_owned())];
+    let now = Utc::now();
+    let values = [
+        Published { name: "A", value: 10.0, count: true },
+        Published { name: "B", value: 20.0, count: true },
+        Published { name: "C", value: 30.0, count: false },
+    ];
+    cw.put_metric_data(&ns, &dims, &values, now).await.unwrap();
+    let queries: Vec<MetricQuery> = ["A", "B", "C"]
+        .iter()
+        .map(|m| MetricQuery {
+            id: format!("q{}", m.to_lowercase()),
+            namespace: ns.clone(),
+            metric: (*m).into(),
+            dimensions: dims.clone(),
+            statistic: "Average".into(),
+            period_seconds: 60,
+        })
+        .collect();
+    let data =
+        cw.get_metric_data(&queries, now - TimeDelta::minutes(5), now + TimeDelta::minutes(1)).await.unwrap();
+    assert_eq!((data["qa"][0].1, data["qb"][0].1, data["qc"][0].1), (10.0, 20.0, 30.0), "{data:?}");
+}
+
+#[tokio::test]
+async fn alarms_are_put_idempotently_with_a_breaching_heartbeat() {
+    let cluster = format!("alarms-{}", std::process::id());
+    let text = format!(
+        "[service]\ncluster = \"{cluster}\"\nname = \"web\"\nlaunch_type = \"ec2\"\n[alarms]\nenabled = true\ncpu_high = 80\n"
+    );
+    let file = write_config("alarms", &text);
+    let plan = trimtab(&["alarms", "--config", file.to_str().unwrap()]).await;
+    let stdout = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        plan.status.success() && stdout.contains("3 of 3 alarms would change"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let first = trimtab(&["alarms", "--config", file.to_str().unwrap(), "--apply"]).await;
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.status.success() && stdout.contains("3 of 3 alarms changed"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = trimtab(&["alarms", "--config", file.to_str().unwrap(), "--apply"]).await;
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        second.status.success() && stdout.contains("0 of 3 alarms changed"),
+        "second apply changes nothing:\n{stdout}"
+    );
+
+    let alarms = cloudwatch().await.alarms(&format!("trimtab-{cluster}-web-")).await.unwrap();
+    let names: Vec<&str> = alarms.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    let hb = alarms.iter().find(|a| a.name.ends_with("heartbeat-missing")).unwrap();
+    assert_eq!(
+        (hb.namespace.as_str(), hb.metric.as_str(), hb.treat_missing_data.as_str()),
+        ("Trimtab", "Heartbeat", "breaching")
+    );
+    let cpu = alarms.iter().find(|a| a.name.ends_with("cpu-high")).unwrap();
+    assert_eq!(cpu.threshold, 80.0);
+}
