@@ -1,0 +1,209 @@
+//! `trimtab run --local` as a newcomer runs it: no AWS, no config or only `[agent]`; the local
+//! API (health, status, Prometheus metrics, history, override with a bearer token) and a clean
+//! stop on SIGTERM.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_trimtab");
+const TOKEN: &str = "s3cret-token-for-tests";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Agent {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+impl Agent {
+    fn start() -> Agent {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("trimtab-local-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("agent-only.toml");
+        let text =
+            format!("[agent]\ninterval = \"1s\"\nlisten = \"127.0.0.1:{port}\"\napi_token = \"{TOKEN}\"\n");
+        std::fs::write(&file, text).unwrap();
+        let child = Command::new(BIN)
+            .args(["run", "--local", "--config", file.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Agent {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        }
+    }
+
+    async fn get(&self, p: &str) -> (u16, String) {
+        let r = self.http.get(format!("{}{p}", self.base)).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// Polls until `f` holds, for at most `secs`.
+    async fn until(&self, secs: u64, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(r) = self.http.get(format!("{}/status", self.base)).send().await
+                && let Ok(t) = r.text().await
+                && let Ok(v) = serde_json::from_str::<Value>(&t)
+                && f(&v)
+            {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn local_mode_serves_its_api_takes_overrides_and_stops_on_sigterm() {
+    let mut a = Agent::start();
+    let s = a.until(15, "two ticks", |v| v["ticks"].as_u64() >= Some(2)).await;
+    assert_eq!(s["mode"], "local");
+    assert_eq!(s["role"]["role"], "sole");
+    let d = &s["last"]["decision"];
+    assert!(d["reason"].is_string(), "{s}");
+    let metrics: Vec<&str> =
+        d["score"]["contributions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(metrics, ["cpu", "memory"], "the template's ECS metrics are read from this host");
+    assert_eq!(
+        s["last"]["decision"]["score"]["contributions"][1]["status"], "ok",
+        "memory is read at once: {s}"
+    );
+
+    let (code, body) = a.get("/healthz").await;
+    assert_eq!(code, 200, "{body}");
+
+    let (code, text) = a.get("/metrics").await;
+    assert_eq!(code, 200);
+    for family in [
+        "trimtab_ticks_total",
+        "trimtab_decision_desired_tasks",
+        "trimtab_metric_value{metric=\"memory\"}",
+        "trimtab_leader 1",
+    ] {
+        assert!(text.contains(family), "{family} missing from:\n{text}");
+    }
+    promtool_check(&text);
+
+    // Overrides need the token.
+    let url = format!("{}/override", a.base);
+    let body = serde_json::json!({ "desired": 3, "reason": "load test", "expires_in": "10m" });
+    let r = a
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r = a
+        .http
+        .post(&url)
+        .bearer_auth("wrong-token-wrong-token")
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let bad = serde_json::json!({ "desired": -1, "reason": "x", "expires_in": "10m" });
+    let r = a
+        .http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(bad.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("desired: must be a whole number >= 0"));
+    let r = a
+        .http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let s = a.until(10, "the override to apply", |v| v["last"]["service"]["desired"] == 3).await;
+    assert_eq!(s["manual_override"]["reason"], "load test", "{s}");
+    assert_eq!(s["last"]["decision"]["reason"], "override");
+
+    let (_, history) = a.get("/history").await;
+    let h: Value = serde_json::from_str(&history).unwrap();
+    assert!(h["ticks"].as_array().unwrap().len() >= 3);
+    assert!(h["actions"].as_array().unwrap().iter().any(|x| x["reason"] == "override"), "{history}");
+
+    let sent = Instant::now();
+    let kill = Command::new("kill").args(["-TERM", &a.child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let status = loop {
+        if let Some(s) = a.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(sent.elapsed() < Duration::from_secs(5), "did not stop within 5 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+/// `promtool check metrics` when promtool is installed (CI installs it and sets
+/// TRIMTAB_REQUIRE_PROMTOOL=1, so there the check cannot be skipped).
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(_) if std::env::var("TRIMTAB_REQUIRE_PROMTOOL").is_err() => {
+            eprintln!("promtool not installed: exposition format not checked");
+            return;
+        }
+        Err(e) => panic!("promtool required but not runnable: {e}"),
+    };
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics:\n{report}\n{text}");
+}
+
+#[test]
+fn run_local_once_needs_no_config_and_shows_the_decision() {
+    let out = Command::new(BIN).args(["run", "--local", "--once"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("service: desired 1, running 1, pending 0"), "{stdout}");
+    assert!(stdout.contains("decision: "), "{stdout}");
+    assert!(stdout.contains("\naction: "), "{stdout}");
+}
+
+#[test]
+fn run_without_config_or_local_is_a_usage_error() {
+    let out = Command::new(BIN).args(["run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trimtab run needs --config FILE (or --local"));
+}
