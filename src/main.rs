@@ -140,6 +140,9 @@ struct ExplainArgs {
     /// An earlier recommendation, AGO=COUNT (e.g. 2m=6), for the scale-in stabilization window.
     #[arg(long = "recommended", value_name = "AGO=COUNT", value_parser = parse_recommendation)]
     recommendations: Vec<(TimeDelta, u32)>,
+    /// Decide as if an ECS deployment were rolling out (scale-in waits).
+    #[arg(long)]
+    deployment_in_progress: bool,
     /// The most tasks the remaining budget affords (as the cost module would cap).
     #[arg(long, value_name = "N")]
     budget_cap: Option<u32>,
@@ -412,6 +415,7 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
         obs = obs.with_sample(name, *value, now);
     }
     obs.budget_cap = args.budget_cap.map(Replicas);
+    obs.deployment_in_progress = args.deployment_in_progress;
     obs.manual_override = args.override_count.map(|n| ManualOverride {
         count: Replicas(n),
         reason: "set with trimtab explain --override".into(),

@@ -84,7 +84,7 @@ fn status(s: MetricStatus) -> String {
 
 /// Every stage of the pipeline, in order, and what it did.
 fn guards_table(d: &Decision, p: &Policy) -> String {
-    let stages: [(&str, String, &[Reason]); 8] = [
+    let stages: [(&str, String, &[Reason]); 9] = [
         ("override", "manual override".into(), &[Reason::Override]),
         (
             "load",
@@ -121,6 +121,7 @@ fn guards_table(d: &Decision, p: &Policy) -> String {
             format!("+{} / -{} per decision", p.max_scale_out_step, p.max_scale_in_step),
             &[Reason::StepLimit],
         ),
+        ("deployment", "scale-in waits while an ECS deployment rolls out".into(), &[Reason::Deployment]),
         ("schedule", schedule_note(d), &[Reason::SchedulePin, Reason::ScheduleBounds]),
         ("budget cap", "most tasks the remaining budget affords".into(), &[Reason::BudgetCapped]),
         ("bounds", format!("policy {}", p.bounds), &[Reason::Bounds]),
