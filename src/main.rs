@@ -176,8 +176,15 @@ struct SimulateArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "config")]
     template: Option<String>,
     /// The load trace, a t_seconds,value CSV [default: the embedded NASA July 1995 trace].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "from_cloudwatch")]
     trace: Option<PathBuf>,
+    /// Replay the [service]'s own history from CloudWatch: CPU × tasks, in busy tasks
+    /// (capacity per task defaults to the target utilization); starts at the history's start.
+    #[arg(long, requires = "config", conflicts_with = "template")]
+    from_cloudwatch: bool,
+    /// Days of history for --from-cloudwatch (1-minute data up to 15, 5-minute up to 63).
+    #[arg(long, default_value_t = 7, value_name = "N", requires = "from_cloudwatch")]
+    days: u32,
     /// Hold each trace value for its whole step instead of interpolating between values.
     #[arg(long)]
     hold_steps: bool,
@@ -335,6 +342,7 @@ async fn put_alarms_on_start(svc: &config::model::ServiceConfig, a: &config::mod
         endpoint_url: svc.endpoint_url.clone(),
         retries: true,
         static_credentials: None,
+        bulk: false,
     };
     let cw = trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await);
     match trimtab::agent::alarms::apply(&cw, svc, a).await {
@@ -359,6 +367,7 @@ fn alarms(args: AlarmsArgs) -> anyhow::Result<()> {
             endpoint_url: svc.endpoint_url.clone(),
             retries: true,
             static_credentials: None,
+            bulk: false,
         };
         let cw = trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await);
         if args.apply {
@@ -477,7 +486,16 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         Some(t) => config::from_str(&format!("<template {t}>"), &format!("[scaling]\ntemplate = {t:?}\n"))?,
         None => load(&args.config)?,
     };
+    let mut args = args;
     let trace = match &args.trace {
+        _ if args.from_cloudwatch => {
+            let (trace, start) = history_trace(&config, args.days)?;
+            args.start = start;
+            if args.capacity_per_task.is_none() && args.fit_peak.is_none() {
+                args.capacity_per_task = Some(args.target_utilization);
+            }
+            trace
+        }
         Some(path) => Trace::load(path).map_err(|e| UsageError(format!("{e:#}")))?,
         None => Trace::parse(trimtab::sim::trace::EMBEDDED_NASA_NAME, trimtab::sim::trace::EMBEDDED_NASA)?,
     };
@@ -535,6 +553,36 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
 }
 
 /// The simulated world from the flags, and how its capacity was chosen.
+/// `--from-cloudwatch`: the service's history as a trace, and when it starts.
+fn history_trace(config: &Config, days: u32) -> anyhow::Result<(trimtab::sim::Trace, DateTime<Utc>)> {
+    use trimtab::agent::replay;
+    let Some(svc) = &config.service else {
+        bail!(UsageError(format!(
+            "{}: --from-cloudwatch reads the history of [service]; add one",
+            config.file
+        )));
+    };
+    if !(1..=replay::MAX_DAYS).contains(&days) {
+        bail!(UsageError(format!("--days {days}: must be from 1 to {}", replay::MAX_DAYS)));
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        let conn = trimtab::aws::Connection {
+            region: svc.region.clone(),
+            endpoint_url: svc.endpoint_url.clone(),
+            retries: true,
+            static_credentials: None,
+            bulk: true,
+        };
+        let cw = trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await);
+        replay::fetch(&cw, svc, days, Utc::now()).await
+    })
+    .map(|h| {
+        (trimtab::sim::Trace { name: h.name, step: h.step, values: h.values, interpolate: true }, h.start)
+    })
+    .map_err(|e| anyhow::anyhow!("--from-cloudwatch: {e}"))
+}
+
 fn world_params(
     args: &SimulateArgs,
     trace: &trimtab::sim::Trace,

@@ -22,6 +22,7 @@ fn connection(endpoint: &str) -> Connection {
         endpoint_url: Some(endpoint.into()),
         retries: true,
         static_credentials: Some(("test".into(), "test".into())),
+        bulk: false,
     }
 }
 
@@ -232,4 +233,50 @@ async fn alarms_are_put_idempotently_with_a_breaching_heartbeat() {
     );
     let cpu = alarms.iter().find(|a| a.name.ends_with("cpu-high")).unwrap();
     assert_eq!(cpu.threshold, 80.0);
+}
+
+#[tokio::test]
+async fn simulate_replays_the_services_own_history_from_cloudwatch() {
+    let cw = cloudwatch().await;
+    let cluster = format!("history-{}", std::process::id());
+    let ecs_dims =
+        vec![("ClusterName".to_owned(), cluster.clone()), ("ServiceName".to_owned(), "web".to_owned())];
+    let own_dims = vec![("Cluster".to_owned(), cluster.clone()), ("Service".to_owned(), "web".to_owned())];
+    // Three hours of a daily-looking wave: 2–6 tasks at 40–90% CPU.
+    let now = Utc::now();
+    let minutes = 180;
+    for m in 0..minutes {
+        let t = now - TimeDelta::minutes(minutes - m);
+        let phase = (m as f64 / minutes as f64 * std::f64::consts::PI).sin();
+        let cpu = [Published { name: "CPUUtilization", value: 40.0 + 50.0 * phase, count: false }];
+        let tasks = [Published { name: "DesiredCount", value: (2.0 + 4.0 * phase).round(), count: true }];
+        cw.put_metric_data("AWS/ECS", &ecs_dims, &cpu, t).await.unwrap();
+        cw.put_metric_data("Trimtab", &own_dims, &tasks, t).await.unwrap();
+    }
+    let text = format!(
+        "[service]\ncluster = \"{cluster}\"\nname = \"web\"\nlaunch_type = \"ec2\"\n[scaling]\nmin = 1\nmax = 20\n"
+    );
+    let file = write_config("history", &text);
+    let out = trimtab(&[
+        "simulate",
+        "--from-cloudwatch",
+        "--config",
+        file.to_str().unwrap(),
+        "--days",
+        "1",
+        "--compare",
+    ])
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let trace_line = stdout.lines().next().unwrap();
+    assert!(
+        trace_line.contains(&format!("cloudwatch:{cluster}/web (CPU × tasks from Trimtab DesiredCount")),
+        "{stdout}"
+    );
+    let rows: usize = trace_line.split('(').nth(2).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!((minutes as usize - 2..=minutes as usize).contains(&rows), "{rows} rows: {trace_line}");
+    for name in ["aws-target-tracking", "k8s-hpa", "oracle"] {
+        assert!(stdout.lines().any(|l| l.starts_with(name)), "{name} missing:\n{stdout}");
+    }
 }

@@ -9,6 +9,7 @@
 
 pub mod alarms;
 pub mod leader;
+pub mod replay;
 pub mod restore;
 pub mod snapshot;
 mod target;
@@ -82,6 +83,7 @@ impl Agent {
                 endpoint_url: svc.endpoint_url.clone(),
                 retries: opts.retries,
                 static_credentials: opts.static_credentials.clone(),
+                bulk: false,
             };
             let sdk = aws::sdk_config(&conn).await;
             anyhow::ensure!(

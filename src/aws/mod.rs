@@ -40,6 +40,8 @@ pub struct Connection {
     pub retries: bool,
     /// Fixed `(access key, secret)` instead of the default credential chain (emulators).
     pub static_credentials: Option<(String, String)>,
+    /// Bulk reads (weeks of history) get minutes, not the tick's seconds.
+    pub bulk: bool,
 }
 
 /// Attempts per call (first try included) and their backoff bounds: a throttled or failed call
@@ -51,6 +53,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const BULK_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+const BULK_OPERATION_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// The one SDK configuration: the default credential chain (environment, profile, ECS container
 /// credentials, IMDS), the region from config or environment, an explicit retry policy and
@@ -64,10 +68,15 @@ pub async fn sdk_config(c: &Connection) -> SdkConfig {
     } else {
         RetryConfig::disabled()
     };
+    let (attempt, operation) = if c.bulk {
+        (BULK_ATTEMPT_TIMEOUT, BULK_OPERATION_TIMEOUT)
+    } else {
+        (ATTEMPT_TIMEOUT, OPERATION_TIMEOUT)
+    };
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(OPERATION_TIMEOUT)
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
         .build();
     let mut loader =
         aws_config::defaults(BehaviorVersion::latest()).retry_config(retry).timeout_config(timeouts);
