@@ -318,13 +318,9 @@ fn run_agent(args: RunArgs) -> anyhow::Result<()> {
         static_credentials: None,
     };
     let rt = runtime()?;
-    let outcome = rt.block_on(async {
-        let alarms = cfg.alarms.enabled && !args.local && !cfg.agent.dry_run;
-        if alarms && let Some(svc) = &cfg.service {
-            put_alarms_on_start(svc, &cfg.alarms).await;
-        }
-        trimtab::agent::run(cfg, opts, args.once).await
-    })?;
+    let outcome = rt.block_on(trimtab::agent::run(cfg, opts, args.once))?;
+    // Blocking DNS lookups must not hold up the exit.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
     if args.once
         && let Some(t) = &outcome.last
     {
@@ -334,25 +330,6 @@ fn run_agent(args: RunArgs) -> anyhow::Result<()> {
         bail!(TickFailed);
     }
     Ok(())
-}
-
-async fn put_alarms_on_start(svc: &config::model::ServiceConfig, a: &config::model::AlarmsConfig) {
-    let conn = trimtab::aws::Connection {
-        region: svc.region.clone(),
-        endpoint_url: svc.endpoint_url.clone(),
-        retries: true,
-        static_credentials: None,
-        bulk: false,
-    };
-    let cw = trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await);
-    match trimtab::agent::alarms::apply(&cw, svc, a).await {
-        Ok(plan) => {
-            for (spec, change) in plan {
-                tracing::info!(alarm = %spec.name, change = change.as_str(), "alarm");
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "could not put the alarms; scaling goes on"),
-    }
 }
 
 fn alarms(args: AlarmsArgs) -> anyhow::Result<()> {

@@ -94,7 +94,12 @@ impl Agent {
             let ecs = Ecs::new(&sdk, &svc.cluster, &svc.name);
             (Target::Ecs(ecs), Some(CloudWatch::new(&sdk)), format!("{}/{}", svc.cluster, svc.name))
         };
-        let role = Role::Sole;
+        // A sidecar acts only once it has won an election.
+        let role = if opts.metadata_uri.is_some() && !opts.local {
+            Role::Follower { task: None, leader: None, why: "not elected yet".into() }
+        } else {
+            Role::Sole
+        };
         let snap = Snapshot {
             version: env!("CARGO_PKG_VERSION"),
             started_at: Utc::now(),
@@ -430,10 +435,36 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
         .clone()
         .or_else(|| std::env::var("TRIMTAB_API_TOKEN").ok())
         .filter(|t| !t.is_empty());
-    let mut agent = Agent::new(cfg, opts).await?;
-    agent.restore(Utc::now()).await;
-    agent.prime(Utc::now()).await;
-    tokio::time::sleep(PRIME).await;
+    anyhow::ensure!(
+        token.as_ref().is_none_or(|t| t.trim().len() >= 16),
+        "TRIMTAB_API_TOKEN is too short to be a secret: use at least 16 characters"
+    );
+    // Signals first: startup (restore, alarms) can take a while, and as PID 1 in a container
+    // an unhandled SIGTERM would be ignored.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let policy = cfg.scaling.policy.clone();
+    let startup = async {
+        let alarms = cfg.alarms.enabled && !opts.local && !cfg.agent.dry_run;
+        if alarms && let Some(svc) = &cfg.service {
+            put_alarms(svc, &cfg.alarms, &opts).await;
+        }
+        let mut agent = Agent::new(cfg, opts).await?;
+        agent.restore(Utc::now()).await;
+        agent.prime(Utc::now()).await;
+        tokio::time::sleep(PRIME).await;
+        anyhow::Ok(agent)
+    };
+    let mut agent = tokio::select! {
+        a = startup => a?,
+        _ = stopped(stop_rx.clone()) => {
+            info!("signal received during startup: stopping");
+            return Ok(Outcome { ok: true, last: None, policy });
+        }
+    };
     if once {
         let t = agent.tick(Utc::now()).await;
         let ok = t.error.is_none() && !matches!(t.action, Action::Failed { .. });
@@ -444,11 +475,6 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
         .with_context(|| format!("cannot listen on {listen} (agent.listen)"))?;
     info!(listen = %listener.local_addr()?, interval = ?interval, mode = agent.snap.mode, dry_run = agent.snap.dry_run, "trimtab agent started");
     let (snap_tx, snap_rx) = tokio::sync::watch::channel(agent.snapshot());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    });
     let api_state = crate::api::State { snapshot: snap_rx, overrides: agent.overrides(), token };
     let server = tokio::spawn(crate::api::serve(listener, api_state, stopped(stop_rx.clone())));
     let mut ticker = tokio::time::interval(interval);
@@ -480,6 +506,30 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
     info!("shutting down");
     let _ = tokio::time::timeout(Duration::from_millis(400), server).await;
     Ok(Outcome { ok, last, policy: agent.policy })
+}
+
+/// `[alarms] enabled`: puts the alarms on start; a failure is logged and scaling goes on.
+async fn put_alarms(
+    svc: &crate::config::model::ServiceConfig,
+    a: &crate::config::model::AlarmsConfig,
+    opts: &Options,
+) {
+    let conn = Connection {
+        region: svc.region.clone(),
+        endpoint_url: svc.endpoint_url.clone(),
+        retries: true,
+        static_credentials: opts.static_credentials.clone(),
+        bulk: false,
+    };
+    let cw = CloudWatch::new(&aws::sdk_config(&conn).await);
+    match alarms::apply(&cw, svc, a).await {
+        Ok(plan) => {
+            for (spec, change) in plan {
+                info!(alarm = %spec.name, change = change.as_str(), "alarm");
+            }
+        }
+        Err(e) => warn!(error = %e, "could not put the alarms; scaling goes on"),
+    }
 }
 
 /// Resolves once `stop` turns true.

@@ -60,7 +60,9 @@ async fn healthz(Extract(s): Extract<State>) -> Response {
     let now = Utc::now();
     let last = snap.last.as_ref().map(|t| t.at).unwrap_or(snap.started_at);
     let age = (now - last).num_seconds();
-    let healthy = age <= 3 * snap.interval_seconds.max(1) + 5;
+    // Three intervals, plus a tick's worst case (a few AWS calls at their 8 s limit), so an
+    // AWS slowdown does not make the container health check restart the task.
+    let healthy = age <= 3 * snap.interval_seconds.max(1) + 60;
     let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = json!({
         "status": if healthy { "ok" } else { "stalled" },
@@ -145,6 +147,19 @@ async fn get_override(Extract(s): Extract<State>) -> Response {
 async fn post_override(Extract(s): Extract<State>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     if let Err(r) = authorize(&s, &headers) {
         return *r;
+    }
+    let snap = snap(&s);
+    if !snap.role.acts() {
+        let leader = match &snap.role {
+            crate::agent::leader::Role::Follower { leader: Some(l), .. } => {
+                format!(" (the leader's task is {l})")
+            }
+            _ => String::new(),
+        };
+        return error(
+            StatusCode::CONFLICT,
+            format!("this agent is not the leader; send the override to the leader's API{leader}"),
+        );
     }
     let req: OverrideRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -77,7 +77,9 @@ impl Ecs {
             .send()
             .await
             .map_err(|e| classify(OP, e))?;
-        let Some(s) = out.services().iter().find(|s| s.service_name() == Some(self.service.as_str())) else {
+        let wanted = Some(self.service.as_str());
+        let Some(s) = out.services().iter().find(|s| s.service_name() == wanted || s.service_arn() == wanted)
+        else {
             let why = out.failures().first().and_then(|f| f.reason()).unwrap_or("not returned");
             return Err(AwsError {
                 operation: OP,

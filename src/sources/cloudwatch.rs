@@ -57,8 +57,8 @@ impl Batch {
             .collect()
     }
 
-    /// The newest datapoint of each metric. Its time is the end of its period (capped at
-    /// `now`), so staleness is judged on when the data was complete, not when it began.
+    /// The newest complete datapoint of each metric. Its time is the end of its period, so
+    /// staleness is judged on when the data was complete, not when it began.
     pub async fn read(
         &self,
         cw: Option<&CloudWatch>,
@@ -78,9 +78,12 @@ impl Batch {
             .iter()
             .enumerate()
             .map(|(i, (name, q))| {
-                let newest = data.get(&format!("m{i}")).and_then(|points| points.first());
+                // A period that has not ended yet holds part of its data (a `Sum` would read
+                // low): only complete periods count.
+                let complete = |p: &&(DateTime<Utc>, f64)| p.0 + q.period <= now;
+                let newest = data.get(&format!("m{i}")).and_then(|points| points.iter().find(complete));
                 let r = match newest {
-                    Some((t, v)) if v.is_finite() => Ok(Sample { value: *v, at: (*t + q.period).min(now) }),
+                    Some((t, v)) if v.is_finite() => Ok(Sample { value: *v, at: *t + q.period }),
                     Some((_, v)) => Err(format!("CloudWatch returned {v} for {}/{}", q.namespace, q.metric)),
                     None => Err(format!(
                         "no CloudWatch datapoints for {}/{} in the last {} min",

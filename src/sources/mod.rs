@@ -158,7 +158,7 @@ impl Sources {
         let prom = async {
             let mut out = Vec::new();
             for s in &mut self.scrapers {
-                out.extend(s.scrape(http, now).await);
+                out.extend(s.scrape(http).await);
             }
             out
         };
@@ -170,7 +170,7 @@ impl Sources {
         };
         let cloud = self.cloudwatch.read(cw, now);
         let (prom, task, cloud) = tokio::join!(prom, task, cloud);
-        let host = self.host.as_mut().map(|h| h.read(now)).unwrap_or_default();
+        let host = self.host.as_mut().map(|h| h.read(Utc::now())).unwrap_or_default();
         for (name, r) in prom.into_iter().chain(task).chain(cloud).chain(host) {
             g.put(&name, r);
         }
@@ -182,13 +182,13 @@ impl Sources {
     pub async fn prime(&mut self, now: DateTime<Utc>) {
         let http = &self.http;
         for s in &mut self.scrapers {
-            let _ = s.scrape(http, now).await;
+            let _ = s.scrape(http).await;
         }
         if let Some(t) = &mut self.task {
             let _ = t.read(http, now).await;
         }
         if let Some(h) = &mut self.host {
-            let _ = h.read(now);
+            let _ = h.read(Utc::now());
         }
     }
 }

@@ -27,12 +27,11 @@ impl Scraper {
         out
     }
 
-    pub async fn scrape(
-        &mut self,
-        http: &reqwest::Client,
-        now: DateTime<Utc>,
-    ) -> Vec<(String, Result<Sample, String>)> {
+    /// Scrapes once. Samples are stamped when the response arrived (not when the tick began),
+    /// so rates divide by the real time between two scrapes.
+    pub async fn scrape(&mut self, http: &reqwest::Client) -> Vec<(String, Result<Sample, String>)> {
         let text = super::get_text(http, &self.url).await;
+        let now = Utc::now();
         let scrape = text.and_then(|t| promtext::parse(&t).map_err(|e| format!("{}: {e}", self.url)));
         let cur = match scrape {
             Ok(s) => s,
@@ -66,21 +65,19 @@ pub fn value(
     match &q.read {
         PromRead::Gauge(n) => cur.sum(n, &q.labels).ok_or_else(|| absent(n)),
         PromRead::Rate(n) => {
-            let c = cur.sum(n, &q.labels).ok_or_else(|| absent(n))?;
+            cur.sum(n, &q.labels).ok_or_else(|| absent(n))?;
             let (t0, p) = prev.ok_or_else(first)?;
             let secs = (now - *t0).num_milliseconds() as f64 / 1000.0;
-            let p = p.sum(n, &q.labels).unwrap_or(0.0);
             if secs <= 0.0 {
                 return Err("two scrapes at the same instant".to_owned());
             }
-            Ok(promtext::counter_increase(p, c) / secs)
+            Ok(increase(p, cur, n, &q.labels) / secs)
         }
         PromRead::Ratio(num, den) => {
-            let (cn, cd) =
-                (cur.sum(num, &q.labels).unwrap_or(0.0), cur.sum(den, &q.labels).ok_or_else(|| absent(den))?);
+            cur.sum(den, &q.labels).ok_or_else(|| absent(den))?;
             let (_, p) = prev.ok_or_else(first)?;
-            let dn = promtext::counter_increase(p.sum(num, &q.labels).unwrap_or(0.0), cn);
-            let dd = promtext::counter_increase(p.sum(den, &q.labels).unwrap_or(0.0), cd);
+            let dn = increase(p, cur, num, &q.labels);
+            let dd = increase(p, cur, den, &q.labels);
             // No requests in the interval: no errors either.
             Ok(if dd > 0.0 { 100.0 * dn / dd } else { 0.0 })
         }
@@ -96,6 +93,28 @@ pub fn value(
                 .ok_or_else(|| format!("{url}: no {name} observations since the last scrape"))
         }
     }
+}
+
+/// Increase of counter `name` between two scrapes, series by series as PromQL's `increase`
+/// does and then summed: one series' reset (a restarted worker) counts as that series'
+/// restart, not as the whole sum's. A series new in this scrape adds nothing yet.
+fn increase(prev: &Scrape, cur: &Scrape, name: &str, matchers: &[(String, String)]) -> f64 {
+    let series = |s: &Scrape| -> std::collections::BTreeMap<Vec<(String, String)>, f64> {
+        s.samples
+            .iter()
+            .filter(|x| x.name == name && matchers.iter().all(|m| x.labels.contains(m)))
+            .map(|x| {
+                let mut key = x.labels.clone();
+                key.sort();
+                (key, x.value)
+            })
+            .collect()
+    };
+    let before = series(prev);
+    series(cur)
+        .into_iter()
+        .filter_map(|(k, c)| before.get(&k).map(|p| promtext::counter_increase(*p, c)))
+        .sum()
 }
 
 fn matchers(labels: &[(String, String)]) -> String {
@@ -138,6 +157,11 @@ mod tests {
         let h = PromRead::Histogram { name: "lat".into(), quantile: 0.5 };
         let p50 = value(&q(h), prev.as_ref(), &b, t1, url).unwrap();
         assert!((p50 - (0.1 + 0.4 * 40.0 / 90.0)).abs() < 1e-12, "{p50}");
+        // One of two workers restarts: only its own count starts again.
+        let two = scrape("req_total{w=\"1\"} 1000\nreq_total{w=\"2\"} 1000\n");
+        let after = scrape("req_total{w=\"1\"} 1100\nreq_total{w=\"2\"} 50\n");
+        let rate = value(&q(PromRead::Rate("req_total".into())), Some(&(t0, two)), &after, t1, url);
+        assert_eq!(rate, Ok((100.0 + 50.0) / 10.0));
         let first = value(&q(PromRead::Rate("req_total".into())), None, &b, t1, url);
         assert_eq!(first, Err("first scrape: a rate needs two".to_owned()));
         let missing = value(&q(PromRead::Gauge("nope".into())), None, &b, t1, url);
