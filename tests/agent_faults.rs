@@ -320,3 +320,51 @@ async fn task_metadata_v4_payloads_give_task_cpu_and_memory() {
     assert_eq!(a.snapshot().role.name(), "leader");
     assert_eq!(fake.count("GetMetricData").await, 0, "task metrics need no CloudWatch");
 }
+
+#[tokio::test]
+async fn a_follower_refuses_overrides_and_names_the_leader() {
+    let mut w = World::default();
+    w.tasks = vec![("arn:task/old".into(), 1_700_000_000), ("arn:task/new".into(), 1_700_000_500)];
+    cpu(&mut w, 50.0);
+    let fake = FakeAws::start(w).await;
+    let md = metadata("arn:task/new").await;
+    let mut follower =
+        Agent::new(config(&fake.uri(), SERVICE_CPU), options(false, Some(md.uri()))).await.unwrap();
+    follower.tick(Utc::now()).await;
+    let (_tx, rx) = tokio::sync::watch::channel(follower.snapshot());
+    let state = trimtab::api::State {
+        snapshot: rx,
+        overrides: follower.overrides(),
+        token: Some("0123456789abcdef".into()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(trimtab::api::serve(listener, state, std::future::pending()));
+    let r = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("http://{addr}/override"))
+        .bearer_auth("0123456789abcdef")
+        .body(r#"{"desired": 9, "reason": "incident", "expires_in": "10m"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(r.text().await.unwrap().contains("the leader's task is arn:task/old"));
+    assert!(follower.overrides().lock().unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_cloudwatch_period_that_has_not_ended_is_not_used() {
+    let mut w = World::default();
+    let now = Utc::now().timestamp();
+    // The current minute has only a few seconds of data (reads low); the last complete one is busy.
+    w.datapoints.insert("CPUUtilization".into(), vec![(now - 20, 5.0), (now - 80, 90.0)]);
+    let fake = FakeAws::start(w).await;
+    let mut a = agent(&fake, false).await;
+    let t = a.tick(Utc::now()).await;
+    let d = t.decision.unwrap();
+    assert_eq!(d.score.contributions[0].value, Some(90.0));
+    assert_eq!(t.action, Action::Applied { from: 4, to: 6 });
+}
