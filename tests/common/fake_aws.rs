@@ -52,20 +52,17 @@ impl FakeAws {
         let server = MockServer::start().await;
         let world = Arc::new(Mutex::new(world));
         for op in ["DescribeServices", "UpdateService", "ListTasks", "DescribeTasks"] {
-            Mock::given(method("POST"))
-                .and(header("x-amz-target", format!("{ECS_TARGET}{op}").as_str()))
-                .respond_with(Ecs { op, world: world.clone() })
-                .with_priority(10)
-                .mount(&server)
-                .await;
+            let ecs = Ecs { op, world: world.clone() };
+            mount(
+                &server,
+                Mock::given(method("POST")).and(header("x-amz-target", format!("{ECS_TARGET}{op}").as_str())),
+                ecs,
+            )
+            .await;
         }
         for op in ["GetMetricData", "PutMetricData"] {
-            Mock::given(method("POST"))
-                .and(path(format!("{CW_PATH}{op}")))
-                .respond_with(CloudWatch { op, world: world.clone() })
-                .with_priority(10)
-                .mount(&server)
-                .await;
+            let cw = CloudWatch { op, world: world.clone() };
+            mount(&server, Mock::given(method("POST")).and(path(format!("{CW_PATH}{op}"))), cw).await;
         }
         FakeAws { server, world }
     }
@@ -113,28 +110,11 @@ impl FakeAws {
         }
         out
     }
+}
 
-    pub async fn reset_requests(&self) {
-        self.server.reset().await;
-        // `reset` drops the mocks too: mount them again on the same state.
-        let world = self.world.clone();
-        for op in ["DescribeServices", "UpdateService", "ListTasks", "DescribeTasks"] {
-            Mock::given(method("POST"))
-                .and(header("x-amz-target", format!("{ECS_TARGET}{op}").as_str()))
-                .respond_with(Ecs { op, world: world.clone() })
-                .with_priority(10)
-                .mount(&self.server)
-                .await;
-        }
-        for op in ["GetMetricData", "PutMetricData"] {
-            Mock::given(method("POST"))
-                .and(path(format!("{CW_PATH}{op}")))
-                .respond_with(CloudWatch { op, world: world.clone() })
-                .with_priority(10)
-                .mount(&self.server)
-                .await;
-        }
-    }
+/// Mounts a fake operation below the priority tests use for injected faults (1).
+async fn mount(server: &MockServer, given: wiremock::MockBuilder, responder: impl Respond + 'static) {
+    given.respond_with(responder).with_priority(10).mount(server).await;
 }
 
 pub fn operation(r: &Request) -> String {

@@ -62,6 +62,16 @@ impl Keys<'_> {
         v.clone()
     }
 
+    /// A required string that is not blank.
+    fn non_empty(&mut self, key: &str, v: &Option<String>) -> Option<String> {
+        let s = self.required(key, v)?;
+        if s.trim().is_empty() {
+            self.problem(key, "must not be empty");
+            return None;
+        }
+        Some(s)
+    }
+
     /// A duration from `v` (or `default`), at most `max` long.
     fn duration(&mut self, key: &str, v: Option<&str>, default: &str, max: Limit) -> Option<TimeDelta> {
         let text = v.unwrap_or(default);

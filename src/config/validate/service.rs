@@ -34,8 +34,8 @@ pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
 
 pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
     let mut k = Keys { path: "service".into(), p };
-    let cluster = non_empty(&mut k, "cluster", &raw.cluster);
-    let name = non_empty(&mut k, "name", &raw.name);
+    let cluster = k.non_empty("cluster", &raw.cluster);
+    let name = k.non_empty("name", &raw.name);
     if let Some(r) = raw.region.as_deref().filter(|r| !is_region(r)) {
         k.problem("region", format!("{r:?} is not an AWS region name (e.g. \"us-east-1\")"));
     }
@@ -146,15 +146,6 @@ pub fn alarms(raw: Option<&RawAlarms>, has_service: bool, p: &mut Problems) -> O
         heartbeat_minutes: heartbeat?,
         actions,
     })
-}
-
-fn non_empty(k: &mut Keys<'_>, key: &str, v: &Option<String>) -> Option<String> {
-    let s = k.required(key, v)?;
-    if s.trim().is_empty() {
-        k.problem(key, "must not be empty");
-        return None;
-    }
-    Some(s)
 }
 
 /// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-5`…

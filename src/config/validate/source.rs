@@ -105,8 +105,8 @@ fn resource(k: &mut Keys<'_>, kind: Option<MetricKind>, source: &str) -> Option<
 }
 
 fn cloudwatch(k: &mut Keys<'_>, r: &RawMetric) -> Option<CloudwatchQuery> {
-    let namespace = non_empty(k, "namespace", &r.namespace);
-    let metric = non_empty(k, "metric", &r.metric);
+    let namespace = k.non_empty("namespace", &r.namespace);
+    let metric = k.non_empty("metric", &r.metric);
     let statistic = r.statistic.clone().unwrap_or_else(|| "Average".to_owned());
     let statistic_ok = STATISTICS.contains(&statistic.as_str()) || is_extended_statistic(&statistic);
     if !statistic_ok {
@@ -150,7 +150,7 @@ fn is_extended_statistic(s: &str) -> bool {
 }
 
 fn prometheus(k: &mut Keys<'_>, r: &RawMetric) -> Option<PromQuery> {
-    let url = non_empty(k, "url", &r.url).filter(|u| {
+    let url = k.non_empty("url", &r.url).filter(|u| {
         let ok = u.strip_prefix("http://").is_some_and(|rest| !rest.is_empty());
         if !ok {
             k.problem("url", format!("{u:?} is not an http:// URL (the app's metrics endpoint, e.g. \"http://127.0.0.1:8080/metrics\")"));
@@ -217,13 +217,4 @@ fn is_metric_name(n: &str) -> bool {
     let mut chars = n.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-fn non_empty(k: &mut Keys<'_>, key: &str, v: &Option<String>) -> Option<String> {
-    let s = k.required(key, v)?;
-    if s.trim().is_empty() {
-        k.problem(key, "must not be empty");
-        return None;
-    }
-    Some(s)
 }
