@@ -332,6 +332,12 @@ fn run_agent(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A CloudWatch client for `[service]`; `bulk` for reads of weeks of history.
+async fn cloudwatch(svc: &config::model::ServiceConfig, bulk: bool) -> trimtab::aws::CloudWatch {
+    let conn = trimtab::aws::Connection { bulk, ..trimtab::aws::Connection::for_service(svc) };
+    trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await)
+}
+
 fn alarms(args: AlarmsArgs) -> anyhow::Result<()> {
     let cfg = config::load(&args.config)?;
     let Some(svc) = &cfg.service else {
@@ -339,14 +345,7 @@ fn alarms(args: AlarmsArgs) -> anyhow::Result<()> {
     };
     let rt = runtime()?;
     let plan = rt.block_on(async {
-        let conn = trimtab::aws::Connection {
-            region: svc.region.clone(),
-            endpoint_url: svc.endpoint_url.clone(),
-            retries: true,
-            static_credentials: None,
-            bulk: false,
-        };
-        let cw = trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await);
+        let cw = cloudwatch(svc, false).await;
         if args.apply {
             trimtab::agent::alarms::apply(&cw, svc, &cfg.alarms).await
         } else {
@@ -544,14 +543,7 @@ fn history_trace(config: &Config, days: u32) -> anyhow::Result<(trimtab::sim::Tr
     }
     let rt = runtime()?;
     rt.block_on(async {
-        let conn = trimtab::aws::Connection {
-            region: svc.region.clone(),
-            endpoint_url: svc.endpoint_url.clone(),
-            retries: true,
-            static_credentials: None,
-            bulk: true,
-        };
-        let cw = trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await);
+        let cw = cloudwatch(svc, true).await;
         replay::fetch(&cw, svc, days, Utc::now()).await
     })
     .map(|h| {

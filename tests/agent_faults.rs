@@ -14,7 +14,7 @@ use chrono::{TimeDelta, Utc};
 use fake_aws::{FakeAws, World};
 use trimtab::agent::snapshot::Action;
 use trimtab::agent::{Agent, Options};
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn config(endpoint: &str, metrics: &str) -> trimtab::config::Config {
@@ -83,16 +83,8 @@ async fn throttling_is_retried_within_the_tick() {
     let mut w = World::default();
     cpu(&mut w, 90.0);
     let fake = FakeAws::start(w).await;
-    Mock::given(method("POST"))
-        .and(header("x-amz-target", "AmazonEC2ContainerServiceV20141113.UpdateService"))
-        .respond_with(ResponseTemplate::new(400).set_body_raw(
-            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
-            "application/x-amz-json-1.1",
-        ))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&fake.server)
-        .await;
+    let throttled = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+    fake.ecs_fault("UpdateService", 400, throttled, Some(2)).await;
     let mut a = agent(&fake, true).await;
     let t = a.tick(Utc::now()).await;
     assert_eq!(t.action, Action::Applied { from: 4, to: 6 }, "{t:?}");
@@ -105,17 +97,7 @@ async fn a_5xx_storm_never_scales_and_never_stops_the_loop() {
     let mut w = World::default();
     cpu(&mut w, 5.0);
     let fake = FakeAws::start(w).await;
-    Mock::given(method("POST"))
-        .and(header("x-amz-target", "AmazonEC2ContainerServiceV20141113.DescribeServices"))
-        .respond_with(
-            ResponseTemplate::new(503).set_body_raw(
-                r#"{"__type":"ServerException","message":"down"}"#,
-                "application/x-amz-json-1.1",
-            ),
-        )
-        .with_priority(1)
-        .mount(&fake.server)
-        .await;
+    fake.ecs_fault("DescribeServices", 503, r#"{"__type":"ServerException","message":"down"}"#, None).await;
     let mut a = agent(&fake, true).await;
     for _ in 0..3 {
         let t = a.tick(Utc::now()).await;
@@ -158,15 +140,7 @@ async fn a_metrics_timeout_holds_instead_of_scaling_in() {
 #[tokio::test]
 async fn a_malformed_response_is_reported_not_fatal() {
     let fake = FakeAws::start(World::default()).await;
-    Mock::given(method("POST"))
-        .and(header("x-amz-target", "AmazonEC2ContainerServiceV20141113.DescribeServices"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw("{\"services\": [{\"desiredCount\": \"many\"", "application/x-amz-json-1.1"),
-        )
-        .with_priority(1)
-        .mount(&fake.server)
-        .await;
+    fake.ecs_fault("DescribeServices", 200, "{\"services\": [{\"desiredCount\": \"many\"", None).await;
     let mut a = agent(&fake, false).await;
     let t = a.tick(Utc::now()).await;
     assert_eq!(t.action, Action::Skipped);
@@ -308,7 +282,7 @@ async fn task_metadata_v4_payloads_give_task_cpu_and_memory() {
     let metrics = "[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\nscope = \"task\"\ntarget = 100.0\n\
                    [[scaling.metrics]]\nname = \"memory\"\nsource = \"ecs\"\nscope = \"task\"\ntarget = 100.0\n";
     let mut a = Agent::new(config(&fake.uri(), metrics), options(false, Some(md.uri()))).await.unwrap();
-    a.prime(Utc::now()).await;
+    a.prime().await;
     // The fixtures' own `read` times are in 2020: judge staleness at that time.
     let read = chrono::DateTime::parse_from_rfc3339("2020-03-25T21:44:49.071145424Z").unwrap().to_utc();
     let t = a.tick(read + TimeDelta::seconds(1)).await;

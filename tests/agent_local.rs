@@ -53,6 +53,17 @@ impl Agent {
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
+    /// `POST /override` with `body`, with a bearer token if given; the status and the body.
+    async fn post_override(&self, token: Option<&str>, body: &Value) -> (u16, String) {
+        let mut req =
+            self.http.post(format!("{}/override", self.base)).header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.body(body.to_string()).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
     /// Polls until `f` holds, for at most `secs`.
     async fn until(&self, secs: u64, what: &str, f: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(secs);
@@ -102,49 +113,14 @@ async fn local_mode_serves_its_api_takes_overrides_and_stops_on_sigterm() {
     promtool_check(&text);
 
     // Overrides need the token.
-    let url = format!("{}/override", a.base);
     let body = serde_json::json!({ "desired": 3, "reason": "load test", "expires_in": "10m" });
-    let r = a
-        .http
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 401);
-    let r = a
-        .http
-        .post(&url)
-        .bearer_auth("wrong-token-wrong-token")
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(a.post_override(None, &body).await.0, 401);
+    assert_eq!(a.post_override(Some("wrong-token-wrong-token"), &body).await.0, 401);
     let bad = serde_json::json!({ "desired": -1, "reason": "x", "expires_in": "10m" });
-    let r = a
-        .http
-        .post(&url)
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/json")
-        .body(bad.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
-    assert!(r.text().await.unwrap().contains("desired: must be a whole number >= 0"));
-    let r = a
-        .http
-        .post(&url)
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 202);
+    let (code, text) = a.post_override(Some(TOKEN), &bad).await;
+    assert_eq!(code, 400);
+    assert!(text.contains("desired: must be a whole number >= 0"), "{text}");
+    assert_eq!(a.post_override(Some(TOKEN), &body).await.0, 202);
     let s = a.until(10, "the override to apply", |v| v["last"]["service"]["desired"] == 3).await;
     assert_eq!(s["manual_override"]["reason"], "load test", "{s}");
     assert_eq!(s["last"]["decision"]["reason"], "override");

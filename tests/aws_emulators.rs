@@ -202,26 +202,23 @@ async fn alarms_are_put_idempotently_with_a_breaching_heartbeat() {
         "[service]\ncluster = \"{cluster}\"\nname = \"web\"\nlaunch_type = \"ec2\"\n[alarms]\nenabled = true\ncpu_high = 80\n"
     );
     let file = write_config("alarms", &text);
-    let plan = trimtab(&["alarms", "--config", file.to_str().unwrap()]).await;
-    let stdout = String::from_utf8_lossy(&plan.stdout);
-    assert!(
-        plan.status.success() && stdout.contains("3 of 3 alarms would change"),
-        "{stdout}{}",
-        String::from_utf8_lossy(&plan.stderr)
-    );
-    let first = trimtab(&["alarms", "--config", file.to_str().unwrap(), "--apply"]).await;
-    let stdout = String::from_utf8_lossy(&first.stdout);
-    assert!(
-        first.status.success() && stdout.contains("3 of 3 alarms changed"),
-        "{stdout}{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    let second = trimtab(&["alarms", "--config", file.to_str().unwrap(), "--apply"]).await;
-    let stdout = String::from_utf8_lossy(&second.stdout);
-    assert!(
-        second.status.success() && stdout.contains("0 of 3 alarms changed"),
-        "second apply changes nothing:\n{stdout}"
-    );
+    // Plan, apply, apply again: the second apply finds nothing to change.
+    let steps: [(&[&str], &str); 3] = [
+        (&[], "3 of 3 alarms would change"),
+        (&["--apply"], "3 of 3 alarms changed"),
+        (&["--apply"], "0 of 3 alarms changed"),
+    ];
+    for (extra, want) in steps {
+        let mut args = vec!["alarms", "--config", file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = trimtab(&args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains(want),
+            "{want:?}:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     let alarms = cloudwatch().await.alarms(&format!("trimtab-{cluster}-web-")).await.unwrap();
     let names: Vec<&str> = alarms.iter().map(|a| a.name.as_str()).collect();

@@ -79,11 +79,9 @@ impl Agent {
                 format!("{}: `trimtab run` needs a [service] section (cluster, name), or --local", cfg.file)
             })?;
             let conn = Connection {
-                region: svc.region.clone(),
-                endpoint_url: svc.endpoint_url.clone(),
                 retries: opts.retries,
                 static_credentials: opts.static_credentials.clone(),
-                bulk: false,
+                ..Connection::for_service(svc)
             };
             let sdk = aws::sdk_config(&conn).await;
             anyhow::ensure!(
@@ -141,10 +139,6 @@ impl Agent {
         Arc::new(self.snap.clone())
     }
 
-    pub fn config(&self) -> &Config {
-        &self.cfg
-    }
-
     /// Rebuilds cooldowns and the stabilization window from CloudWatch and the service's
     /// events (see [`restore`]). Failures are logged; the agent then starts with what it has.
     pub async fn restore(&mut self, now: DateTime<Utc>) {
@@ -180,8 +174,8 @@ impl Agent {
     }
 
     /// First readings for sources that need two (see [`Sources::prime`]).
-    pub async fn prime(&mut self, now: DateTime<Utc>) {
-        self.sources.prime(now).await;
+    pub async fn prime(&mut self) {
+        self.sources.prime().await;
     }
 
     /// One tick. Never fails: problems are in the returned [`Tick`].
@@ -454,7 +448,7 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
         }
         let mut agent = Agent::new(cfg, opts).await?;
         agent.restore(Utc::now()).await;
-        agent.prime(Utc::now()).await;
+        agent.prime().await;
         tokio::time::sleep(PRIME).await;
         anyhow::Ok(agent)
     };
@@ -514,13 +508,8 @@ async fn put_alarms(
     a: &crate::config::model::AlarmsConfig,
     opts: &Options,
 ) {
-    let conn = Connection {
-        region: svc.region.clone(),
-        endpoint_url: svc.endpoint_url.clone(),
-        retries: true,
-        static_credentials: opts.static_credentials.clone(),
-        bulk: false,
-    };
+    let conn =
+        Connection { static_credentials: opts.static_credentials.clone(), ..Connection::for_service(svc) };
     let cw = CloudWatch::new(&aws::sdk_config(&conn).await);
     match alarms::apply(&cw, svc, a).await {
         Ok(plan) => {

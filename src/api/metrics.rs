@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::agent::snapshot::{Action, Snapshot};
+use crate::agent::snapshot::Snapshot;
 
 struct Out(String);
 
@@ -131,7 +131,6 @@ pub fn render(s: &Snapshot) -> String {
             "Unix time of the last tick.",
             t.at.timestamp_millis() as f64 / 1000.0,
         );
-        let _ = matches!(t.action, Action::None);
     }
     o.family("trimtab_decisions_total", "counter", "Decisions by reason since start.");
     for (reason, n) in &s.counters.decisions {

@@ -34,7 +34,7 @@ pub type Datapoints = Vec<(DateTime<Utc>, f64)>;
 pub struct Published {
     pub name: &'static str,
     pub value: f64,
-    /// `None`: no unit.
+    /// Unit `Count`; otherwise no unit.
     pub count: bool,
 }
 

@@ -44,6 +44,20 @@ pub struct Connection {
     pub bulk: bool,
 }
 
+impl Connection {
+    /// The connection `[service]` describes: its region and endpoint, retries on, the default
+    /// credential chain.
+    pub fn for_service(svc: &crate::config::model::ServiceConfig) -> Connection {
+        Connection {
+            region: svc.region.clone(),
+            endpoint_url: svc.endpoint_url.clone(),
+            retries: true,
+            static_credentials: None,
+            bulk: false,
+        }
+    }
+}
+
 /// Attempts per call (first try included) and their backoff bounds: a throttled or failed call
 /// is retried inside one tick, then reported; the next tick tries again.
 pub const MAX_ATTEMPTS: u32 = 3;

@@ -30,19 +30,6 @@ impl Host {
         }
     }
 
-    /// What the readings are percentages of, for the startup log.
-    pub fn describe(&self) -> String {
-        match &self.cgroup {
-            Some(c) => format!(
-                "cgroup {:?}: cpu limit {}, memory limit {}",
-                c.version(),
-                c.cpu_limit_cores().map_or("none (host)".to_owned(), |l| format!("{l} cores")),
-                c.memory_limit_bytes().map_or("none (host)".to_owned(), |m| format!("{} MiB", m >> 20))
-            ),
-            None => "no cgroup found: host-wide readings".to_owned(),
-        }
-    }
-
     pub fn read(&mut self, now: DateTime<Utc>) -> Vec<(String, Result<Sample, String>)> {
         let wants = |r| self.metrics.iter().any(|(_, m)| *m == r);
         let (want_cpu, want_memory) = (wants(Resource::Cpu), wants(Resource::Memory));

@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::aws::CloudWatch;
-use crate::config::model::{Config, EcsScope, Resource, SourceSpec};
+use crate::config::model::{Config, EcsScope, SourceSpec};
 use crate::core::Sample;
 
 /// What one tick read: a sample per metric that could be read, a reason per metric that could not.
@@ -142,11 +142,6 @@ impl Sources {
         })
     }
 
-    /// Whether a tick needs CloudWatch (so the agent knows to build the client).
-    pub fn needs_cloudwatch(&self) -> bool {
-        !self.cloudwatch.is_empty()
-    }
-
     /// Reads every metric once. All sources run concurrently; CloudWatch metrics go in one
     /// batched `GetMetricData`.
     pub async fn gather(&mut self, cw: Option<&CloudWatch>, now: DateTime<Utc>) -> Gathered {
@@ -164,7 +159,7 @@ impl Sources {
         };
         let task = async {
             match &mut self.task {
-                Some(t) => t.read(http, now).await,
+                Some(t) => t.read(http).await,
                 None => Vec::new(),
             }
         };
@@ -179,24 +174,16 @@ impl Sources {
 
     /// Takes a first reading of every source that needs two (CPU counters, Prometheus
     /// counters), so the first tick already has rates. CloudWatch is not read.
-    pub async fn prime(&mut self, now: DateTime<Utc>) {
+    pub async fn prime(&mut self) {
         let http = &self.http;
         for s in &mut self.scrapers {
             let _ = s.scrape(http).await;
         }
         if let Some(t) = &mut self.task {
-            let _ = t.read(http, now).await;
+            let _ = t.read(http).await;
         }
         if let Some(h) = &mut self.host {
             let _ = h.read(Utc::now());
         }
-    }
-}
-
-/// The resource's display name in messages.
-pub fn resource_name(r: Resource) -> &'static str {
-    match r {
-        Resource::Cpu => "cpu",
-        Resource::Memory => "memory",
     }
 }

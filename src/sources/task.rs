@@ -1,8 +1,6 @@
 //! This task, first-hand, from the ECS task metadata endpoint v4: CPU % of the task's CPU
 //! limit from successive cumulative counters, memory % of its memory limit.
 
-use chrono::{DateTime, Utc};
-
 use super::ecs_metadata::{self, TaskInfo, TaskStats};
 use crate::config::model::Resource;
 use crate::core::Sample;
@@ -19,11 +17,7 @@ impl TaskSource {
         TaskSource { base: base.trim_end_matches('/').to_owned(), metrics, task: None, prev: None }
     }
 
-    pub async fn read(
-        &mut self,
-        http: &reqwest::Client,
-        _now: DateTime<Utc>,
-    ) -> Vec<(String, Result<Sample, String>)> {
+    pub async fn read(&mut self, http: &reqwest::Client) -> Vec<(String, Result<Sample, String>)> {
         let r = self.fetch(http).await;
         let (task, cur) = match r {
             Ok(x) => x,

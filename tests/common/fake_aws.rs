@@ -71,6 +71,20 @@ impl FakeAws {
         self.server.uri()
     }
 
+    /// Makes ECS operation `op` answer `status` with `body` (awsJson1_1), ahead of the fake's
+    /// own answer; `times` limits how often (then the fake answers again).
+    pub async fn ecs_fault(&self, op: &str, status: u16, body: &str, times: Option<u64>) {
+        let answer =
+            ResponseTemplate::new(status).set_body_raw(body.to_owned(), "application/x-amz-json-1.1");
+        let mock =
+            Mock::given(method("POST")).and(header("x-amz-target", format!("{ECS_TARGET}{op}").as_str()));
+        let mock = mock.respond_with(answer).with_priority(1);
+        match times {
+            Some(n) => mock.up_to_n_times(n).mount(&self.server).await,
+            None => mock.mount(&self.server).await,
+        }
+    }
+
     /// Requests received so far, by operation (`DescribeServices`, `GetMetricData`, ...).
     pub async fn calls(&self) -> BTreeMap<String, usize> {
         let mut out = BTreeMap::new();
