@@ -378,15 +378,12 @@ fn count_error(c: &mut Counters, e: &AwsError) {
 }
 
 fn cooldowns(p: &Policy, h: &History) -> Cooldowns {
-    let out = h.last_scale_out();
-    let inn = h.last_scale_in();
+    let (out, inn) = core::decide::cooldowns(p, h);
     Cooldowns {
-        last_scale_out: out,
-        last_scale_in: inn,
-        scale_out_until: out.map(|t| t + p.scale_out_cooldown),
-        scale_in_until: inn
-            .map(|t| t + p.scale_in_cooldown)
-            .max(out.map(|t| t + p.scale_out_cooldown.max(p.scale_in_cooldown))),
+        last_scale_out: h.last_scale_out(),
+        last_scale_in: h.last_scale_in(),
+        scale_out_until: out.map(|(until, _)| until),
+        scale_in_until: inn.map(|(until, _)| until),
     }
 }
 

@@ -359,17 +359,27 @@ fn stabilize(run: &mut Run, policy: &Policy, history: &History, now: DateTime<Ut
     run.set(Reason::Stabilization, to, msg);
 }
 
-/// Scale-out waits `scale_out_cooldown` after the last scale-out. Scale-in waits
-/// `scale_in_cooldown` after the last scale-in, and the longer of both cooldowns after the last
-/// scale-out, so the direction never flips inside either cooldown.
-fn cooldown(run: &mut Run, policy: &Policy, history: &History, now: DateTime<Utc>) {
+/// When a cooldown ends, and the action that started it.
+pub type CooldownEnd = Option<(DateTime<Utc>, DateTime<Utc>)>;
+
+/// Each direction's cooldown, `(scale-out, scale-in)`. Scale-out waits `scale_out_cooldown`
+/// after the last scale-out. Scale-in waits `scale_in_cooldown` after the last scale-in, and
+/// the longer of both cooldowns after the last scale-out, so the direction never flips inside
+/// either cooldown. The pipeline and the agent's `/status` both read it from here.
+pub fn cooldowns(policy: &Policy, history: &History) -> (CooldownEnd, CooldownEnd) {
     let (out_cd, in_cd) = (policy.scale_out_cooldown, policy.scale_in_cooldown);
     let after = |t: Option<DateTime<Utc>>, d| t.map(|t| (later(t, d), t));
+    let out = after(history.last_scale_out(), out_cd);
+    let inn = after(history.last_scale_out(), out_cd.max(in_cd)).max(after(history.last_scale_in(), in_cd));
+    (out, inn)
+}
+
+fn cooldown(run: &mut Run, policy: &Policy, history: &History, now: DateTime<Utc>) {
+    let (out, inn) = cooldowns(policy, history);
     let (until, reason, what) = if run.n > run.current {
-        (after(history.last_scale_out(), out_cd), Reason::ScaleOutCooldown, "scale-out")
+        (out, Reason::ScaleOutCooldown, "scale-out")
     } else if run.n < run.current {
-        let out = after(history.last_scale_out(), out_cd.max(in_cd));
-        (out.max(after(history.last_scale_in(), in_cd)), Reason::ScaleInCooldown, "scale-in")
+        (inn, Reason::ScaleInCooldown, "scale-in")
     } else {
         return;
     };
@@ -378,8 +388,8 @@ fn cooldown(run: &mut Run, policy: &Policy, history: &History, now: DateTime<Utc
         "{what} cooldown: last scaling {}s ago, {}s left (cooldowns: scale-out {}s, scale-in {}s)",
         (now - last).num_seconds(),
         (until - now).num_seconds(),
-        out_cd.num_seconds(),
-        in_cd.num_seconds()
+        policy.scale_out_cooldown.num_seconds(),
+        policy.scale_in_cooldown.num_seconds()
     );
     run.set(reason, run.current, msg);
 }
