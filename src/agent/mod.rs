@@ -389,19 +389,11 @@ fn cooldowns(p: &Policy, h: &History) -> Cooldowns {
 
 fn log_decision(d: &core::Decision, action: &Action, role: &Role) {
     let score = d.score.value.map(|s| format!("{s:.3}")).unwrap_or_else(|| "none".into());
-    let what = match action {
-        Action::None => "hold".to_owned(),
-        Action::Applied { from, to } => format!("set desired count {from} -> {to}"),
-        Action::DryRun { from, to } => format!("dry run: would set desired count {from} -> {to}"),
-        Action::NotLeader { from, to } => format!("follower: the leader would set {from} -> {to}"),
-        Action::Failed { from, to, error } => format!("FAILED to set {from} -> {to}: {error}"),
-        Action::Skipped => "skipped".to_owned(),
-    };
     let quiet = d.reason == Reason::WithinTolerance && *action == Action::None;
     if quiet {
-        info!(current = d.current.get(), desired = d.desired.get(), reason = %d.reason, score, role = role.name(), "{what}: {}", d.message);
+        info!(current = d.current.get(), desired = d.desired.get(), reason = %d.reason, score, role = role.name(), "{action}: {}", d.message);
     } else {
-        warn!(current = d.current.get(), desired = d.desired.get(), reason = %d.reason, score, role = role.name(), "{what}: {}", d.message);
+        warn!(current = d.current.get(), desired = d.desired.get(), reason = %d.reason, score, role = role.name(), "{action}: {}", d.message);
     }
 }
 

@@ -105,6 +105,22 @@ pub enum Action {
     Skipped,
 }
 
+/// How logs and `run --once` say it.
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::None => write!(f, "none (the count stays)"),
+            Action::Applied { from, to } => write!(f, "desired count set {from} -> {to}"),
+            Action::DryRun { from, to } => write!(f, "dry run: would set the desired count {from} -> {to}"),
+            Action::NotLeader { from, to } => {
+                write!(f, "none: not the leader (the leader would set {from} -> {to})")
+            }
+            Action::Failed { from, to, error } => write!(f, "FAILED to set {from} -> {to}: {error}"),
+            Action::Skipped => write!(f, "none: no decision"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct ActionRecord {
     pub at: DateTime<Utc>,

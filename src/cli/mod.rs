@@ -86,14 +86,8 @@ pub fn tick_report(t: &crate::agent::snapshot::Tick, policy: &crate::core::Polic
         out.push_str(&explain::render(d, policy));
     }
     let action = match &t.action {
-        Action::None => "none (the count stays)".to_owned(),
-        Action::Applied { from, to } => format!("desired count set {from} -> {to}"),
-        Action::DryRun { from, to } => format!("dry run: would set the desired count {from} -> {to}"),
-        Action::NotLeader { from, to } => {
-            format!("none: not the leader (the leader would set {from} -> {to})")
-        }
-        Action::Failed { from, to, error } => format!("FAILED to set {from} -> {to}: {error}"),
         Action::Skipped => format!("none: {}", t.error.as_deref().unwrap_or("no decision")),
+        other => other.to_string(),
     };
     out.push_str(&format!("\naction: {action}\n"));
     out
