@@ -166,6 +166,17 @@ pub struct ScalingConfig {
     pub sources: Vec<MetricSource>,
 }
 
+/// `[[notify]]`: where budget alerts go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotifyTarget {
+    /// POST of the event as JSON.
+    Webhook { url: String },
+    /// POST of a Slack-compatible `{"text": ...}` payload (Slack, Mattermost, Teams workflows).
+    Slack { url: String },
+    /// SNS `Publish` to a topic.
+    Sns { topic_arn: String },
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct BudgetConfig {
     pub monthly: Money,

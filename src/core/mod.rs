@@ -17,6 +17,7 @@
 //! final [`Reason`] is the last stage that moved the number, so `explain`, logs and the status
 //! API all tell the same story.
 
+pub mod cost;
 pub mod decide;
 pub mod fargate;
 pub mod history;

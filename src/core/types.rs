@@ -139,8 +139,19 @@ impl Money {
         (usd.is_finite() && micros.abs() < 9.0e18).then_some(Money(micros as i64))
     }
 
+    pub const ZERO: Money = Money(0);
+
+    pub fn from_micros(micros: i64) -> Self {
+        Money(micros)
+    }
+
     pub fn micros(self) -> i64 {
         self.0
+    }
+
+    /// Dollars as a float, for display and JSON only; sums stay in micro-dollars.
+    pub fn as_usd(self) -> f64 {
+        self.0 as f64 / 1e6
     }
 }
 
