@@ -28,29 +28,7 @@ pub struct AgentConfig {
     pub api_token: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LaunchType {
-    Fargate,
-    FargateSpot,
-    Ec2,
-}
-
-impl LaunchType {
-    pub const NAMES: &'static [&'static str] = &["fargate", "fargate-spot", "ec2"];
-
-    pub fn is_fargate(self) -> bool {
-        matches!(self, LaunchType::Fargate | LaunchType::FargateSpot)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Architecture {
-    #[serde(rename = "x86_64")]
-    X86_64,
-    #[serde(rename = "arm64")]
-    Arm64,
-}
+pub use crate::core::cost::pricing::{Arch as Architecture, Launch as LaunchType, Os};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceConfig {
