@@ -79,7 +79,7 @@ fn check_lists_every_semantic_error_with_key_path_and_exits_2() {
         format!("{file}:2:1: scaling.min: min (9) must not exceed max (3)"),
         format!("{file}:4:1: scaling.scale_out_threshold: must be between 0 and 1"),
         format!("{file}:10:1: schedule[0].timezone: unknown time zone \"Mars/Olympus\""),
-        format!("{file}:15:1: budget.warn_at: warn_at (0.9) must be below critical_at (0.5)"),
+        format!("{file}:15:1: budget.warn_at: warn_at ($90.00) must be below critical_at ($50.00)"),
     ] {
         assert!(err.lines().any(|l| l.starts_with(&want)), "missing {want:?} in\n{err}");
     }

@@ -29,6 +29,8 @@ fn config_reference_lists_every_accepted_key() {
         ("[[schedule]]", "[[schedule]]\nzz_probe = 1\n"),
         ("[budget]", "[budget]\nzz_probe = 1\n"),
         ("[alarms]", "[alarms]\nzz_probe = 1\n"),
+        ("[cost]", "[cost]\nzz_probe = 1\n"),
+        ("[[notify]]", "[[notify]]\nzz_probe = 1\n"),
     ];
     let reference = README.split("## Configuration reference").nth(1).expect("README has a config reference");
     let mut missing = BTreeSet::new();

@@ -17,7 +17,13 @@ pub fn check_summary(c: &Config) -> String {
     let p = &c.scaling.policy;
     let service =
         c.service.as_ref().map_or("no [service]".to_owned(), |s| format!("service {}/{}", s.cluster, s.name));
-    let budget = c.budget.as_ref().map_or(String::new(), |b| format!(", budget {}/month", b.monthly));
+    let budget = c.budget.as_ref().map_or(String::new(), |b| {
+        format!(
+            ", budget {}/{}",
+            b.amount,
+            if b.period == crate::core::cost::PeriodKind::Daily { "day" } else { "month" }
+        )
+    });
     let windows = p.schedules.len();
     format!(
         "ok: {}: {service}, template {}, {} metric{}, bounds {}, {windows} schedule window{}{budget}",

@@ -20,9 +20,10 @@ use std::path::Path;
 
 pub use error::{ConfigError, Diagnostic};
 pub use model::{
-    AgentConfig, Architecture, BudgetConfig, Config, LaunchType, MetricSource, ScalingConfig, ServiceConfig,
-    SourceKind,
+    AgentConfig, Architecture, Budget, Config, CostConfig, LaunchType, MetricSource, NotifyTarget,
+    ScalingConfig, ServiceConfig, SourceKind,
 };
+pub use validate::cost::price_sheet;
 
 use error::Problems;
 use parse::Parsed;
@@ -80,6 +81,8 @@ fn load_template(t: &templates::Template) -> Result<Parsed, ConfigError> {
     let stray = parsed.raw.agent.is_some()
         || parsed.raw.service.is_some()
         || parsed.raw.budget.is_some()
+        || parsed.raw.cost.is_some()
+        || !parsed.raw.notify.is_empty()
         || !parsed.raw.schedule.is_empty();
     if problems.is_empty() && !stray {
         return Ok(parsed);

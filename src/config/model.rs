@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use chrono::TimeDelta;
 use serde::Serialize;
 
-use crate::core::{Money, Policy};
+use crate::core::Policy;
+use crate::core::cost::pricing::{PriceSheet, Rate, TaskShape};
+pub use crate::core::cost::{Budget, Level, PeriodKind, Threshold};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -15,8 +17,13 @@ pub struct Config {
     pub agent: AgentConfig,
     pub service: Option<ServiceConfig>,
     pub scaling: ScalingConfig,
-    pub budget: Option<BudgetConfig>,
+    pub budget: Option<Budget>,
     pub alarms: AlarmsConfig,
+    pub cost: CostConfig,
+    pub notify: Vec<NotifyTarget>,
+    /// The price of one task, when the region is known from the file (else resolved at run time
+    /// from the environment's region by [`crate::config::price_sheet`]).
+    pub prices: Option<PriceSheet>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +49,23 @@ pub struct ServiceConfig {
     pub memory: Option<u32>,
     pub architecture: Architecture,
     pub endpoint_url: Option<String>,
+    pub os: Os,
+    pub storage_gib: u32,
+}
+
+impl ServiceConfig {
+    /// The task as the cost module prices it; `None` without a CPU and memory size (EC2 tasks
+    /// may leave them to the containers).
+    pub fn shape(&self) -> Option<TaskShape> {
+        Some(TaskShape {
+            launch: self.launch_type,
+            arch: self.architecture,
+            os: self.os,
+            cpu: self.cpu?,
+            memory: self.memory?,
+            storage_gib: self.storage_gib,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -155,9 +179,17 @@ pub enum NotifyTarget {
     Sns { topic_arn: String },
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct BudgetConfig {
-    pub monthly: Money,
-    pub warn_at: f64,
-    pub critical_at: f64,
+/// `[cost]`: price overrides; `None` takes the shipped table's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CostConfig {
+    pub vcpu_hour: Option<Rate>,
+    pub gb_hour: Option<Rate>,
+    pub licence_vcpu_hour: Option<Rate>,
+    pub storage_gb_hour: Option<Rate>,
+    pub spot_discount_ppm: Option<i64>,
+    pub instance_type: Option<String>,
+    pub instance_hourly: Option<Rate>,
+    pub instance_vcpus: Option<u32>,
+    pub instance_memory_gib: Option<u32>,
+    pub interruption_tolerant: Option<bool>,
 }

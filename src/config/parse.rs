@@ -6,10 +6,11 @@ use serde::de::DeserializeOwned;
 use toml::de::DeTable;
 
 use super::error::{Diagnostic, Problems};
-use super::raw::{RawConfig, RawMetric, RawScaling, RawSchedule};
+use super::raw::{RawConfig, RawMetric, RawNotify, RawScaling, RawSchedule};
 use super::span::SpanIndex;
 
-pub const SECTIONS: &[&str] = &["agent", "service", "scaling", "schedule", "budget", "alarms"];
+pub const SECTIONS: &[&str] =
+    &["agent", "service", "scaling", "schedule", "budget", "cost", "notify", "alarms"];
 
 /// A parsed file: the raw config and where its keys are.
 pub struct Parsed {
@@ -49,6 +50,8 @@ fn sections(table: toml::Table, problems: &mut Problems) -> RawConfig {
             "schedule" => raw.schedule = elements::<RawSchedule>(value, "schedule", problems),
             "budget" => raw.budget = section(value, "budget", problems),
             "alarms" => raw.alarms = section(value, "alarms", problems),
+            "cost" => raw.cost = section(value, "cost", problems),
+            "notify" => raw.notify = elements::<RawNotify>(value, "notify", problems),
             other => {
                 problems.push(other, format!("unknown section; expected one of {}", SECTIONS.join(", ")))
             }

@@ -37,6 +37,10 @@ pub struct RawService {
     /// Endpoint for every AWS client (tests, VPC endpoints). The standard `AWS_ENDPOINT_URL*`
     /// environment variables work too.
     pub endpoint_url: Option<String>,
+    /// `linux` | `windows`. Default `linux`.
+    pub os: Option<String>,
+    /// Task ephemeral storage, GiB (Fargate includes 20). Default 20.
+    pub ephemeral_storage_gib: Option<i64>,
 }
 
 /// `[scaling]`: the policy, optionally on top of a template.
@@ -119,9 +123,51 @@ pub struct RawSchedule {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBudget {
+    /// A monthly budget, USD (calendar months in `timezone`).
     pub monthly_usd: Option<f64>,
-    pub warn_at: Option<f64>,
-    pub critical_at: Option<f64>,
+    /// A daily budget, USD (instead of `monthly_usd`).
+    pub daily_usd: Option<f64>,
+    /// A fraction of the budget (`0.75`) or an amount (`"$375"`). Default 0.75.
+    pub warn_at: Option<toml::Value>,
+    /// Default 0.90.
+    pub critical_at: Option<toml::Value>,
+    /// IANA time zone of the period boundaries. Default `UTC`.
+    pub timezone: Option<String>,
+    /// `none` | `warn` | `critical`: past that level, scale-out stops at what the rest of the
+    /// budget affords. Default `none`.
+    pub cap: Option<String>,
+}
+
+/// `[cost]`: price overrides and facts the shipped table cannot know.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCost {
+    pub vcpu_hour_usd: Option<f64>,
+    pub gb_hour_usd: Option<f64>,
+    /// Windows OS licence per vCPU-hour.
+    pub licence_vcpu_hour_usd: Option<f64>,
+    /// Ephemeral storage above 20 GiB, per GB-hour.
+    pub storage_gb_hour_usd: Option<f64>,
+    /// Fargate Spot: the fraction taken off on-demand. Default 0.61 (the low end of observed).
+    pub spot_discount: Option<f64>,
+    /// EC2: the container instance type, and its price and size when not in the shipped table.
+    pub instance_type: Option<String>,
+    pub instance_hourly_usd: Option<f64>,
+    pub instance_vcpus: Option<i64>,
+    pub instance_memory_gib: Option<i64>,
+    /// Whether the service tolerates interruptions (for the Fargate Spot recommendation).
+    pub interruption_tolerant: Option<bool>,
+}
+
+/// `[[notify]]`: a destination for budget alerts.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    /// `webhook` | `slack` | `sns`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub url: Option<String>,
+    pub topic_arn: Option<String>,
 }
 
 /// `[alarms]`: CloudWatch alarms for the service and the agent.
@@ -150,4 +196,7 @@ pub struct RawConfig {
     pub schedule: Vec<Option<RawSchedule>>,
     pub budget: Option<RawBudget>,
     pub alarms: Option<RawAlarms>,
+    pub cost: Option<RawCost>,
+    /// `None` marks an element phase one could not read (already reported).
+    pub notify: Vec<Option<RawNotify>>,
 }

@@ -25,7 +25,7 @@ fn example_is_accepted_as_written() {
     assert_eq!(p.on_missing_data, OnMissingData::Hold);
     assert_eq!(p.schedules[0].tz, chrono_tz::Europe::Berlin);
     assert_eq!(c.service.unwrap().memory, Some(1024));
-    assert_eq!(c.budget.unwrap().monthly.micros(), 500_000_000);
+    assert_eq!(c.budget.unwrap().amount.micros(), 500_000_000);
     assert!(c.agent.dry_run);
 }
 
@@ -139,7 +139,7 @@ critical_at = 0.8
         "t.toml:25:1: scaling.metrics[1].source: unknown value \"statsd\"",
         "t.toml:30:1: schedule[0].cron: invalid cron expression",
         "t.toml:32:1: schedule[0].timezone: unknown time zone \"Europe/Berln\"",
-        "t.toml:37:1: budget.warn_at: warn_at (0.9) must be below critical_at (0.8)",
+        "t.toml:37:1: budget.warn_at: warn_at ($90.00) must be below critical_at ($80.00)",
     ];
     for want in expect {
         assert!(e.iter().any(|l| l.starts_with(want)), "missing {want:?} in\n{}", e.join("\n"));
@@ -451,4 +451,84 @@ fn agent_service_and_alarm_keys_are_checked() {
     }
     let e = errors("[alarms]\nenabled = true\n");
     assert!(e[0].contains("alarms.enabled: alarms watch a service: add a [service] section"), "{e:?}");
+}
+
+/// A minimal service plus `extra`, for cost tests.
+fn with_service(service: &str, extra: &str) -> String {
+    format!("[service]\ncluster = \"c\"\nname = \"s\"\n{service}\n{extra}")
+}
+
+#[test]
+fn the_example_is_priced_from_the_shipped_table() {
+    use crate::core::cost::pricing::{Rate, Used};
+    let c = from_str("trimtab.toml", EXAMPLE).unwrap();
+    let sheet = c.prices.expect("region given, so priced at load");
+    let rate = sheet.task_rate(&c.service.unwrap().shape().unwrap(), Used::default());
+    assert_eq!(rate.total, Rate::parse_usd("0.024685").unwrap());
+    assert!(sheet.source.contains("shipped table"), "{}", sheet.source);
+}
+
+#[test]
+fn unknown_prices_are_errors_naming_the_key_to_set() {
+    let arm = with_service("region = \"eu-west-1\"\ncpu = 512\nmemory = 1024\narchitecture = \"arm64\"", "");
+    let e = errors(&arm).join("\n");
+    assert!(
+        e.contains("t.toml:1:1: cost.vcpu_hour_usd: no shipped Fargate Linux ARM price for eu-west-1"),
+        "{e}"
+    );
+    assert!(e.contains("about $0.032384 and $0.003556"), "x86 × 0.8 hint: {e}");
+    // Given by the user, it is accepted and the source says so.
+    let given = from_str("t.toml", &format!("{arm}\n[cost]\nvcpu_hour_usd = 0.0324\ngb_hour_usd = 0.0036\n"))
+        .unwrap();
+    assert!(given.prices.unwrap().source.contains("config (cost.vcpu_hour_usd, cost.gb_hour_usd)"));
+
+    let ec2 = with_service("region = \"us-east-1\"\nlaunch_type = \"ec2\"\ncpu = 1024\nmemory = 2048", "");
+    assert!(errors(&ec2)[0].contains("cost.instance_type: ECS on EC2 is billed by the instance"));
+    let other = format!("{ec2}\n[cost]\ninstance_type = \"r7i.large\"\ninstance_hourly_usd = 0.13\n");
+    assert!(errors(&other)[0].contains("r7i.large is not in the shipped table: set cost.instance_vcpus"));
+    let disk =
+        with_service("region = \"eu-west-1\"\ncpu = 512\nmemory = 1024\nephemeral_storage_gib = 50", "");
+    assert!(
+        errors(&disk)[0]
+            .contains("cost.storage_gb_hour_usd: no shipped ephemeral storage price for eu-west-1")
+    );
+    let windows = with_service("region = \"us-east-1\"\ncpu = 512\nmemory = 1024\nos = \"windows\"", "");
+    assert!(errors(&windows)[0].contains("service.cpu: Windows tasks need at least 1 vCPU"));
+}
+
+#[test]
+fn budget_levels_periods_cap_and_notify_targets() {
+    use crate::core::cost::{Level, PeriodKind, Threshold};
+    let svc = "region = \"us-east-1\"\ncpu = 512\nmemory = 1024";
+    let ok = with_service(
+        svc,
+        "[budget]\ndaily_usd = 20\nwarn_at = \"$12\"\ncritical_at = 0.9\ntimezone = \"Asia/Tokyo\"\ncap = \"warn\"\n\
+         [[notify]]\ntype = \"slack\"\nurl = \"https://hooks.example/x\"\n\
+         [[notify]]\ntype = \"sns\"\ntopic_arn = \"arn:aws:sns:us-east-1:123456789012:budget\"\n",
+    );
+    let c = from_str("t.toml", &ok).unwrap();
+    let b = c.budget.unwrap();
+    assert_eq!(
+        (b.period, b.warn_at, b.cap),
+        (
+            PeriodKind::Daily,
+            Threshold::Amount(crate::core::Money::from_micros(12_000_000)),
+            Some(Level::Warning)
+        )
+    );
+    assert_eq!(c.notify.len(), 2);
+
+    let bad = with_service(
+        svc,
+        "[budget]\nmonthly_usd = 100\ndaily_usd = 5\n[[notify]]\ntype = \"sns\"\nurl = \"https://x\"\n\
+         [[notify]]\ntype = \"pager\"\n",
+    );
+    let e = errors(&bad).join("\n");
+    assert!(e.contains("budget.daily_usd: give either monthly_usd or daily_usd, not both"), "{e}");
+    assert!(e.contains("notify[0].url: not used by type \"sns\""), "{e}");
+    assert!(e.contains("notify[1].type: unknown value \"pager\""), "{e}");
+    let bad = with_service(svc, "[budget]\nmonthly_usd = 100\nwarn_at = \"lots\"\ncap = \"always\"\n");
+    let e = errors(&bad).join("\n");
+    assert!(e.contains("budget.warn_at: expected a fraction of the budget (e.g. 0.75) or an amount"), "{e}");
+    assert!(e.contains("budget.cap: unknown value \"always\"; expected one of none, warn, critical"), "{e}");
 }

@@ -1,6 +1,7 @@
 //! Phase two: raw config (+ template) → validated [`Config`], reporting every problem at once by
 //! key path. Pure: no I/O, no clock, no environment.
 
+pub mod cost;
 mod scaling;
 mod schedule;
 mod service;
@@ -17,14 +18,31 @@ pub fn validate(file: &str, raw: &RawConfig, template: &RawScaling) -> Result<Co
     let mut p = Problems::default();
     let agent = service::agent(raw.agent.as_ref(), &mut p);
     let svc = raw.service.as_ref().and_then(|s| service::service(s, &mut p));
-    let budget = raw.budget.as_ref().and_then(|b| service::budget(b, &mut p));
+    let budget = raw.budget.as_ref().and_then(|b| cost::budget(b, &mut p));
     let alarms = service::alarms(raw.alarms.as_ref(), svc.is_some(), &mut p);
+    let costs = cost::cost(raw.cost.as_ref(), &mut p);
+    let notify = cost::notify(&raw.notify, &mut p);
+    let prices = match (&svc, &costs) {
+        (Some(s), Some(c)) => cost::prices(s, c, budget.is_some(), &mut p),
+        _ => None,
+    };
+    if budget.is_some() && raw.service.is_none() {
+        p.push("budget", "a budget needs the [service] it pays for");
+    }
     let user_scaling = raw.scaling.clone().unwrap_or_default();
     let scaling = scaling::scaling(&user_scaling, template, &raw.schedule, &mut p);
-    match (agent, scaling, alarms) {
-        (Some(agent), Some(scaling), Some(alarms)) if p.is_empty() => {
-            Ok(Config { file: file.to_owned(), agent, service: svc, scaling, budget, alarms })
-        }
+    match (agent, scaling, alarms, costs, notify) {
+        (Some(agent), Some(scaling), Some(alarms), Some(cost), Some(notify)) if p.is_empty() => Ok(Config {
+            file: file.to_owned(),
+            agent,
+            service: svc,
+            scaling,
+            budget,
+            alarms,
+            cost,
+            notify,
+            prices,
+        }),
         _ => Err(p),
     }
 }

@@ -1,14 +1,12 @@
-//! `[agent]`, `[service]` and `[budget]`.
+//! `[agent]`, `[service]` and `[alarms]`.
 
 use std::net::SocketAddr;
 
 use super::Keys;
 use crate::config::error::Problems;
-use crate::config::model::{
-    AgentConfig, AlarmsConfig, Architecture, BudgetConfig, LaunchType, ServiceConfig,
-};
-use crate::config::raw::{RawAgent, RawAlarms, RawBudget, RawService};
-use crate::core::{Money, fargate};
+use crate::config::model::{AgentConfig, AlarmsConfig, Architecture, LaunchType, Os, ServiceConfig};
+use crate::config::raw::{RawAgent, RawAlarms, RawService};
+use crate::core::fargate;
 
 pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
     let raw = raw.cloned().unwrap_or_default();
@@ -56,6 +54,17 @@ pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
     let cpu = raw.cpu.map(|c| k.count("cpu", Some(c), 0, 1));
     let memory = raw.memory.map(|m| k.count("memory", Some(m), 0, 1));
     let (cpu, memory) = (cpu.flatten(), memory.flatten());
+    let os = k.one_of("os", raw.os.as_deref(), "linux", &["linux", "windows"], &[Os::Linux, Os::Windows]);
+    let storage_gib = k.count("ephemeral_storage_gib", raw.ephemeral_storage_gib, 20, 20).filter(|g| {
+        let ok = *g <= 200;
+        if !ok {
+            k.problem("ephemeral_storage_gib", format!("Fargate allows 20 to 200 GiB, got {g}"));
+        }
+        ok
+    });
+    if os == Some(Os::Windows) && cpu.is_some_and(|c| c < 1024) {
+        k.problem("cpu", "Windows tasks need at least 1 vCPU (cpu = 1024)");
+    }
     if launch_type.is_some_and(LaunchType::is_fargate) {
         fargate_size(&mut k, raw, cpu, memory);
     }
@@ -68,6 +77,8 @@ pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
         memory,
         architecture: architecture?,
         endpoint_url: endpoint_url(&mut k, &raw.endpoint_url)?,
+        os: os?,
+        storage_gib: storage_gib?,
     })
 }
 
@@ -155,34 +166,6 @@ fn is_region(r: &str) -> bool {
     parts.len() >= 3
         && parts[..parts.len() - 1].iter().all(|p| letters(p))
         && parts[parts.len() - 1].parse::<u8>().is_ok()
-}
-
-pub fn budget(raw: &RawBudget, p: &mut Problems) -> Option<BudgetConfig> {
-    let mut k = Keys { path: "budget".into(), p };
-    let monthly = k.required("monthly_usd", &raw.monthly_usd).and_then(|usd| match Money::from_usd(usd) {
-        Some(m) if usd > 0.0 => Some(m),
-        _ => {
-            k.problem("monthly_usd", format!("must be a positive amount of dollars, got {usd}"));
-            None
-        }
-    });
-    let warn_at = fraction(&mut k, "warn_at", raw.warn_at.unwrap_or(0.75));
-    let critical_at = fraction(&mut k, "critical_at", raw.critical_at.unwrap_or(0.90));
-    if let (Some(w), Some(c)) = (warn_at, critical_at)
-        && w >= c
-    {
-        k.problem("warn_at", format!("warn_at ({w}) must be below critical_at ({c})"));
-    }
-    Some(BudgetConfig { monthly: monthly?, warn_at: warn_at?, critical_at: critical_at? })
-}
-
-fn fraction(k: &mut Keys<'_>, key: &str, v: f64) -> Option<f64> {
-    if v > 0.0 && v <= 1.0 {
-        Some(v)
-    } else {
-        k.problem(key, format!("must be a fraction of the budget in (0, 1], got {v}"));
-        None
-    }
 }
 
 #[cfg(test)]
