@@ -51,6 +51,13 @@ trimtab run --config trimtab.toml  # scale the ECS service of the config\n\n\
 Logs go to stderr; RUST_LOG filters them (default info), --log-format json suits CloudWatch Logs."
     )]
     Run(RunArgs),
+    /// What the service costs: per task-hour (and why), per hour and month at N tasks and at its
+    /// bounds, what the budget affords; with --what-if, how a change compares.
+    #[command(after_help = "Examples:\n  trimtab cost --tasks 4\n  \
+trimtab cost --config trimtab.toml --what-if cpu=1024,memory=2048,arch=arm64,tasks=6\n\n\
+Prices: the shipped table (data/pricing/), overridden by [cost] in the config. The region is \
+service.region, else --region, else AWS_REGION.")]
+    Cost(CostArgs),
     /// Print (or with --apply, idempotently put) the service's CloudWatch alarms.
     Alarms(AlarmsArgs),
     /// Ask a running agent's local API whether it is healthy (for container health checks).
@@ -83,6 +90,24 @@ struct RunArgs {
 enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(clap::Args)]
+struct CostArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Price the service at this many tasks [default: its min].
+    #[arg(long, value_name = "N")]
+    tasks: Option<u32>,
+    /// Compare a change: KEY=VALUE,... with keys cpu, memory, arch (x86_64|arm64), os
+    /// (linux|windows), launch (fargate|fargate-spot|ec2), storage (GiB), tasks.
+    #[arg(long, value_name = "SPEC")]
+    what_if: Option<String>,
+    /// The region when the config names none [default: AWS_REGION, AWS_DEFAULT_REGION].
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(clap::Args)]
@@ -267,6 +292,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Schedule(args) => schedule(args)?,
         Command::Simulate(args) => simulate(*args)?,
         Command::Run(args) => return run_agent(args),
+        Command::Cost(args) => cost(args)?,
         Command::Alarms(args) => alarms(args)?,
         Command::Health(args) => health(args)?,
         Command::Policies { name: None } => print!("{}", cli::policies_list()),
@@ -336,6 +362,35 @@ fn run_agent(args: RunArgs) -> anyhow::Result<()> {
 async fn cloudwatch(svc: &config::model::ServiceConfig, bulk: bool) -> trimtab::aws::CloudWatch {
     let conn = trimtab::aws::Connection { bulk, ..trimtab::aws::Connection::for_service(svc) };
     trimtab::aws::CloudWatch::new(&trimtab::aws::sdk_config(&conn).await)
+}
+
+fn cost(args: CostArgs) -> anyhow::Result<()> {
+    let cfg = load(&args.config)?;
+    let Some(svc) = &cfg.service else {
+        bail!(UsageError(format!("{}: cost needs a [service] section (the task to price)", cfg.file)));
+    };
+    let region = svc
+        .region
+        .clone()
+        .or(args.region)
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.is_empty());
+    let Some(region) = region else {
+        bail!(UsageError(format!("{}: no region: set service.region, --region or AWS_REGION", cfg.file)));
+    };
+    let what_if = match args.what_if.as_deref().map(cli::cost::WhatIf::parse) {
+        Some(Err(e)) => bail!(UsageError(format!("--what-if: {e}"))),
+        Some(Ok(w)) => Some(w),
+        None => None,
+    };
+    let report = cli::cost::report(&cfg, &region, args.tasks, what_if.as_ref())
+        .map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
+    match args.format {
+        Format::Table => print!("{}", cli::cost::render(&report)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report).context("encoding the report")?),
+    }
+    Ok(())
 }
 
 fn alarms(args: AlarmsArgs) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! What the subcommands print. `main.rs` parses arguments and maps errors to exit codes; the
 //! text and JSON shown to users is built here, where tests can read it.
 
+pub mod cost;
 pub mod explain;
 pub mod schedule;
 pub mod simulate;
