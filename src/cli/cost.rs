@@ -145,8 +145,11 @@ pub fn report(
     let svc = cfg.service.as_ref().ok_or("cost needs a [service] section")?;
     let bounds = cfg.scaling.policy.bounds;
     let n = tasks.unwrap_or(bounds.min().get());
-    let current =
-        priced(cfg, svc, region, &[("min", bounds.min().get()), ("N", n), ("max", bounds.max().get())])?;
+    let mut counts = vec![("min", bounds.min().get()), ("max", bounds.max().get())];
+    if let Some(t) = tasks {
+        counts.insert(1, ("N", t));
+    }
+    let current = priced(cfg, svc, region, &counts)?;
     let what_if = match what_if {
         None => None,
         Some(w) => {
@@ -156,7 +159,7 @@ pub fn report(
         }
     };
     let monthly_difference = what_if.as_ref().map(|w| {
-        let now = current.counts.iter().find(|c| c.label == "N").map_or(Money::ZERO, |c| c.per_month);
+        let now = current.per_task_hour.total.times(n).over_hours(MONTH_HOURS);
         Money::from_micros(w.counts[0].per_month.micros() - now.micros())
     });
     let budget = cfg.budget.as_ref().map(|b| budget_line(b, current.per_task_hour.total));
