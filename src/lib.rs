@@ -8,5 +8,6 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod notify;
 pub mod sim;
 pub mod sources;

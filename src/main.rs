@@ -351,6 +351,9 @@ fn run_agent(args: RunArgs) -> anyhow::Result<()> {
         && let Some(t) = &outcome.last
     {
         print!("{}", cli::tick_report(t, &outcome.policy));
+        if let Some(c) = &outcome.cost {
+            print!("{}", cli::cost::live(c));
+        }
     }
     if !outcome.ok && args.once {
         bail!(TickFailed);

@@ -12,6 +12,7 @@ pub mod leader;
 pub mod replay;
 pub mod restore;
 pub mod snapshot;
+pub mod spend;
 mod target;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -22,12 +23,14 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use crate::aws::{self, AwsError, CloudWatch, Connection, Ecs, Published, ServiceState};
+use crate::aws::{self, AwsError, CloudWatch, Connection, Ecs, Published, ServiceState, Sns};
 use crate::config::model::Config;
 use crate::core::{self, History, ManualOverride, Observation, Policy, Reason, Replicas};
+use crate::notify::Notifier;
 use crate::sources::{self, Environment, Sources};
 use leader::Role;
 use snapshot::{Action, ActionRecord, Cooldowns, Counters, ServiceView, Snapshot, Tick, push_bounded};
+use spend::Spend;
 pub use target::Target;
 
 /// How long a tick in progress may still run after SIGTERM/SIGINT; the process stops within
@@ -64,6 +67,9 @@ pub struct Agent {
     /// counts as a scaling action for the cooldowns.
     last_seen: Option<u32>,
     overrides: OverrideSlot,
+    /// Cost tracking, when the service's task can be priced.
+    spend: Option<Spend>,
+    notifier: Option<Notifier>,
     snap: Snapshot,
 }
 
@@ -72,6 +78,9 @@ impl Agent {
         let env = Environment { metadata_uri: opts.metadata_uri.clone(), local: opts.local };
         let sources = Sources::new(&cfg, &env).map_err(anyhow::Error::msg).context(cfg.file.clone())?;
         let policy = cfg.scaling.policy.clone();
+        let mut sdk_region = None;
+        let mut sns = None;
+        let wants_sns = cfg.notify.iter().any(|t| matches!(t, crate::config::NotifyTarget::Sns { .. }));
         let (target, cw, name) = if opts.local {
             (Target::Local { desired: policy.bounds.min().get().max(1) }, None, "local".to_owned())
         } else {
@@ -89,9 +98,22 @@ impl Agent {
                 "{}: no AWS region: set [service].region or AWS_REGION",
                 cfg.file
             );
+            sdk_region = sdk.region().map(ToString::to_string);
+            if wants_sns {
+                sns = Some(Sns::new(&sdk));
+            }
             let ecs = Ecs::new(&sdk, &svc.cluster, &svc.name);
             (Target::Ecs(ecs), Some(CloudWatch::new(&sdk)), format!("{}/{}", svc.cluster, svc.name))
         };
+        let spend = Spend::new(&cfg, sdk_region.as_deref()).map_err(anyhow::Error::msg)?;
+        if spend.is_none() && cfg.budget.is_some() {
+            warn!("the budget cannot be tracked: the task's price is unknown (no region?)");
+        }
+        if wants_sns && sns.is_none() {
+            let conn = cfg.service.as_ref().map(Connection::for_service).unwrap_or_default();
+            sns = Some(Sns::new(&aws::sdk_config(&conn).await));
+        }
+        let notifier = (!cfg.notify.is_empty()).then(|| Notifier::new(&cfg.notify, sns, &name));
         // A sidecar acts only once it has won an election.
         let role = if opts.metadata_uri.is_some() && !opts.local {
             Role::Follower { task: None, leader: None, why: "not elected yet".into() }
@@ -113,6 +135,8 @@ impl Agent {
             counters: Counters::default(),
             history: VecDeque::new(),
             actions: VecDeque::new(),
+            cost: None,
+            notifications: None,
         };
         Ok(Agent {
             policy,
@@ -126,6 +150,8 @@ impl Agent {
             role,
             last_seen: None,
             overrides: Arc::new(Mutex::new(None)),
+            spend,
+            notifier,
             snap,
             cfg,
         })
@@ -171,6 +197,33 @@ impl Agent {
         );
         self.history = history;
         self.snap.cooldowns = cooldowns(&self.policy, &self.history);
+        self.restore_spend(now).await;
+    }
+
+    /// Continues the month-to-date from the agent's own cost metrics: the last three hours at
+    /// one-minute resolution, else the month so far by the hour.
+    async fn restore_spend(&mut self, now: DateTime<Utc>) {
+        let (Some(spend), Some(cw), Some(svc)) = (&mut self.spend, &self.cw, &self.cfg.service) else {
+            return;
+        };
+        let month_start = now - chrono::TimeDelta::days(31);
+        for (since, period) in [(now - chrono::TimeDelta::hours(3), 60), (month_start, 3600)] {
+            let queries = Spend::restore_queries(&svc.cluster, &svc.name, period);
+            match cw.get_metric_data(&queries, since, now).await {
+                Ok(m) if m.contains_key("mtd") => {
+                    let mtd = spend.restore(&m, i64::from(period), now);
+                    info!(month_to_date = ?mtd.map(|m| m.to_string()), "restored spend");
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    warn!(error = %e, "restore: could not read the cost metrics; the month-to-date starts at zero");
+                    count_error(&mut self.snap.counters, &e);
+                    return;
+                }
+            }
+        }
+        info!("no cost metrics this month yet: the month-to-date starts at zero");
     }
 
     /// First readings for sources that need two (see [`Sources::prime`]).
@@ -187,6 +240,8 @@ impl Agent {
         self.snap.role = self.role.clone();
         self.snap.cooldowns = cooldowns(&self.policy, &self.history);
         self.snap.manual_override = self.current_override(now);
+        self.snap.cost = self.spend.as_ref().and_then(|s| s.view().cloned());
+        self.snap.notifications = self.notifier.as_ref().map(Notifier::counters);
         if tick.error.is_some() {
             self.snap.counters.failed_ticks += 1;
         }
@@ -230,11 +285,12 @@ impl Agent {
             warn!(metric = %name, problem = %why, "metric missing this tick");
         }
         tick.problems = gathered.problems;
+        let budget_cap = self.charge(now, state.running);
         let obs = Observation {
             current: Replicas(state.desired),
             samples: gathered.samples,
             manual_override: self.current_override(now),
-            budget_cap: None,
+            budget_cap,
             deployment_in_progress: state.deployment_in_progress(),
         };
         let d = core::decide(&self.policy, &obs, &self.history, now);
@@ -278,6 +334,27 @@ impl Agent {
         self.publish(&d, &tick.action, now).await;
         tick.decision = Some(d);
         tick
+    }
+
+    /// Charges the tick to the ledger and sends the budget alerts due (the leader, or a lone
+    /// agent, only: followers track the same figures quietly). Returns the budget cap.
+    fn charge(&mut self, now: DateTime<Utc>, running: u32) -> Option<Replicas> {
+        let spend = self.spend.as_mut()?;
+        let (cap, events) = spend.tick(now, running, &self.policy);
+        for e in events.iter().filter(|_| self.role.acts()) {
+            warn!(kind = ?e.kind, signal = %e.signal, level = %e.level, period = %e.period, "budget: {}", e.message);
+            if let Some(n) = &self.notifier {
+                n.send(e);
+            }
+        }
+        cap
+    }
+
+    /// Waits (within `limit`) for budget notifications still being delivered.
+    pub async fn flush_notifications(&self, limit: Duration) {
+        if let Some(n) = &self.notifier {
+            n.flush(limit).await;
+        }
     }
 
     /// A desired count that moved since the last tick without us counts as an action.
@@ -365,6 +442,7 @@ impl Agent {
         if let Some(s) = d.score.value {
             values.push(Published { name: restore::SCORE, value: s, count: false });
         }
+        values.extend(self.spend.iter().flat_map(Spend::published));
         let dims = restore::dimensions(&svc.cluster, &svc.name);
         if let Err(e) = cw.put_metric_data(restore::NAMESPACE, &dims, &values, now).await {
             warn!(error = %e, "could not publish the agent's metrics");
@@ -403,7 +481,14 @@ pub struct Outcome {
     pub ok: bool,
     pub last: Option<Tick>,
     pub policy: Policy,
+    /// Spend and budget after the last tick, when tracked.
+    pub cost: Option<spend::CostView>,
 }
+
+/// How long `run --once` waits for budget notifications (a delivery retries for up to 16.5 s).
+const NOTIFY_FLUSH_ONCE: Duration = Duration::from_secs(20);
+/// At shutdown, within the 5 s a stop may take.
+const NOTIFY_FLUSH_SHUTDOWN: Duration = Duration::from_millis(300);
 
 /// Sources that need two readings get their first one this long before the first tick.
 const PRIME: Duration = Duration::from_secs(1);
@@ -445,13 +530,14 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
         a = startup => a?,
         _ = stopped(stop_rx.clone()) => {
             info!("signal received during startup: stopping");
-            return Ok(Outcome { ok: true, last: None, policy });
+            return Ok(Outcome { ok: true, last: None, policy, cost: None });
         }
     };
     if once {
         let t = agent.tick(Utc::now()).await;
+        agent.flush_notifications(NOTIFY_FLUSH_ONCE).await;
         let ok = t.error.is_none() && !matches!(t.action, Action::Failed { .. });
-        return Ok(Outcome { ok, last: Some(t), policy: agent.policy });
+        return Ok(Outcome { ok, last: Some(t), cost: agent.snap.cost.clone(), policy: agent.policy });
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -487,8 +573,9 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
         snap_tx.send_replace(agent.snapshot());
     }
     info!("shutting down");
+    agent.flush_notifications(NOTIFY_FLUSH_SHUTDOWN).await;
     let _ = tokio::time::timeout(Duration::from_millis(400), server).await;
-    Ok(Outcome { ok, last, policy: agent.policy })
+    Ok(Outcome { ok, last, cost: agent.snap.cost.clone(), policy: agent.policy })
 }
 
 /// `[alarms] enabled`: puts the alarms on start; a failure is logged and scaling goes on.

@@ -33,6 +33,10 @@ pub struct Snapshot {
     pub history: VecDeque<Tick>,
     /// Every action taken (or that would have been, in dry-run), newest last.
     pub actions: VecDeque<ActionRecord>,
+    /// Spend, forecast and budget, when the task can be priced.
+    pub cost: Option<super::spend::CostView>,
+    /// Budget notifications delivered and failed, when `[[notify]]` targets are set.
+    pub notifications: Option<crate::notify::NotifyCounters>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

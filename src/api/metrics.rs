@@ -132,6 +132,14 @@ pub fn render(s: &Snapshot) -> String {
             t.at.timestamp_millis() as f64 / 1000.0,
         );
     }
+    if let Some(c) = &s.cost {
+        cost(&mut o, c);
+    }
+    if let Some(n) = &s.notifications {
+        o.family("trimtab_notifications_total", "counter", "Budget notifications by outcome.");
+        o.sample("trimtab_notifications_total", &[("outcome", "sent")], n.sent as f64);
+        o.sample("trimtab_notifications_total", &[("outcome", "failed")], n.failed as f64);
+    }
     o.family("trimtab_decisions_total", "counter", "Decisions by reason since start.");
     for (reason, n) in &s.counters.decisions {
         o.sample("trimtab_decisions_total", &[("reason", reason)], *n as f64);
@@ -157,4 +165,57 @@ pub fn render(s: &Snapshot) -> String {
         o.sample("trimtab_metric_missing_total", &[("metric", name)], *n as f64);
     }
     o.0
+}
+
+fn cost(o: &mut Out, c: &crate::agent::spend::CostView) {
+    let l = &c.ledger;
+    o.one(
+        "trimtab_cost_per_hour_usd",
+        "gauge",
+        "What the running tasks cost per hour now.",
+        l.per_hour.as_usd(),
+    );
+    o.one(
+        "trimtab_cost_per_task_hour_usd",
+        "gauge",
+        "What one task costs per hour.",
+        l.per_task_hour.as_usd(),
+    );
+    o.one("trimtab_month_to_date_cost_usd", "gauge", "Spend this calendar month.", l.month_to_date.as_usd());
+    o.one("trimtab_today_cost_usd", "gauge", "Spend today.", l.today.as_usd());
+    let Some(b) = &c.budget else {
+        o.one(
+            "trimtab_forecast_cost_usd",
+            "gauge",
+            "Forecast spend at the end of the month.",
+            c.forecast.total.as_usd(),
+        );
+        return;
+    };
+    o.one(
+        "trimtab_forecast_cost_usd",
+        "gauge",
+        "Forecast spend at the end of the budget period.",
+        b.forecast.total.as_usd(),
+    );
+    o.one("trimtab_budget_usd", "gauge", "The budget for the period.", b.budget.as_usd());
+    o.one("trimtab_budget_spent_usd", "gauge", "Spend in the budget period so far.", b.spent.as_usd());
+    o.family("trimtab_budget_threshold_usd", "gauge", "The budget's alert levels.");
+    o.sample("trimtab_budget_threshold_usd", &[("level", "warning")], b.warn_at.as_usd());
+    o.sample("trimtab_budget_threshold_usd", &[("level", "critical")], b.critical_at.as_usd());
+    o.family("trimtab_budget_level", "gauge", "Budget level reached: 0 ok, 1 warning, 2 critical.");
+    o.sample("trimtab_budget_level", &[("signal", "actual")], f64::from(b.actual as u8));
+    o.sample("trimtab_budget_level", &[("signal", "forecast")], f64::from(b.forecasted as u8));
+    o.one(
+        "trimtab_budget_affordable_tasks",
+        "gauge",
+        "Tasks the rest of the budget affords to the period's end.",
+        f64::from(b.affordable),
+    );
+    o.one(
+        "trimtab_budget_cap_engaged",
+        "gauge",
+        "1 when the budget caps scale-out.",
+        f64::from(u8::from(b.cap.is_some())),
+    );
 }

@@ -35,6 +35,7 @@ pub fn router(state: State) -> Router {
         .route("/status", get(status))
         .route("/metrics", get(prometheus))
         .route("/history", get(history))
+        .route("/cost", get(cost))
         .route("/override", get(get_override).post(post_override).delete(delete_override))
         .with_state(state)
 }
@@ -88,8 +89,23 @@ async fn status(Extract(s): Extract<State>) -> Response {
         "cooldowns": snap.cooldowns,
         "manual_override": snap.manual_override,
         "counters": snap.counters,
+        "cost": snap.cost,
+        "notifications": snap.notifications,
     });
     Json(body).into_response()
+}
+
+/// Spend, forecast, budget and recommendations; 404 when the task cannot be priced.
+async fn cost(Extract(s): Extract<State>) -> Response {
+    let snap = snap(&s);
+    match &snap.cost {
+        Some(c) => Json(json!({ "service": snap.service, "cost": c, "notifications": snap.notifications }))
+            .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no cost tracking: the config has no [service] with a task size and a region to price it",
+        ),
+    }
 }
 
 async fn history(Extract(s): Extract<State>) -> Response {

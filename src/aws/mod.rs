@@ -4,6 +4,7 @@
 
 mod cloudwatch;
 mod ecs;
+mod sns;
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use aws_sdk_ecs::primitives::DateTime as AwsTime;
 
 pub use cloudwatch::{AlarmSpec, CloudWatch, Comparison, Datapoints, MetricQuery, Published};
 pub use ecs::{Deployment, Ecs, ServiceState, TaskState};
+pub use sns::Sns;
 
 /// Every AWS API operation the agent calls. The Terraform module's IAM policy grants exactly
 /// these (a test compares them).
@@ -28,6 +30,7 @@ pub const OPERATIONS: &[&str] = &[
     "cloudwatch:PutMetricData",
     "cloudwatch:PutMetricAlarm",
     "cloudwatch:DescribeAlarms",
+    "sns:Publish",
 ];
 
 /// How the clients connect: region and endpoint from config (else from the environment).

@@ -307,6 +307,48 @@ pub fn render(r: &CostReport) -> String {
     out
 }
 
+/// The agent's spend after a tick (`run --once`): rate, totals, forecast, budget.
+pub fn live(c: &crate::agent::spend::CostView) -> String {
+    let l = &c.ledger;
+    let mut out = format!(
+        "\ncost: {} per hour ({} running × {}); today {}, month to date {} ({})\n",
+        l.per_hour, l.running, l.per_task_hour, l.today, l.month_to_date, l.month
+    );
+    match &c.budget {
+        None => {
+            out +=
+                &format!("forecast for {}: {} ({})\n", l.month, c.forecast.total, c.forecast.method.as_str())
+        }
+        Some(b) => {
+            out += &format!(
+                "budget {}: {} of {} spent (level {}); forecast {} (level {}, {}: {})\n",
+                b.period.key,
+                b.spent,
+                b.budget,
+                b.actual,
+                b.forecast.total,
+                b.forecasted,
+                b.forecast.method.as_str(),
+                b.forecast.explanation
+            );
+            out += &match b.cap {
+                Some(cap) => format!("budget cap engaged: scale-out stops at {cap} tasks\n"),
+                None => {
+                    format!("the rest of the budget affords {} tasks to the period's end\n", b.affordable)
+                }
+            };
+        }
+    }
+    for e in &c.events {
+        let kind = match e.kind {
+            crate::core::cost::EventKind::Alert => "alert",
+            crate::core::cost::EventKind::Recovery => "recovery",
+        };
+        out += &format!("budget {kind}: {}\n", e.message);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,300 @@
+//! Budget notifications. Each [`BudgetEvent`] goes to every `[[notify]]` target: a generic
+//! webhook (the event as JSON), a Slack-compatible webhook (`{"text": ...}`) or an SNS topic
+//! (a short subject, the same JSON as message).
+//!
+//! A notification never holds up the tick and never fails it. [`Notifier::send`] spawns one
+//! delivery per target on the current runtime and returns. An HTTP delivery makes up to
+//! [`Retry::attempts`] POSTs, each bounded by [`Retry::timeout`], doubling the pause between
+//! them from [`Retry::backoff`]; network errors, timeouts, 429 and 5xx are retried, any other
+//! answer is final. An SNS delivery is one `Publish`: the SDK retries the same faults itself
+//! (`aws::sdk_config`). A delivery that still fails is logged as a warning and counted in
+//! [`NotifyCounters`]; nothing else happens. [`Notifier::flush`] waits, within a limit, for the
+//! deliveries in flight, so that `run --once` and shutdown do not cut them off.
+//!
+//! There is no de-duplication here: the budget watch emits at most one alert per (signal, level,
+//! period), and the notifier delivers what it is given.
+
+mod payload;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::CONTENT_TYPE;
+use serde::Serialize;
+use tokio::runtime::Handle;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::aws::Sns;
+use crate::config::model::NotifyTarget;
+use crate::core::cost::BudgetEvent;
+
+/// How hard one HTTP delivery tries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    /// POSTs in all, the first included (at least one is made).
+    pub attempts: u32,
+    /// The pause after the first failed attempt; it doubles after each further one.
+    pub backoff: Duration,
+    /// One attempt, connecting included, may take this long.
+    pub timeout: Duration,
+}
+
+impl Default for Retry {
+    /// Three attempts, 0.5 s then 1 s apart, 5 s each: at most 16.5 s per delivery.
+    fn default() -> Self {
+        Retry { attempts: 3, backoff: Duration::from_millis(500), timeout: Duration::from_secs(5) }
+    }
+}
+
+/// Deliveries finished since start, for the status API and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NotifyCounters {
+    pub sent: u64,
+    /// Given up on after the retries (or that had nothing to deliver with).
+    pub failed: u64,
+}
+
+/// Sends budget events to the configured targets in the background.
+#[derive(Debug)]
+pub struct Notifier {
+    targets: Vec<NotifyTarget>,
+    /// Names the service in every notification, e.g. `prod/web`.
+    service: String,
+    shared: Arc<Shared>,
+    /// Deliveries spawned and not yet finished.
+    in_flight: watch::Sender<usize>,
+}
+
+/// What the delivery tasks share.
+#[derive(Debug)]
+struct Shared {
+    http: reqwest::Client,
+    sns: Option<Sns>,
+    retry: Retry,
+    sent: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// One rendered notification for one target.
+enum Message {
+    Post { url: String, body: String },
+    Publish { topic_arn: String, subject: String, body: String },
+}
+
+impl Notifier {
+    /// A notifier with the default [`Retry`]. `sns` is only needed (and should only be built)
+    /// when a target is an SNS topic; without it, deliveries to topics fail.
+    pub fn new(targets: &[NotifyTarget], sns: Option<Sns>, service: &str) -> Self {
+        Notifier::with_retry(targets, sns, service, Retry::default())
+    }
+
+    pub fn with_retry(targets: &[NotifyTarget], sns: Option<Sns>, service: &str, retry: Retry) -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("trimtab/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .connect_timeout(retry.timeout)
+            .build()
+            .expect("an HTTP client with the built-in TLS backend and no proxies builds");
+        let shared = Shared { http, sns, retry, sent: AtomicU64::new(0), failed: AtomicU64::new(0) };
+        Notifier {
+            targets: targets.to_vec(),
+            service: service.to_owned(),
+            shared: Arc::new(shared),
+            in_flight: watch::Sender::new(0),
+        }
+    }
+
+    /// Starts delivering `event` to every target and returns at once. Without a tokio runtime
+    /// (a bug in the caller) the notification is dropped and counted as failed.
+    pub fn send(&self, event: &BudgetEvent) {
+        let Ok(runtime) = Handle::try_current() else {
+            warn!(targets = self.targets.len(), "no async runtime: budget notification dropped");
+            self.shared.failed.fetch_add(self.targets.len() as u64, Ordering::Relaxed);
+            return;
+        };
+        let json = payload::json(&self.service, event);
+        for target in &self.targets {
+            let message = self.render(target, event, &json);
+            let shared = Arc::clone(&self.shared);
+            let in_flight = InFlight::start(&self.in_flight);
+            runtime.spawn(async move {
+                let _in_flight = in_flight;
+                shared.deliver(message).await;
+            });
+        }
+    }
+
+    /// Waits until no delivery is in flight, or `limit` has passed.
+    pub async fn flush(&self, limit: Duration) {
+        let mut in_flight = self.in_flight.subscribe();
+        if tokio::time::timeout(limit, in_flight.wait_for(|n| *n == 0)).await.is_err() {
+            let left = *self.in_flight.borrow();
+            warn!(in_flight = left, ?limit, "stopped waiting for budget notifications");
+        }
+    }
+
+    pub fn counters(&self) -> NotifyCounters {
+        NotifyCounters {
+            sent: self.shared.sent.load(Ordering::Relaxed),
+            failed: self.shared.failed.load(Ordering::Relaxed),
+        }
+    }
+
+    fn render(&self, target: &NotifyTarget, event: &BudgetEvent, json: &str) -> Message {
+        match target {
+            NotifyTarget::Webhook { url } => Message::Post { url: url.clone(), body: json.to_owned() },
+            NotifyTarget::Slack { url } => {
+                Message::Post { url: url.clone(), body: payload::slack(&self.service, event) }
+            }
+            NotifyTarget::Sns { topic_arn } => Message::Publish {
+                topic_arn: topic_arn.clone(),
+                subject: payload::subject(&self.service, event),
+                body: json.to_owned(),
+            },
+        }
+    }
+}
+
+impl Message {
+    /// Where it goes, for logs: a webhook's host only (Slack URLs carry a secret in the path).
+    fn destination(&self) -> String {
+        match self {
+            Message::Post { url, .. } => match reqwest::Url::parse(url) {
+                Ok(u) => format!("POST {}", u.host_str().unwrap_or("?")),
+                Err(_) => "POST (invalid URL)".to_owned(),
+            },
+            Message::Publish { topic_arn, .. } => format!("sns {topic_arn}"),
+        }
+    }
+}
+
+/// Counts one delivery in flight until dropped (when the task ends or is cancelled).
+struct InFlight(watch::Sender<usize>);
+
+impl InFlight {
+    fn start(counter: &watch::Sender<usize>) -> Self {
+        counter.send_modify(|n| *n += 1);
+        InFlight(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
+
+/// Why one attempt failed, and whether another may succeed.
+struct Failure {
+    why: String,
+    transient: bool,
+}
+
+impl Shared {
+    async fn deliver(&self, message: Message) {
+        let destination = message.destination();
+        let result = match message {
+            Message::Post { url, body } => self.post(&url, body).await,
+            Message::Publish { topic_arn, subject, body } => self.publish(&topic_arn, &subject, &body).await,
+        };
+        match result {
+            Ok(()) => {
+                self.sent.fetch_add(1, Ordering::Relaxed);
+                info!(destination, "sent budget notification");
+            }
+            Err(error) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                warn!(destination, error, "budget notification failed");
+            }
+        }
+    }
+
+    async fn post(&self, url: &str, body: String) -> Result<(), String> {
+        let mut pause = self.retry.backoff;
+        let mut attempt = 1;
+        loop {
+            match self.post_once(url, body.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(f) if f.transient && attempt < self.retry.attempts => {
+                    debug!(attempt, error = f.why, ?pause, "budget notification attempt failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    attempt += 1;
+                }
+                Err(f) => return Err(format!("{} (attempt {attempt} of {})", f.why, self.retry.attempts)),
+            }
+        }
+    }
+
+    async fn post_once(&self, url: &str, body: String) -> Result<(), Failure> {
+        let request =
+            self.http.post(url).header(CONTENT_TYPE, "application/json").timeout(self.retry.timeout);
+        let status = match request.body(body).send().await {
+            Ok(response) => response.status(),
+            // A request that could not even be built (a bad URL) will not build next time.
+            Err(e) => return Err(Failure { transient: !e.is_builder(), why: error_chain(&e.without_url()) }),
+        };
+        if status.is_success() {
+            return Ok(());
+        }
+        let transient = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+        Err(Failure { transient, why: format!("HTTP {status}") })
+    }
+
+    async fn publish(&self, topic_arn: &str, subject: &str, body: &str) -> Result<(), String> {
+        let sns = self.sns.as_ref().ok_or("no SNS client was set up")?;
+        let id = sns.publish(topic_arn, subject, body).await.map_err(|e| e.to_string())?;
+        debug!(message_id = id, "published to SNS");
+        Ok(())
+    }
+}
+
+/// An error and its causes, `: `-separated (reqwest's own message hides the cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    std::iter::successors(Some(e), |e| e.source()).map(ToString::to_string).collect::<Vec<_>>().join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::core::Money;
+    use crate::core::cost::{EventKind, Level, Signal};
+
+    #[test]
+    fn send_outside_a_runtime_counts_failures_and_does_not_panic() {
+        let targets = [
+            NotifyTarget::Webhook { url: "http://127.0.0.1:9/hook".into() },
+            NotifyTarget::Sns { topic_arn: "arn:aws:sns:us-east-1:000000000000:t".into() },
+        ];
+        let notifier = Notifier::new(&targets, None, "prod/web");
+        let event = BudgetEvent {
+            kind: EventKind::Alert,
+            signal: Signal::Actual,
+            level: Level::Critical,
+            period: "2026-11".into(),
+            amount: Money::ZERO,
+            threshold: Money::ZERO,
+            budget: Money::ZERO,
+            spent: Money::ZERO,
+            forecast: Money::ZERO,
+            at: Utc::now(),
+            message: String::new(),
+        };
+        notifier.send(&event);
+        assert_eq!(notifier.counters(), NotifyCounters { sent: 0, failed: 2 });
+    }
+
+    #[test]
+    fn logs_name_a_webhook_by_host_only() {
+        let m = Message::Post {
+            url: "https://hooks.slack.com/services/T0/B0/secret".into(),
+            body: String::new(),
+        };
+        assert_eq!(m.destination(), "POST hooks.slack.com");
+    }
+}

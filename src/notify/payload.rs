@@ -1,0 +1,151 @@
+//! What a notification says on each kind of target: the event as JSON (generic webhook, SNS
+//! message), a Slack-compatible `{"text": ...}`, and an SNS subject.
+
+use chrono::SecondsFormat;
+use serde_json::json;
+
+use crate::core::Money;
+use crate::core::cost::{BudgetEvent, EventKind};
+
+/// The event as a generic webhook receives it, and the SNS message. Dollar amounts are numbers
+/// rounded to the cent (as `Money` displays them); `at` is RFC 3339 in UTC.
+pub fn json(service: &str, e: &BudgetEvent) -> String {
+    let event = match e.kind {
+        EventKind::Alert => "budget.alert",
+        EventKind::Recovery => "budget.recovery",
+    };
+    json!({
+        "source": "trimtab",
+        "service": service,
+        "event": event,
+        "signal": e.signal.as_str(),
+        "level": e.level.as_str(),
+        "period": e.period,
+        "amount_usd": usd(e.amount),
+        "threshold_usd": usd(e.threshold),
+        "budget_usd": usd(e.budget),
+        "spent_usd": usd(e.spent),
+        "forecast_usd": usd(e.forecast),
+        "at": e.at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        "message": e.message,
+    })
+    .to_string()
+}
+
+/// A Slack-compatible body (Slack, Mattermost, Teams workflows): a headline, the event's own
+/// message, and where spend stands.
+pub fn slack(service: &str, e: &BudgetEvent) -> String {
+    let text = format!(
+        "trimtab {service}: {} for {}\n{}\nspent {} of {}, forecast {}",
+        headline(e),
+        e.period,
+        e.message,
+        e.spent,
+        e.budget,
+        e.forecast
+    );
+    json!({ "text": text }).to_string()
+}
+
+/// E.g. `trimtab prod/web: budget warning (forecast)`; `aws::Sns` makes it a valid SNS subject.
+pub fn subject(service: &str, e: &BudgetEvent) -> String {
+    format!("trimtab {service}: {}", headline(e))
+}
+
+/// `budget warning (forecast)`, `budget warning recovered (forecast)`.
+fn headline(e: &BudgetEvent) -> String {
+    let recovered = match e.kind {
+        EventKind::Alert => "",
+        EventKind::Recovery => " recovered",
+    };
+    format!("budget {}{recovered} ({})", e.level, e.signal)
+}
+
+/// Dollars rounded half away from zero to the cent.
+fn usd(m: Money) -> f64 {
+    let cents = (m.micros().unsigned_abs() + 5_000) / 10_000;
+    m.micros().signum() as f64 * cents as f64 / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use serde_json::Value;
+
+    use super::*;
+    use crate::core::cost::{Level, Signal};
+
+    fn event(kind: EventKind) -> BudgetEvent {
+        let usd = |d: f64| Money::from_usd(d).unwrap();
+        BudgetEvent {
+            kind,
+            signal: Signal::Forecast,
+            level: Level::Warning,
+            period: "2026-11".into(),
+            amount: usd(463.104999),
+            threshold: usd(375.0),
+            budget: usd(500.0),
+            spent: usd(310.005),
+            forecast: usd(463.104999),
+            at: Utc.with_ymd_and_hms(2026, 11, 22, 10, 30, 0).unwrap(),
+            message: "forecast $463.10 for 2026-11 crossed the warning level $375.00 (75% of $500.00)".into(),
+        }
+    }
+
+    #[test]
+    fn the_webhook_json_has_every_field_in_dollars() {
+        let got: Value = serde_json::from_str(&json("prod/web", &event(EventKind::Alert))).unwrap();
+        let want = serde_json::json!({
+            "source": "trimtab",
+            "service": "prod/web",
+            "event": "budget.alert",
+            "signal": "forecast",
+            "level": "warning",
+            "period": "2026-11",
+            "amount_usd": 463.1,
+            "threshold_usd": 375.0,
+            "budget_usd": 500.0,
+            "spent_usd": 310.01,
+            "forecast_usd": 463.1,
+            "at": "2026-11-22T10:30:00Z",
+            "message": "forecast $463.10 for 2026-11 crossed the warning level $375.00 (75% of $500.00)",
+        });
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_recovery_is_its_own_event() {
+        let e = event(EventKind::Recovery);
+        let got: Value = serde_json::from_str(&json("prod/web", &e)).unwrap();
+        assert_eq!(got["event"], "budget.recovery");
+        assert_eq!(subject("prod/web", &e), "trimtab prod/web: budget warning recovered (forecast)");
+    }
+
+    #[test]
+    fn the_slack_text_names_service_level_signal_and_amounts() {
+        let got: Value = serde_json::from_str(&slack("prod/web", &event(EventKind::Alert))).unwrap();
+        assert_eq!(
+            got,
+            serde_json::json!({ "text": "trimtab prod/web: budget warning (forecast) for 2026-11\n\
+                forecast $463.10 for 2026-11 crossed the warning level $375.00 (75% of $500.00)\n\
+                spent $310.01 of $500.00, forecast $463.10" })
+        );
+    }
+
+    #[test]
+    fn the_subject_is_a_headline() {
+        assert_eq!(
+            subject("prod/web", &event(EventKind::Alert)),
+            "trimtab prod/web: budget warning (forecast)"
+        );
+    }
+
+    #[test]
+    fn dollars_round_half_away_from_zero_to_the_cent() {
+        let cases = [(0, 0.0), (4_999, 0.0), (5_000, 0.01), (-5_000, -0.01), (12_345_678, 12.35)];
+        for (micros, want) in cases {
+            assert_eq!(usd(Money::from_micros(micros)), want, "{micros}");
+        }
+        assert!(usd(Money::from_micros(i64::MIN)) < 0.0);
+    }
+}
