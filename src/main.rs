@@ -171,6 +171,10 @@ struct ExplainArgs {
     /// The most tasks the remaining budget affords (as the cost module would cap).
     #[arg(long, value_name = "N")]
     budget_cap: Option<u32>,
+    /// Money spent so far in the budget period, USD: the forecast, the level and the cap are
+    /// worked out from the config's [budget] as the agent would (at --at, with --current tasks).
+    #[arg(long, value_name = "USD", conflicts_with = "budget_cap")]
+    spent: Option<f64>,
     /// Apply a manual override to this count.
     #[arg(long = "override", value_name = "N")]
     override_count: Option<u32>,
@@ -458,6 +462,16 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
         obs = obs.with_sample(name, *value, now);
     }
     obs.budget_cap = args.budget_cap.map(Replicas);
+    let mut budget_line = String::new();
+    if let Some(usd) = args.spent {
+        let spent = core::Money::from_usd(usd)
+            .filter(|_| usd >= 0.0)
+            .ok_or_else(|| UsageError(format!("--spent {usd}: expected an amount of dollars ≥ 0")))?;
+        let (cap, line) = cli::cost::budget_for_explain(&config, now, args.current, spent)
+            .map_err(|e| UsageError(format!("{}: {e}", config.file)))?;
+        obs.budget_cap = cap;
+        budget_line = line;
+    }
     obs.deployment_in_progress = args.deployment_in_progress;
     obs.manual_override = args.override_count.map(|n| ManualOverride {
         count: Replicas(n),
@@ -467,7 +481,7 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     let history = history_from(&args, now, args.current);
     let decision = core::decide(policy, &obs, &history, now);
     match args.format {
-        Format::Table => print!("{}", cli::explain::render(&decision, policy)),
+        Format::Table => print!("{budget_line}{}", cli::explain::render(&decision, policy)),
         Format::Json => {
             println!("{}", serde_json::to_string_pretty(&decision).context("encoding the decision as JSON")?)
         }

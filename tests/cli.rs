@@ -321,3 +321,57 @@ fn simulate_max_binds_the_policy_not_only_the_world() {
     let peak = text.lines().skip(1).filter_map(|l| l.split(',').nth(4)?.parse::<u32>().ok()).max();
     assert!(peak.unwrap() > 10, "trimtab stayed within the template's max: {peak:?}");
 }
+
+#[test]
+fn cost_prints_the_issue_figures_and_compares_a_what_if() {
+    let o = trimtab(&["cost", "--config", EXAMPLE, "--tasks", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("per task-hour: $0.024685 = 0.5 vCPU × $0.04048 + 1 GB × $0.004445"), "{out}");
+    let at4 = out.lines().find(|l| l.starts_with("at N")).unwrap();
+    assert!(at4.contains("$0.09874") && at4.contains("$72.08"), "{at4}");
+    let o = trimtab(&[
+        "cost",
+        "--config",
+        EXAMPLE,
+        "--tasks",
+        "4",
+        "--what-if",
+        "arch=arm64",
+        "--format",
+        "json",
+    ]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // ARM: 0.5 × 0.03238 + 1 × 0.00356 = 0.01975 per task-hour; 4 × 730 h = 57.67 vs 72.0802.
+    assert_eq!(j["what_if"]["per_task_hour"]["total"], 19_750_000_000i64, "pico-dollars");
+    assert_eq!(j["monthly_difference"], 57_670_000 - 72_080_200, "micro-dollars");
+    let o = trimtab(&["cost", "--config", EXAMPLE, "--what-if", "cpu=300"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cpu=300 is not a Fargate size"), "{}", stderr(&o));
+}
+
+#[test]
+fn explain_with_spend_caps_a_scale_out_at_what_the_budget_affords() {
+    let text =
+        std::fs::read_to_string(EXAMPLE).unwrap().replace("[budget]\n", "[budget]\ncap = \"critical\"\n");
+    let path = temp_config("capped", &text);
+    let path = path.to_str().unwrap();
+    let args = ["explain", "--config", path, "--current", "4", "--at", SUNDAY_NOON, "--spent", "480"];
+    let o = trimtab(&[&args[..], &ACCEPTANCE_METRICS[..]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    // $20 left for 204 h at $0.024685 per task-hour: 3 tasks; the 4 running are not shrunk.
+    assert!(out.starts_with("budget 2026-11: $480.00 of $500.00 spent (level critical)"), "{out}");
+    assert!(out.contains("cap at critical: reached, scale-out stops at 3 tasks"), "{out}");
+    assert!(out.contains("decision: hold 4 → 4 (reason: budget_capped)"), "{out}");
+    // Without the cap configured, the same spend only reports.
+    let o = trimtab(
+        &[
+            &["explain", "--config", EXAMPLE, "--current", "4", "--at", SUNDAY_NOON, "--spent", "480"][..],
+            &ACCEPTANCE_METRICS[..],
+        ]
+        .concat(),
+    );
+    assert!(stdout(&o).contains("cap none: the budget never limits scaling"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("budget_capped"));
+}

@@ -349,6 +349,38 @@ pub fn live(c: &crate::agent::spend::CostView) -> String {
     out
 }
 
+/// `explain --spent USD`: the budget as the agent would see it at `now` with `current` tasks
+/// running and `spent` gone: the cap for the decision (when engaged) and a line saying why.
+pub fn budget_for_explain(
+    cfg: &Config,
+    now: chrono::DateTime<chrono::Utc>,
+    current: u32,
+    spent: Money,
+) -> Result<(Option<crate::core::Replicas>, String), String> {
+    use crate::core::cost::{budget, forecast};
+    let b = cfg.budget.as_ref().ok_or("--spent needs a [budget] section")?;
+    let (svc, sheet) = match (&cfg.service, &cfg.prices) {
+        (Some(svc), Some(sheet)) => (svc, sheet),
+        _ => return Err("--spent needs a [service] with its region and task size, to price the tasks".into()),
+    };
+    let shape = svc.shape().ok_or("--spent needs service.cpu and service.memory")?;
+    let rate = sheet.task_rate(&shape, Used::default()).total;
+    let p = &cfg.scaling.policy;
+    let period = b.period(now);
+    let fc = forecast::forecast(spent, now, period.end, rate, f64::from(current), p.bounds, &p.schedules);
+    let st = budget::status(b, now, spent, fc, rate);
+    let cap = match (b.cap, st.cap) {
+        (None, _) => "cap none: the budget never limits scaling".to_owned(),
+        (Some(level), None) => format!("cap at {level}: not reached, scaling is not limited"),
+        (Some(level), Some(n)) => format!("cap at {level}: reached, scale-out stops at {n} tasks"),
+    };
+    let line = format!(
+        "budget {}: {} of {} spent (level {}); forecast {} (level {}) at {current} tasks; the rest affords {} tasks; {cap}\n",
+        period.key, st.spent, st.budget, st.actual, st.forecast.total, st.forecasted, st.affordable
+    );
+    Ok((st.cap, line))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
