@@ -199,14 +199,15 @@ async fn get_metric_data_reads_a_batch_from_localstack() {
 async fn alarms_are_put_idempotently_with_a_breaching_heartbeat() {
     let cluster = format!("alarms-{}", std::process::id());
     let text = format!(
-        "[service]\ncluster = \"{cluster}\"\nname = \"web\"\nlaunch_type = \"ec2\"\n[alarms]\nenabled = true\ncpu_high = 80\n"
+        "[service]\ncluster = \"{cluster}\"\nname = \"web\"\nlaunch_type = \"ec2\"\ncpu = 1024\nmemory = 2048\n\
+         [cost]\ninstance_type = \"m6i.large\"\n[budget]\nmonthly_usd = 100\n[alarms]\nenabled = true\ncpu_high = 80\n"
     );
     let file = write_config("alarms", &text);
     // Plan, apply, apply again: the second apply finds nothing to change.
     let steps: [(&[&str], &str); 3] = [
-        (&[], "3 of 3 alarms would change"),
-        (&["--apply"], "3 of 3 alarms changed"),
-        (&["--apply"], "0 of 3 alarms changed"),
+        (&[], "4 of 4 alarms would change"),
+        (&["--apply"], "4 of 4 alarms changed"),
+        (&["--apply"], "0 of 4 alarms changed"),
     ];
     for (extra, want) in steps {
         let mut args = vec!["alarms", "--config", file.to_str().unwrap()];
@@ -222,7 +223,13 @@ async fn alarms_are_put_idempotently_with_a_breaching_heartbeat() {
 
     let alarms = cloudwatch().await.alarms(&format!("trimtab-{cluster}-web-")).await.unwrap();
     let names: Vec<&str> = alarms.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names.len(), 4, "{names:?}");
+    let forecast = alarms.iter().find(|a| a.name.ends_with("budget-forecast")).unwrap();
+    assert_eq!(
+        (forecast.metric.as_str(), forecast.threshold),
+        ("BudgetForecast", 90.0),
+        "the critical level"
+    );
     let hb = alarms.iter().find(|a| a.name.ends_with("heartbeat-missing")).unwrap();
     assert_eq!(
         (hb.namespace.as_str(), hb.metric.as_str(), hb.treat_missing_data.as_str()),

@@ -1,5 +1,6 @@
-//! The service's CloudWatch alarms: high CPU, high memory, and the agent's own heartbeat
-//! (missing data counts as breaching, so a dead or stuck scaler raises an alarm). Names are
+//! The service's CloudWatch alarms: high CPU, high memory, the agent's own heartbeat (missing
+//! data counts as breaching, so a dead or stuck scaler raises an alarm), and with a `[budget]`
+//! the forecast passing the critical level (the agent publishes `BudgetForecast` each tick). Names are
 //! prefixed `trimtab-<cluster>-<service>-`; applying is idempotent: an alarm that already
 //! matches is left alone.
 
@@ -51,11 +52,31 @@ pub fn wanted(svc: &ServiceConfig, a: &AlarmsConfig) -> Vec<AlarmSpec> {
         treat_missing_data: "breaching".into(),
         actions: a.actions.clone(),
     };
-    vec![
+    let mut all = vec![
         high("cpu", "CPUUtilization", a.cpu_high),
         high("memory", "MemoryUtilization", a.memory_high),
         heartbeat,
-    ]
+    ];
+    if let Some(critical) = a.budget_forecast {
+        all.push(AlarmSpec {
+            name: format!("{p}budget-forecast"),
+            description: format!(
+                "trimtab: {}/{} is forecast to spend more than {critical} (the budget's critical level) this period",
+                svc.cluster, svc.name
+            ),
+            namespace: restore::NAMESPACE.into(),
+            metric: super::spend::FORECAST.into(),
+            dimensions: restore::dimensions(&svc.cluster, &svc.name),
+            statistic: "Maximum".into(),
+            period_seconds: 300,
+            evaluation_periods: 1,
+            threshold: critical.as_usd(),
+            comparison: Comparison::Above,
+            treat_missing_data: "notBreaching".into(),
+            actions: a.actions.clone(),
+        });
+    }
+    all
 }
 
 /// What `apply` did to each alarm.

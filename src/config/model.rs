@@ -157,6 +157,8 @@ pub struct AlarmsConfig {
     pub memory_high: f64,
     pub heartbeat_minutes: u32,
     pub actions: Vec<String>,
+    /// The forecast alarm's threshold (the budget's critical level); `None`: no such alarm.
+    pub budget_forecast: Option<crate::core::Money>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -184,6 +184,9 @@ pub struct RawAlarms {
     pub heartbeat_minutes: Option<i64>,
     /// ARNs notified when an alarm fires (e.g. an SNS topic).
     pub actions: Option<Vec<String>>,
+    /// With a `[budget]`: an alarm when the agent's forecast passes the critical level.
+    /// Default `true`.
+    pub budget_forecast: Option<bool>,
 }
 
 /// The whole file after phase one.

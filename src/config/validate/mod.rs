@@ -19,7 +19,11 @@ pub fn validate(file: &str, raw: &RawConfig, template: &RawScaling) -> Result<Co
     let agent = service::agent(raw.agent.as_ref(), &mut p);
     let svc = raw.service.as_ref().and_then(|s| service::service(s, &mut p));
     let budget = raw.budget.as_ref().and_then(|b| cost::budget(b, &mut p));
-    let alarms = service::alarms(raw.alarms.as_ref(), svc.is_some(), &mut p);
+    let mut alarms = service::alarms(raw.alarms.as_ref(), svc.is_some(), &mut p);
+    let forecast_alarm = raw.alarms.as_ref().and_then(|a| a.budget_forecast).unwrap_or(true);
+    if let (Some(a), Some(b), true) = (&mut alarms, &budget, forecast_alarm) {
+        a.budget_forecast = Some(b.threshold(crate::core::cost::Level::Critical));
+    }
     let costs = cost::cost(raw.cost.as_ref(), &mut p);
     let notify = cost::notify(&raw.notify, &mut p);
     let prices = match (&svc, &costs) {

@@ -156,6 +156,7 @@ pub fn alarms(raw: Option<&RawAlarms>, has_service: bool, p: &mut Problems) -> O
         memory_high: memory_high?,
         heartbeat_minutes: heartbeat?,
         actions,
+        budget_forecast: None,
     })
 }
 
