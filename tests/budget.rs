@@ -155,3 +155,40 @@ async fn past_the_cap_level_a_scale_out_stops_at_what_the_budget_affords() {
     let b = snap.cost.as_ref().unwrap().budget.as_ref().unwrap();
     assert_eq!((b.affordable, b.cap.map(|c| c.get())), (6, Some(6)));
 }
+
+#[tokio::test]
+async fn a_week_of_low_use_yields_priced_recommendations() {
+    // ECS keeps 4 tasks whatever the agent asks (its scale-ins are not applied).
+    let fake = FakeAws::start(World { desired: 4, apply_updates: false, ..World::default() }).await;
+    let hook = receiver().await;
+    let cfg = config(&fake.uri(), &hook.uri(), "monthly_usd = 1000").to_owned();
+    let mut agent = Agent::new(cfg, options()).await.unwrap();
+    let start = utc("2026-11-02T00:00:00Z");
+    for h in 0..=(7 * 24) {
+        let now = start + TimeDelta::hours(h);
+        // 10% CPU of the reservation, fresh each tick; memory is not a metric here.
+        fake.world
+            .lock()
+            .unwrap()
+            .datapoints
+            .insert("CPUUtilization".into(), vec![(now.timestamp() - 90, 10.0)]);
+        agent.tick(now).await;
+    }
+    let snap = agent.snapshot();
+    let cost = snap.cost.as_ref().unwrap();
+    assert_eq!(cost.efficiency.cpu.map(|c| (c * 100.0).round()), Some(10.0));
+    let kinds: Vec<String> = cost
+        .recommendations
+        .iter()
+        .map(|r| serde_json::to_value(r.kind).unwrap().as_str().unwrap().to_owned())
+        .collect();
+    // ARM: 4 tasks × (0.024685 − 0.01975) × 730 h = $14.41 a month.
+    let arm = cost
+        .recommendations
+        .iter()
+        .find(|r| r.title.to_lowercase().contains("arm"))
+        .expect("an ARM recommendation");
+    assert_eq!(arm.monthly_saving.micros(), 14_410_200, "{kinds:?}");
+    assert!(kinds.contains(&"spot".to_owned()), "{kinds:?}");
+    assert!(cost.recommendations.windows(2).all(|w| w[0].monthly_saving >= w[1].monthly_saving));
+}

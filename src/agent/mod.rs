@@ -294,6 +294,10 @@ impl Agent {
             deployment_in_progress: state.deployment_in_progress(),
         };
         let d = core::decide(&self.policy, &obs, &self.history, now);
+        if let Some(spend) = &mut self.spend {
+            let used = |kind| d.score.contributions.iter().find(|c| c.kind == kind).and_then(|c| c.value);
+            spend.record_usage(now, used(core::MetricKind::Cpu), used(core::MetricKind::Memory));
+        }
         d.remember(&mut self.history, &self.policy);
         *self.snap.counters.decisions.entry(d.reason.as_str().to_owned()).or_default() += 1;
         let (from, to) = (d.current.get(), d.desired.get());

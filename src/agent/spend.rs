@@ -11,7 +11,8 @@ use serde::Serialize;
 use super::restore;
 use crate::aws::{Datapoints, MetricQuery, Published};
 use crate::config::model::Config;
-use crate::core::cost::pricing::{PriceSheet, TaskShape, Used};
+use crate::core::cost::pricing::{Arch, PriceSheet, TaskRate, TaskShape, Used};
+use crate::core::cost::recommend::{self, Efficiency, Recommendation, Usage};
 use crate::core::cost::{
     Budget, BudgetEvent, BudgetStatus, Forecast, Ledger, LedgerView, Level, Watch, budget, forecast,
 };
@@ -35,11 +36,90 @@ pub struct CostView {
     pub budget: Option<BudgetStatus>,
     /// Alerts and recoveries sent this run, newest last (at most 50).
     pub events: Vec<BudgetEvent>,
+    /// Usage over the reservation, weighted by cost (OpenCost's efficiency).
+    pub efficiency: Efficiency,
+    /// What would save money, largest saving first; from what this agent observed.
+    pub recommendations: Vec<Recommendation>,
+}
+
+/// What the agent observed of the service, bounded: one CPU and memory sample a minute for a
+/// week, and task-seconds by hour of the day.
+#[derive(Clone, Debug, Default)]
+struct UsageLog {
+    cpu: std::collections::VecDeque<f64>,
+    memory: std::collections::VecDeque<f64>,
+    last_sample: Option<DateTime<Utc>>,
+    /// `(task-seconds, seconds)` per local hour of the day.
+    hours: [(f64, f64); 24],
+    first: Option<DateTime<Utc>>,
+    last: Option<(DateTime<Utc>, u32)>,
+}
+
+/// A week of one-a-minute samples.
+const USAGE_SAMPLES: usize = 7 * 24 * 60;
+
+impl UsageLog {
+    /// The running count from `now` on; the span since the last call is added to its hour.
+    fn count(&mut self, now: DateTime<Utc>, running: u32, tz: Tz) {
+        if let Some((at, count)) = self.last
+            && now > at
+        {
+            use chrono::Timelike;
+            let hour = at.with_timezone(&tz).hour() as usize;
+            let secs = (now - at).num_milliseconds() as f64 / 1000.0;
+            self.hours[hour].0 += f64::from(count) * secs;
+            self.hours[hour].1 += secs;
+        }
+        self.first.get_or_insert(now);
+        self.last = Some((now, running));
+    }
+
+    /// CPU and memory use, at most one sample a minute.
+    fn sample(&mut self, now: DateTime<Utc>, cpu: Option<f64>, memory: Option<f64>) {
+        if self.last_sample.is_some_and(|t| now - t < TimeDelta::minutes(1)) || (cpu, memory) == (None, None)
+        {
+            return;
+        }
+        self.last_sample = Some(now);
+        for (ring, v) in [(&mut self.cpu, cpu), (&mut self.memory, memory)] {
+            if let Some(v) = v.filter(|v| v.is_finite() && *v >= 0.0) {
+                if ring.len() == USAGE_SAMPLES {
+                    ring.pop_front();
+                }
+                ring.push_back(v);
+            }
+        }
+    }
+
+    fn usage(&self) -> Usage {
+        let (task_s, s) = self.hours.iter().fold((0.0, 0.0), |a, h| (a.0 + h.0, a.1 + h.1));
+        let mut hourly = [None; 24];
+        for (slot, (ts, secs)) in hourly.iter_mut().zip(&self.hours) {
+            *slot = (*secs > 0.0).then(|| ts / secs);
+        }
+        Usage {
+            cpu_pct: self.cpu.iter().copied().collect(),
+            memory_pct: self.memory.iter().copied().collect(),
+            hourly_tasks: hourly,
+            mean_tasks: if s > 0.0 { task_s / s } else { self.last.map_or(0.0, |l| f64::from(l.1)) },
+            observed_hours: match (self.first, self.last) {
+                (Some(a), Some((b, _))) => (b - a).num_seconds() as f64 / 3600.0,
+                _ => 0.0,
+            },
+        }
+    }
 }
 
 pub struct Spend {
     shape: TaskShape,
     sheet: PriceSheet,
+    rate: TaskRate,
+    /// The service priced as arm64 here, when a price is known (for the ARM recommendation).
+    arm: Option<PriceSheet>,
+    interruption_tolerant: Option<bool>,
+    usage: UsageLog,
+    /// Recommendations are worked out at most every few minutes.
+    advised: Option<(DateTime<Utc>, Efficiency, Vec<Recommendation>)>,
     budget: Option<Budget>,
     tz: Tz,
     ledger: Ledger,
@@ -60,11 +140,24 @@ impl Spend {
                 .map_err(|(k, m)| format!("{}: {k}: {m}", cfg.file))?,
             (None, None) => return Ok(None),
         };
-        let rate = sheet.task_rate(&shape, Used::default()).total;
+        let task_rate = sheet.task_rate(&shape, Used::default());
+        let rate = task_rate.total;
         let tz = cfg.budget.as_ref().map_or(Tz::UTC, |b| b.tz);
+        let arm = (svc.architecture == Arch::X86_64)
+            .then(|| {
+                let arm_svc = crate::config::ServiceConfig { architecture: Arch::Arm64, ..svc.clone() };
+                crate::config::price_sheet(&arm_svc, &crate::config::CostConfig::default(), &sheet.region)
+                    .ok()
+            })
+            .flatten();
         Ok(Some(Spend {
             shape,
             sheet,
+            rate: task_rate,
+            arm,
+            interruption_tolerant: cfg.cost.interruption_tolerant,
+            usage: UsageLog::default(),
+            advised: None,
             budget: cfg.budget.clone(),
             tz,
             ledger: Ledger::new(rate, tz),
@@ -146,6 +239,7 @@ impl Spend {
         policy: &Policy,
     ) -> (Option<Replicas>, Vec<BudgetEvent>) {
         self.ledger.observe(now, running);
+        self.usage.count(now, running, self.tz);
         let view = self.ledger.view();
         let rate = self.ledger.rate();
         let mean = self.ledger.recent_mean().unwrap_or(f64::from(running));
@@ -184,6 +278,7 @@ impl Spend {
         self.events.extend(events.iter().cloned());
         let excess = self.events.len().saturating_sub(50);
         self.events.drain(..excess);
+        let (efficiency, recommendations) = self.advise(now, policy);
         self.view = Some(CostView {
             prices: self.sheet.clone(),
             shape: self.shape.clone(),
@@ -191,8 +286,38 @@ impl Spend {
             forecast: fc,
             budget: status,
             events: self.events.clone(),
+            efficiency,
+            recommendations,
         });
         (cap, events)
+    }
+
+    /// Records the service's CPU and memory use (% of the reservation) seen by this tick's
+    /// decision.
+    pub fn record_usage(&mut self, now: DateTime<Utc>, cpu: Option<f64>, memory: Option<f64>) {
+        self.usage.sample(now, cpu, memory);
+    }
+
+    fn advise(&mut self, now: DateTime<Utc>, policy: &Policy) -> (Efficiency, Vec<Recommendation>) {
+        if let Some((at, e, r)) = &self.advised
+            && now - *at < TimeDelta::minutes(5)
+        {
+            return (e.clone(), r.clone());
+        }
+        let usage = self.usage.usage();
+        let ctx = recommend::Context {
+            shape: &self.shape,
+            rate: &self.rate,
+            sheet: &self.sheet,
+            arm: self.arm.as_ref(),
+            usage: &usage,
+            min_tasks: policy.bounds.min().get(),
+            has_schedules: !policy.schedules.is_empty(),
+            interruption_tolerant: self.interruption_tolerant,
+        };
+        let (e, r) = (recommend::efficiency(&ctx), recommend::recommend(&ctx));
+        self.advised = Some((now, e.clone(), r.clone()));
+        (e, r)
     }
 
     pub fn view(&self) -> Option<&CostView> {

@@ -339,6 +339,25 @@ pub fn live(c: &crate::agent::spend::CostView) -> String {
             };
         }
     }
+    if let Some(o) = c.efficiency.overall {
+        out += &format!(
+            "efficiency: {:.0}% (cost-weighted CPU and memory use of the reservation); idle {} per hour\n",
+            o * 100.0,
+            c.efficiency.idle_cost_per_hour
+        );
+    }
+    for r in &c.recommendations {
+        use crate::core::cost::Confidence;
+        let confidence = match r.confidence {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        };
+        out += &format!(
+            "recommendation ({confidence} confidence): {}: saves {} a month\n  {}\n",
+            r.title, r.monthly_saving, r.detail
+        );
+    }
     for e in &c.events {
         let kind = match e.kind {
             crate::core::cost::EventKind::Alert => "alert",

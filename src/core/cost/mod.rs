@@ -6,9 +6,11 @@ pub mod event;
 pub mod forecast;
 pub mod ledger;
 pub mod pricing;
+pub mod recommend;
 
 pub use budget::{Budget, BudgetStatus, PeriodKind, Threshold, Watch};
 pub use event::{BudgetEvent, EventKind, Level, Signal};
 pub use forecast::{Forecast, Method};
 pub use ledger::{Ledger, LedgerView};
 pub use pricing::{PriceSheet, Rate, TaskRate, TaskShape};
+pub use recommend::{Confidence, Efficiency, Recommendation, Usage};

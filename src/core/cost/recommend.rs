@@ -1,0 +1,489 @@
+//! How much of what the service pays for it uses, and what would cost less: efficiency and four
+//! kinds of recommendation, each with what it would save a month.
+//!
+//! **Efficiency** is OpenCost's: CPU and memory efficiency are the mean use over the reservation,
+//! clamped to [0, 1], and the overall figure weighs each by what it costs (on Fargate a vCPU costs
+//! about nine times a GB, so idle CPU weighs more than idle memory; licence and storage are not
+//! resources that idle). The idle cost is the part of the hourly bill that pays for reserved but
+//! unused CPU and memory, at the mean running count.
+//!
+//! **Recommendations** are each measured against the current set-up, so they do not add up: Spot
+//! and arm64 exclude each other (Fargate Spot runs only Linux x86_64 tasks), and a smaller task
+//! shrinks every other saving. A month is 730 hours (AWS's convention; 30.42 days for a daily window).
+//! - *right-size* (Fargate): the Kubernetes VPA's method, a high percentile of use plus a safety
+//!   margin: the p95 of CPU plus 15%, and the peak of memory plus 20% (memory is not compressible,
+//!   a task over its memory is killed, so the peak and not a percentile). The cheapest valid Fargate
+//!   size that holds both is recommended when it saves at least a tenth of the task rate. It needs a
+//!   day of history; confidence grows with three days and a week.
+//! - *arm*: the same task on Graviton, when an arm64 price is known for the region.
+//! - *spot*: the same task on Fargate Spot at the price sheet's discount; firm only when the service
+//!   is declared interruption tolerant, dropped when it is declared not to be.
+//! - *schedule*: a service with no schedule that sits at its `min` for four or more hours every day
+//!   (the min, not the load, sets the count there) could lower the min in those hours.
+//!
+//! Samples that are not finite are ignored throughout.
+
+use std::cmp::Reverse;
+
+use serde::Serialize;
+
+use super::pricing::{Arch, Launch, Os, PriceSheet, Rate, TaskRate, TaskShape, Used};
+use crate::core::{Money, fargate};
+
+const MONTH_HOURS: u32 = 730;
+/// Days in a month for a daily window, in hundredths (365 / 12).
+const MONTH_DAYS_CENTI: i64 = 3042;
+const CPU_MARGIN: f64 = 1.15;
+const MEMORY_MARGIN: f64 = 1.20;
+/// The smallest right-size worth redeploying every task for, in percent of the task rate.
+const MIN_RESIZE_SAVING_PCT: i64 = 10;
+const MIN_SAMPLES: usize = 20;
+const MIN_SCHEDULE_HOURS: f64 = 72.0;
+/// Hours of the day that must have been observed before the daily shape is trusted.
+const MIN_HOURS_SEEN: usize = 20;
+const MIN_QUIET_RUN: usize = 4;
+/// How close to `min` an hour's mean count must be for the service to count as pinned there.
+const PINNED_WITHIN: f64 = 0.5;
+const UNLESS_TOLERANT: &str =
+    "; only if the service tolerates interruptions (2-minute warning); set cost.interruption_tolerant";
+
+/// What was observed of the service over some span.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// CPU use in % of the task's reserved CPU (may exceed 100 on EC2), one sample per tick.
+    pub cpu_pct: Vec<f64>,
+    /// Memory use in % of the task's memory, one sample per tick.
+    pub memory_pct: Vec<f64>,
+    /// Mean running task count per hour of the day (in the budget's time zone); `None` when that
+    /// hour was never observed.
+    pub hourly_tasks: [Option<f64>; 24],
+    /// Time-weighted mean running count over the span.
+    pub mean_tasks: f64,
+    /// How long the span is, in hours.
+    pub observed_hours: f64,
+}
+
+/// The service as it runs now, its prices, and what was observed of it.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    pub shape: &'a TaskShape,
+    pub rate: &'a TaskRate,
+    /// Current prices, to price a changed task.
+    pub sheet: &'a PriceSheet,
+    /// The same region's arm64 prices, when known.
+    pub arm: Option<&'a PriceSheet>,
+    pub usage: &'a Usage,
+    /// The policy's min, which a schedule window may lower off-hours.
+    pub min_tasks: u32,
+    pub has_schedules: bool,
+    pub interruption_tolerant: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Efficiency {
+    /// Mean CPU use over the reservation, 0..=1; `None` without samples.
+    pub cpu: Option<f64>,
+    pub memory: Option<f64>,
+    /// CPU and memory efficiency weighted by what each costs.
+    pub overall: Option<f64>,
+    /// What the unused reservation costs per hour at the mean running count.
+    pub idle_cost_per_hour: Rate,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    RightSize,
+    Arm,
+    Spot,
+    Schedule,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Recommendation {
+    pub kind: Kind,
+    pub title: String,
+    /// The evidence and what to do, in a sentence or two (a config snippet for a schedule).
+    pub detail: String,
+    pub monthly_saving: Money,
+    pub confidence: Confidence,
+}
+
+pub fn efficiency(ctx: &Context) -> Efficiency {
+    let (cpu, memory) = (utilisation(&ctx.usage.cpu_pct), utilisation(&ctx.usage.memory_pct));
+    let (rc, rm) = (ctx.rate.cpu, ctx.rate.memory);
+    let weight = rc.plus(rm).as_usd();
+    let overall = match (cpu, memory) {
+        (Some(c), Some(m)) if weight > 0.0 => Some((rc.as_usd() * c + rm.as_usd() * m) / weight),
+        _ => None,
+    };
+    // A resource whose use is unknown counts as fully used, so the idle cost is never overstated.
+    let idle = |r: Rate, used: Option<f64>| r.scale(ppm(1.0 - used.unwrap_or(1.0)), 1_000_000);
+    let per_task = idle(rc, cpu).plus(idle(rm, memory));
+    Efficiency { cpu, memory, overall, idle_cost_per_hour: per_task.scale(milli(ctx.usage.mean_tasks), 1000) }
+}
+
+/// The recommendations that save money, largest saving first.
+pub fn recommend(ctx: &Context) -> Vec<Recommendation> {
+    let mut out: Vec<_> = [right_size(ctx), arm(ctx), spot(ctx), schedule(ctx)]
+        .into_iter()
+        .flatten()
+        .filter(|r| r.monthly_saving > Money::ZERO)
+        .collect();
+    out.sort_by_key(|r| Reverse(r.monthly_saving));
+    out
+}
+
+fn right_size(ctx: &Context) -> Option<Recommendation> {
+    let (s, u) = (ctx.shape, ctx.usage);
+    let enough = |xs: &[f64]| finite(xs).len() >= MIN_SAMPLES;
+    if !s.launch.is_fargate() || !enough(&u.cpu_pct) || !enough(&u.memory_pct) {
+        return None;
+    }
+    let confidence = history_confidence(u.observed_hours)?;
+    let (p95, peak) = (percentile(&u.cpu_pct, 95.0)?, percentile(&u.memory_pct, 100.0)?);
+    let cpu_need = p95 / 100.0 * f64::from(s.cpu) * CPU_MARGIN;
+    let memory_need = peak / 100.0 * f64::from(s.memory) * MEMORY_MARGIN;
+    let min_cpu = if s.os == Os::Windows { 1024 } else { 0 };
+    let (rate, new) = fargate::sizes()
+        .into_iter()
+        .filter(|&(c, m)| c >= min_cpu && f64::from(c) >= cpu_need && f64::from(m) >= memory_need)
+        .map(|(cpu, memory)| TaskShape { cpu, memory, ..s.clone() })
+        .map(|t| (ctx.sheet.task_rate(&t, Used::default()).total, t))
+        .min_by_key(|(r, _)| *r)?;
+    let (old, title) = (ctx.rate.total, format!("right-size tasks to {} CPU / {} MiB", new.cpu, new.memory));
+    // A resize redeploys every task: below a tenth of the rate it is not worth it (nor is a grow).
+    if new == *s || old.minus(rate).pico() * 100 < old.pico() * MIN_RESIZE_SAVING_PCT {
+        return None;
+    }
+    let detail = format!(
+        "over {:.0} h the p95 of CPU was {p95:.1}% of {} CPU and the peak of memory {peak:.1}% of {} MiB; \
+         with 15% and 20% margins a task needs {cpu_need:.0} CPU and {memory_need:.0} MiB, and the cheapest \
+         Fargate size that holds them costs {rate}/task-hour instead of {old}",
+        u.observed_hours, s.cpu, s.memory
+    );
+    let monthly_saving = saving_over(ctx, rate);
+    Some(Recommendation { kind: Kind::RightSize, title, detail, monthly_saving, confidence })
+}
+
+fn history_confidence(hours: f64) -> Option<Confidence> {
+    match hours {
+        h if h >= 7.0 * 24.0 => Some(Confidence::High),
+        h if h >= 72.0 => Some(Confidence::Medium),
+        h if h >= 24.0 => Some(Confidence::Low),
+        _ => None,
+    }
+}
+
+/// Fargate on demand, Linux, x86_64: the one platform both arm64 and Spot are offered from.
+fn on_demand_linux_x86(s: &TaskShape) -> bool {
+    (s.launch, s.arch, s.os) == (Launch::Fargate, Arch::X86_64, Os::Linux)
+}
+
+fn arm(ctx: &Context) -> Option<Recommendation> {
+    let s = ctx.shape;
+    if !on_demand_linux_x86(s) {
+        return None;
+    }
+    let rate = ctx.arm?.task_rate(&TaskShape { arch: Arch::Arm64, ..s.clone() }, Used::default()).total;
+    let detail = format!(
+        "the same {} CPU / {} MiB task costs {rate}/task-hour on arm64 instead of {}; every image must be \
+         built for arm64 (a multi-arch image), and Fargate Spot does not run arm64 tasks",
+        s.cpu, s.memory, ctx.rate.total
+    );
+    let (title, monthly_saving) = ("run tasks on arm64 (Graviton)".into(), saving_over(ctx, rate));
+    Some(Recommendation { kind: Kind::Arm, title, detail, monthly_saving, confidence: Confidence::Medium })
+}
+
+fn spot(ctx: &Context) -> Option<Recommendation> {
+    let s = ctx.shape;
+    // Spot runs only Linux x86_64; a service declared intolerant of interruptions is left alone.
+    if !on_demand_linux_x86(s) || ctx.interruption_tolerant == Some(false) {
+        return None;
+    }
+    let rate = ctx.sheet.task_rate(&TaskShape { launch: Launch::FargateSpot, ..s.clone() }, Used::default());
+    let (confidence, unless) = match ctx.interruption_tolerant {
+        Some(true) => (Confidence::High, ""),
+        _ => (Confidence::Low, UNLESS_TOLERANT),
+    };
+    let caveat = ctx.sheet.caveat.as_ref().map(|c| format!(" ({c})")).unwrap_or_default();
+    let detail =
+        format!("Fargate Spot costs {}/task-hour{caveat} instead of {}{unless}", rate.total, ctx.rate.total);
+    let (title, monthly_saving) = ("run tasks on Fargate Spot".into(), saving_over(ctx, rate.total));
+    Some(Recommendation { kind: Kind::Spot, title, detail, monthly_saving, confidence })
+}
+
+fn schedule(ctx: &Context) -> Option<Recommendation> {
+    let (u, min) = (ctx.usage, ctx.min_tasks);
+    let hourly = u.hourly_tasks.map(|h| h.filter(|m| m.is_finite()));
+    let seen: Vec<f64> = hourly.iter().flatten().copied().collect();
+    if ctx.has_schedules || min <= 1 || u.observed_hours < MIN_SCHEDULE_HOURS || seen.len() < MIN_HOURS_SEEN {
+        return None;
+    }
+    let floor = f64::from(min);
+    // At min around the clock, the min is the policy's floor rather than a pattern of the day.
+    if !seen.iter().any(|&m| m > floor + PINNED_WITHIN) {
+        return None;
+    }
+    let pinned = hourly.map(|h| h.is_some_and(|m| (m - floor).abs() <= PINNED_WITHIN));
+    let (start, hours) = longest_run(&pinned).filter(|&(_, len)| len >= MIN_QUIET_RUN)?;
+    let new_min = min.div_ceil(2).max(1);
+    let end = (start + hours) % 24;
+    let (low, peak) = seen.iter().fold((f64::INFINITY, 0.0_f64), |(l, p), &m| (l.min(m), p.max(m)));
+    let clock = if peak >= 2.0 * low {
+        format!(" Load follows the clock: hourly means run from {low:.1} to {peak:.1} tasks.")
+    } else {
+        String::new()
+    };
+    let detail = format!(
+        "from {start:02}:00 to {end:02}:00 the service ran at its min of {min} (every hourly mean within \
+         0.5 of it); a lower min there lets it run as few as {new_min}.{clock} The hours are in the \
+         budget's time zone: set the window's `timezone` to it.\n\n[[schedule]]\nname = \"off-hours\"\n\
+         cron = \"0 {start} * * *\"\nduration = \"{hours}h\"\nmin = {new_min}\n"
+    );
+    let title =
+        format!("lower min to {new_min} from {start:02}:00 to {end:02}:00 with a [[schedule]] window");
+    // The most it can save: the whole window at the new min, every day.
+    let per_window_hour = ctx.rate.total.scale(i64::from(min - new_min) * MONTH_DAYS_CENTI, 100);
+    let monthly_saving = per_window_hour.over_hours(hours as u32);
+    Some(Recommendation {
+        kind: Kind::Schedule,
+        title,
+        detail,
+        monthly_saving,
+        confidence: Confidence::Medium,
+    })
+}
+
+/// The longest run of `true` hours, wrapping past midnight, as `(first hour, length)`, the earliest
+/// on a tie; `None` when no hour, or every hour, is `true`.
+fn longest_run(hours: &[bool; 24]) -> Option<(usize, usize)> {
+    (0..24)
+        .filter(|&h| hours[h] && !hours[(h + 23) % 24])
+        .map(|h| (h, (0..24).take_while(|i| hours[(h + i) % 24]).count()))
+        .max_by_key(|&(h, len)| (len, Reverse(h)))
+}
+
+/// A month of the current task rate less `rate`, at the mean running count.
+fn saving_over(ctx: &Context, rate: Rate) -> Money {
+    monthly(ctx.rate.total.minus(rate), ctx.usage.mean_tasks)
+}
+
+/// What `per_task_hour` comes to in a month at `tasks` mean running tasks.
+fn monthly(per_task_hour: Rate, tasks: f64) -> Money {
+    per_task_hour.scale(milli(tasks), 1000).over_hours(MONTH_HOURS)
+}
+
+fn finite(xs: &[f64]) -> Vec<f64> {
+    xs.iter().copied().filter(|x| x.is_finite()).collect()
+}
+
+/// Mean use over the reservation, clamped to [0, 1].
+fn utilisation(pct: &[f64]) -> Option<f64> {
+    let v = finite(pct);
+    (!v.is_empty()).then(|| (v.iter().sum::<f64>() / v.len() as f64 / 100.0).clamp(0.0, 1.0))
+}
+
+/// The nearest-rank percentile: the smallest sample with at least `p`% of the samples at or below
+/// it (so p100 is the peak, and every result is an observed value).
+fn percentile(xs: &[f64], p: f64) -> Option<f64> {
+    let mut v = finite(xs);
+    v.sort_by(f64::total_cmp);
+    let rank = (p / 100.0 * v.len() as f64).ceil() as usize;
+    v.get(rank.clamp(1, v.len().max(1)) - 1).copied()
+}
+
+/// A fraction in [0, 1] as parts per million.
+fn ppm(x: f64) -> i64 {
+    (x.clamp(0.0, 1.0) * 1e6).round() as i64
+}
+
+/// A non-negative count in thousandths (anything else counts as zero).
+fn milli(x: f64) -> i64 {
+    if x.is_finite() && x > 0.0 { (x * 1000.0).round() as i64 } else { 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::cost::pricing::{FargatePrices, Prices, shipped_fargate};
+
+    fn sheet(arch: Arch) -> PriceSheet {
+        let (vcpu_hour, gb_hour, licence_vcpu_hour) = shipped_fargate("us-east-1", arch, Os::Linux).unwrap();
+        let prices = FargatePrices {
+            vcpu_hour,
+            gb_hour,
+            licence_vcpu_hour,
+            storage_gb_hour: Rate::ZERO,
+            spot_discount_ppm: 700_000,
+        };
+        PriceSheet {
+            prices: Prices::Fargate(prices),
+            region: "us-east-1".into(),
+            source: "test".into(),
+            caveat: None,
+        }
+    }
+
+    fn shape(cpu: u32, memory: u32) -> TaskShape {
+        TaskShape { launch: Launch::Fargate, arch: Arch::X86_64, os: Os::Linux, cpu, memory, storage_gib: 20 }
+    }
+
+    /// A week of 5-minute samples at `cpu` and `memory`% with `mean_tasks`.
+    fn steady(cpu: f64, memory: f64, mean_tasks: f64) -> Usage {
+        Usage {
+            cpu_pct: vec![cpu; 2016],
+            memory_pct: vec![memory; 2016],
+            mean_tasks,
+            observed_hours: 168.0,
+            ..Usage::default()
+        }
+    }
+
+    /// Runs `f` on a us-east-1 context (x86 sheet, arm64 known, min 1, nothing declared).
+    fn with<T>(shape: TaskShape, usage: Usage, f: impl FnOnce(&mut Context) -> T) -> T {
+        let (x86, arm) = (sheet(Arch::X86_64), sheet(Arch::Arm64));
+        let rate = x86.task_rate(&shape, Used::default());
+        let mut ctx = Context {
+            shape: &shape,
+            rate: &rate,
+            sheet: &x86,
+            arm: Some(&arm),
+            usage: &usage,
+            min_tasks: 1,
+            has_schedules: false,
+            interruption_tolerant: None,
+        };
+        f(&mut ctx)
+    }
+
+    fn find(recs: &[Recommendation], kind: Kind) -> Option<&Recommendation> {
+        recs.iter().find(|r| r.kind == kind)
+    }
+
+    fn usd(s: &str) -> Rate {
+        Rate::parse_usd(s).unwrap()
+    }
+
+    #[test]
+    fn percentile_is_nearest_rank_and_ignores_nan() {
+        let xs: Vec<f64> = (1..=100).map(f64::from).chain([f64::NAN]).collect();
+        assert_eq!(percentile(&xs, 95.0), Some(95.0));
+        assert_eq!(percentile(&xs, 100.0), Some(100.0));
+        assert_eq!(percentile(&[3.0, 1.0, 2.0], 50.0), Some(2.0));
+        assert_eq!(percentile(&[f64::NAN], 95.0), None);
+    }
+
+    #[test]
+    fn efficiency_weighs_cpu_and_memory_by_cost() {
+        // 512/1024 in us-east-1: CPU 0.02024 of the 0.024685 an hour, memory 0.004445.
+        let usage = Usage {
+            cpu_pct: vec![40.0, f64::NAN, 60.0],
+            memory_pct: vec![110.0, 130.0],
+            mean_tasks: 2.0,
+            ..Usage::default()
+        };
+        let e = with(shape(512, 1024), usage.clone(), |c| efficiency(c));
+        assert_eq!((e.cpu, e.memory), (Some(0.5), Some(1.0)));
+        let cpu_share = 0.02024 / 0.024685;
+        assert!((e.overall.unwrap() - (1.0 - 0.5 * cpu_share)).abs() < 1e-12, "{:?}", e.overall);
+        // Half the CPU idle, × 2 tasks.
+        assert_eq!(e.idle_cost_per_hour, usd("0.02024"));
+
+        let no_memory = Usage { memory_pct: vec![], ..usage };
+        let e = with(shape(512, 1024), no_memory, |c| efficiency(c));
+        assert_eq!((e.memory, e.overall, e.idle_cost_per_hour), (None, None, usd("0.02024")));
+    }
+
+    #[test]
+    fn steady_low_use_right_sizes_to_the_cheapest_size_that_fits() {
+        // 20% of 1024 × 1.15 = 236 CPU → 256; 30% of 2048 × 1.2 = 737 MiB → 1024.
+        let recs = with(shape(1024, 2048), steady(20.0, 30.0, 3.0), |c| recommend(c));
+        let r = find(&recs, Kind::RightSize).unwrap();
+        assert_eq!(r.title, "right-size tasks to 256 CPU / 1024 MiB");
+        // (0.04937 − 0.014565) × 3 tasks × 730 h
+        assert_eq!((r.monthly_saving, r.confidence), (Money::from_micros(76_222_950), Confidence::High));
+        assert!(recs.windows(2).all(|w| w[0].monthly_saving >= w[1].monthly_saving));
+        assert_eq!(serde_json::to_value(r.kind).unwrap(), "right-size");
+
+        let two_days = Usage { observed_hours: 48.0, ..steady(20.0, 30.0, 3.0) };
+        let recs = with(shape(1024, 2048), two_days, |c| recommend(c));
+        assert_eq!(find(&recs, Kind::RightSize).unwrap().confidence, Confidence::Low);
+    }
+
+    #[test]
+    fn spiky_cpu_or_short_history_gives_no_right_size() {
+        // One sample in ten at 95%: the p95 is 95%, which needs 2048 CPU, a grow.
+        let spiky = Usage {
+            cpu_pct: (0..2016).map(|i| if i % 10 == 0 { 95.0 } else { 10.0 }).collect(),
+            ..steady(0.0, 30.0, 3.0)
+        };
+        let recs = with(shape(1024, 2048), spiky, |c| recommend(c));
+        assert!(find(&recs, Kind::RightSize).is_none());
+
+        let short = Usage { observed_hours: 12.0, ..steady(20.0, 30.0, 3.0) };
+        let recs = with(shape(1024, 2048), short, |c| recommend(c));
+        assert!(find(&recs, Kind::RightSize).is_none());
+    }
+
+    #[test]
+    fn arm_saves_the_price_difference() {
+        let recs = with(shape(512, 1024), steady(60.0, 80.0, 2.0), |c| recommend(c));
+        let r = find(&recs, Kind::Arm).unwrap();
+        // (0.024685 − (0.5 × 0.03238 + 1 × 0.00356 = 0.01975)) × 2 tasks × 730 h
+        assert_eq!((r.monthly_saving, r.confidence), (Money::from_micros(7_205_100), Confidence::Medium));
+        assert!(r.detail.contains("multi-arch"));
+        let none = with(shape(512, 1024), steady(60.0, 80.0, 2.0), |c| {
+            c.arm = None;
+            recommend(c)
+        });
+        assert!(find(&none, Kind::Arm).is_none());
+    }
+
+    #[test]
+    fn spot_is_firm_only_for_a_tolerant_service() {
+        let run = |tolerant| {
+            with(shape(512, 1024), steady(60.0, 80.0, 2.0), |c| {
+                c.interruption_tolerant = tolerant;
+                find(&recommend(c), Kind::Spot).cloned()
+            })
+        };
+        let r = run(None).unwrap();
+        // 70% of 0.024685 × 2 tasks × 730 h
+        assert_eq!((r.monthly_saving, r.confidence), (Money::from_micros(25_228_070), Confidence::Low));
+        assert!(r.detail.contains("2-minute warning") && r.detail.contains("cost.interruption_tolerant"));
+        assert_eq!(run(Some(true)).unwrap().confidence, Confidence::High);
+        assert!(run(Some(false)).is_none());
+    }
+
+    #[test]
+    fn a_min_that_pins_the_night_recommends_a_schedule_window() {
+        // At min 4 from 22:00 to 06:00, 10 tasks otherwise.
+        let mut usage = Usage { observed_hours: 168.0, mean_tasks: 8.0, ..Usage::default() };
+        for (h, m) in usage.hourly_tasks.iter_mut().enumerate() {
+            *m = Some(if !(6..22).contains(&h) { 4.0 } else { 10.0 });
+        }
+        let run = |has_schedules| {
+            with(shape(512, 1024), usage.clone(), |c| {
+                (c.min_tasks, c.has_schedules) = (4, has_schedules);
+                find(&recommend(c), Kind::Schedule).cloned()
+            })
+        };
+        let r = run(false).unwrap();
+        assert_eq!(r.title, "lower min to 2 from 22:00 to 06:00 with a [[schedule]] window");
+        // 2 tasks × 8 h × 30.42 days × 0.024685
+        assert_eq!((r.monthly_saving, r.confidence), (Money::from_micros(12_014_683), Confidence::Medium));
+        for part in ["cron = \"0 22 * * *\"", "duration = \"8h\"", "min = 2", "follows the clock"] {
+            assert!(r.detail.contains(part), "{part} not in {}", r.detail);
+        }
+        assert!(run(true).is_none());
+    }
+}
