@@ -8,8 +8,8 @@
 //! unused CPU and memory, at the mean running count.
 //!
 //! **Recommendations** are each measured against the current set-up, so they do not add up: Spot
-//! and arm64 exclude each other (Fargate Spot runs only Linux x86_64 tasks), and a smaller task
-//! shrinks every other saving. A month is 730 hours (AWS's convention; 30.42 days for a daily window).
+//! applies to either architecture (arm64 on FARGATE_SPOT since 2024-09; not to Windows), and a
+//! smaller task shrinks every other saving. A month is 730 hours (AWS's convention; 30.42 days for a daily window).
 //! - *right-size* (Fargate): the Kubernetes VPA's method, a high percentile of use plus a safety
 //!   margin: the p95 of CPU plus 15%, and the peak of memory plus 20% (memory is not compressible,
 //!   a task over its memory is killed, so the peak and not a percentile). The cheapest valid Fargate
@@ -183,20 +183,15 @@ fn history_confidence(hours: f64) -> Option<Confidence> {
     }
 }
 
-/// Fargate on demand, Linux, x86_64: the one platform both arm64 and Spot are offered from.
-fn on_demand_linux_x86(s: &TaskShape) -> bool {
-    (s.launch, s.arch, s.os) == (Launch::Fargate, Arch::X86_64, Os::Linux)
-}
-
 fn arm(ctx: &Context) -> Option<Recommendation> {
     let s = ctx.shape;
-    if !on_demand_linux_x86(s) {
+    if !(s.launch.is_fargate() && s.arch == Arch::X86_64 && s.os == Os::Linux) {
         return None;
     }
     let rate = ctx.arm?.task_rate(&TaskShape { arch: Arch::Arm64, ..s.clone() }, Used::default()).total;
     let detail = format!(
         "the same {} CPU / {} MiB task costs {rate}/task-hour on arm64 instead of {}; every image must be \
-         built for arm64 (a multi-arch image), and Fargate Spot does not run arm64 tasks",
+         built for arm64 (a multi-arch image)",
         s.cpu, s.memory, ctx.rate.total
     );
     let (title, monthly_saving) = ("run tasks on arm64 (Graviton)".into(), saving_over(ctx, rate));
@@ -205,8 +200,9 @@ fn arm(ctx: &Context) -> Option<Recommendation> {
 
 fn spot(ctx: &Context) -> Option<Recommendation> {
     let s = ctx.shape;
-    // Spot runs only Linux x86_64; a service declared intolerant of interruptions is left alone.
-    if !on_demand_linux_x86(s) || ctx.interruption_tolerant == Some(false) {
+    // Spot runs Linux tasks (x86_64 and arm64); a service declared intolerant of interruptions
+    // is left alone.
+    if (s.launch, s.os) != (Launch::Fargate, Os::Linux) || ctx.interruption_tolerant == Some(false) {
         return None;
     }
     let rate = ctx.sheet.task_rate(&TaskShape { launch: Launch::FargateSpot, ..s.clone() }, Used::default());
@@ -214,7 +210,11 @@ fn spot(ctx: &Context) -> Option<Recommendation> {
         Some(true) => (Confidence::High, ""),
         _ => (Confidence::Low, UNLESS_TOLERANT),
     };
-    let caveat = ctx.sheet.caveat.as_ref().map(|c| format!(" ({c})")).unwrap_or_default();
+    let off = match &ctx.sheet.prices {
+        crate::core::cost::pricing::Prices::Fargate(f) => f.spot_discount_ppm as f64 / 1e4,
+        crate::core::cost::pricing::Prices::Ec2(_) => 0.0,
+    };
+    let caveat = format!(" ({off}% off on-demand; the Spot price floats, set cost.spot_discount)");
     let detail =
         format!("Fargate Spot costs {}/task-hour{caveat} instead of {}{unless}", rate.total, ctx.rate.total);
     let (title, monthly_saving) = ("run tasks on Fargate Spot".into(), saving_over(ctx, rate.total));
