@@ -14,7 +14,8 @@ use crate::config::model::Config;
 use crate::core::cost::pricing::{Arch, PriceSheet, TaskRate, TaskShape, Used};
 use crate::core::cost::recommend::{self, Efficiency, Recommendation, Usage};
 use crate::core::cost::{
-    Budget, BudgetEvent, BudgetStatus, Forecast, Ledger, LedgerView, Level, Watch, budget, forecast,
+    Budget, BudgetEvent, BudgetStatus, Forecast, Ledger, LedgerView, Level, PeriodKind, Watch, budget,
+    forecast,
 };
 use crate::core::{Money, Policy, Replicas};
 
@@ -243,38 +244,18 @@ impl Spend {
         let view = self.ledger.view();
         let rate = self.ledger.rate();
         let mean = self.ledger.recent_mean().unwrap_or(f64::from(running));
-        let (cap, events, fc, status) = match &self.budget {
-            Some(b) => {
-                let period = b.period(now);
-                let spent = b.spent(view.month_to_date, view.today);
-                let fc =
-                    forecast::forecast(spent, now, period.end, rate, mean, policy.bounds, &policy.schedules);
-                let status = budget::status(b, now, spent, fc.clone(), rate);
-                let events = self.watch.update(b, &status, now);
-                (status.cap, events, fc, Some(status))
-            }
-            None => {
-                let month = Budget {
-                    amount: Money::ZERO,
-                    period: crate::core::cost::PeriodKind::Monthly,
-                    tz: self.tz,
-                    warn_at: crate::core::cost::Threshold::Fraction(1.0),
-                    critical_at: crate::core::cost::Threshold::Fraction(1.0),
-                    cap: None,
-                }
-                .period(now);
-                let fc = forecast::forecast(
-                    view.month_to_date,
-                    now,
-                    month.end,
-                    rate,
-                    mean,
-                    policy.bounds,
-                    &policy.schedules,
-                );
-                (None, vec![], fc, None)
-            }
+        // Without a budget the forecast runs to the end of the calendar month.
+        let (spent, end) = match &self.budget {
+            Some(b) => (b.spent(view.month_to_date, view.today), b.period(now).end),
+            None => (view.month_to_date, budget::period(PeriodKind::Monthly, self.tz, now).end),
         };
+        let fc = forecast::forecast(spent, now, end, rate, mean, policy.bounds, &policy.schedules);
+        let status = self.budget.as_ref().map(|b| budget::status(b, now, spent, fc.clone(), rate));
+        let events = match (&self.budget, &status) {
+            (Some(b), Some(st)) => self.watch.update(b, st, now),
+            _ => vec![],
+        };
+        let cap = status.as_ref().and_then(|st| st.cap);
         self.events.extend(events.iter().cloned());
         let excess = self.events.len().saturating_sub(50);
         self.events.drain(..excess);

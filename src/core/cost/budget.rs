@@ -75,16 +75,7 @@ impl Budget {
 
     /// The period `now` lies in.
     pub fn period(&self, now: DateTime<Utc>) -> Period {
-        let date = now.with_timezone(&self.tz).date_naive();
-        let (first, next, key) = match self.period {
-            PeriodKind::Monthly => {
-                let first = date.with_day(1).unwrap_or(date);
-                (first, first + Months::new(1), first.format("%Y-%m").to_string())
-            }
-            PeriodKind::Daily => (date, date.succ_opt().unwrap_or(date), date.format("%Y-%m-%d").to_string()),
-        };
-        let at = |d| local_midnight(self.tz, d).unwrap_or(now);
-        Period { key, start: at(first), end: at(next) }
+        period(self.period, self.tz, now)
     }
 
     /// The spend that counts against this budget: month to date or today.
@@ -94,6 +85,20 @@ impl Budget {
             PeriodKind::Daily => today,
         }
     }
+}
+
+/// The calendar month or day in `tz` that `now` lies in.
+pub fn period(kind: PeriodKind, tz: Tz, now: DateTime<Utc>) -> Period {
+    let date = now.with_timezone(&tz).date_naive();
+    let (first, next, key) = match kind {
+        PeriodKind::Monthly => {
+            let first = date.with_day(1).unwrap_or(date);
+            (first, first + Months::new(1), first.format("%Y-%m").to_string())
+        }
+        PeriodKind::Daily => (date, date.succ_opt().unwrap_or(date), date.format("%Y-%m-%d").to_string()),
+    };
+    let at = |d| local_midnight(tz, d).unwrap_or(now);
+    Period { key, start: at(first), end: at(next) }
 }
 
 /// Where the budget stands at one tick.
