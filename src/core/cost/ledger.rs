@@ -186,13 +186,6 @@ impl Ledger {
         }
     }
 
-    /// Month-to-date and today as of `now`: the totals, rolled over if `now` is in a new period.
-    pub fn totals_at(&self, now: DateTime<Utc>) -> (Money, Money) {
-        let mut l = self.clone();
-        l.roll(now);
-        (l.month.money(), l.day.money())
-    }
-
     /// The time-weighted mean running count over the last [`RECENT`] (or since the first
     /// observation), up to the last observation.
     pub fn recent_mean(&self) -> Option<f64> {
@@ -296,9 +289,11 @@ mod tests {
         assert_eq!(v.month_to_date, Money::from_micros(300_049_370));
         assert_eq!(v.today, Money::from_micros(5_049_370));
         // Resumed in the old month: the new month starts from zero.
-        let l =
+        // (No task ran in the gap, so nothing of it is charged either.)
+        let mut l =
             Ledger::resume(rate(), Tz::UTC, utc("2026-10-31T23:00:00Z"), Money::from_micros(9), Money::ZERO);
-        assert_eq!(l.totals_at(utc("2026-11-01T00:10:00Z")).0, Money::ZERO);
+        l.observe(utc("2026-11-01T00:10:00Z"), 0);
+        assert_eq!(l.view().month_to_date, Money::ZERO);
     }
 
     #[test]

@@ -23,10 +23,6 @@ const PICO_PER_MICRO: i64 = 1_000_000;
 impl Rate {
     pub const ZERO: Rate = Rate(0);
 
-    pub fn from_pico(p: i64) -> Self {
-        Rate(p)
-    }
-
     pub fn pico(self) -> i64 {
         self.0
     }
@@ -75,12 +71,6 @@ impl Rate {
         Money::from_micros(
             div_round(i128::from(self.0) * i128::from(hours), i128::from(PICO_PER_MICRO)) as i64
         )
-    }
-
-    /// The money over `ms` milliseconds, to the micro-dollar.
-    pub fn over_ms(self, ms: i64) -> Money {
-        let den = i128::from(PICO_PER_MICRO) * 3_600_000;
-        Money::from_micros(div_round(i128::from(self.0) * i128::from(ms), den) as i64)
     }
 
     pub fn as_usd(self) -> f64 {
