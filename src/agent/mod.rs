@@ -206,8 +206,8 @@ impl Agent {
         let (Some(spend), Some(cw), Some(svc)) = (&mut self.spend, &self.cw, &self.cfg.service) else {
             return;
         };
-        let month_start = now - chrono::TimeDelta::days(31);
-        for (since, period) in [(now - chrono::TimeDelta::hours(3), 60), (month_start, 3600)] {
+        let a_month_ago = now - chrono::TimeDelta::days(31);
+        for (since, period) in [(now - chrono::TimeDelta::hours(3), 60), (a_month_ago, 3600)] {
             let queries = Spend::restore_queries(&svc.cluster, &svc.name, period);
             match cw.get_metric_data(&queries, since, now).await {
                 Ok(m) if m.contains_key("mtd") => {

@@ -37,16 +37,21 @@ pub fn window(policy: &Policy) -> TimeDelta {
         + TimeDelta::minutes(1)
 }
 
-/// The three series the rebuild reads, in one `GetMetricData`.
-pub fn queries(cluster: &str, service: &str) -> Vec<MetricQuery> {
-    let q = |id: &str, metric: &str, stat: &str| MetricQuery {
+/// A query `id` for one of the agent's own series of this service.
+pub fn own(cluster: &str, service: &str, id: &str, metric: &str, stat: &str, period: i32) -> MetricQuery {
+    MetricQuery {
         id: id.into(),
         namespace: NAMESPACE.into(),
         metric: metric.into(),
         dimensions: dimensions(cluster, service),
         statistic: stat.into(),
-        period_seconds: 60,
-    };
+        period_seconds: period,
+    }
+}
+
+/// The three series the rebuild reads, in one `GetMetricData`.
+pub fn queries(cluster: &str, service: &str) -> Vec<MetricQuery> {
+    let q = |id: &str, metric: &str, stat: &str| own(cluster, service, id, metric, stat, 60);
     vec![q("out", SCALE_OUT, "Sum"), q("in", SCALE_IN, "Sum"), q("rec", RECOMMENDED, "Maximum")]
 }
 

@@ -170,14 +170,8 @@ impl Spend {
 
     /// The series a restart reads back, by query id.
     pub fn restore_queries(cluster: &str, service: &str, period_seconds: i32) -> Vec<MetricQuery> {
-        let q = |id: &str, metric: &str| MetricQuery {
-            id: id.into(),
-            namespace: restore::NAMESPACE.into(),
-            metric: metric.into(),
-            dimensions: restore::dimensions(cluster, service),
-            statistic: "Maximum".into(),
-            period_seconds,
-        };
+        let q =
+            |id: &str, metric: &str| restore::own(cluster, service, id, metric, "Maximum", period_seconds);
         vec![q("mtd", MONTH_TO_DATE), q("today", TODAY), q("al", ACTUAL_LEVEL), q("fl", FORECAST_LEVEL)]
     }
 

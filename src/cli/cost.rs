@@ -239,20 +239,7 @@ pub fn formula(p: &Priced) -> String {
 }
 
 fn describe(s: &TaskShape) -> String {
-    let launch = match s.launch {
-        Launch::Fargate => "Fargate",
-        Launch::FargateSpot => "Fargate Spot",
-        Launch::Ec2 => "EC2",
-    };
-    let os = match s.os {
-        Os::Linux => "Linux",
-        Os::Windows => "Windows",
-    };
-    let arch = match s.arch {
-        Arch::X86_64 => "x86",
-        Arch::Arm64 => "ARM",
-    };
-    format!("{launch} {os} {arch}, {} CPU / {} MiB", s.cpu, s.memory)
+    format!("{} {} {}, {} CPU / {} MiB", s.launch, s.os, s.arch, s.cpu, s.memory)
 }
 
 /// The table `trimtab cost` prints.

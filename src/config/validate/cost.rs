@@ -221,17 +221,7 @@ pub fn price_sheet(
 fn fargate(svc: &ServiceConfig, cost: &CostConfig, region: &str) -> Result<PriceSheet, (String, String)> {
     let (arch, os) = (svc.architecture, svc.os);
     let shipped = pricing::shipped_fargate(region, arch, os);
-    let platform = format!(
-        "{} {}",
-        match os {
-            Os::Linux => "Linux",
-            Os::Windows => "Windows",
-        },
-        match arch {
-            Arch::X86_64 => "x86",
-            Arch::Arm64 => "ARM",
-        }
-    );
+    let platform = format!("{os} {arch}");
     let mut from_config = Vec::new();
     let mut pick = |given: Option<Rate>, table: Option<Rate>, key: &str| {
         if given.is_some() {

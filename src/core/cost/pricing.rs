@@ -128,6 +128,35 @@ pub enum Arch {
     Arm64,
 }
 
+/// How prices and messages name them: `Fargate Spot`, `Linux`, `ARM`.
+impl fmt::Display for Launch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Launch::Fargate => "Fargate",
+            Launch::FargateSpot => "Fargate Spot",
+            Launch::Ec2 => "EC2",
+        })
+    }
+}
+
+impl fmt::Display for Os {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Os::Linux => "Linux",
+            Os::Windows => "Windows",
+        })
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Arch::X86_64 => "x86",
+            Arch::Arm64 => "ARM",
+        })
+    }
+}
+
 /// What is being priced: one task of the service.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TaskShape {
