@@ -115,6 +115,21 @@ async fn a_month_of_scaling_is_charged_exactly_and_alerts_once_per_level() {
         "{summary:#?}"
     );
     assert!(events.iter().all(|e| e["period"] == "2026-11" && e["budget_usd"] == 200.0));
+    // The README shows this first alert as the webhook body.
+    let first = &events[0];
+    assert_eq!(
+        (&first["at"], &first["amount_usd"], &first["spent_usd"], &first["threshold_usd"]),
+        (
+            &Value::from("2026-11-05T22:00:00Z"),
+            &Value::from(156.08),
+            &Value::from(14.91),
+            &Value::from(150.0)
+        )
+    );
+    assert_eq!(
+        first["message"],
+        "forecast $156.08 for 2026-11 reached the warning level $150.00 (75% of $200.00)"
+    );
     let warned_at = seen_levels.iter().find(|(_, l)| *l != trimtab::core::cost::Level::Ok).unwrap().0;
     assert!(
         (96..120).contains(&warned_at),

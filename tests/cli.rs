@@ -345,6 +345,12 @@ fn cost_prints_the_issue_figures_and_compares_a_what_if() {
     // ARM: 0.5 × 0.03238 + 1 × 0.00356 = 0.01975 per task-hour; 4 × 730 h = 57.67 vs 72.0802.
     assert_eq!(j["what_if"]["per_task_hour"]["total"], 19_750_000_000i64, "pico-dollars");
     assert_eq!(j["monthly_difference"], 57_670_000 - 72_080_200, "micro-dollars");
+    // The README shows this run.
+    let o = trimtab(&["cost", "--tasks", "4", "--what-if", "arch=arm64"]);
+    let readme = include_str!("../README.md");
+    for line in stdout(&o).lines().filter(|l| !l.is_empty()) {
+        assert!(readme.contains(line), "README lacks {line:?}");
+    }
     let o = trimtab(&["cost", "--config", EXAMPLE, "--what-if", "cpu=300"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cpu=300 is not a Fargate size"), "{}", stderr(&o));
@@ -364,6 +370,14 @@ fn explain_with_spend_caps_a_scale_out_at_what_the_budget_affords() {
     assert!(out.starts_with("budget 2026-11: $480.00 of $500.00 spent (level critical)"), "{out}");
     assert!(out.contains("cap at critical: reached, scale-out stops at 3 tasks"), "{out}");
     assert!(out.contains("decision: hold 4 → 4 (reason: budget_capped)"), "{out}");
+    // The README shows this run.
+    let readme = include_str!("../README.md");
+    for line in out
+        .lines()
+        .filter(|l| l.starts_with("budget") || l.starts_with("decision:") || l.starts_with("  budget cap:"))
+    {
+        assert!(readme.contains(line), "README lacks {line:?}");
+    }
     // Without the cap configured, the same spend only reports.
     let o = trimtab(
         &[
