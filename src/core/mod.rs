@@ -22,6 +22,8 @@ pub mod decide;
 pub mod fargate;
 pub mod history;
 pub mod policy;
+pub mod pool;
+pub mod rightsize;
 pub mod schedule;
 pub mod score;
 pub mod types;
