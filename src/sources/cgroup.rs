@@ -8,7 +8,8 @@
 //!
 //! Everything that touches the filesystem takes its root as a parameter, so tests can point it at a
 //! fixture tree. A missing or unparsable file yields `None`; callers read that as "no limit" or "no
-//! reading" and fall back to host-wide numbers.
+//! reading" and fall back to host-wide numbers. The counters the local monitor adds (disk I/O,
+//! throttling, OOM kills, peak memory) are read in `cgroup_io`.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -31,9 +32,9 @@ pub enum Version {
 
 /// One controller's cgroup directory (`leaf`) and the mount root it lives under.
 #[derive(Debug, Clone)]
-struct Dir {
+pub(super) struct Dir {
     mount: PathBuf,
-    leaf: PathBuf,
+    pub(super) leaf: PathBuf,
 }
 
 impl Dir {
@@ -49,28 +50,38 @@ impl Dir {
         Dir { mount, leaf }
     }
 
-    fn file(&self, name: &str) -> PathBuf {
+    pub(super) fn file(&self, name: &str) -> PathBuf {
         self.leaf.join(name)
     }
 
     /// The smallest limit from the leaf up to the mount root. A parent's limit caps its children, and
     /// ECS often sets limits only at the task level, on the parent of the container's cgroup.
     fn min_limit<T: PartialOrd>(&self, limit_at: impl Fn(&Path) -> Option<T>) -> Option<T> {
+        self.tightest(limit_at).map(|(_, limit)| limit)
+    }
+
+    /// The directory that sets the smallest limit (the leaf-most one on a tie), with the limit.
+    pub(super) fn tightest<T: PartialOrd>(
+        &self,
+        limit_at: impl Fn(&Path) -> Option<T>,
+    ) -> Option<(&Path, T)> {
         self.leaf
             .ancestors()
             .take_while(|p| p.starts_with(&self.mount))
-            .filter_map(limit_at)
-            .reduce(|a, b| if b < a { b } else { a })
+            .filter_map(|p| Some((p, limit_at(p)?)))
+            .reduce(|a, b| if b.1 < a.1 { b } else { a })
     }
 }
 
 /// This process's cgroup: the version and the directory of each controller we read.
 #[derive(Debug, Clone)]
 pub struct Cgroup {
-    version: Version,
-    cpu: Dir,
+    pub(super) version: Version,
+    pub(super) cpu: Dir,
     cpuacct: Dir,
-    memory: Dir,
+    pub(super) memory: Dir,
+    /// v2: the unified directory (`io.stat`); v1: the `blkio` hierarchy.
+    pub(super) blkio: Dir,
 }
 
 impl Cgroup {
@@ -84,8 +95,8 @@ impl Cgroup {
     /// text of /proc/self/cgroup (lines `ID:CONTROLLERS:PATH`).
     ///
     /// v2 when `sys_root/cgroup.controllers` exists, using the `0::/path` line. Otherwise v1, using
-    /// the `cpu`, `cpuacct` and `memory` lines and their mounts under `sys_root` (`cpu,cpuacct` when
-    /// combined). Either way a path that doesn't exist under the mount falls back to the mount root.
+    /// the `cpu`, `cpuacct`, `memory` and `blkio` lines and their mounts under `sys_root`
+    /// (`cpu,cpuacct` when combined). Either way a path that doesn't exist under the mount falls back to the mount root.
     /// `None` when neither layout is found.
     pub fn detect(sys_root: &Path, proc_self_cgroup: &str) -> Option<Cgroup> {
         let lines: Vec<(&str, &str)> = proc_self_cgroup
@@ -107,7 +118,8 @@ impl Cgroup {
                 version: Version::V2,
                 cpu: dir.clone(),
                 cpuacct: dir.clone(),
-                memory: dir,
+                memory: dir.clone(),
+                blkio: dir,
             });
         }
 
@@ -115,7 +127,8 @@ impl Cgroup {
         let cpu = mount(&["cpu,cpuacct", "cpuacct,cpu", "cpu"]);
         let cpuacct = mount(&["cpu,cpuacct", "cpuacct,cpu", "cpuacct"]);
         let memory = mount(&["memory"]);
-        if cpu.is_none() && cpuacct.is_none() && memory.is_none() {
+        let blkio = mount(&["blkio"]);
+        if cpu.is_none() && cpuacct.is_none() && memory.is_none() && blkio.is_none() {
             return None;
         }
         // A missing mount becomes a nonexistent path, so its readings are simply `None`.
@@ -127,6 +140,7 @@ impl Cgroup {
             cpu: dir(cpu, "cpu"),
             cpuacct: dir(cpuacct, "cpuacct"),
             memory: dir(memory, "memory"),
+            blkio: dir(blkio, "blkio"),
         })
     }
 
@@ -138,14 +152,19 @@ impl Cgroup {
     /// v2 `cpu.max` is "QUOTA PERIOD" or "max PERIOD"; v1 uses cpu.cfs_quota_us (-1 = unlimited) and
     /// cpu.cfs_period_us.
     pub fn cpu_limit_cores(&self) -> Option<f64> {
-        self.cpu.min_limit(|dir| match self.version {
+        self.cpu.min_limit(|dir| self.cpu_limit_at(dir))
+    }
+
+    /// The CPU limit set in one directory, in cores.
+    pub(super) fn cpu_limit_at(&self, dir: &Path) -> Option<f64> {
+        match self.version {
             Version::V2 => parse_cpu_max(&read_trimmed(&dir.join("cpu.max"))?),
             Version::V1 => {
                 let quota: i64 = read_trimmed(&dir.join("cpu.cfs_quota_us"))?.parse().ok()?;
                 let period = read_u64(&dir.join("cpu.cfs_period_us"))?;
                 (quota > 0 && period > 0).then(|| quota as f64 / period as f64)
             }
-        })
+        }
     }
 
     /// Cumulative CPU time used by the cgroup, in microseconds: v2 `usage_usec` in cpu.stat, v1
@@ -160,10 +179,15 @@ impl Cgroup {
     /// Memory limit in bytes, the tightest along the hierarchy; `None` when unlimited. v2 memory.max
     /// ("max" = unlimited), v1 memory.limit_in_bytes (values at or above 2^62 = unlimited).
     pub fn memory_limit_bytes(&self) -> Option<u64> {
-        self.memory.min_limit(|dir| match self.version {
+        self.memory.min_limit(|dir| self.memory_limit_at(dir))
+    }
+
+    /// The memory limit set in one directory, in bytes.
+    pub(super) fn memory_limit_at(&self, dir: &Path) -> Option<u64> {
+        match self.version {
             Version::V2 => read_u64(&dir.join("memory.max")),
             Version::V1 => read_u64(&dir.join("memory.limit_in_bytes")).filter(|&b| b < V1_UNLIMITED),
-        })
+        }
     }
 
     /// Working-set bytes, as kubelet and `docker stats` compute them: usage minus inactive file cache.
@@ -201,33 +225,40 @@ fn parse_cpu_max(text: &str) -> Option<f64> {
     (quota > 0 && period > 0).then(|| quota as f64 / period as f64)
 }
 
-fn read_trimmed(path: &Path) -> Option<String> {
+pub(super) fn read_trimmed(path: &Path) -> Option<String> {
     fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
 }
 
-fn read_u64(path: &Path) -> Option<u64> {
+pub(super) fn read_u64(path: &Path) -> Option<u64> {
     read_trimmed(path)?.parse().ok()
 }
 
 /// The value of `key` in a flat-keyed file of "KEY VALUE" lines (cpu.stat, memory.stat).
-fn stat_value(path: &Path, key: &str) -> Option<u64> {
-    let text = fs::read_to_string(path).ok()?;
+pub(super) fn stat_value(path: &Path, key: &str) -> Option<u64> {
+    flat_value(&fs::read_to_string(path).ok()?, key)
+}
+
+/// The value of `key` in the text of a flat-keyed file.
+pub(super) fn flat_value(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| {
         let (k, v) = line.split_once(' ')?;
         if k == key { v.trim().parse().ok() } else { None }
     })
 }
 
+/// A fixture cgroup tree for the tests of this module, `cgroup_io` and `local`.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(super) mod fixture {
+    use super::Cgroup;
+    use std::fs;
+    use std::path::{Path, PathBuf};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A fixture tree in a unique temp dir, removed on drop.
-    struct Tree(PathBuf);
+    pub struct Tree(PathBuf);
 
     impl Tree {
-        fn new() -> Tree {
+        pub fn new() -> Tree {
             static NEXT: AtomicUsize = AtomicUsize::new(0);
             let nanos =
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
@@ -238,14 +269,18 @@ mod tests {
             Tree(root)
         }
 
-        fn write(&self, rel: &str, contents: &str) -> &Tree {
+        pub fn root(&self) -> &Path {
+            &self.0
+        }
+
+        pub fn write(&self, rel: &str, contents: &str) -> &Tree {
             let path = self.0.join(rel);
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(path, contents).unwrap();
             self
         }
 
-        fn detect(&self, proc_self_cgroup: &str) -> Option<Cgroup> {
+        pub fn detect(&self, proc_self_cgroup: &str) -> Option<Cgroup> {
             Cgroup::detect(&self.0, proc_self_cgroup)
         }
     }
@@ -255,6 +290,12 @@ mod tests {
             let _ = fs::remove_dir_all(&self.0);
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::Tree;
+    use super::*;
 
     #[test]
     fn v2_with_limits() {
@@ -356,7 +397,7 @@ mod tests {
     fn absent_layout_is_none() {
         let t = Tree::new();
         assert!(t.detect("0::/\n").is_none());
-        assert!(Cgroup::detect(&t.0.join("missing"), "0::/\n").is_none());
+        assert!(Cgroup::detect(&t.root().join("missing"), "0::/\n").is_none());
     }
 
     #[test]
