@@ -24,6 +24,10 @@ pub struct Config {
     /// The price of one task, when the region is known from the file (else resolved at run time
     /// from the environment's region by [`crate::config::price_sheet`]).
     pub prices: Option<PriceSheet>,
+    /// `[pools.NAME]`, by name.
+    pub pools: Vec<PoolConfig>,
+    pub vertical: VerticalConfig,
+    pub local: LocalConfig,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -143,10 +147,19 @@ pub struct PromQuery {
 /// The source-specific part of a metric.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SourceSpec {
-    Ecs { resource: Resource, scope: EcsScope },
-    Host { resource: Resource },
+    Ecs {
+        resource: Resource,
+        scope: EcsScope,
+    },
+    Host {
+        resource: Resource,
+    },
     Cloudwatch(CloudwatchQuery),
     Prometheus(PromQuery),
+    /// Pool pressure: one pool's, or (`None`) the most pressed pool's.
+    Pools {
+        pool: Option<String>,
+    },
 }
 
 /// `[alarms]`.
@@ -194,4 +207,63 @@ pub struct CostConfig {
     pub instance_vcpus: Option<u32>,
     pub instance_memory_gib: Option<u32>,
     pub interruption_tolerant: Option<bool>,
+}
+
+/// A pool's size: a number in its unit, or the task's own limit (`cpu`, `memory`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolCapacity {
+    Fixed(u64),
+    /// `cpu`: the cgroup's CPU limit in CPU units; `memory`: its memory limit in MiB (else the
+    /// task size in `[service]`).
+    Auto,
+}
+
+/// `[pools.NAME]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolConfig {
+    pub name: String,
+    pub capacity: PoolCapacity,
+    pub unit: String,
+    pub preemption: bool,
+    pub max_wait: TimeDelta,
+    pub default_ttl: TimeDelta,
+    pub max_ttl: TimeDelta,
+    pub max_queue: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerticalMode {
+    Off,
+    Recommend,
+    Apply,
+}
+
+impl VerticalMode {
+    pub const NAMES: &'static [&'static str] = &["off", "recommend", "apply"];
+}
+
+/// `[vertical]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerticalConfig {
+    pub mode: VerticalMode,
+    /// At most one applied resize per this long.
+    pub interval: TimeDelta,
+    /// Fraction; a smaller change is not recommended.
+    pub min_change: f64,
+    /// Fraction of head-room over the observed percentile.
+    pub margin: f64,
+}
+
+/// `[local]` and `[local.alerts]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocalConfig {
+    pub sample_interval: TimeDelta,
+    pub history: TimeDelta,
+    /// `(resource, threshold)` for each alert that is on: `cpu`, `memory`, `throttling` in %,
+    /// `disk`, `network` in bytes/s.
+    pub alerts: Vec<(&'static str, f64)>,
+    pub alert_for: TimeDelta,
+    pub alert_cooldown: TimeDelta,
 }

@@ -6,11 +6,13 @@ use serde::de::DeserializeOwned;
 use toml::de::DeTable;
 
 use super::error::{Diagnostic, Problems};
-use super::raw::{RawConfig, RawMetric, RawNotify, RawScaling, RawSchedule};
+use super::raw::{RawConfig, RawMetric, RawNotify, RawPool, RawScaling, RawSchedule};
 use super::span::SpanIndex;
 
-pub const SECTIONS: &[&str] =
-    &["agent", "service", "scaling", "schedule", "budget", "cost", "notify", "alarms"];
+pub const SECTIONS: &[&str] = &[
+    "agent", "service", "scaling", "schedule", "budget", "cost", "notify", "alarms", "pools", "vertical",
+    "local",
+];
 
 /// A parsed file: the raw config and where its keys are.
 pub struct Parsed {
@@ -52,6 +54,9 @@ fn sections(table: toml::Table, problems: &mut Problems) -> RawConfig {
             "alarms" => raw.alarms = section(value, "alarms", problems),
             "cost" => raw.cost = section(value, "cost", problems),
             "notify" => raw.notify = elements::<RawNotify>(value, "notify", problems),
+            "pools" => raw.pools = pools(value, problems),
+            "vertical" => raw.vertical = section(value, "vertical", problems),
+            "local" => raw.local = section(value, "local", problems),
             other => {
                 problems.push(other, format!("unknown section; expected one of {}", SECTIONS.join(", ")))
             }
@@ -69,6 +74,15 @@ fn scaling(value: toml::Value, problems: &mut Problems) -> Option<RawScaling> {
     let mut s: RawScaling = section(toml::Value::Table(t), "scaling", problems)?;
     s.metrics = metrics;
     Some(s)
+}
+
+/// `[pools.NAME]` tables, each deserialized on its own, in file order.
+fn pools(value: toml::Value, problems: &mut Problems) -> Vec<(String, Option<RawPool>)> {
+    let toml::Value::Table(t) = value else {
+        problems.push("pools", "expected tables of pools ([pools.NAME])");
+        return vec![];
+    };
+    t.into_iter().map(|(name, v)| (name.clone(), section(v, &format!("pools.{name}"), problems))).collect()
 }
 
 /// An array of tables, each element deserialized on its own; bad elements are reported and

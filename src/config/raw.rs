@@ -102,6 +102,9 @@ pub struct RawMetric {
     pub dimensions: Option<std::collections::BTreeMap<String, String>>,
     pub statistic: Option<String>,
     pub period: Option<String>,
+    // pools
+    /// The pool whose pressure this metric reads; default: the most pressed pool.
+    pub pool: Option<String>,
 }
 
 /// `[[schedule]]`: a time window that changes the bounds.
@@ -189,6 +192,73 @@ pub struct RawAlarms {
     pub budget_forecast: Option<bool>,
 }
 
+/// `[pools.NAME]`: a resource pool the app reserves from over the local API.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    /// A whole number in the pool's unit, or `"auto"` for the `cpu` (CPU units) and `memory`
+    /// (MiB) pools: the task's limits.
+    pub capacity: Option<toml::Value>,
+    /// The unit, for display. Default: `cpu-units` for `cpu`, `MiB` for `memory`, else `units`.
+    pub unit: Option<String>,
+    /// Whether `critical` and `high` requests may take from lower priorities. Default `false`.
+    pub preemption: Option<bool>,
+    /// The longest a request may queue. Default `"30s"`.
+    pub max_wait: Option<String>,
+    /// A reservation's lifetime when the request names none. Default `"5m"`.
+    pub default_ttl: Option<String>,
+    /// The longest lifetime a request may ask for. Default `"1h"`.
+    pub max_ttl: Option<String>,
+    /// The most requests that may wait at once. Default 1000.
+    pub max_queue: Option<i64>,
+}
+
+/// `[vertical]`: right-sizing the task.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVertical {
+    /// `off` | `recommend` | `apply`. Default `recommend`.
+    pub mode: Option<String>,
+    /// Apply at most once per this long. Default `"24h"`.
+    pub interval: Option<String>,
+    /// The smallest change worth a redeployment, as a fraction. Default 0.10.
+    pub min_change: Option<f64>,
+    /// Head-room over the observed percentile. Default 0.15.
+    pub margin: Option<f64>,
+}
+
+/// `[local]`: the monitor of this task's own cgroup.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocal {
+    /// How often the monitor samples. Default `"5s"`.
+    pub sample_interval: Option<String>,
+    /// How much history it keeps. Default `"1h"`.
+    pub history: Option<String>,
+    pub alerts: Option<RawLocalAlerts>,
+}
+
+/// `[local.alerts]`: thresholds for log and notification alerts about this task.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocalAlerts {
+    /// CPU % of the cgroup limit. Default 90; 0 turns it off.
+    pub cpu: Option<f64>,
+    /// Memory % of the cgroup limit. Default 90; 0 turns it off.
+    pub memory: Option<f64>,
+    /// % of CPU periods throttled. Default 0 (off).
+    pub throttling: Option<f64>,
+    /// Disk read + write, bytes/s. Default 0 (off).
+    pub disk_bps: Option<f64>,
+    /// Network receive + transmit, bytes/s. Default 0 (off).
+    pub network_bps: Option<f64>,
+    /// How long a value must stay above its threshold. Default `"1m"`.
+    #[serde(rename = "for")]
+    pub for_: Option<String>,
+    /// The least time between two alerts for the same resource. Default `"15m"`.
+    pub cooldown: Option<String>,
+}
+
 /// The whole file after phase one.
 #[derive(Clone, Debug, Default)]
 pub struct RawConfig {
@@ -202,4 +272,8 @@ pub struct RawConfig {
     pub cost: Option<RawCost>,
     /// `None` marks an element phase one could not read (already reported).
     pub notify: Vec<Option<RawNotify>>,
+    /// By name, in file order; `None` marks a pool phase one could not read (already reported).
+    pub pools: Vec<(String, Option<RawPool>)>,
+    pub vertical: Option<RawVertical>,
+    pub local: Option<RawLocal>,
 }

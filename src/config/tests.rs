@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::core::{OnMissingData, Replicas};
+use chrono::TimeDelta;
 
 const EXAMPLE: &str = include_str!("../../examples/trimtab.toml");
 
@@ -426,7 +427,14 @@ fn source_keys_are_checked_per_source() {
             "source = \"cloudwatch\"\nnamespace = \"N\"\nmetric = \"X\"\nperiod = \"45s\"\n",
             "scaling.metrics[0].period: must be 1s, 5s, 10s, 30s or a multiple of 60s",
         ),
-        ("source = \"pools\"\n", "scaling.metrics[0].source: \"pools\" is not available yet"),
+        (
+            "source = \"pools\"\n",
+            "scaling.metrics[0].source: source = \"pools\" needs a [pools.NAME] section",
+        ),
+        (
+            "source = \"pools\"\nurl = \"http://x\"\n",
+            "scaling.metrics[0].url: not used by source = \"pools\" (it takes: pool)",
+        ),
     ];
     for (body, want) in cases {
         let e = errors(&metric(body));
@@ -531,4 +539,82 @@ fn budget_levels_periods_cap_and_notify_targets() {
     let e = errors(&bad).join("\n");
     assert!(e.contains("budget.warn_at: expected a fraction of the budget (e.g. 0.75) or an amount"), "{e}");
     assert!(e.contains("budget.cap: unknown value \"always\"; expected one of none, warn, critical"), "{e}");
+}
+
+#[test]
+fn pools_vertical_and_local_sections() {
+    let text = "[[scaling.metrics]]\nname = \"jobs_pool\"\nsource = \"pools\"\npool = \"jobs\"\ntarget = 80\n\
+        [pools.jobs]\ncapacity = 1000\npreemption = true\nmax_wait = \"30s\"\n\
+        [pools.cpu]\ncapacity = \"auto\"\n\
+        [vertical]\nmode = \"recommend\"\n[local.alerts]\nmemory = 85\nfor = \"30s\"\n";
+    let c = from_str("t.toml", text).unwrap();
+    let names: Vec<_> = c.pools.iter().map(|p| (p.name.as_str(), p.capacity, p.unit.as_str())).collect();
+    use model::PoolCapacity::{Auto, Fixed};
+    assert_eq!(names, [("cpu", Auto, "cpu-units"), ("jobs", Fixed(1000), "units")]);
+    let jobs = &c.pools[1];
+    assert_eq!(
+        (jobs.preemption, jobs.max_wait, jobs.default_ttl),
+        (true, TimeDelta::seconds(30), TimeDelta::minutes(5))
+    );
+    assert_eq!(c.scaling.sources[0].spec, model::SourceSpec::Pools { pool: Some("jobs".into()) });
+    assert_eq!(c.vertical.mode, model::VerticalMode::Recommend);
+    assert_eq!(c.local.alerts, [("cpu", 90.0), ("memory", 85.0)]);
+    assert_eq!(c.local.alert_for, TimeDelta::seconds(30));
+
+    // Defaults without the sections: no pools, recommend, 5 s samples for an hour.
+    let d = from_str("t.toml", "").unwrap();
+    assert!(d.pools.is_empty());
+    assert_eq!(
+        (d.vertical.mode, d.vertical.interval),
+        (model::VerticalMode::Recommend, TimeDelta::hours(24))
+    );
+    assert_eq!((d.local.sample_interval, d.local.history), (TimeDelta::seconds(5), TimeDelta::hours(1)));
+
+    let cases = [
+        (
+            "[pools.jobs]\npreemption = true\n",
+            "t.toml:1:8: pools.jobs.capacity: missing required key (a whole number",
+        ),
+        (
+            "[pools.jobs]\ncapacity = \"auto\"\n",
+            "t.toml:2:1: pools.jobs.capacity: \"auto\" sizes only the cpu and memory pools",
+        ),
+        (
+            "[pools.jobs]\ncapacity = 2.5\n",
+            "pools.jobs.capacity: expected a whole number from 1 to 9007199254740992 or \"auto\", got 2.5",
+        ),
+        ("[pools.jobs]\ncapacity = 0\n", "got 0"),
+        ("[pools.Jobs]\ncapacity = 5\n", "pools.Jobs: a pool name must be 1-63 lower-case letters"),
+        ("[pools.jobs]\ncapacity = 5\nmax_wait = \"2h\"\n", "pools.jobs.max_wait: must be between 0s and 1h"),
+        (
+            "[pools.jobs]\ncapacity = 5\ndefault_ttl = \"2h\"\n",
+            "pools.jobs.default_ttl: must not be longer than max_ttl",
+        ),
+        ("[pools.jobs]\ncapacity = 5\nsize = 3\n", "pools.jobs.size: unknown field `size`"),
+        (
+            "[pools.jobs]\ncapacity = 5\n[[scaling.metrics]]\nname = \"p\"\nsource = \"pools\"\npool = \"other\"\ntarget = 80\n",
+            "scaling.metrics[0].pool: no pool \"other\"; pools: jobs",
+        ),
+        (
+            "[vertical]\nmode = \"auto\"\n",
+            "vertical.mode: unknown value \"auto\"; expected one of off, recommend, apply",
+        ),
+        (
+            "[vertical]\nmode = \"apply\"\n",
+            "vertical.mode: \"apply\" resizes a service: add a [service] section",
+        ),
+        ("[vertical]\ninterval = \"10m\"\n", "vertical.interval: must be at least 1h"),
+        ("[vertical]\nmin_change = 2\n", "vertical.min_change: must be a fraction from 0.01 to 1, got 2"),
+        (
+            "[local.alerts]\nmemory = 120\n",
+            "local.alerts.memory: must be a percentage from 0 to 100 (0 turns it off), got 120",
+        ),
+        ("[local]\nsample_interval = \"500ms\"\n", "local.sample_interval: must be at least 1s"),
+    ];
+    for (text, want) in cases {
+        let e = errors(text);
+        assert!(e.iter().any(|l| l.contains(want)), "{want:?} not in {e:?}");
+    }
+    let ec2 = with_service("launch_type = \"ec2\"", "[vertical]\nmode = \"apply\"\n");
+    assert!(errors(&ec2).iter().any(|l| l.contains("\"apply\" resizes Fargate tasks only")));
 }

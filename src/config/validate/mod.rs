@@ -2,6 +2,7 @@
 //! key path. Pure: no I/O, no clock, no environment.
 
 pub mod cost;
+mod local;
 mod scaling;
 mod schedule;
 mod service;
@@ -35,18 +36,31 @@ pub fn validate(file: &str, raw: &RawConfig, template: &RawScaling) -> Result<Co
     }
     let user_scaling = raw.scaling.clone().unwrap_or_default();
     let scaling = scaling::scaling(&user_scaling, template, &raw.schedule, &mut p);
-    match (agent, scaling, alarms, costs, notify) {
-        (Some(agent), Some(scaling), Some(alarms), Some(cost), Some(notify)) if p.is_empty() => Ok(Config {
-            file: file.to_owned(),
-            agent,
-            service: svc,
-            scaling,
-            budget,
-            alarms,
-            cost,
-            notify,
-            prices,
-        }),
+    let pools = local::pools(&raw.pools, &mut p);
+    if let Some(s) = &scaling {
+        local::pool_metrics(s, &pools, &mut p);
+    }
+    let vertical = local::vertical(raw.vertical.as_ref(), svc.as_ref(), &mut p);
+    let local = local::local(raw.local.as_ref(), &mut p);
+    match (agent, scaling, alarms, costs, notify, vertical, local) {
+        (Some(agent), Some(scaling), Some(alarms), Some(cost), Some(notify), Some(vertical), Some(local))
+            if p.is_empty() =>
+        {
+            Ok(Config {
+                file: file.to_owned(),
+                agent,
+                service: svc,
+                scaling,
+                budget,
+                alarms,
+                cost,
+                notify,
+                prices,
+                pools,
+                vertical,
+                local,
+            })
+        }
         _ => Err(p),
     }
 }

@@ -15,7 +15,8 @@ const STATISTICS: &[&str] = &["Average", "Sum", "Minimum", "Maximum", "SampleCou
 fn own_keys(source: SourceKind) -> &'static [&'static str] {
     match source {
         SourceKind::Ecs => &["scope"],
-        SourceKind::Host | SourceKind::Pools => &[],
+        SourceKind::Host => &[],
+        SourceKind::Pools => &["pool"],
         SourceKind::Cloudwatch => &["namespace", "metric", "dimensions", "statistic", "period"],
         SourceKind::Prometheus => {
             &["url", "gauge", "rate", "ratio", "histogram", "quantile", "scale", "labels"]
@@ -40,6 +41,7 @@ fn written(r: &RawMetric) -> Vec<&'static str> {
         ("dimensions", r.dimensions.is_some()),
         ("statistic", r.statistic.is_some()),
         ("period", r.period.is_some()),
+        ("pool", r.pool.is_some()),
     ];
     set.into_iter().filter(|(_, on)| *on).map(|(k, _)| k).collect()
 }
@@ -70,13 +72,8 @@ pub fn spec(
         SourceKind::Host => Some(SourceSpec::Host { resource: resource(k, kind, "host")? }),
         SourceKind::Cloudwatch => cloudwatch(k, r).map(SourceSpec::Cloudwatch),
         SourceKind::Prometheus => prometheus(k, r).map(SourceSpec::Prometheus),
-        SourceKind::Pools => {
-            k.problem(
-                "source",
-                "\"pools\" is not available yet: resource pools come with the [pools] section",
-            );
-            None
-        }
+        // Whether the pool exists is checked against `[pools]` once both are read.
+        SourceKind::Pools => Some(SourceSpec::Pools { pool: r.pool.clone() }),
     };
     if stray.is_empty() { spec } else { None }
 }
