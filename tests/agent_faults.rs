@@ -306,11 +306,7 @@ async fn a_follower_refuses_overrides_and_names_the_leader() {
         Agent::new(config(&fake.uri(), SERVICE_CPU), options(false, Some(md.uri()))).await.unwrap();
     follower.tick(Utc::now()).await;
     let (_tx, rx) = tokio::sync::watch::channel(follower.snapshot());
-    let state = trimtab::api::State {
-        snapshot: rx,
-        overrides: follower.overrides(),
-        token: Some("0123456789abcdef".into()),
-    };
+    let state = follower.api_state(rx, Some("0123456789abcdef".into()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(trimtab::api::serve(listener, state, std::future::pending()));

@@ -9,11 +9,13 @@
 
 pub mod alarms;
 pub mod leader;
+pub mod local;
 pub mod replay;
 pub mod restore;
 pub mod snapshot;
 pub mod spend;
 mod target;
+pub mod vertical;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -70,12 +72,19 @@ pub struct Agent {
     /// Cost tracking, when the service's task can be priced.
     spend: Option<Spend>,
     notifier: Option<Notifier>,
+    pools: sources::pools::PoolSet,
+    monitor: local::LocalMonitor,
+    vertical: vertical::Applier,
     snap: Snapshot,
 }
 
 impl Agent {
     pub async fn new(cfg: Config, opts: Options) -> anyhow::Result<Agent> {
-        let env = Environment { metadata_uri: opts.metadata_uri.clone(), local: opts.local };
+        let pools = sources::pools::PoolSet::new(&cfg.pools, task_limits(&cfg))
+            .map_err(anyhow::Error::msg)
+            .context(cfg.file.clone())?;
+        let env =
+            Environment { metadata_uri: opts.metadata_uri.clone(), local: opts.local, pools: pools.clone() };
         let sources = Sources::new(&cfg, &env).map_err(anyhow::Error::msg).context(cfg.file.clone())?;
         let policy = cfg.scaling.policy.clone();
         let mut sdk_region = None;
@@ -137,6 +146,7 @@ impl Agent {
             actions: VecDeque::new(),
             cost: None,
             notifications: None,
+            vertical: None,
         };
         Ok(Agent {
             policy,
@@ -152,9 +162,41 @@ impl Agent {
             overrides: Arc::new(Mutex::new(None)),
             spend,
             notifier,
+            pools,
+            monitor: local::LocalMonitor::new(&cfg.local),
+            vertical: vertical::Applier::default(),
             snap,
             cfg,
         })
+    }
+
+    pub fn pools(&self) -> sources::pools::PoolSet {
+        self.pools.clone()
+    }
+
+    /// What the local API serves: this agent's snapshot, override slot, pools and monitor.
+    pub fn api_state(
+        &self,
+        snapshot: tokio::sync::watch::Receiver<Arc<Snapshot>>,
+        token: Option<String>,
+    ) -> crate::api::State {
+        crate::api::State {
+            snapshot,
+            overrides: self.overrides(),
+            token,
+            pools: self.pools(),
+            local: self.monitor.shared(),
+        }
+    }
+
+    /// One reading of the local monitor (see [`local`]); an out-of-memory kill goes to the
+    /// right-sizer.
+    pub fn sample_local(&mut self, now: DateTime<Utc>) {
+        let (reading, ooms) = self.monitor.sample(now);
+        if let (Some(spend), true) = (&mut self.spend, ooms > 0) {
+            let mib = reading.memory_bytes.map(|b| b as f64 / 1_048_576.0);
+            spend.record_oom(now, mib);
+        }
     }
 
     pub fn overrides(&self) -> OverrideSlot {
@@ -181,7 +223,10 @@ impl Agent {
             }
         };
         let events = match ecs.describe_service().await {
-            Ok(s) => s.events,
+            Ok(s) => {
+                self.live_size(s.task_definition.as_deref()).await;
+                s.events
+            }
             Err(e) => {
                 warn!(error = %e, "restore: could not read the service's events");
                 count_error(&mut self.snap.counters, &e);
@@ -198,6 +243,37 @@ impl Agent {
         self.history = history;
         self.snap.cooldowns = cooldowns(&self.policy, &self.history);
         self.restore_spend(now).await;
+    }
+
+    /// In apply mode the task may have been resized since the config was written: the live task
+    /// definition's size is the one to price and size from.
+    async fn live_size(&mut self, task_definition: Option<&str>) {
+        let apply = self.cfg.vertical.mode == crate::config::model::VerticalMode::Apply;
+        let (Some(ecs), Some(spend), Some(arn), true) =
+            (self.target.ecs(), &mut self.spend, task_definition, apply)
+        else {
+            return;
+        };
+        match ecs.task_definition(arn).await {
+            Ok(td) => {
+                let configured = self.cfg.service.as_ref().map(|s| (s.cpu, s.memory));
+                if let (Some(cpu), Some(memory)) = (td.cpu, td.memory)
+                    && configured != Some((Some(cpu), Some(memory)))
+                {
+                    info!(
+                        cpu,
+                        memory,
+                        task_definition = arn,
+                        "the task definition's size differs from the config; using it"
+                    );
+                    spend.resize(cpu, memory);
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "could not read the task definition; sizing from the config");
+                count_error(&mut self.snap.counters, &e);
+            }
+        }
     }
 
     /// Continues the month-to-date from the agent's own cost metrics: the last three hours at
@@ -298,6 +374,7 @@ impl Agent {
             let used = |kind| d.score.contributions.iter().find(|c| c.kind == kind).and_then(|c| c.value);
             spend.record_usage(now, used(core::MetricKind::Cpu), used(core::MetricKind::Memory));
         }
+        self.resize(&state, now).await;
         d.remember(&mut self.history, &self.policy);
         *self.snap.counters.decisions.entry(d.reason.as_str().to_owned()).or_default() += 1;
         let (from, to) = (d.current.get(), d.desired.get());
@@ -352,6 +429,23 @@ impl Agent {
             }
         }
         cap
+    }
+
+    /// `vertical.mode = "apply"`: the leader resizes the task when the right-sizer says so (see
+    /// [`vertical`]); not in dry-run.
+    async fn resize(&mut self, state: &ServiceState, now: DateTime<Utc>) {
+        let vcfg = &self.cfg.vertical;
+        let applies = vcfg.mode == crate::config::model::VerticalMode::Apply && !self.cfg.agent.dry_run;
+        let (Some(ecs), Some(spend), true) =
+            (self.target.ecs(), &mut self.spend, applies && self.role.acts())
+        else {
+            return;
+        };
+        let Some((sizing, floor)) = spend.sizing().map(|(z, f)| (z.clone(), f)) else { return };
+        if let Some(size) = self.vertical.consider(ecs, state, (&sizing, floor), vcfg, now).await {
+            spend.resize(size.cpu, size.memory);
+        }
+        self.snap.vertical = self.vertical.last.clone();
     }
 
     /// Waits (within `limit`) for budget notifications still being delivered.
@@ -455,6 +549,18 @@ impl Agent {
     }
 }
 
+/// The task's CPU and memory limits for `"auto"` pools: the cgroup's, else the configured size.
+fn task_limits(cfg: &Config) -> sources::pools::Limits {
+    let cgroup = sources::cgroup::Cgroup::from_system();
+    let cpu = cgroup.as_ref().and_then(|c| c.cpu_limit_cores()).map(|c| (c * 1024.0).round() as u64);
+    let memory = cgroup.as_ref().and_then(|c| c.memory_limit_bytes()).map(|b| b / (1024 * 1024));
+    let svc = cfg.service.as_ref();
+    sources::pools::Limits {
+        cpu_units: cpu.or_else(|| svc.and_then(|s| s.cpu).map(u64::from)),
+        memory_mib: memory.or_else(|| svc.and_then(|s| s.memory).map(u64::from)),
+    }
+}
+
 fn count_error(c: &mut Counters, e: &AwsError) {
     *c.aws_errors.entry(format!("{} {}", e.operation, e.kind)).or_default() += 1;
 }
@@ -548,15 +654,22 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
         .with_context(|| format!("cannot listen on {listen} (agent.listen)"))?;
     info!(listen = %listener.local_addr()?, interval = ?interval, mode = agent.snap.mode, dry_run = agent.snap.dry_run, "trimtab agent started");
     let (snap_tx, snap_rx) = tokio::sync::watch::channel(agent.snapshot());
-    let api_state = crate::api::State { snapshot: snap_rx, overrides: agent.overrides(), token };
+    let api_state = agent.api_state(snap_rx, token);
     let server = tokio::spawn(crate::api::serve(listener, api_state, stopped(stop_rx.clone())));
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sampler =
+        tokio::time::interval(agent.cfg.local.sample_interval.to_std().context("local.sample_interval")?);
+    sampler.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ok = true;
     let mut last = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
+            _ = sampler.tick() => {
+                agent.sample_local(Utc::now());
+                continue;
+            }
             _ = stopped(stop_rx.clone()) => break,
         }
         let finished = {

@@ -37,6 +37,8 @@ pub struct Snapshot {
     pub cost: Option<super::spend::CostView>,
     /// Budget notifications delivered and failed, when `[[notify]]` targets are set.
     pub notifications: Option<crate::notify::NotifyCounters>,
+    /// What the last look at resizing the task found (`vertical.mode = "apply"`).
+    pub vertical: Option<super::vertical::VerticalStatus>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

@@ -2,6 +2,8 @@
 //! status (and its cap on scale-out), the budget alerts, and the cost metrics the leader
 //! publishes — which are also what the month-to-date is rebuilt from after a restart.
 
+use crate::config::model::VerticalMode;
+use crate::core::rightsize::{self, Estimator, Need, Params, PriceCtx, Size, Sizing};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -41,6 +43,8 @@ pub struct CostView {
     pub efficiency: Efficiency,
     /// What would save money, largest saving first; from what this agent observed.
     pub recommendations: Vec<Recommendation>,
+    /// The right-sizer's latest result (`[vertical]`), saving or not.
+    pub sizing: Option<Sizing>,
 }
 
 /// What the agent observed of the service, bounded: one CPU and memory sample a minute for a
@@ -75,11 +79,11 @@ impl UsageLog {
         self.last = Some((now, running));
     }
 
-    /// CPU and memory use, at most one sample a minute.
-    fn sample(&mut self, now: DateTime<Utc>, cpu: Option<f64>, memory: Option<f64>) {
+    /// CPU and memory use, at most one sample a minute; whether this one was taken.
+    fn sample(&mut self, now: DateTime<Utc>, cpu: Option<f64>, memory: Option<f64>) -> bool {
         if self.last_sample.is_some_and(|t| now - t < TimeDelta::minutes(1)) || (cpu, memory) == (None, None)
         {
-            return;
+            return false;
         }
         self.last_sample = Some(now);
         for (ring, v) in [(&mut self.cpu, cpu), (&mut self.memory, memory)] {
@@ -90,6 +94,7 @@ impl UsageLog {
                 ring.push_back(v);
             }
         }
+        true
     }
 
     fn usage(&self) -> Usage {
@@ -119,6 +124,9 @@ pub struct Spend {
     arm: Option<PriceSheet>,
     interruption_tolerant: Option<bool>,
     usage: UsageLog,
+    /// What the task used, for the right-sizer; `None` with `vertical.mode = "off"`.
+    estimator: Option<(Estimator, Params)>,
+    sizing: Option<Sizing>,
     /// Recommendations are worked out at most every few minutes.
     advised: Option<(DateTime<Utc>, Efficiency, Vec<Recommendation>)>,
     budget: Option<Budget>,
@@ -158,6 +166,15 @@ impl Spend {
             arm,
             interruption_tolerant: cfg.cost.interruption_tolerant,
             usage: UsageLog::default(),
+            estimator: (cfg.vertical.mode != VerticalMode::Off).then(|| {
+                let p = Params {
+                    margin: cfg.vertical.margin,
+                    min_change: cfg.vertical.min_change,
+                    ..Params::default()
+                };
+                (Estimator::new(), p)
+            }),
+            sizing: None,
             advised: None,
             budget: cfg.budget.clone(),
             tz,
@@ -263,6 +280,7 @@ impl Spend {
             events: self.events.clone(),
             efficiency,
             recommendations,
+            sizing: self.sizing.clone(),
         });
         (cap, events)
     }
@@ -270,7 +288,39 @@ impl Spend {
     /// Records the service's CPU and memory use (% of the reservation) seen by this tick's
     /// decision.
     pub fn record_usage(&mut self, now: DateTime<Utc>, cpu: Option<f64>, memory: Option<f64>) {
-        self.usage.sample(now, cpu, memory);
+        if !self.usage.sample(now, cpu, memory) {
+            return;
+        }
+        let Some((est, _)) = &mut self.estimator else { return };
+        // The right-sizer counts CPU units and MiB of the whole task.
+        let of = |pct: Option<f64>, size: u32| pct.map(|p| p / 100.0 * f64::from(size));
+        if let Some(c) = of(cpu, self.shape.cpu) {
+            est.add_cpu(now, c);
+        }
+        if let Some(m) = of(memory, self.shape.memory) {
+            est.add_memory(now, m);
+        }
+    }
+
+    /// An out-of-memory kill in this task, using `mib` at the time (or the limit, if unknown).
+    pub fn record_oom(&mut self, now: DateTime<Utc>, mib: Option<f64>) {
+        if let Some((est, _)) = &mut self.estimator {
+            est.add_oom(now, mib.unwrap_or(f64::from(self.shape.memory)));
+        }
+    }
+
+    /// The right-sizer's latest result and the least the observed peaks need.
+    pub fn sizing(&self) -> Option<(&Sizing, Need)> {
+        Some((self.sizing.as_ref()?, rightsize::floor(&self.estimator.as_ref()?.0)))
+    }
+
+    /// The task now has `cpu` units and `memory` MiB (a resize was applied, or the live task
+    /// definition differs from the config): later ticks are priced and sized at it.
+    pub fn resize(&mut self, cpu: u32, memory: u32) {
+        self.shape = TaskShape { cpu, memory, ..self.shape.clone() };
+        self.rate = self.sheet.task_rate(&self.shape, Used::default());
+        self.ledger.set_rate(self.rate.total);
+        self.advised = None;
     }
 
     fn advise(&mut self, now: DateTime<Utc>, policy: &Policy) -> (Efficiency, Vec<Recommendation>) {
@@ -280,6 +330,11 @@ impl Spend {
             return (e.clone(), r.clone());
         }
         let usage = self.usage.usage();
+        self.sizing = self.estimator.as_ref().and_then(|(est, params)| {
+            let ctx = PriceCtx { shape: &self.shape, sheet: &self.sheet };
+            let size = Size { cpu: self.shape.cpu, memory: self.shape.memory };
+            rightsize::recommend(est, size, &ctx, params, now)
+        });
         let ctx = recommend::Context {
             shape: &self.shape,
             rate: &self.rate,
@@ -289,6 +344,7 @@ impl Spend {
             min_tasks: policy.bounds.min().get(),
             has_schedules: !policy.schedules.is_empty(),
             interruption_tolerant: self.interruption_tolerant,
+            sizing: self.sizing.as_ref(),
         };
         let (e, r) = (recommend::efficiency(&ctx), recommend::recommend(&ctx));
         self.advised = Some((now, e.clone(), r.clone()));

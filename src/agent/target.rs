@@ -14,6 +14,7 @@ impl Target {
         match self {
             Target::Ecs(e) => e.describe_service().await,
             Target::Local { desired } => Ok(ServiceState {
+                task_definition: None,
                 desired: *desired,
                 running: *desired,
                 pending: 0,

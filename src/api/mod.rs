@@ -3,6 +3,7 @@
 //! which the loop picks up at its next tick, and it needs a bearer token.
 
 mod metrics;
+mod pools;
 
 use std::sync::Arc;
 
@@ -27,6 +28,8 @@ pub struct State {
     pub overrides: OverrideSlot,
     /// Bearer token for mutating endpoints; `None` turns them off.
     pub token: Option<String>,
+    pub pools: crate::sources::pools::PoolSet,
+    pub local: crate::agent::local::SharedMonitor,
 }
 
 pub fn router(state: State) -> Router {
@@ -36,7 +39,12 @@ pub fn router(state: State) -> Router {
         .route("/metrics", get(prometheus))
         .route("/history", get(history))
         .route("/cost", get(cost))
+        .route("/local", get(local))
         .route("/override", get(get_override).post(post_override).delete(delete_override))
+        .route("/pools", get(pools::list))
+        .route("/pools/{pool}", get(pools::one))
+        .route("/pools/{pool}/reservations", get(pools::one).post(pools::reserve))
+        .route("/pools/{pool}/reservations/{id}", get(pools::get).delete(pools::release))
         .with_state(state)
 }
 
@@ -91,6 +99,7 @@ async fn status(Extract(s): Extract<State>) -> Response {
         "counters": snap.counters,
         "cost": snap.cost,
         "notifications": snap.notifications,
+        "vertical": snap.vertical,
     });
     Json(body).into_response()
 }
@@ -106,6 +115,13 @@ async fn cost(Extract(s): Extract<State>) -> Response {
             "no cost tracking: the config has no [service] with a task size and a region to price it",
         ),
     }
+}
+
+/// This task's own CPU, memory, disk and network against its cgroup limits, with history
+/// windows and threshold alerts.
+async fn local(Extract(s): Extract<State>) -> Response {
+    let view = s.local.lock().unwrap_or_else(|e| e.into_inner()).view(Utc::now());
+    Json(view).into_response()
 }
 
 async fn history(Extract(s): Extract<State>) -> Response {

@@ -1,7 +1,7 @@
 //! ECS: the service's state, its desired count, and its tasks (for leader election).
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::DesiredStatus;
+use aws_sdk_ecs::types::{DesiredStatus, TaskDefinition, TaskDefinitionField};
 use chrono::{DateTime, Utc};
 
 use super::{AwsError, ErrorKind, classify, to_chrono};
@@ -9,6 +9,8 @@ use super::{AwsError, ErrorKind, classify, to_chrono};
 /// What `DescribeServices` says about the service, reduced to what scaling needs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceState {
+    /// The task definition ARN the service runs (its primary deployment's).
+    pub task_definition: Option<String>,
     pub desired: u32,
     pub running: u32,
     pub pending: u32,
@@ -105,6 +107,7 @@ impl Ecs {
             .filter_map(|e| Some((e.created_at().and_then(to_chrono)?, e.message()?.to_owned())))
             .collect();
         Ok(ServiceState {
+            task_definition: s.task_definition().map(str::to_owned),
             desired: count(s.desired_count()),
             running: count(s.running_count()),
             pending: count(s.pending_count()),
@@ -170,5 +173,162 @@ impl Ecs {
             }));
         }
         Ok(tasks)
+    }
+}
+
+/// The tag on a revision trimtab registered, holding the size it was resized from ("1024/2048").
+pub const RESIZED_TAG: &str = "trimtab:resized-from";
+
+/// A task definition, reduced to what resizing needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskDefinitionInfo {
+    pub arn: String,
+    pub family: String,
+    pub revision: i32,
+    pub registered_at: Option<DateTime<Utc>>,
+    /// The revision is one trimtab registered to resize the task (it carries [`RESIZED_TAG`]).
+    pub resized_by_trimtab: bool,
+    /// Task-level CPU units and memory MiB; `None` when the task leaves them to the containers.
+    pub cpu: Option<u32>,
+    pub memory: Option<u32>,
+    /// Each container's name, CPU units and hard memory limit (MiB), as declared.
+    pub containers: Vec<(String, u32, Option<u32>)>,
+}
+
+fn info(td: &TaskDefinition) -> TaskDefinitionInfo {
+    let number = |s: Option<&str>| s.and_then(|v| v.trim().parse().ok());
+    TaskDefinitionInfo {
+        arn: td.task_definition_arn().unwrap_or_default().to_owned(),
+        family: td.family().unwrap_or_default().to_owned(),
+        revision: td.revision(),
+        registered_at: td.registered_at().and_then(to_chrono),
+        resized_by_trimtab: false,
+        cpu: number(td.cpu()),
+        memory: number(td.memory()),
+        containers: td
+            .container_definitions()
+            .iter()
+            .map(|c| {
+                let memory = c.memory().and_then(|m| u32::try_from(m).ok());
+                (c.name().unwrap_or_default().to_owned(), count(c.cpu()), memory)
+            })
+            .collect(),
+    }
+}
+
+/// Why a task definition cannot take a new size: a container declares more than the task would
+/// have. Checked before anything is registered, so nothing is half-applied.
+fn misfit(td: &TaskDefinitionInfo, cpu: u32, memory: u32) -> Option<String> {
+    let total_cpu: u32 = td.containers.iter().map(|(_, c, _)| c).sum();
+    if total_cpu > cpu {
+        return Some(format!("its containers declare {total_cpu} CPU units in all, more than {cpu}"));
+    }
+    td.containers.iter().find_map(|(name, _, m)| {
+        m.filter(|&m| m > memory).map(|m| {
+            format!("container {name} has a hard memory limit of {m} MiB, more than the task's {memory} MiB")
+        })
+    })
+}
+
+impl Ecs {
+    /// `DescribeTaskDefinition` of `arn`, with its tags.
+    async fn describe_task_definition(
+        &self,
+        arn: &str,
+    ) -> Result<(TaskDefinition, Vec<aws_sdk_ecs::types::Tag>), AwsError> {
+        const OP: &str = "ecs:DescribeTaskDefinition";
+        let out = self
+            .client
+            .describe_task_definition()
+            .task_definition(arn)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        let td = out.task_definition().cloned().ok_or_else(|| AwsError {
+            operation: OP,
+            kind: ErrorKind::Malformed,
+            message: format!("no task definition returned for {arn}"),
+        })?;
+        Ok((td, out.tags().to_vec()))
+    }
+
+    pub async fn task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError> {
+        let (td, tags) = self.describe_task_definition(arn).await?;
+        let resized_by_trimtab = tags.iter().any(|t| t.key() == Some(RESIZED_TAG));
+        Ok(TaskDefinitionInfo { resized_by_trimtab, ..info(&td) })
+    }
+
+    /// Registers a new revision of `arn`'s family: a copy of it (containers, roles, network mode,
+    /// volumes, platform, storage, tags) with the task size set to `cpu` units and `memory` MiB.
+    /// Refused, before anything is registered, when a container declares more than the new size.
+    pub async fn register_resized(
+        &self,
+        arn: &str,
+        cpu: u32,
+        memory: u32,
+    ) -> Result<TaskDefinitionInfo, AwsError> {
+        const OP: &str = "ecs:RegisterTaskDefinition";
+        let (td, mut tags) = self.describe_task_definition(arn).await?;
+        let old = info(&td);
+        if let Some(why) = misfit(&old, cpu, memory) {
+            let message = format!("{arn} cannot be resized to {cpu} CPU / {memory} MiB: {why}");
+            return Err(AwsError { operation: OP, kind: ErrorKind::Client, message });
+        }
+        tags.retain(|t| t.key() != Some(RESIZED_TAG));
+        let from = format!("{}/{}", old.cpu.unwrap_or(0), old.memory.unwrap_or(0));
+        tags.push(aws_sdk_ecs::types::Tag::builder().key(RESIZED_TAG).value(from).build());
+        let placement = td
+            .placement_constraints()
+            .iter()
+            .map(|p| {
+                aws_sdk_ecs::types::TaskDefinitionPlacementConstraint::builder()
+                    .set_type(p.r#type().cloned())
+                    .set_expression(p.expression().map(str::to_owned))
+                    .build()
+            })
+            .collect();
+        let out = self
+            .client
+            .register_task_definition()
+            .set_family(td.family().map(str::to_owned))
+            .set_task_role_arn(td.task_role_arn().map(str::to_owned))
+            .set_execution_role_arn(td.execution_role_arn().map(str::to_owned))
+            .set_network_mode(td.network_mode().cloned())
+            .set_container_definitions(Some(td.container_definitions().to_vec()))
+            .set_volumes(Some(td.volumes().to_vec()))
+            .set_placement_constraints(Some(placement))
+            .set_requires_compatibilities(Some(td.requires_compatibilities().to_vec()))
+            .cpu(cpu.to_string())
+            .memory(memory.to_string())
+            .set_tags(Some(tags))
+            .set_pid_mode(td.pid_mode().cloned())
+            .set_ipc_mode(td.ipc_mode().cloned())
+            .set_proxy_configuration(td.proxy_configuration().cloned())
+            .set_ephemeral_storage(td.ephemeral_storage().cloned())
+            .set_runtime_platform(td.runtime_platform().cloned())
+            .set_enable_fault_injection(td.enable_fault_injection())
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        let new = out.task_definition().map(|td| TaskDefinitionInfo { resized_by_trimtab: true, ..info(td) });
+        new.ok_or_else(|| AwsError {
+            operation: OP,
+            kind: ErrorKind::Malformed,
+            message: "no task definition returned".to_owned(),
+        })
+    }
+
+    /// Points the service at `task_definition`: ECS starts a rolling deployment.
+    pub async fn deploy(&self, task_definition: &str) -> Result<(), AwsError> {
+        self.client
+            .update_service()
+            .cluster(&self.cluster)
+            .service(&self.service)
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(|e| classify("ecs:UpdateService", e))?;
+        Ok(())
     }
 }

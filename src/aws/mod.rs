@@ -16,7 +16,7 @@ use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::primitives::DateTime as AwsTime;
 
 pub use cloudwatch::{AlarmSpec, CloudWatch, Comparison, Datapoints, MetricQuery, Published};
-pub use ecs::{Deployment, Ecs, ServiceState, TaskState};
+pub use ecs::{Deployment, Ecs, ServiceState, TaskDefinitionInfo, TaskState};
 pub use sns::Sns;
 
 /// Every AWS API operation the agent calls. The Terraform module's IAM policy grants exactly
@@ -26,6 +26,8 @@ pub const OPERATIONS: &[&str] = &[
     "ecs:UpdateService",
     "ecs:ListTasks",
     "ecs:DescribeTasks",
+    "ecs:DescribeTaskDefinition",
+    "ecs:RegisterTaskDefinition",
     "cloudwatch:GetMetricData",
     "cloudwatch:PutMetricData",
     "cloudwatch:PutMetricAlarm",

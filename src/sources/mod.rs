@@ -3,9 +3,12 @@
 //! metric, which the core then treats as missing (it never scales in on missing data).
 
 pub mod cgroup;
+pub mod cgroup_io;
 pub mod cloudwatch;
 pub mod ecs_metadata;
 pub mod host;
+pub mod local;
+pub mod pools;
 pub mod prometheus;
 pub mod promtext;
 pub mod task;
@@ -79,6 +82,8 @@ pub struct Environment {
     pub metadata_uri: Option<String>,
     /// `--local`: no AWS; `ecs` metrics are read from this machine (`host`).
     pub local: bool,
+    /// The task's resource pools, for `source = "pools"` metrics.
+    pub pools: pools::PoolSet,
 }
 
 /// Every source of one agent, built from the config.
@@ -88,6 +93,9 @@ pub struct Sources {
     host: Option<host::Host>,
     task: Option<task::TaskSource>,
     cloudwatch: cloudwatch::Batch,
+    /// `source = "pools"` metrics: name and pool (`None`: the most pressed).
+    pool_metrics: Vec<(String, Option<String>)>,
+    pools: pools::PoolSet,
     /// Metrics that cannot be read here at all, with the reason (e.g. CloudWatch in local mode).
     unavailable: Vec<(String, String)>,
 }
@@ -99,6 +107,7 @@ impl Sources {
         let mut cw = Vec::new();
         let mut prom: Vec<(String, crate::config::model::PromQuery)> = Vec::new();
         let mut unavailable = Vec::new();
+        let mut pool_metrics = Vec::new();
         for src in &cfg.scaling.sources {
             let name = src.name.clone();
             match &src.spec {
@@ -118,6 +127,7 @@ impl Sources {
                 }
                 SourceSpec::Cloudwatch(q) => cw.push((name, q.clone())),
                 SourceSpec::Prometheus(q) => prom.push((name, q.clone())),
+                SourceSpec::Pools { pool } => pool_metrics.push((name, pool.clone())),
             }
         }
         let task = if task_metrics.is_empty() {
@@ -138,6 +148,8 @@ impl Sources {
             host: (!host_metrics.is_empty()).then(|| host::Host::new(host_metrics)),
             task,
             cloudwatch: cloudwatch::Batch::new(cw),
+            pool_metrics,
+            pools: env.pools.clone(),
             unavailable,
         })
     }
@@ -168,6 +180,10 @@ impl Sources {
         let host = self.host.as_mut().map(|h| h.read(Utc::now())).unwrap_or_default();
         for (name, r) in prom.into_iter().chain(task).chain(cloud).chain(host) {
             g.put(&name, r);
+        }
+        for (name, pool) in &self.pool_metrics {
+            // The pools live on the wall clock, as the API that reserves from them does.
+            g.put(name, self.pools.sample(pool.as_deref(), Utc::now()));
         }
         g
     }

@@ -102,6 +102,12 @@ impl Ledger {
         self.rate
     }
 
+    /// A new task rate from the last observation on (the task was resized): the interval up to
+    /// the next observation is charged at it.
+    pub fn set_rate(&mut self, rate: Rate) {
+        self.rate = rate;
+    }
+
     /// Records that `running` tasks run at `now` (observations must not go back in time; an
     /// earlier `now` is taken as the last one).
     pub fn observe(&mut self, now: DateTime<Utc>, running: u32) {

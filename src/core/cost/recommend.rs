@@ -10,11 +10,9 @@
 //! **Recommendations** are each measured against the current set-up, so they do not add up: Spot
 //! applies to either architecture (arm64 on FARGATE_SPOT since 2024-09; not to Windows), and a
 //! smaller task shrinks every other saving. A month is 730 hours (AWS's convention; 30.42 days for a daily window).
-//! - *right-size* (Fargate): the Kubernetes VPA's method, a high percentile of use plus a safety
-//!   margin: the p95 of CPU plus 15%, and the peak of memory plus 20% (memory is not compressible,
-//!   a task over its memory is killed, so the peak and not a percentile). The cheapest valid Fargate
-//!   size that holds both is recommended when it saves at least a tenth of the task rate. It needs a
-//!   day of history; confidence grows with three days and a week.
+//! - *right-size* (Fargate): what [`crate::core::rightsize`] recommends (the Kubernetes VPA's
+//!   method over decaying histograms of the task's use), when it is a downsize; its reasons are
+//!   the detail.
 //! - *arm*: the same task on Graviton, when an arm64 price is known for the region.
 //! - *spot*: the same task on Fargate Spot at the price sheet's discount; firm only when the service
 //!   is declared interruption tolerant, dropped when it is declared not to be.
@@ -28,16 +26,12 @@ use std::cmp::Reverse;
 use serde::Serialize;
 
 use super::pricing::{Arch, Launch, Os, PriceSheet, Rate, TaskRate, TaskShape, Used};
-use crate::core::{Money, fargate};
+use crate::core::Money;
+use crate::core::rightsize::Sizing;
 
 const MONTH_HOURS: u32 = 730;
 /// Days in a month for a daily window, in hundredths (365 / 12).
 const MONTH_DAYS_CENTI: i64 = 3042;
-const CPU_MARGIN: f64 = 1.15;
-const MEMORY_MARGIN: f64 = 1.20;
-/// The smallest right-size worth redeploying every task for, in percent of the task rate.
-const MIN_RESIZE_SAVING_PCT: i64 = 10;
-const MIN_SAMPLES: usize = 20;
 const MIN_SCHEDULE_HOURS: f64 = 72.0;
 /// Hours of the day that must have been observed before the daily shape is trusted.
 const MIN_HOURS_SEEN: usize = 20;
@@ -77,6 +71,8 @@ pub struct Context<'a> {
     pub min_tasks: u32,
     pub has_schedules: bool,
     pub interruption_tolerant: Option<bool>,
+    /// The right-sizer's latest result, when it has one.
+    pub sizing: Option<&'a Sizing>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -142,45 +138,13 @@ pub fn recommend(ctx: &Context) -> Vec<Recommendation> {
     out
 }
 
+/// A recommended downsize, saving the rate difference at the mean running count.
 fn right_size(ctx: &Context) -> Option<Recommendation> {
-    let (s, u) = (ctx.shape, ctx.usage);
-    let enough = |xs: &[f64]| finite(xs).len() >= MIN_SAMPLES;
-    if !s.launch.is_fargate() || !enough(&u.cpu_pct) || !enough(&u.memory_pct) {
-        return None;
-    }
-    let confidence = history_confidence(u.observed_hours)?;
-    let (p95, peak) = (percentile(&u.cpu_pct, 95.0)?, percentile(&u.memory_pct, 100.0)?);
-    let cpu_need = p95 / 100.0 * f64::from(s.cpu) * CPU_MARGIN;
-    let memory_need = peak / 100.0 * f64::from(s.memory) * MEMORY_MARGIN;
-    let min_cpu = if s.os == Os::Windows { 1024 } else { 0 };
-    let (rate, new) = fargate::sizes()
-        .into_iter()
-        .filter(|&(c, m)| c >= min_cpu && f64::from(c) >= cpu_need && f64::from(m) >= memory_need)
-        .map(|(cpu, memory)| TaskShape { cpu, memory, ..s.clone() })
-        .map(|t| (ctx.sheet.task_rate(&t, Used::default()).total, t))
-        .min_by_key(|(r, _)| *r)?;
-    let (old, title) = (ctx.rate.total, format!("right-size tasks to {} CPU / {} MiB", new.cpu, new.memory));
-    // A resize redeploys every task: below a tenth of the rate it is not worth it (nor is a grow).
-    if new == *s || old.minus(rate).pico() * 100 < old.pico() * MIN_RESIZE_SAVING_PCT {
-        return None;
-    }
-    let detail = format!(
-        "over {:.0} h the p95 of CPU was {p95:.1}% of {} CPU and the peak of memory {peak:.1}% of {} MiB; \
-         with 15% and 20% margins a task needs {cpu_need:.0} CPU and {memory_need:.0} MiB, and the cheapest \
-         Fargate size that holds them costs {rate}/task-hour instead of {old}",
-        u.observed_hours, s.cpu, s.memory
-    );
-    let monthly_saving = saving_over(ctx, rate);
-    Some(Recommendation { kind: Kind::RightSize, title, detail, monthly_saving, confidence })
-}
-
-fn history_confidence(hours: f64) -> Option<Confidence> {
-    match hours {
-        h if h >= 7.0 * 24.0 => Some(Confidence::High),
-        h if h >= 72.0 => Some(Confidence::Medium),
-        h if h >= 24.0 => Some(Confidence::Low),
-        _ => None,
-    }
+    let z = ctx.sizing.filter(|z| z.recommended && ctx.shape.launch.is_fargate())?;
+    let title = format!("right-size tasks to {}", z.target);
+    let detail = z.reasons.join("; ");
+    let monthly_saving = saving_over(ctx, z.target_rate);
+    Some(Recommendation { kind: Kind::RightSize, title, detail, monthly_saving, confidence: z.confidence })
 }
 
 fn arm(ctx: &Context) -> Option<Recommendation> {
@@ -292,15 +256,6 @@ fn utilisation(pct: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| (v.iter().sum::<f64>() / v.len() as f64 / 100.0).clamp(0.0, 1.0))
 }
 
-/// The nearest-rank percentile: the smallest sample with at least `p`% of the samples at or below
-/// it (so p100 is the peak, and every result is an observed value).
-fn percentile(xs: &[f64], p: f64) -> Option<f64> {
-    let mut v = finite(xs);
-    v.sort_by(f64::total_cmp);
-    let rank = (p / 100.0 * v.len() as f64).ceil() as usize;
-    v.get(rank.clamp(1, v.len().max(1)) - 1).copied()
-}
-
 /// A fraction in [0, 1] as parts per million.
 fn ppm(x: f64) -> i64 {
     (x.clamp(0.0, 1.0) * 1e6).round() as i64
@@ -361,8 +316,27 @@ mod tests {
             min_tasks: 1,
             has_schedules: false,
             interruption_tolerant: None,
+            sizing: None,
         };
         f(&mut ctx)
+    }
+
+    /// The recommendations with the right-sizer's `sizing`.
+    fn sized(shape: TaskShape, usage: Usage, sizing: &Sizing) -> Vec<Recommendation> {
+        let (x86, arm) = (sheet(Arch::X86_64), sheet(Arch::Arm64));
+        let rate = x86.task_rate(&shape, Used::default());
+        let ctx = Context {
+            shape: &shape,
+            rate: &rate,
+            sheet: &x86,
+            arm: Some(&arm),
+            usage: &usage,
+            min_tasks: 1,
+            has_schedules: false,
+            interruption_tolerant: None,
+            sizing: Some(sizing),
+        };
+        recommend(&ctx)
     }
 
     fn find(recs: &[Recommendation], kind: Kind) -> Option<&Recommendation> {
@@ -371,15 +345,6 @@ mod tests {
 
     fn usd(s: &str) -> Rate {
         Rate::parse_usd(s).unwrap()
-    }
-
-    #[test]
-    fn percentile_is_nearest_rank_and_ignores_nan() {
-        let xs: Vec<f64> = (1..=100).map(f64::from).chain([f64::NAN]).collect();
-        assert_eq!(percentile(&xs, 95.0), Some(95.0));
-        assert_eq!(percentile(&xs, 100.0), Some(100.0));
-        assert_eq!(percentile(&[3.0, 1.0, 2.0], 50.0), Some(2.0));
-        assert_eq!(percentile(&[f64::NAN], 95.0), None);
     }
 
     #[test]
@@ -403,34 +368,47 @@ mod tests {
         assert_eq!((e.memory, e.overall, e.idle_cost_per_hour), (None, None, usd("0.02024")));
     }
 
-    #[test]
-    fn steady_low_use_right_sizes_to_the_cheapest_size_that_fits() {
-        // 20% of 1024 × 1.15 = 236 CPU → 256; 30% of 2048 × 1.2 = 737 MiB → 1024.
-        let recs = with(shape(1024, 2048), steady(20.0, 30.0, 3.0), |c| recommend(c));
-        let r = find(&recs, Kind::RightSize).unwrap();
-        assert_eq!(r.title, "right-size tasks to 256 CPU / 1024 MiB");
-        // (0.04937 − 0.014565) × 3 tasks × 730 h
-        assert_eq!((r.monthly_saving, r.confidence), (Money::from_micros(76_222_950), Confidence::High));
-        assert!(recs.windows(2).all(|w| w[0].monthly_saving >= w[1].monthly_saving));
-        assert_eq!(serde_json::to_value(r.kind).unwrap(), "right-size");
-
-        let two_days = Usage { observed_hours: 48.0, ..steady(20.0, 30.0, 3.0) };
-        let recs = with(shape(1024, 2048), two_days, |c| recommend(c));
-        assert_eq!(find(&recs, Kind::RightSize).unwrap().confidence, Confidence::Low);
+    /// A week of samples every 5 minutes at `cpu` units and `memory` MiB, sized for `shape`.
+    fn sizing(shape: &TaskShape, cpu: f64, memory: f64) -> Option<Sizing> {
+        use crate::core::rightsize::{Estimator, Params, PriceCtx, Size, recommend};
+        let start =
+            chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let mut est = Estimator::new();
+        for i in 0..2016 {
+            let at = start + chrono::TimeDelta::minutes(5 * i);
+            est.add_cpu(at, cpu);
+            est.add_memory(at, memory);
+        }
+        let now = start + chrono::TimeDelta::days(7);
+        let sheet = sheet(Arch::X86_64);
+        let ctx = PriceCtx { shape, sheet: &sheet };
+        recommend(&est, Size { cpu: shape.cpu, memory: shape.memory }, &ctx, &Params::default(), now)
     }
 
     #[test]
-    fn spiky_cpu_or_short_history_gives_no_right_size() {
-        // One sample in ten at 95%: the p95 is 95%, which needs 2048 CPU, a grow.
-        let spiky = Usage {
-            cpu_pct: (0..2016).map(|i| if i % 10 == 0 { 95.0 } else { 10.0 }).collect(),
-            ..steady(0.0, 30.0, 3.0)
-        };
-        let recs = with(shape(1024, 2048), spiky, |c| recommend(c));
-        assert!(find(&recs, Kind::RightSize).is_none());
+    fn a_recommended_downsize_saves_the_rate_difference_at_the_mean_count() {
+        let s = shape(1024, 2048);
+        let z = sizing(&s, 200.0, 600.0).unwrap();
+        assert!(z.recommended, "{:?}", z.reasons);
+        let recs = sized(s.clone(), steady(20.0, 30.0, 3.0), &z);
+        let r = find(&recs, Kind::RightSize).unwrap();
+        assert_eq!(r.title, format!("right-size tasks to {}", z.target));
+        assert_eq!((r.confidence, r.detail.clone()), (z.confidence, z.reasons.join("; ")));
+        // (current − target rate) × 3 tasks × 730 h
+        let per_task = sheet(Arch::X86_64).task_rate(&s, Used::default()).total.minus(z.target_rate);
+        assert_eq!(r.monthly_saving, per_task.scale(3000, 1000).over_hours(730));
+        assert!(recs.windows(2).all(|w| w[0].monthly_saving >= w[1].monthly_saving));
+        assert_eq!(serde_json::to_value(r.kind).unwrap(), "right-size");
+    }
 
-        let short = Usage { observed_hours: 12.0, ..steady(20.0, 30.0, 3.0) };
-        let recs = with(shape(1024, 2048), short, |c| recommend(c));
+    #[test]
+    fn no_right_size_without_a_recommended_sizing_or_for_a_grow() {
+        let s = shape(1024, 2048);
+        assert!(find(&with(s.clone(), steady(20.0, 30.0, 3.0), |c| recommend(c)), Kind::RightSize).is_none());
+        // Near the limit: the right-sizer grows the task, which saves nothing.
+        let grow = sizing(&s, 980.0, 1900.0).unwrap();
+        assert!(grow.recommended && grow.monthly_difference_per_task < Money::ZERO, "{:?}", grow.reasons);
+        let recs = sized(s, steady(95.0, 90.0, 3.0), &grow);
         assert!(find(&recs, Kind::RightSize).is_none());
     }
 

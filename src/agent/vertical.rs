@@ -1,0 +1,149 @@
+//! `vertical.mode = "apply"`: the leader resizes the task when the right-sizer recommends it.
+//!
+//! A resize registers a new revision of the service's task definition — a copy of the current
+//! one with the new task CPU and memory — and points the service at it, which ECS rolls out as a
+//! deployment. Because that replaces every task, it is guarded:
+//! - only a recommended size of at least medium confidence (a day of history);
+//! - never during another deployment (a rollout in progress, or more than one deployment live);
+//! - at most once per `vertical.interval`, also across restarts: a revision trimtab registered
+//!   carries the tag `trimtab:resized-from`, and one younger than the interval is waited out;
+//! - never below what the observed peaks need (the undecayed maximum of CPU and memory);
+//! - never when a container declares more CPU or memory than the new task would have (checked
+//!   before anything is registered).
+//!
+//! A revision registered whose deployment then failed is reused by the next attempt rather than
+//! registered again. A failed attempt waits an hour (or the interval, if shorter).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use tracing::{info, warn};
+
+use crate::aws::{AwsError, Ecs, ServiceState};
+use crate::core::cost::Confidence;
+use crate::core::rightsize::{Need, Size, Sizing};
+
+/// What the last look at resizing found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VerticalStatus {
+    pub mode: crate::config::model::VerticalMode,
+    pub at: DateTime<Utc>,
+    /// `applied`, or why not (`not_recommended`, `deployment_in_progress`, …).
+    pub outcome: String,
+    pub message: String,
+    /// The revision registered by the last applied resize.
+    pub task_definition: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Applier {
+    /// No attempt before this (the interval since the last resize, or a back-off after a failure).
+    not_before: Option<DateTime<Utc>>,
+    /// A revision registered for `Size` whose deployment has not been made yet.
+    registered: Option<(String, Size)>,
+    pub last: Option<VerticalStatus>,
+}
+
+/// Why a recommended resize is not applied now, if it is not.
+fn hold(z: &Sizing, floor: Need, state: &ServiceState) -> Option<(&'static str, String)> {
+    if !z.recommended {
+        return Some(("not_recommended", z.reasons.last().cloned().unwrap_or_default()));
+    }
+    if z.confidence < Confidence::Medium {
+        return Some(("low_confidence", "less than a day of history: recommending only".into()));
+    }
+    if f64::from(z.target.cpu) < floor.cpu || f64::from(z.target.memory) < floor.memory {
+        let m = format!(
+            "{} is below the observed peak of {:.0} CPU units / {:.0} MiB",
+            z.target, floor.cpu, floor.memory
+        );
+        return Some(("below_observed_peak", m));
+    }
+    if state.deployment_in_progress() {
+        return Some(("deployment_in_progress", "another deployment is in progress".into()));
+    }
+    None
+}
+
+impl Applier {
+    /// Resizes if everything allows it; returns the new size when a deployment was started.
+    pub async fn consider(
+        &mut self,
+        ecs: &Ecs,
+        state: &ServiceState,
+        sizing: (&Sizing, Need),
+        cfg: &crate::config::model::VerticalConfig,
+        now: DateTime<Utc>,
+    ) -> Option<Size> {
+        let (z, floor) = sizing;
+        let status = |outcome: &str, message: String, td: Option<String>| VerticalStatus {
+            mode: cfg.mode,
+            at: now,
+            outcome: outcome.to_owned(),
+            message,
+            task_definition: td,
+        };
+        if let Some((outcome, why)) = hold(z, floor, state) {
+            self.last = Some(status(outcome, why, None));
+            return None;
+        }
+        if let Some(t) = self.not_before.filter(|t| now < *t) {
+            self.last = Some(status("waiting", format!("no resize before {t} (vertical.interval)"), None));
+            return None;
+        }
+        match self.apply(ecs, state, z.target, cfg.interval, now).await {
+            Ok(Some(arn)) => {
+                info!(size = %z.target, task_definition = %arn, "resized the task: deployment started");
+                self.not_before = Some(now + cfg.interval);
+                let m = format!("{} → {}: {}", z.current, z.target, z.reasons.join("; "));
+                self.last = Some(status("applied", m, Some(arn)));
+                Some(z.target)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                warn!(error = %e, size = %z.target, "could not resize the task");
+                self.not_before = Some(now + cfg.interval.min(TimeDelta::hours(1)));
+                self.last = Some(status("failed", e.to_string(), None));
+                None
+            }
+        }
+    }
+
+    async fn apply(
+        &mut self,
+        ecs: &Ecs,
+        state: &ServiceState,
+        size: Size,
+        interval: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, AwsError> {
+        let current = state.task_definition.clone().unwrap_or_default();
+        let arn = match self.registered.take().filter(|(_, s)| *s == size) {
+            Some((arn, _)) => arn,
+            None => {
+                let td = ecs.task_definition(&current).await?;
+                // The service runs a revision this agent (before a restart, or another task's)
+                // registered less than an interval ago: wait for the interval.
+                let ours = td.registered_at.filter(|at| td.resized_by_trimtab && now - *at < interval);
+                if let Some(at) = ours {
+                    self.not_before = Some(at + interval);
+                    let why =
+                        format!("the current revision was registered at {at}, within vertical.interval");
+                    self.last = Some(VerticalStatus {
+                        mode: crate::config::model::VerticalMode::Apply,
+                        at: now,
+                        outcome: "waiting".into(),
+                        message: why,
+                        task_definition: None,
+                    });
+                    return Ok(None);
+                }
+                ecs.register_resized(&current, size.cpu, size.memory).await?.arn
+            }
+        };
+        if let Err(e) = ecs.deploy(&arn).await {
+            self.registered = Some((arn, size));
+            return Err(e);
+        }
+        Ok(Some(arn))
+    }
+}
