@@ -32,8 +32,10 @@ impl Agent {
         let dir = std::env::temp_dir().join(format!("trimtab-local-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("agent-only.toml");
-        let text =
-            format!("[agent]\ninterval = \"1s\"\nlisten = \"127.0.0.1:{port}\"\napi_token = \"{TOKEN}\"\n");
+        let text = format!(
+            "[agent]\ninterval = \"1s\"\nlisten = \"127.0.0.1:{port}\"\napi_token = \"{TOKEN}\"\n\
+                     [local]\nsample_interval = \"1s\"\n[pools.jobs]\ncapacity = 10\n"
+        );
         std::fs::write(&file, text).unwrap();
         let child = Command::new(BIN)
             .args(["run", "--local", "--config", file.to_str().unwrap()])
@@ -107,10 +109,23 @@ async fn local_mode_serves_its_api_takes_overrides_and_stops_on_sigterm() {
         "trimtab_decision_desired_tasks",
         "trimtab_metric_value{metric=\"memory\"}",
         "trimtab_leader 1",
+        "trimtab_pool_capacity{pool=\"jobs\"} 10",
+        "trimtab_local_alerts_active 0",
     ] {
         assert!(text.contains(family), "{family} missing from:\n{text}");
     }
     promtool_check(&text);
+
+    // The local monitor has sampled this machine's cgroup (or the host, outside one).
+    let (code, body) = a.get("/local").await;
+    assert_eq!(code, 200, "{body}");
+    let local: Value = serde_json::from_str(&body).unwrap();
+    assert!(local["latest"]["at"].is_string(), "{local}");
+    assert!(local["windows"]["1m"]["memory_bytes"]["samples"].as_u64() >= Some(1), "{local}");
+    assert!(
+        local["alerts"]["thresholds"].as_array().is_some_and(|t| t.len() == 2),
+        "cpu and memory: {local}"
+    );
 
     // Overrides need the token.
     let body = serde_json::json!({ "desired": 3, "reason": "load test", "expires_in": "10m" });

@@ -284,3 +284,148 @@ async fn simulate_replays_the_services_own_history_from_cloudwatch() {
         assert!(stdout.lines().any(|l| l.starts_with(name)), "{name} missing:\n{stdout}");
     }
 }
+
+/// A Fargate-style task definition of 1024/2048 with a tag, and a service running it.
+async fn sized_service(name: &str, container_memory: i32) -> (String, String) {
+    use aws_sdk_ecs::types::{Compatibility, NetworkMode, Tag};
+    let ecs = ecs_client().await;
+    let cluster = format!("{name}-{}", std::process::id());
+    ecs.create_cluster().cluster_name(&cluster).send().await.unwrap();
+    let app = ContainerDefinition::builder()
+        .name("app")
+        .image("public.ecr.aws/nginx/nginx:latest")
+        .memory(container_memory)
+        .build();
+    let td = ecs
+        .register_task_definition()
+        .family(name)
+        .container_definitions(app)
+        .cpu("1024")
+        .memory("2048")
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .tags(Tag::builder().key("team").value("web").build())
+        .send()
+        .await
+        .unwrap();
+    let arn = td.task_definition().unwrap().task_definition_arn().unwrap().to_owned();
+    ecs.create_service()
+        .cluster(&cluster)
+        .service_name("web")
+        .task_definition(&arn)
+        .desired_count(2)
+        .launch_type(LaunchType::Ec2)
+        .send()
+        .await
+        .unwrap();
+    (cluster, arn)
+}
+
+/// A week of light use (200 CPU units, 600 MiB) sized for a 1024/2048 task: a recommended downsize.
+fn light_week() -> (trimtab::core::rightsize::Sizing, trimtab::core::rightsize::Need) {
+    use trimtab::core::rightsize::{Estimator, Params, PriceCtx, Size, floor, recommend};
+    let start = Utc::now() - TimeDelta::days(7);
+    let mut est = Estimator::new();
+    for i in 0..2016 {
+        let at = start + TimeDelta::minutes(5 * i);
+        est.add_cpu(at, 200.0);
+        est.add_memory(at, 600.0);
+    }
+    let cfg = trimtab::config::from_str(
+        "t.toml",
+        "[service]\ncluster = \"c\"\nname = \"web\"\nregion = \"us-east-1\"\ncpu = 1024\nmemory = 2048\n",
+    )
+    .unwrap();
+    let shape = cfg.service.as_ref().unwrap().shape().unwrap();
+    let ctx = PriceCtx { shape: &shape, sheet: cfg.prices.as_ref().unwrap() };
+    let z = recommend(&est, Size { cpu: 1024, memory: 2048 }, &ctx, &Params::default(), Utc::now()).unwrap();
+    assert!(z.recommended, "{:?}", z.reasons);
+    (z, floor(&est))
+}
+
+/// moto leaves every deployment `IN_PROGRESS` for good; real ECS completes it once the tasks
+/// are healthy. The state as it reads after a finished rollout:
+fn settled(mut s: trimtab::aws::ServiceState) -> trimtab::aws::ServiceState {
+    assert!(s.deployment_in_progress(), "moto reports its deployment in progress: {:?}", s.deployments);
+    s.deployments.retain(|d| d.status == "PRIMARY");
+    for d in &mut s.deployments {
+        d.rollout_state = Some("COMPLETED".into());
+    }
+    s
+}
+
+fn apply_mode() -> trimtab::config::model::VerticalConfig {
+    let text = "[service]\ncluster = \"c\"\nname = \"web\"\ncpu = 1024\nmemory = 2048\n[vertical]\nmode = \"apply\"\n";
+    trimtab::config::from_str("t.toml", text).unwrap().vertical
+}
+
+#[tokio::test]
+async fn vertical_apply_registers_a_resized_revision_and_updates_the_moto_service() {
+    let (cluster, old) = sized_service("resize", 512).await;
+    let ecs = trimtab::aws::Ecs::new(
+        &trimtab::aws::sdk_config(&connection(emulators::moto())).await,
+        &cluster,
+        "web",
+    );
+    let state = settled(ecs.describe_service().await.unwrap());
+    assert_eq!(state.task_definition.as_deref(), Some(old.as_str()));
+    let (sizing, floor) = light_week();
+    let vcfg = apply_mode();
+    let mut applier = trimtab::agent::vertical::Applier::default();
+    let size = applier.consider(&ecs, &state, (&sizing, floor), &vcfg, Utc::now()).await;
+    assert_eq!(size, Some(sizing.target), "{:?}", applier.last);
+
+    // moto now runs revision 2, a copy with the new size, the old tag and trimtab's.
+    let client = ecs_client().await;
+    let svc = client.describe_services().cluster(&cluster).services("web").send().await.unwrap();
+    let new = svc.services()[0].task_definition().unwrap().to_owned();
+    assert!(new.ends_with("resize:2"), "{new}");
+    let out = client
+        .describe_task_definition()
+        .task_definition(&new)
+        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let td = out.task_definition().unwrap();
+    assert_eq!(
+        (td.cpu(), td.memory()),
+        (Some(sizing.target.cpu.to_string().as_str()), Some(sizing.target.memory.to_string().as_str()))
+    );
+    assert_eq!(td.container_definitions()[0].name(), Some("app"));
+    assert_eq!(td.network_mode(), Some(&aws_sdk_ecs::types::NetworkMode::Awsvpc));
+    let tags: Vec<_> = out.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
+    assert!(
+        tags.contains(&("team", "web")) && tags.contains(&("trimtab:resized-from", "1024/2048")),
+        "{tags:?}"
+    );
+
+    // The agent, restarted, sees its own fresh revision and waits out the interval.
+    let state = settled(ecs.describe_service().await.unwrap());
+    let mut restarted = trimtab::agent::vertical::Applier::default();
+    let (z, f) = light_week();
+    assert_eq!(restarted.consider(&ecs, &state, (&z, f), &vcfg, Utc::now()).await, None);
+    assert_eq!(restarted.last.unwrap().outcome, "waiting");
+}
+
+#[tokio::test]
+async fn vertical_apply_refuses_a_size_a_container_does_not_fit_and_registers_nothing() {
+    // The container's hard limit of 1536 MiB does not fit the 1024 MiB the right-sizer wants.
+    let (cluster, old) = sized_service("nofit", 1536).await;
+    let ecs = trimtab::aws::Ecs::new(
+        &trimtab::aws::sdk_config(&connection(emulators::moto())).await,
+        &cluster,
+        "web",
+    );
+    let state = settled(ecs.describe_service().await.unwrap());
+    let (sizing, floor) = light_week();
+    assert!(sizing.target.memory < 1536);
+    let vcfg = apply_mode();
+    let mut applier = trimtab::agent::vertical::Applier::default();
+    assert_eq!(applier.consider(&ecs, &state, (&sizing, floor), &vcfg, Utc::now()).await, None);
+    let last = applier.last.unwrap();
+    assert_eq!(last.outcome, "failed");
+    assert!(last.message.contains("container app has a hard memory limit of 1536 MiB"), "{}", last.message);
+    let revisions = ecs_client().await.list_task_definitions().family_prefix("nofit").send().await.unwrap();
+    assert_eq!(revisions.task_definition_arns(), [old], "nothing registered");
+}

@@ -123,7 +123,9 @@ impl Applier {
                 let td = ecs.task_definition(&current).await?;
                 // The service runs a revision this agent (before a restart, or another task's)
                 // registered less than an interval ago: wait for the interval.
-                let ours = td.registered_at.filter(|at| td.resized_by_trimtab && now - *at < interval);
+                // Without a registration time, the interval counts from now.
+                let registered = td.registered_at.unwrap_or(now);
+                let ours = Some(registered).filter(|at| td.resized_by_trimtab && now - *at < interval);
                 if let Some(at) = ours {
                     self.not_before = Some(at + interval);
                     let why =

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::agent::snapshot::Snapshot;
+use crate::sources::pools::PoolView;
 
 struct Out(String);
 
@@ -218,4 +219,59 @@ fn cost(o: &mut Out, c: &crate::agent::spend::CostView) {
         "1 when the budget caps scale-out.",
         f64::from(u8::from(b.cap.is_some())),
     );
+}
+
+/// The task's resource pools and the local monitor's alerts.
+pub fn render_local(pools: &[PoolView], alerts: &crate::sources::local::AlertsView) -> String {
+    type Read = fn(&PoolView) -> f64;
+    let families: [(&str, &str, &str, Read); 8] = [
+        ("trimtab_pool_capacity", "gauge", "Pool capacity, in the pool's unit.", |p| {
+            p.status.capacity as f64
+        }),
+        ("trimtab_pool_allocated", "gauge", "Amount held by active reservations.", |p| {
+            p.status.allocated as f64
+        }),
+        ("trimtab_pool_queued", "gauge", "Requests waiting.", |p| p.status.queued as f64),
+        ("trimtab_pool_queued_amount", "gauge", "Amount the waiting requests ask for.", |p| {
+            p.status.queued_amount as f64
+        }),
+        ("trimtab_pool_pressure_percent", "gauge", "100 x (allocated + queued amount) / capacity.", |p| {
+            p.pressure
+        }),
+        ("trimtab_pool_granted_total", "counter", "Reservations granted.", |p| {
+            p.status.totals.granted_total as f64
+        }),
+        ("trimtab_pool_refused_total", "counter", "Requests refused.", |p| {
+            p.status.totals.refused_total as f64
+        }),
+        ("trimtab_pool_preempted_total", "counter", "Reservations preempted.", |p| {
+            p.status.totals.preempted_total as f64
+        }),
+    ];
+    let mut o = Out(String::new());
+    for (name, kind, help, value) in families.iter().filter(|_| !pools.is_empty()) {
+        o.family(name, kind, help);
+        for p in pools {
+            o.sample(name, &[("pool", &p.name)], value(p));
+        }
+    }
+    o.one(
+        "trimtab_local_alerts_active",
+        "gauge",
+        "Local threshold alerts firing now.",
+        alerts.active.len() as f64,
+    );
+    o.one(
+        "trimtab_local_alerts_fired_total",
+        "counter",
+        "Local threshold alerts fired.",
+        alerts.fired_total as f64,
+    );
+    o.one(
+        "trimtab_local_alerts_suppressed_total",
+        "counter",
+        "Local alerts held back by their cooldown.",
+        alerts.suppressed_total as f64,
+    );
+    o.0
 }

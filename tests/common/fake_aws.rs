@@ -26,6 +26,11 @@ pub struct World {
     pub datapoints: BTreeMap<String, Vec<(i64, f64)>>,
     /// `UpdateService` moves `desired` (as ECS does).
     pub apply_updates: bool,
+    /// The service's task definition: `(family:revision, cpu, memory)`; `RegisterTaskDefinition`
+    /// adds revisions, `UpdateService` with a task definition points the service at one.
+    pub task_definition: (String, u32, u32),
+    /// Every revision registered, with its size.
+    pub registered: Vec<(String, u32, u32)>,
 }
 
 impl Default for World {
@@ -36,6 +41,8 @@ impl Default for World {
             tasks: vec![],
             datapoints: BTreeMap::new(),
             apply_updates: true,
+            task_definition: ("web:1".into(), 1024, 2048),
+            registered: vec![],
         }
     }
 }
@@ -51,7 +58,14 @@ impl FakeAws {
     pub async fn start(world: World) -> FakeAws {
         let server = MockServer::start().await;
         let world = Arc::new(Mutex::new(world));
-        for op in ["DescribeServices", "UpdateService", "ListTasks", "DescribeTasks"] {
+        for op in [
+            "DescribeServices",
+            "UpdateService",
+            "ListTasks",
+            "DescribeTasks",
+            "DescribeTaskDefinition",
+            "RegisterTaskDefinition",
+        ] {
             let ecs = Ecs { op, world: world.clone() };
             mount(
                 &server,
@@ -156,6 +170,7 @@ impl Respond for Ecs {
                 "services": [{
                     "serviceName": "web",
                     "clusterName": "prod",
+                    "taskDefinition": format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{}", w.task_definition.0),
                     "status": "ACTIVE",
                     "desiredCount": w.desired,
                     "runningCount": w.desired,
@@ -169,7 +184,11 @@ impl Respond for Ecs {
                 "failures": []
             }),
             "UpdateService" => {
-                if w.apply_updates {
+                if let Some(td) = body["taskDefinition"].as_str() {
+                    let name = td.rsplit('/').next().unwrap().to_owned();
+                    let found = w.registered.iter().find(|r| r.0 == name).cloned();
+                    w.task_definition = found.expect("the service is pointed at a registered revision");
+                } else if w.apply_updates {
                     w.desired = body["desiredCount"].as_u64().unwrap() as u32;
                 }
                 json!({ "service": { "serviceName": "web", "desiredCount": w.desired } })
@@ -190,10 +209,37 @@ impl Respond for Ecs {
                     .collect();
                 json!({ "tasks": tasks, "failures": [] })
             }
+            "DescribeTaskDefinition" => {
+                let (name, cpu, memory) = w.task_definition.clone();
+                json!({ "taskDefinition": task_definition(&name, cpu, memory), "tags": [] })
+            }
+            "RegisterTaskDefinition" => {
+                let family = body["family"].as_str().unwrap().to_owned();
+                let revision = 2 + w.registered.len();
+                let size = |k: &str| body[k].as_str().unwrap().parse::<u32>().unwrap();
+                let r = (format!("{family}:{revision}"), size("cpu"), size("memory"));
+                w.registered.push(r.clone());
+                json!({ "taskDefinition": task_definition(&r.0, r.1, r.2), "tags": body["tags"] })
+            }
             _ => unreachable!(),
         };
         ResponseTemplate::new(200).set_body_raw(out.to_string(), "application/x-amz-json-1.1")
     }
+}
+
+fn task_definition(name: &str, cpu: u32, memory: u32) -> Json {
+    let (family, revision) = name.split_once(':').unwrap();
+    json!({
+        "taskDefinitionArn": format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{name}"),
+        "family": family,
+        "revision": revision.parse::<i32>().unwrap(),
+        "cpu": cpu.to_string(),
+        "memory": memory.to_string(),
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "containerDefinitions": [{ "name": "app", "image": "app:1", "essential": true }],
+        "registeredAt": 1_700_000_000
+    })
 }
 
 struct CloudWatch {
