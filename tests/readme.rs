@@ -31,6 +31,10 @@ fn config_reference_lists_every_accepted_key() {
         ("[alarms]", "[alarms]\nzz_probe = 1\n"),
         ("[cost]", "[cost]\nzz_probe = 1\n"),
         ("[[notify]]", "[[notify]]\nzz_probe = 1\n"),
+        ("[pools.NAME]", "[pools.probe]\nzz_probe = 1\n"),
+        ("[vertical]", "[vertical]\nzz_probe = 1\n"),
+        ("[local]", "[local]\nzz_probe = 1\n"),
+        ("[local.alerts]", "[local.alerts]\nzz_probe = 1\n"),
     ];
     let reference = README.split("## Configuration reference").nth(1).expect("README has a config reference");
     let mut missing = BTreeSet::new();
