@@ -1,5 +1,5 @@
-//! Benchmarks: one decision, one tick of 10,000 services, config parsing, and simulator
-//! throughput. `cargo bench --bench trimtab` (CI runs it with `-- --quick`); figures are recorded
+//! Benchmarks: one decision, one tick of 10,000 services, config parsing, simulator
+//! throughput, pool churn and the right-sizer. `cargo bench --bench trimtab` (CI runs it with `-- --quick`); figures are recorded
 //! in the README with the command that produced them.
 
 use std::hint::black_box;
@@ -98,5 +98,60 @@ fn simulate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decide_one, decide_fleet, parse_config, simulate);
+/// A pool under steady churn: a request (granted, or refused when full) and a release of the
+/// oldest holding, the two steps every app call makes.
+fn pool_churn(c: &mut Criterion) {
+    use trimtab::core::pool::{Id, Outcome, Pool, PoolSpec, Priority, Request};
+    let spec = PoolSpec {
+        capacity: 1000,
+        preemption: true,
+        max_wait: TimeDelta::seconds(30),
+        default_ttl: TimeDelta::minutes(5),
+        max_ttl: None,
+        max_queue: 1000,
+    };
+    let mut pool = Pool::new(spec);
+    let mut held = std::collections::VecDeque::new();
+    let mut i = 0u64;
+    let mut g = c.benchmark_group("pool");
+    g.throughput(Throughput::Elements(2));
+    g.bench_function("request and release, 1000 units, ~100 held", |b| {
+        b.iter(|| {
+            i += 1;
+            let at = now() + TimeDelta::milliseconds(i as i64);
+            let priority = [Priority::Low, Priority::Medium, Priority::High][(i % 3) as usize];
+            if let Outcome::Granted { id, .. } = pool.request(Request::new(1 + i % 19, priority), at) {
+                held.push_back(id);
+            }
+            if held.len() > 100 {
+                let id: Id = held.pop_front().unwrap();
+                let _ = black_box(pool.release(id, at));
+            }
+        })
+    });
+}
+
+/// A week of one-a-minute samples into the right-sizer, then its recommendation.
+fn rightsize(c: &mut Criterion) {
+    use trimtab::core::rightsize::{Estimator, Params, PriceCtx, Size, recommend};
+    let cfg = example();
+    let (shape, sheet) = (cfg.service.as_ref().unwrap().shape().unwrap(), cfg.prices.clone().unwrap());
+    let mut g = c.benchmark_group("rightsize");
+    g.throughput(Throughput::Elements(7 * 24 * 60));
+    g.bench_function("a week of samples, then recommend", |b| {
+        b.iter(|| {
+            let mut est = Estimator::new();
+            for m in 0..7 * 24 * 60 {
+                let at = now() + TimeDelta::minutes(m);
+                est.add_cpu(at, 200.0 + (m % 60) as f64);
+                est.add_memory(at, 600.0 + (m % 30) as f64);
+            }
+            let ctx = PriceCtx { shape: &shape, sheet: &sheet };
+            let size = Size { cpu: shape.cpu, memory: shape.memory };
+            black_box(recommend(&est, size, &ctx, &Params::default(), now() + TimeDelta::days(7)))
+        })
+    });
+}
+
+criterion_group!(benches, decide_one, decide_fleet, parse_config, simulate, pool_churn, rightsize);
 criterion_main!(benches);
