@@ -58,6 +58,16 @@ trimtab cost --config trimtab.toml --what-if cpu=1024,memory=2048,arch=arm64,tas
 Prices: the shipped table (data/pricing/), overridden by [cost] in the config. The region is \
 service.region, else --region, else AWS_REGION.")]
     Cost(CostArgs),
+    /// The right size for the [service] task (CPU and memory, a Fargate pair) from a history of
+    /// what it used, with the reasoning and the monthly difference.
+    #[command(
+        after_help = "Examples:\n  trimtab rightsize --config trimtab.toml            # last 14 days from CloudWatch\n  \
+trimtab rightsize --config trimtab.toml --history usage.csv\n\n\
+The CSV has a header row; columns by name, in any order: timestamp (RFC 3339 or Unix seconds), \
+cpu_units or cpu_pct, memory_mib or memory_pct, and optionally oom (1 on a row with an \
+out-of-memory kill). Percentages are of the configured service.cpu and service.memory."
+    )]
+    Rightsize(RightsizeArgs),
     /// Print (or with --apply, idempotently put) the service's CloudWatch alarms.
     Alarms(AlarmsArgs),
     /// Ask a running agent's local API whether it is healthy (for container health checks).
@@ -108,6 +118,32 @@ struct CostArgs {
     region: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+}
+
+#[derive(clap::Args)]
+struct RightsizeArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Usage history as CSV [default: the service's last 14 days in CloudWatch].
+    #[arg(long, value_name = "FILE.csv")]
+    history: Option<PathBuf>,
+    /// The region when the config names none [default: AWS_REGION, AWS_DEFAULT_REGION].
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// The monthly difference at this many tasks [default: the policy's min].
+    #[arg(long, value_name = "N")]
+    tasks: Option<u32>,
+    /// Size as of this time (RFC 3339) [default: the last row of --history, else now].
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    now: Option<DateTime<Utc>>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    format: ReportFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -297,6 +333,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate(*args)?,
         Command::Run(args) => return run_agent(args),
         Command::Cost(args) => cost(args)?,
+        Command::Rightsize(args) => rightsize(args)?,
         Command::Alarms(args) => alarms(args)?,
         Command::Health(args) => health(args)?,
         Command::Policies { name: None } => print!("{}", cli::policies_list()),
@@ -376,16 +413,7 @@ fn cost(args: CostArgs) -> anyhow::Result<()> {
     let Some(svc) = &cfg.service else {
         bail!(UsageError(format!("{}: cost needs a [service] section (the task to price)", cfg.file)));
     };
-    let region = svc
-        .region
-        .clone()
-        .or(args.region)
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .filter(|r| !r.is_empty());
-    let Some(region) = region else {
-        bail!(UsageError(format!("{}: no region: set service.region, --region or AWS_REGION", cfg.file)));
-    };
+    let region = region(&cfg, svc, args.region)?;
     let what_if = match args.what_if.as_deref().map(cli::cost::WhatIf::parse) {
         Some(Err(e)) => bail!(UsageError(format!("--what-if: {e}"))),
         Some(Ok(w)) => Some(w),
@@ -398,6 +426,87 @@ fn cost(args: CostArgs) -> anyhow::Result<()> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report).context("encoding the report")?),
     }
     Ok(())
+}
+
+/// The region to price in: service.region, else `--region`, else the environment's.
+fn region(cfg: &Config, svc: &config::model::ServiceConfig, flag: Option<String>) -> anyhow::Result<String> {
+    let region = svc
+        .region
+        .clone()
+        .or(flag)
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.is_empty());
+    let Some(region) = region else {
+        bail!(UsageError(format!("{}: no region: set service.region, --region or AWS_REGION", cfg.file)));
+    };
+    Ok(region)
+}
+
+fn rightsize(args: RightsizeArgs) -> anyhow::Result<()> {
+    use trimtab::cli::rightsize::{self as rs, Outcome};
+    let cfg = load(&args.config)?;
+    let (svc, shape) = rs::subject(&cfg).map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
+    let region = region(&cfg, svc, args.region.clone())?;
+    let sheet = config::price_sheet(svc, &cfg.cost, &region)
+        .map_err(|(k, m)| UsageError(format!("{}: {k}: {m}", cfg.file)))?;
+    let size = core::rightsize::Size { cpu: shape.cpu, memory: shape.memory };
+    let (source, samples, now) = usage(&args, svc, &region, size)?;
+    let outcome = rs::report(&cfg, &sheet, (&source, &samples), args.tasks, now)
+        .map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
+    match (outcome, args.format) {
+        (Outcome::TooLittle(why), ReportFormat::Text) => println!("{why}"),
+        (Outcome::TooLittle(why), ReportFormat::Json) => {
+            println!("{}", serde_json::json!({ "recommended": false, "too_little_history": why }))
+        }
+        (Outcome::Sized(r), ReportFormat::Text) => print!("{}", rs::render(&r)),
+        (Outcome::Sized(r), ReportFormat::Json) => {
+            println!("{}", serde_json::to_string_pretty(&r).context("encoding the report")?)
+        }
+    }
+    Ok(())
+}
+
+/// The usage history `rightsize` sizes from: where it came from, its samples, and `now`.
+fn usage(
+    args: &RightsizeArgs,
+    svc: &config::model::ServiceConfig,
+    region: &str,
+    size: core::rightsize::Size,
+) -> anyhow::Result<(String, Vec<trimtab::cli::rightsize::Sample>, DateTime<Utc>)> {
+    use trimtab::cli::rightsize as rs;
+    let Some(path) = &args.history else {
+        let now = args.now.unwrap_or_else(Utc::now);
+        let svc = config::model::ServiceConfig { region: Some(region.to_owned()), ..svc.clone() };
+        let source = format!("CloudWatch AWS/ECS Maximum over the last {} days", rs::CLOUDWATCH_DAYS);
+        return Ok((source, cloudwatch_usage(&svc, size, now)?, now));
+    };
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| UsageError(format!("--history {name}: {e}")))?;
+    let samples = rs::read_csv(&name, &text, size).map_err(|e| UsageError(e.to_string()))?;
+    let now = args.now.or(samples.last().map(|s| s.at)).unwrap_or_else(Utc::now);
+    Ok((name, samples, now))
+}
+
+/// `rightsize` without `--history`: the service's usage from CloudWatch.
+fn cloudwatch_usage(
+    svc: &config::model::ServiceConfig,
+    size: core::rightsize::Size,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<trimtab::cli::rightsize::Sample>> {
+    let rt = runtime()?;
+    let what = format!("reading {}/{}'s CPU and memory from CloudWatch", svc.cluster, svc.name);
+    rt.block_on(async {
+        let cw = cloudwatch(svc, true).await;
+        trimtab::cli::rightsize::fetch(&cw, svc, size, now).await
+    })
+    .map_err(|e| match e.message.contains("loading credentials") {
+        true => anyhow::Error::new(UsageError(format!(
+            "{what}: no AWS credentials found (environment, profile, task or instance role); \
+             provide some allowed cloudwatch:GetMetricData, or pass --history FILE.csv"
+        ))),
+        false => anyhow::Error::new(e).context(what),
+    })
 }
 
 fn alarms(args: AlarmsArgs) -> anyhow::Result<()> {

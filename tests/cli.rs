@@ -389,3 +389,108 @@ fn explain_with_spend_caps_a_scale_out_at_what_the_budget_affords() {
     assert!(stdout(&o).contains("cap none: the budget never limits scaling"), "{}", stdout(&o));
     assert!(!stdout(&o).contains("budget_capped"));
 }
+
+const WEB_WEEK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/usage/web-week.csv");
+
+/// Writes `text` as `name` in a fresh temp directory (so messages show the file name).
+fn temp_file(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("trimtab-cli-{}-files", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// The example config with a task twice its size, 1024 CPU / 2048 MiB.
+fn oversized_example(name: &str) -> String {
+    let text = std::fs::read_to_string(EXAMPLE).unwrap();
+    let big =
+        text.replacen("\ncpu = 512 ", "\ncpu = 1024", 1).replacen("\nmemory = 1024 ", "\nmemory = 2048", 1);
+    assert!(!big.contains("\ncpu = 512 ") && !big.contains("\nmemory = 1024 "), "the example's size moved");
+    temp_config(name, &big).to_str().unwrap().to_owned()
+}
+
+#[test]
+fn rightsize_recommends_a_smaller_task_for_the_example_week_and_says_what_it_saves() {
+    let config = oversized_example("rightsize-text");
+    let o = trimtab(&["rightsize", "--config", &config, "--history", WEB_WEEK]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    for want in [
+        "prod/web: Fargate Linux x86, 1024 CPU / 2048 MiB in us-east-1\n",
+        "2016 rows from 2026-11-09 00:00 to 2026-11-15 23:55 UTC (6 d 23 h 55 min); confidence medium\n",
+        "target         512 CPU / 1024 MiB   $0.024685      428 CPU units / 962 MiB\n",
+        "observed peak                                      420 CPU units / 810 MiB\n",
+        "per 730-h month: $18.02 saving per task, $36.04 saving at 2 tasks\n",
+        "  - with a 15% safety margin a task needs 428 CPU units and 962 MiB\n",
+        "\nrecommended: set service.cpu = 512 and service.memory = 1024 (or vertical.mode = \"apply\")\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+    }
+    let o = trimtab(&["rightsize", "--config", &config, "--history", WEB_WEEK, "--tasks", "5"]);
+    assert!(stdout(&o).contains("$18.02 saving per task, $90.10 saving at 5 tasks"), "{}", stdout(&o));
+    // The example as shipped already runs 512 CPU / 1024 MiB: the week gives no reason to change.
+    let out = stdout(&trimtab(&["rightsize", "--config", EXAMPLE, "--history", WEB_WEEK]));
+    assert!(out.contains("per 730-h month: no difference per task, no difference at 2 tasks"), "{out}");
+    assert!(out.ends_with("\nnot recommended: keep 512 CPU / 1024 MiB; 512 CPU / 1024 MiB lies within the bounds; 512 CPU / 1024 MiB differs from 512 CPU / 1024 MiB by only 0%, under the 10% worth a redeploy\n"), "{out}");
+}
+
+#[test]
+fn rightsize_json_has_the_sizing_the_floor_and_the_total() {
+    let config = oversized_example("rightsize-json");
+    let o = trimtab(&["rightsize", "--config", &config, "--history", WEB_WEEK, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("rightsize --format json prints JSON");
+    assert_eq!(v["target"], serde_json::json!({ "cpu": 512, "memory": 1024 }));
+    assert_eq!(v["floor"], serde_json::json!({ "cpu": 420.0, "memory": 810.0 }));
+    assert_eq!((v["recommended"].as_bool(), v["tasks"].as_u64()), (Some(true), Some(2)));
+    // Micro-dollars: $18.02005 a task, × 2.
+    assert_eq!(v["monthly_difference_per_task"], 18_020_050);
+    assert_eq!(v["monthly_difference_total"], 36_040_100);
+    assert_eq!(v["reasons"].as_array().unwrap().len(), 5, "{v}");
+}
+
+#[test]
+fn rightsize_names_the_file_line_and_column_of_a_bad_csv_value() {
+    let csv = temp_file("web.csv", "timestamp,cpu_units,memory_mib\n1700000000,10,600\n1700000300,x1,600\n");
+    let o = trimtab(&["rightsize", "--config", EXAMPLE, "--history", &csv]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o), format!("error: {csv}:3: cpu_units: \"x1\" is not a number\n"));
+    assert_eq!(stdout(&o), "", "nothing printed half");
+}
+
+#[test]
+fn rightsize_without_the_current_size_says_what_to_set() {
+    let csv = temp_file("size.csv", "timestamp,cpu_units,memory_mib\n1700000000,10,600\n");
+    let ec2 = temp_config(
+        "rightsize-ec2",
+        "[service]\ncluster = \"prod\"\nname = \"web\"\nlaunch_type = \"ec2\"\n",
+    );
+    let o = trimtab(&["rightsize", "--config", ec2.to_str().unwrap(), "--history", &csv]);
+    assert_eq!(o.status.code(), Some(2));
+    let want =
+        ": rightsize needs the task's current size: set service.cpu (CPU units) and service.memory (MiB)\n";
+    assert!(stderr(&o).ends_with(want), "{}", stderr(&o));
+    let none = temp_config("rightsize-none", "");
+    let o = trimtab(&["rightsize", "--config", none.to_str().unwrap(), "--history", &csv]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).ends_with(": rightsize sizes the [service] task: add a [service] section\n"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn rightsize_with_half_an_hour_of_history_says_how_much_it_needs() {
+    let rows: String = (0..7).map(|i| format!("{},100,600\n", 1_700_000_000 + 300 * i)).collect();
+    let csv = temp_file("short.csv", &format!("timestamp,cpu_units,memory_mib\n{rows}"));
+    let o = trimtab(&["rightsize", "--config", EXAMPLE, "--history", &csv]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let want = format!(
+        "too little history to right-size: {csv} covers 0.5 h with 7 CPU samples; \
+         a recommendation needs at least 1 h and 10 CPU samples\n"
+    );
+    assert_eq!(stdout(&o), want);
+}

@@ -238,7 +238,8 @@ pub fn formula(p: &Priced) -> String {
     }
 }
 
-fn describe(s: &TaskShape) -> String {
+/// `Fargate Linux x86, 512 CPU / 1024 MiB`.
+pub fn describe(s: &TaskShape) -> String {
     format!("{} {} {}, {} CPU / {} MiB", s.launch, s.os, s.arch, s.cpu, s.memory)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod cost;
 pub mod explain;
+pub mod rightsize;
 pub mod schedule;
 pub mod simulate;
 pub mod table;
