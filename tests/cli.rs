@@ -427,6 +427,15 @@ fn rightsize_recommends_a_smaller_task_for_the_example_week_and_says_what_it_sav
     ] {
         assert!(out.contains(want), "missing {want:?} in\n{out}");
     }
+    // The README shows this run, line for line.
+    let readme = include_str!("../README.md");
+    let shown = readme
+        .split("$ trimtab rightsize --config big.toml --history examples/usage/web-week.csv\n")
+        .nth(1)
+        .and_then(|r| r.split("```").next())
+        .expect("the README shows the rightsize example");
+    let out_as_shown = out.replace(WEB_WEEK, "examples/usage/web-week.csv");
+    assert_eq!(shown, out_as_shown, "README's rightsize example differs from what the command prints");
     let o = trimtab(&["rightsize", "--config", &config, "--history", WEB_WEEK, "--tasks", "5"]);
     assert!(stdout(&o).contains("$18.02 saving per task, $90.10 saving at 5 tasks"), "{}", stdout(&o));
     // The example as shipped already runs 512 CPU / 1024 MiB: the week gives no reason to change.
