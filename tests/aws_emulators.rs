@@ -26,24 +26,39 @@ fn connection(endpoint: &str) -> Connection {
     }
 }
 
+async fn sdk_moto() -> aws_config::SdkConfig {
+    trimtab::aws::sdk_config(&connection(emulators::moto())).await
+}
+
 async fn ecs_client() -> aws_sdk_ecs::Client {
-    aws_sdk_ecs::Client::new(&trimtab::aws::sdk_config(&connection(emulators::moto())).await)
+    aws_sdk_ecs::Client::new(&sdk_moto().await)
 }
 
 async fn cloudwatch() -> CloudWatch {
     CloudWatch::new(&trimtab::aws::sdk_config(&connection(emulators::localstack())).await)
 }
 
-/// A cluster and a service of `desired` tasks on moto, with names unique to this test.
-async fn service(name: &str, desired: i32) -> String {
+/// A new moto cluster named after the test (and this process), with a client.
+async fn cluster(name: &str) -> (aws_sdk_ecs::Client, String) {
     let ecs = ecs_client().await;
     let cluster = format!("{name}-{}", std::process::id());
     ecs.create_cluster().cluster_name(&cluster).send().await.unwrap();
-    let app = ContainerDefinition::builder()
+    (ecs, cluster)
+}
+
+/// The app container, with a hard memory limit in MiB.
+fn container(memory: i32) -> ContainerDefinition {
+    ContainerDefinition::builder()
         .name("app")
         .image("public.ecr.aws/nginx/nginx:latest")
-        .memory(512)
-        .build();
+        .memory(memory)
+        .build()
+}
+
+/// A cluster and a service of `desired` tasks on moto, with names unique to this test.
+async fn service(name: &str, desired: i32) -> String {
+    let (ecs, cluster) = cluster(name).await;
+    let app = container(512);
     ecs.register_task_definition().family(name).container_definitions(app).send().await.unwrap();
     ecs.create_service()
         .cluster(&cluster)
@@ -288,14 +303,8 @@ async fn simulate_replays_the_services_own_history_from_cloudwatch() {
 /// A Fargate-style task definition of 1024/2048 with a tag, and a service running it.
 async fn sized_service(name: &str, container_memory: i32) -> (String, String) {
     use aws_sdk_ecs::types::{Compatibility, NetworkMode, Tag};
-    let ecs = ecs_client().await;
-    let cluster = format!("{name}-{}", std::process::id());
-    ecs.create_cluster().cluster_name(&cluster).send().await.unwrap();
-    let app = ContainerDefinition::builder()
-        .name("app")
-        .image("public.ecr.aws/nginx/nginx:latest")
-        .memory(container_memory)
-        .build();
+    let (ecs, cluster) = cluster(name).await;
+    let app = container(container_memory);
     let td = ecs
         .register_task_definition()
         .family(name)
@@ -362,11 +371,7 @@ fn apply_mode() -> trimtab::config::model::VerticalConfig {
 #[tokio::test]
 async fn vertical_apply_registers_a_resized_revision_and_updates_the_moto_service() {
     let (cluster, old) = sized_service("resize", 512).await;
-    let ecs = trimtab::aws::Ecs::new(
-        &trimtab::aws::sdk_config(&connection(emulators::moto())).await,
-        &cluster,
-        "web",
-    );
+    let ecs = trimtab::aws::Ecs::new(&sdk_moto().await, &cluster, "web");
     let state = settled(ecs.describe_service().await.unwrap());
     assert_eq!(state.task_definition.as_deref(), Some(old.as_str()));
     let (sizing, floor) = light_week();
@@ -412,11 +417,7 @@ async fn vertical_apply_registers_a_resized_revision_and_updates_the_moto_servic
 async fn vertical_apply_refuses_a_size_a_container_does_not_fit_and_registers_nothing() {
     // The container's hard limit of 1536 MiB does not fit the 1024 MiB the right-sizer wants.
     let (cluster, old) = sized_service("nofit", 1536).await;
-    let ecs = trimtab::aws::Ecs::new(
-        &trimtab::aws::sdk_config(&connection(emulators::moto())).await,
-        &cluster,
-        "web",
-    );
+    let ecs = trimtab::aws::Ecs::new(&sdk_moto().await, &cluster, "web");
     let state = settled(ecs.describe_service().await.unwrap());
     let (sizing, floor) = light_week();
     assert!(sizing.target.memory < 1536);

@@ -91,14 +91,17 @@ impl Applier {
             return None;
         }
         match self.apply(ecs, state, z.target, cfg.interval, now).await {
-            Ok(Some(arn)) => {
+            Ok(Step::Deployed(arn)) => {
                 info!(size = %z.target, task_definition = %arn, "resized the task: deployment started");
                 self.not_before = Some(now + cfg.interval);
                 let m = format!("{} → {}: {}", z.current, z.target, z.reasons.join("; "));
                 self.last = Some(status("applied", m, Some(arn)));
                 Some(z.target)
             }
-            Ok(None) => None,
+            Ok(Step::Wait(why)) => {
+                self.last = Some(status("waiting", why, None));
+                None
+            }
             Err(e) => {
                 warn!(error = %e, size = %z.target, "could not resize the task");
                 self.not_before = Some(now + cfg.interval.min(TimeDelta::hours(1)));
@@ -115,7 +118,7 @@ impl Applier {
         size: Size,
         interval: TimeDelta,
         now: DateTime<Utc>,
-    ) -> Result<Option<String>, AwsError> {
+    ) -> Result<Step, AwsError> {
         let current = state.task_definition.clone().unwrap_or_default();
         let arn = match self.registered.take().filter(|(_, s)| *s == size) {
             Some((arn, _)) => arn,
@@ -130,14 +133,7 @@ impl Applier {
                     self.not_before = Some(at + interval);
                     let why =
                         format!("the current revision was registered at {at}, within vertical.interval");
-                    self.last = Some(VerticalStatus {
-                        mode: crate::config::model::VerticalMode::Apply,
-                        at: now,
-                        outcome: "waiting".into(),
-                        message: why,
-                        task_definition: None,
-                    });
-                    return Ok(None);
+                    return Ok(Step::Wait(why));
                 }
                 ecs.register_resized(&current, size.cpu, size.memory).await?.arn
             }
@@ -146,6 +142,14 @@ impl Applier {
             self.registered = Some((arn, size));
             return Err(e);
         }
-        Ok(Some(arn))
+        Ok(Step::Deployed(arn))
     }
+}
+
+/// How far an attempt got.
+enum Step {
+    /// The service was pointed at this new revision.
+    Deployed(String),
+    /// Nothing done yet, and why.
+    Wait(String),
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::*;
-use crate::core::cost::pricing::{Arch, FargatePrices, Launch, Prices, shipped_fargate, shipped_instance};
+use crate::core::cost::pricing::{Arch, Launch, Prices, shipped_instance};
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2027-03-01T00:00:00Z").unwrap().with_timezone(&Utc)
@@ -50,20 +50,7 @@ fn steady() -> (Estimator, DateTime<Utc>) {
 }
 
 fn sheet(os: Os) -> PriceSheet {
-    let (vcpu_hour, gb_hour, licence_vcpu_hour) = shipped_fargate("us-east-1", Arch::X86_64, os).unwrap();
-    let prices = FargatePrices {
-        vcpu_hour,
-        gb_hour,
-        licence_vcpu_hour,
-        storage_gb_hour: Rate::ZERO,
-        spot_discount_ppm: 700_000,
-    };
-    PriceSheet {
-        prices: Prices::Fargate(prices),
-        region: "us-east-1".into(),
-        source: "test".into(),
-        caveat: None,
-    }
+    crate::core::cost::pricing::test_sheet("us-east-1", Arch::X86_64, os)
 }
 
 fn shape(launch: Launch, os: Os, cpu: u32, memory: u32) -> TaskShape {

@@ -330,24 +330,30 @@ pub fn shipped_instance(name: &str) -> Option<Instance> {
     })
 }
 
+/// A price sheet from the shipped table with 70% off for Spot, for tests across the core.
+#[cfg(test)]
+pub(crate) fn test_sheet(region: &str, arch: Arch, os: Os) -> PriceSheet {
+    let (vcpu_hour, gb_hour, licence_vcpu_hour) = shipped_fargate(region, arch, os).unwrap();
+    PriceSheet {
+        prices: Prices::Fargate(FargatePrices {
+            vcpu_hour,
+            gb_hour,
+            licence_vcpu_hour,
+            storage_gb_hour: shipped_storage(region).unwrap_or_default(),
+            spot_discount_ppm: 700_000,
+        }),
+        region: region.into(),
+        source: "test".into(),
+        caveat: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sheet(region: &str, arch: Arch, os: Os) -> PriceSheet {
-        let (vcpu_hour, gb_hour, licence_vcpu_hour) = shipped_fargate(region, arch, os).unwrap();
-        PriceSheet {
-            prices: Prices::Fargate(FargatePrices {
-                vcpu_hour,
-                gb_hour,
-                licence_vcpu_hour,
-                storage_gb_hour: shipped_storage(region).unwrap_or_default(),
-                spot_discount_ppm: 700_000,
-            }),
-            region: region.into(),
-            source: "test".into(),
-            caveat: None,
-        }
+        test_sheet(region, arch, os)
     }
 
     fn shape(launch: Launch, arch: Arch, os: Os, cpu: u32, memory: u32) -> TaskShape {

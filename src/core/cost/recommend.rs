@@ -269,23 +269,9 @@ fn milli(x: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::cost::pricing::{FargatePrices, Prices, shipped_fargate};
 
     fn sheet(arch: Arch) -> PriceSheet {
-        let (vcpu_hour, gb_hour, licence_vcpu_hour) = shipped_fargate("us-east-1", arch, Os::Linux).unwrap();
-        let prices = FargatePrices {
-            vcpu_hour,
-            gb_hour,
-            licence_vcpu_hour,
-            storage_gb_hour: Rate::ZERO,
-            spot_discount_ppm: 700_000,
-        };
-        PriceSheet {
-            prices: Prices::Fargate(prices),
-            region: "us-east-1".into(),
-            source: "test".into(),
-            caveat: None,
-        }
+        crate::core::cost::pricing::test_sheet("us-east-1", arch, Os::Linux)
     }
 
     fn shape(cpu: u32, memory: u32) -> TaskShape {
@@ -305,6 +291,17 @@ mod tests {
 
     /// Runs `f` on a us-east-1 context (x86 sheet, arm64 known, min 1, nothing declared).
     fn with<T>(shape: TaskShape, usage: Usage, f: impl FnOnce(&mut Context) -> T) -> T {
+        with_sizing(shape, usage, None, f)
+    }
+
+    /// Runs `f` on a us-east-1 context (x86 sheet, arm64 known, min 1, nothing declared) with the
+    /// right-sizer's `sizing`.
+    fn with_sizing<T>(
+        shape: TaskShape,
+        usage: Usage,
+        sizing: Option<&Sizing>,
+        f: impl FnOnce(&mut Context) -> T,
+    ) -> T {
         let (x86, arm) = (sheet(Arch::X86_64), sheet(Arch::Arm64));
         let rate = x86.task_rate(&shape, Used::default());
         let mut ctx = Context {
@@ -316,27 +313,14 @@ mod tests {
             min_tasks: 1,
             has_schedules: false,
             interruption_tolerant: None,
-            sizing: None,
+            sizing,
         };
         f(&mut ctx)
     }
 
     /// The recommendations with the right-sizer's `sizing`.
     fn sized(shape: TaskShape, usage: Usage, sizing: &Sizing) -> Vec<Recommendation> {
-        let (x86, arm) = (sheet(Arch::X86_64), sheet(Arch::Arm64));
-        let rate = x86.task_rate(&shape, Used::default());
-        let ctx = Context {
-            shape: &shape,
-            rate: &rate,
-            sheet: &x86,
-            arm: Some(&arm),
-            usage: &usage,
-            min_tasks: 1,
-            has_schedules: false,
-            interruption_tolerant: None,
-            sizing: Some(sizing),
-        };
-        recommend(&ctx)
+        with_sizing(shape, usage, Some(sizing), |c| recommend(c))
     }
 
     fn find(recs: &[Recommendation], kind: Kind) -> Option<&Recommendation> {
