@@ -81,7 +81,8 @@ out-of-memory kill). Percentages are of the configured service.cpu and service.m
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// The TOML config file. Optional with --local.
+    /// The TOML config file. Without it, the TOML text in the environment variable
+    /// TRIMTAB_CONFIG (for task definitions without volumes); optional with --local.
     #[arg(long, short, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Run against this machine: host CPU/memory, a pretend service that takes every decision,
@@ -158,7 +159,7 @@ struct AlarmsArgs {
 
 #[derive(clap::Args)]
 struct HealthArgs {
-    /// The config whose agent.listen to ask [default: 127.0.0.1:9464].
+    /// The config whose agent.listen to ask [default: $TRIMTAB_CONFIG's, else 127.0.0.1:9464].
     #[arg(long, short, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The agent's API address, HOST:PORT (overrides --config).
@@ -370,12 +371,15 @@ fn init_logs(format: LogFormat) {
 struct TickFailed;
 
 fn run_agent(args: RunArgs) -> anyhow::Result<()> {
-    let cfg = match (&args.config, args.local) {
-        (Some(path), _) => config::load(path)?,
-        (None, true) => config::from_str("(built-in defaults)", "")?,
-        (None, false) => {
-            bail!(UsageError("trimtab run needs --config FILE (or --local to try it on this machine)".into()))
-        }
+    let cfg = match (&args.config, config_from_env(), args.local) {
+        (Some(path), _, _) => config::load(path)?,
+        (None, Some(text), _) => config::from_str(CONFIG_ENV_NAME, &text)?,
+        (None, None, true) => config::from_str("(built-in defaults)", "")?,
+        (None, None, false) => bail!(UsageError(
+            "trimtab run needs --config FILE, the config's TOML in $TRIMTAB_CONFIG, or --local to try it on \
+             this machine"
+                .into()
+        )),
     };
     init_logs(args.log_format);
     let opts = trimtab::agent::Options {
@@ -528,10 +532,11 @@ fn alarms(args: AlarmsArgs) -> anyhow::Result<()> {
 }
 
 fn health(args: HealthArgs) -> anyhow::Result<()> {
-    let addr = match (args.addr, &args.config) {
-        (Some(a), _) => a,
-        (None, Some(path)) => config::load(path)?.agent.listen.to_string(),
-        (None, None) => "127.0.0.1:9464".to_owned(),
+    let addr = match (args.addr, &args.config, config_from_env()) {
+        (Some(a), _, _) => a,
+        (None, Some(path), _) => config::load(path)?.agent.listen.to_string(),
+        (None, None, Some(text)) => config::from_str(CONFIG_ENV_NAME, &text)?.agent.listen.to_string(),
+        (None, None, None) => "127.0.0.1:9464".to_owned(),
     };
     let url = format!("http://{addr}/healthz");
     let rt = runtime()?;
@@ -545,6 +550,15 @@ fn health(args: HealthArgs) -> anyhow::Result<()> {
     println!("{body}");
     anyhow::ensure!(status.is_success(), "{url}: HTTP {status}");
     Ok(())
+}
+
+/// Where a config given as text in the environment comes from, for messages (`$TRIMTAB_CONFIG:3:1: …`).
+const CONFIG_ENV_NAME: &str = "$TRIMTAB_CONFIG";
+
+/// The config's TOML from `TRIMTAB_CONFIG`, when set and not blank: a task definition can pass the
+/// whole config in an environment variable (or an SSM parameter mapped to one) instead of a volume.
+fn config_from_env() -> Option<String> {
+    std::env::var("TRIMTAB_CONFIG").ok().filter(|t| !t.trim().is_empty())
 }
 
 fn load(arg: &ConfigArg) -> anyhow::Result<Config> {
