@@ -1,0 +1,475 @@
+################################################################################
+# trimtab: an ECS service (Fargate, awsvpc) whose task runs the app and the trimtab agent as a
+# sidecar, the sidecar's least-privilege task role, an execution role, a log group and an SNS
+# topic for budget alerts.
+################################################################################
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+
+  family          = coalesce(var.family, var.service_name)
+  cluster_arn     = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/${var.cluster_name}"
+  service_arn     = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/${var.cluster_name}/${var.service_name}"
+  task_def_arns   = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/${local.family}:*"
+  alarm_arns      = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:trimtab-${var.cluster_name}-${var.service_name}-*"
+  log_group_name  = coalesce(var.log_group_name, "/ecs/${var.cluster_name}/${var.service_name}")
+  role_name_stem  = substr("${var.cluster_name}-${var.service_name}", 0, 32) # name_prefix: at most 38 characters
+  config_from_ssm = var.trimtab_config_ssm_parameter_arn != null
+
+  create_budget_topic = var.create_budget_topic && var.budget_topic_arn == null
+  has_budget_topic    = local.create_budget_topic || var.budget_topic_arn != null
+  budget_topic_arn    = local.create_budget_topic ? aws_sns_topic.budget[0].arn : var.budget_topic_arn
+
+  ################################################################################
+  # Containers
+  ################################################################################
+
+  app_container = merge(
+    {
+      name                   = var.app_container_name
+      image                  = var.app_image
+      essential              = true
+      readonlyRootFilesystem = var.app_readonly_root_filesystem
+      environment            = [for k in sort(keys(var.app_environment)) : { name = k, value = var.app_environment[k] }]
+      portMappings = var.app_port == null ? [] : [{
+        containerPort = var.app_port
+        hostPort      = var.app_port
+        protocol      = "tcp"
+      }]
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = local.log_group_name
+          awslogs-region        = local.region
+          awslogs-stream-prefix = var.app_container_name
+        }
+      }
+      # Deliberately no dependsOn on the sidecar: the app starts and keeps running whether or not
+      # the agent is healthy.
+    },
+    var.app_cpu == null ? {} : { cpu = var.app_cpu },
+    var.app_memory == null ? {} : { memory = var.app_memory },
+    var.app_command == null ? {} : { command = var.app_command },
+  )
+
+  trimtab_environment = concat(
+    [
+      { name = "AWS_REGION", value = local.region },
+      { name = "TRIMTAB_LOG_FORMAT", value = "json" },
+    ],
+    # The agent reads its TOML from TRIMTAB_CONFIG when `run` is given no --config.
+    local.config_from_ssm ? [] : [{ name = "TRIMTAB_CONFIG", value = var.trimtab_config }],
+  )
+
+  trimtab_container = {
+    name      = "trimtab"
+    image     = var.trimtab_image
+    essential = false # a failing scaler must never take the app's task down
+    command   = ["run"]
+    cpu       = var.trimtab_cpu
+    memory    = var.trimtab_memory
+    # It keeps its state in memory and CloudWatch and writes no files.
+    readonlyRootFilesystem = true
+    environment            = local.trimtab_environment
+    secrets = local.config_from_ssm ? [{
+      name      = "TRIMTAB_CONFIG"
+      valueFrom = var.trimtab_config_ssm_parameter_arn
+    }] : []
+    # No portMappings: the local API (127.0.0.1:9464) is for the task's own containers, which
+    # share the task's network namespace in awsvpc mode.
+    healthCheck = {
+      command     = ["CMD", "trimtab", "health"]
+      interval    = 30
+      timeout     = 5
+      retries     = 3
+      startPeriod = 60
+    }
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = local.log_group_name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = "trimtab"
+      }
+    }
+  }
+}
+
+################################################################################
+# Logs
+################################################################################
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_in_days
+  kms_key_id        = var.log_kms_key_id
+  tags              = var.tags
+}
+
+################################################################################
+# Task definition
+################################################################################
+
+resource "aws_ecs_task_definition" "this" {
+  family                   = local.family
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.cpu
+  memory                   = var.memory
+  task_role_arn            = aws_iam_role.task.arn
+  execution_role_arn       = aws_iam_role.execution.arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  container_definitions = jsonencode([local.app_container, local.trimtab_container])
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = (var.trimtab_config == null) != (var.trimtab_config_ssm_parameter_arn == null)
+      error_message = "Set exactly one of trimtab_config (the TOML text) and trimtab_config_ssm_parameter_arn."
+    }
+  }
+}
+
+################################################################################
+# Service
+################################################################################
+
+# Two variants of one service, exactly one of which exists: desired_count always belongs to the
+# agent; with vertical_apply the task definition does too (the agent registers resized revisions
+# and points the service at them), so Terraform must not roll it back. ignore_changes cannot be
+# made conditional, hence the count.
+resource "aws_ecs_service" "this" {
+  count = var.vertical_apply ? 0 : 1
+
+  name                               = var.service_name
+  cluster                            = local.cluster_arn
+  task_definition                    = aws_ecs_task_definition.this.arn
+  desired_count                      = var.desired_count
+  launch_type                        = "FARGATE"
+  platform_version                   = var.platform_version
+  propagate_tags                     = "SERVICE"
+  enable_ecs_managed_tags            = true
+  enable_execute_command             = var.enable_execute_command
+  deployment_minimum_healthy_percent = var.deployment_minimum_healthy_percent
+  deployment_maximum_percent         = var.deployment_maximum_percent
+  health_check_grace_period_seconds  = var.load_balancer == null ? null : var.health_check_grace_period_seconds
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.subnet_ids
+    security_groups  = var.security_group_ids
+    assign_public_ip = var.assign_public_ip
+  }
+
+  dynamic "load_balancer" {
+    for_each = var.load_balancer == null ? [] : [var.load_balancer]
+    content {
+      target_group_arn = load_balancer.value.target_group_arn
+      container_name   = var.app_container_name
+      container_port   = load_balancer.value.container_port
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    ignore_changes = [desired_count]
+  }
+}
+
+resource "aws_ecs_service" "vertical" {
+  count = var.vertical_apply ? 1 : 0
+
+  name                               = var.service_name
+  cluster                            = local.cluster_arn
+  task_definition                    = aws_ecs_task_definition.this.arn
+  desired_count                      = var.desired_count
+  launch_type                        = "FARGATE"
+  platform_version                   = var.platform_version
+  propagate_tags                     = "SERVICE"
+  enable_ecs_managed_tags            = true
+  enable_execute_command             = var.enable_execute_command
+  deployment_minimum_healthy_percent = var.deployment_minimum_healthy_percent
+  deployment_maximum_percent         = var.deployment_maximum_percent
+  health_check_grace_period_seconds  = var.load_balancer == null ? null : var.health_check_grace_period_seconds
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.subnet_ids
+    security_groups  = var.security_group_ids
+    assign_public_ip = var.assign_public_ip
+  }
+
+  dynamic "load_balancer" {
+    for_each = var.load_balancer == null ? [] : [var.load_balancer]
+    content {
+      target_group_arn = load_balancer.value.target_group_arn
+      container_name   = var.app_container_name
+      container_port   = load_balancer.value.container_port
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    ignore_changes = [desired_count, task_definition]
+  }
+}
+
+################################################################################
+# IAM: trust policy shared by both roles (ECS tasks of this account only)
+################################################################################
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    sid     = "EcsTasksAssumeRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:*"]
+    }
+  }
+}
+
+################################################################################
+# IAM: task role (what the trimtab agent may do). tests/iam.rs checks that the actions below are
+# exactly trimtab::aws::OPERATIONS plus the permissions AWS checks on the agent's behalf.
+################################################################################
+
+data "aws_iam_policy_document" "task" {
+
+  # Read and scale this one service.
+  statement {
+    sid       = "ThisService"
+    effect    = "Allow"
+    actions   = ["ecs:DescribeServices", "ecs:UpdateService"]
+    resources = [local.service_arn]
+  }
+
+  # Leader election among the service's sidecars. ListTasks and DescribeTasks are scoped by
+  # the cluster condition, AWS's documented way for these two actions.
+  statement {
+    sid       = "TasksOfThisCluster"
+    effect    = "Allow"
+    actions   = ["ecs:ListTasks", "ecs:DescribeTasks"]
+    resources = ["*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [local.cluster_arn]
+    }
+  }
+
+  # Metrics it reads (AWS/ECS, any configured CloudWatch metric, its own Trimtab history).
+  statement {
+    sid       = "ReadMetrics"
+    effect    = "Allow"
+    actions   = ["cloudwatch:GetMetricData"]
+    resources = ["*"]
+  }
+
+  # Metrics it publishes: only into its own namespace.
+  statement {
+    sid       = "PublishTrimtabMetrics"
+    effect    = "Allow"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["Trimtab"]
+    }
+  }
+
+  # Its own alarms (`trimtab alarms`, [alarms] enabled = true). No DeleteAlarms: it never deletes.
+  statement {
+    sid       = "OwnAlarms"
+    effect    = "Allow"
+    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"]
+    resources = [local.alarm_arns]
+  }
+
+  # Budget alerts to the SNS topic.
+  dynamic "statement" {
+    for_each = local.has_budget_topic ? [1] : []
+    content {
+      sid       = "PublishBudgetAlerts"
+      effect    = "Allow"
+      actions   = ["sns:Publish"]
+      resources = [local.budget_topic_arn]
+    }
+  }
+
+  # Right-sizing ([vertical] mode = "apply"): read the current task definition and register a
+  # resized copy. Neither action supports resource-level permissions.
+  dynamic "statement" {
+    for_each = var.vertical_apply ? [1] : []
+    content {
+      sid       = "RightSizeTaskDefinition"
+      effect    = "Allow"
+      actions   = ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
+      resources = ["*"]
+    }
+  }
+
+  # The copy is registered with the trimtab:resized-from tag: ECS authorizes ecs:TagResource
+  # for tags given on RegisterTaskDefinition. Only on creation, only this family.
+  dynamic "statement" {
+    for_each = var.vertical_apply ? [1] : []
+    content {
+      sid       = "TagOnRegister"
+      effect    = "Allow"
+      actions   = ["ecs:TagResource"]
+      resources = [local.task_def_arns]
+
+      condition {
+        test     = "StringEquals"
+        variable = "ecs:CreateAction"
+        values   = ["RegisterTaskDefinition"]
+      }
+    }
+  }
+
+  # The copy names the task's two roles, so registering it passes them to ECS tasks.
+  dynamic "statement" {
+    for_each = var.vertical_apply ? [1] : []
+    content {
+      sid       = "PassTheTaskRoles"
+      effect    = "Allow"
+      actions   = ["iam:PassRole"]
+      resources = [aws_iam_role.task.arn, aws_iam_role.execution.arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["ecs-tasks.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role" "task" {
+  name_prefix          = "${local.role_name_stem}-task-"
+  description          = "trimtab agent in ${var.cluster_name}/${var.service_name}: scales this service"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "task" {
+  name   = "trimtab"
+  role   = aws_iam_role.task.id
+  policy = data.aws_iam_policy_document.task.json
+}
+
+################################################################################
+# IAM: execution role (what ECS needs to start the task: pull the images, write the logs, and
+# resolve the trimtab config from SSM when it is kept there)
+################################################################################
+
+resource "aws_iam_role" "execution" {
+  name_prefix          = "${local.role_name_stem}-exec-"
+  description          = "ECS task execution role of ${var.cluster_name}/${var.service_name}"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+data "aws_iam_policy_document" "execution_ssm" {
+  count = local.config_from_ssm ? 1 : 0
+
+  statement {
+    sid       = "ReadTrimtabConfig"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameters"]
+    resources = [var.trimtab_config_ssm_parameter_arn]
+  }
+
+  # A SecureString encrypted with a customer-managed key also needs kms:Decrypt on that key.
+  dynamic "statement" {
+    for_each = var.trimtab_config_kms_key_arn == null ? [] : [var.trimtab_config_kms_key_arn]
+    content {
+      sid       = "DecryptTrimtabConfig"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution_ssm" {
+  count = local.config_from_ssm ? 1 : 0
+
+  name   = "trimtab-config"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution_ssm[0].json
+}
+
+################################################################################
+# Budget alerts: an SNS topic the agent publishes to ([[notify]] type = "sns")
+################################################################################
+
+resource "aws_sns_topic" "budget" {
+  count = local.create_budget_topic ? 1 : 0
+
+  name              = "trimtab-${var.cluster_name}-${var.service_name}-budget"
+  kms_master_key_id = var.budget_topic_kms_key_id
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  for_each = local.create_budget_topic ? toset(var.email_subscriptions) : toset([])
+
+  topic_arn = aws_sns_topic.budget[0].arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+resource "aws_sns_topic_subscription" "https" {
+  for_each = local.create_budget_topic ? toset(var.https_subscriptions) : toset([])
+
+  topic_arn = aws_sns_topic.budget[0].arn
+  protocol  = "https"
+  endpoint  = each.value
+}

@@ -1,0 +1,371 @@
+################################################################################
+# Service
+################################################################################
+
+variable "cluster_name" {
+  description = "Name of the existing ECS cluster the service runs in (must equal [service] cluster in the trimtab config)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.cluster_name))
+    error_message = "cluster_name must be 1-255 letters, digits, hyphens or underscores (an ECS cluster name, not its ARN)."
+  }
+}
+
+variable "service_name" {
+  description = "Name of the ECS service to create (must equal [service] name in the trimtab config)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.service_name))
+    error_message = "service_name must be 1-255 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "desired_count" {
+  description = "Number of tasks the service starts with. Afterwards the agent owns the count: Terraform ignores changes to it."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.desired_count >= 0 && floor(var.desired_count) == var.desired_count
+    error_message = "desired_count must be a whole number >= 0."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Subnets of the tasks' network interfaces (awsvpc). Private subnets with a NAT gateway or VPC endpoints for ECS, CloudWatch, Logs, ECR (and SNS, SSM when used)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) > 0
+    error_message = "At least one subnet is required."
+  }
+}
+
+variable "security_group_ids" {
+  description = "Security groups of the tasks. The agent needs outbound HTTPS to the AWS APIs; its local API is on loopback and needs no inbound rule."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.security_group_ids) > 0
+    error_message = "At least one security group is required."
+  }
+}
+
+variable "assign_public_ip" {
+  description = "Whether the tasks get a public IP (only needed in public subnets without NAT)."
+  type        = bool
+  default     = false
+}
+
+variable "platform_version" {
+  description = "Fargate platform version."
+  type        = string
+  default     = "LATEST"
+}
+
+variable "load_balancer" {
+  description = "Optional target group the app container is registered in: { target_group_arn, container_port }. null: no load balancer."
+  type = object({
+    target_group_arn = string
+    container_port   = number
+  })
+  default = null
+}
+
+variable "health_check_grace_period_seconds" {
+  description = "Seconds ECS ignores failing load balancer health checks after a task starts (only used with load_balancer)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.health_check_grace_period_seconds >= 0 && var.health_check_grace_period_seconds <= 2147483647
+    error_message = "health_check_grace_period_seconds must be between 0 and 2147483647."
+  }
+}
+
+variable "deployment_minimum_healthy_percent" {
+  description = "Lower limit (percent of the desired count) of running tasks during a deployment."
+  type        = number
+  default     = 100
+}
+
+variable "deployment_maximum_percent" {
+  description = "Upper limit (percent of the desired count) of running tasks during a deployment."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.deployment_maximum_percent >= 100
+    error_message = "deployment_maximum_percent must be at least 100."
+  }
+}
+
+variable "enable_execute_command" {
+  description = "Whether ECS Exec is enabled on the service (the task role would then also need the ssmmessages permissions, which this module does not grant)."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Task definition
+################################################################################
+
+variable "family" {
+  description = "Task definition family. null: the service name."
+  type        = string
+  default     = null
+}
+
+variable "cpu" {
+  description = "Task CPU units (Fargate: 256, 512, 1024, 2048, 4096, 8192, 16384). Must equal [service] cpu in the trimtab config."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.cpu)
+    error_message = "cpu must be a Fargate task size: 256, 512, 1024, 2048, 4096, 8192 or 16384."
+  }
+}
+
+variable "memory" {
+  description = "Task memory in MiB, valid for cpu on Fargate (e.g. 512 CPU: 1024-4096). Must equal [service] memory in the trimtab config."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.memory >= 512 && var.memory <= 122880
+    error_message = "memory must be between 512 and 122880 MiB."
+  }
+}
+
+variable "cpu_architecture" {
+  description = "CPU architecture of the task: X86_64 or ARM64 (images must be built for it)."
+  type        = string
+  default     = "X86_64"
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
+    error_message = "cpu_architecture must be X86_64 or ARM64."
+  }
+}
+
+################################################################################
+# App container
+################################################################################
+
+variable "app_container_name" {
+  description = "Name of the app container (the load balancer targets it)."
+  type        = string
+  default     = "app"
+
+  validation {
+    condition     = var.app_container_name != "trimtab" && can(regex("^[A-Za-z0-9_-]{1,255}$", var.app_container_name))
+    error_message = "app_container_name must be 1-255 letters, digits, hyphens or underscores, and not \"trimtab\" (the sidecar's name)."
+  }
+}
+
+variable "app_image" {
+  description = "Image of the app container."
+  type        = string
+}
+
+variable "app_port" {
+  description = "Port the app container listens on (a port mapping in awsvpc mode). null: none."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.app_port == null || (try(var.app_port >= 1 && var.app_port <= 65535 && var.app_port != 9464, false))
+    error_message = "app_port must be 1-65535 and not 9464 (the trimtab agent's local API in the same network namespace)."
+  }
+}
+
+variable "app_environment" {
+  description = "Environment variables of the app container."
+  type        = map(string)
+  default     = {}
+}
+
+variable "app_command" {
+  description = "Command of the app container. null: the image's."
+  type        = list(string)
+  default     = null
+}
+
+variable "app_cpu" {
+  description = "CPU units reserved for the app container. null: no container-level reservation."
+  type        = number
+  default     = null
+}
+
+variable "app_memory" {
+  description = "Hard memory limit (MiB) of the app container. null: no container limit (the task's memory bounds it)."
+  type        = number
+  default     = null
+}
+
+variable "app_readonly_root_filesystem" {
+  description = "Whether the app container's root filesystem is read-only. Set false only for apps that must write to it."
+  type        = bool
+  default     = true
+}
+
+################################################################################
+# trimtab sidecar
+################################################################################
+
+variable "trimtab_image" {
+  description = "Image of the trimtab agent."
+  type        = string
+  default     = "ghcr.io/trimtab/trimtab:0.1.0"
+}
+
+variable "trimtab_cpu" {
+  description = "CPU units reserved for the trimtab sidecar (it idles at well under 1% of a core)."
+  type        = number
+  default     = 64
+
+  validation {
+    condition     = var.trimtab_cpu >= 0
+    error_message = "trimtab_cpu must be >= 0."
+  }
+}
+
+variable "trimtab_memory" {
+  description = "Hard memory limit (MiB) of the trimtab sidecar (it idles at about 10 MiB RSS)."
+  type        = number
+  default     = 128
+
+  validation {
+    condition     = var.trimtab_memory >= 32
+    error_message = "trimtab_memory must be at least 32 MiB."
+  }
+}
+
+variable "trimtab_config" {
+  description = "The trimtab config (TOML text), passed to the sidecar as the TRIMTAB_CONFIG environment variable. Visible to anyone who can describe the task definition: keep secrets (agent.api_token) in SSM and use trimtab_config_ssm_parameter_arn instead. Exactly one of the two is required."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.trimtab_config == null || try(length(trimspace(var.trimtab_config)) > 0, false)
+    error_message = "trimtab_config must not be empty; leave it null to read the config from SSM."
+  }
+}
+
+variable "trimtab_config_ssm_parameter_arn" {
+  description = "ARN of an SSM parameter holding the trimtab config (TOML). ECS resolves it into TRIMTAB_CONFIG at task start with the execution role, which is granted ssm:GetParameters on it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.trimtab_config_ssm_parameter_arn == null || can(regex("^arn:[a-z-]+:ssm:[a-z0-9-]+:[0-9]{12}:parameter/", var.trimtab_config_ssm_parameter_arn))
+    error_message = "trimtab_config_ssm_parameter_arn must be an SSM parameter ARN (arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME)."
+  }
+}
+
+variable "trimtab_config_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key the SSM SecureString is encrypted with (the execution role gets kms:Decrypt on it). null: the parameter is a String or uses the AWS-managed aws/ssm key."
+  type        = string
+  default     = null
+}
+
+variable "vertical_apply" {
+  description = "Whether the agent may resize the task ([vertical] mode = \"apply\"): grants ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, ecs:TagResource (on registration only) and iam:PassRole on the task's two roles, and makes Terraform ignore the service's task_definition. Changing it replaces the service."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Logs
+################################################################################
+
+variable "log_group_name" {
+  description = "Name of the CloudWatch log group both containers log to. null: /ecs/CLUSTER/SERVICE."
+  type        = string
+  default     = null
+}
+
+variable "log_retention_in_days" {
+  description = "Days the log group keeps events (one of the values CloudWatch Logs accepts)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "log_kms_key_id" {
+  description = "ARN of a KMS key encrypting the log group (its key policy must allow logs.REGION.amazonaws.com). null: CloudWatch Logs' service-managed encryption."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# Budget alerts
+################################################################################
+
+variable "create_budget_topic" {
+  description = "Whether to create the SNS topic for budget alerts (ignored when budget_topic_arn is set)."
+  type        = bool
+  default     = true
+}
+
+variable "budget_topic_arn" {
+  description = "ARN of an existing SNS topic for budget alerts instead of creating one. The task role gets sns:Publish on it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.budget_topic_arn == null || can(regex("^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$", var.budget_topic_arn))
+    error_message = "budget_topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "budget_topic_kms_key_id" {
+  description = "KMS key (ID, ARN or alias) encrypting the created topic. The AWS-managed alias/aws/sns works for the agent's Publish; CloudWatch alarm actions need a customer-managed key that allows cloudwatch.amazonaws.com."
+  type        = string
+  default     = "alias/aws/sns"
+}
+
+variable "email_subscriptions" {
+  description = "E-mail addresses subscribed to the created budget topic (each must confirm)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.email_subscriptions : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "email_subscriptions must be e-mail addresses."
+  }
+}
+
+variable "https_subscriptions" {
+  description = "HTTPS endpoints subscribed to the created budget topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for u in var.https_subscriptions : startswith(u, "https://")])
+    error_message = "https_subscriptions must be https:// URLs."
+  }
+}
+
+################################################################################
+# Common
+################################################################################
+
+variable "permissions_boundary" {
+  description = "ARN of a permissions boundary for both IAM roles. null: none."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for every resource the module creates."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,277 @@
+//! The Terraform module's task role grants exactly what the agent calls, and the agent calls
+//! nothing it is not granted:
+//! - the actions of `data "aws_iam_policy_document" "task"` in `terraform/main.tf` are
+//!   `trimtab::aws::OPERATIONS` plus [`ON_BEHALF`], no more, no fewer;
+//! - every AWS operation an adapter in `src/aws/*.rs` names (`classify("ecs:UpdateService", e)`,
+//!   `const OP: &str = "ecs:DescribeServices"`) is in `OPERATIONS`, and every entry of
+//!   `OPERATIONS` is named by an adapter, so a new call without a permission fails here;
+//! - no IAM action anywhere in `terraform/` contains `*`.
+//!
+//! `TRIMTAB_TERRAFORM_DIR` points the test at another copy of the module (`.ci/terraform.sh`
+//! uses it to prove a broken copy fails).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Permissions the module grants for calls AWS authorizes on the agent's behalf, which are not
+/// API calls of their own and so are not in `OPERATIONS`:
+/// - `iam:PassRole`: `RegisterTaskDefinition` of a copy that names the task role and the
+///   execution role passes both roles to ECS tasks;
+/// - `ecs:TagResource`: the copy is registered with the `trimtab:resized-from` tag, and ECS
+///   authorizes tags given on creation as `ecs:TagResource` (condition
+///   `ecs:CreateAction = RegisterTaskDefinition`).
+const ON_BEHALF: &[&str] = &["iam:PassRole", "ecs:TagResource"];
+
+/// Services whose operations the adapters name.
+const SERVICES: &[&str] = &["ecs", "cloudwatch", "sns"];
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn terraform_dir() -> PathBuf {
+    std::env::var_os("TRIMTAB_TERRAFORM_DIR").map_or_else(|| repo().join("terraform"), PathBuf::from)
+}
+
+/// HCL with its comments (`#`, `//`, `/* */`) blanked out; string literals are kept intact.
+fn strip_hcl_comments(src: &str) -> String {
+    let mut out = String::with_capacity(src.len());
+    let mut chars = src.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
+                }
+                '"' | '\n' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '#' => skip_line(&mut chars, &mut out),
+            '/' if chars.peek() == Some(&'/') => skip_line(&mut chars, &mut out),
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        out.push('\n');
+                    }
+                    if prev == '*' && n == '/' {
+                        break;
+                    }
+                    prev = n;
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn skip_line(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+    for n in chars.by_ref() {
+        if n == '\n' {
+            out.push('\n');
+            break;
+        }
+    }
+}
+
+/// The text between the braces of the block that starts with `header` (comments stripped).
+fn block<'a>(src: &'a str, header: &str) -> Option<&'a str> {
+    let start = src.find(header)? + header.len();
+    let open = start + src[start..].find('{')?;
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in src[open..].char_indices() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&src[open + 1..open + i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Every string in every `actions = [...]` and `not_actions = [...]` list of `hcl`.
+fn actions(hcl: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (i, _) in hcl.match_indices("actions") {
+        let before = hcl[..i].chars().next_back();
+        let inside_a_word = before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        if inside_a_word && !hcl[..i].ends_with("not_") {
+            continue;
+        }
+        let rest = hcl[i + "actions".len()..].trim_start();
+        let Some(rest) = rest.strip_prefix('=') else { continue };
+        let Some(list) = rest.trim_start().strip_prefix('[') else { continue };
+        let Some(end) = list.find(']') else { continue };
+        found.extend(string_literals(&list[..end]));
+    }
+    found
+}
+
+fn string_literals(s: &str) -> Vec<String> {
+    s.split('"').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+fn tf_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n != ".terraform") {
+                tf_files(&p, out);
+            }
+        } else if p.extension().is_some_and(|e| e == "tf") {
+            out.push(p);
+        }
+    }
+}
+
+/// The actions of the task role's policy document.
+fn task_role_actions() -> BTreeSet<String> {
+    let path = terraform_dir().join("main.tf");
+    let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let src = strip_hcl_comments(&src);
+    let header = r#"data "aws_iam_policy_document" "task""#;
+    let body = block(&src, header)
+        .unwrap_or_else(|| panic!("{}: no complete `{header} {{ ... }}` block", path.display()));
+    let found: BTreeSet<String> = actions(body).into_iter().collect();
+    assert!(!found.is_empty(), "{}: the task role's policy document grants no actions", path.display());
+    found
+}
+
+/// Every `"service:Operation"` string literal in `src/aws/*.rs` except the `OPERATIONS` list
+/// itself, with the file it is in.
+fn adapter_operations() -> BTreeSet<(String, String)> {
+    let dir = repo().join("src/aws");
+    let mut found = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let mut src = std::fs::read_to_string(&path).unwrap();
+        if let Some(start) = src.find("pub const OPERATIONS") {
+            let end = start + src[start..].find("];").expect("OPERATIONS ends with `];`");
+            src.replace_range(start..end, "");
+        }
+        for lit in string_literals(&src) {
+            let Some((service, op)) = lit.split_once(':') else { continue };
+            if SERVICES.contains(&service)
+                && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && op.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                found.insert((lit.clone(), path.file_name().unwrap().to_string_lossy().into_owned()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_task_role_grants_exactly_the_operations_the_agent_calls() {
+    let granted = task_role_actions();
+    let wanted: BTreeSet<String> =
+        trimtab::aws::OPERATIONS.iter().chain(ON_BEHALF).map(|s| (*s).to_owned()).collect();
+    let missing: Vec<_> = wanted.difference(&granted).collect();
+    let extra: Vec<_> = granted.difference(&wanted).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{} task role vs trimtab::aws::OPERATIONS + {ON_BEHALF:?}:\n  missing (the agent \
+         calls them, the role does not grant them): {missing:?}\n  extra (granted, never called): {extra:?}",
+        terraform_dir().join("main.tf").display()
+    );
+}
+
+#[test]
+fn every_operation_an_adapter_names_is_in_operations() {
+    let named = adapter_operations();
+    assert!(!named.is_empty(), "found no operation names in src/aws/*.rs");
+    let ops: BTreeSet<&str> = trimtab::aws::OPERATIONS.iter().copied().collect();
+    let unlisted: Vec<_> = named.iter().filter(|(op, _)| !ops.contains(op.as_str())).collect();
+    assert!(
+        unlisted.is_empty(),
+        "AWS operations named in src/aws/ but missing from trimtab::aws::OPERATIONS (and so from the \
+         task role): {unlisted:?}"
+    );
+    let names: BTreeSet<&str> = named.iter().map(|(op, _)| op.as_str()).collect();
+    let stale: Vec<_> = ops.iter().filter(|op| !names.contains(**op)).collect();
+    assert!(stale.is_empty(), "OPERATIONS lists operations no adapter in src/aws/ names: {stale:?}");
+}
+
+#[test]
+fn no_iam_action_in_the_module_has_a_wildcard() {
+    let mut files = Vec::new();
+    tf_files(&terraform_dir(), &mut files);
+    assert!(!files.is_empty(), "no .tf files under {}", terraform_dir().display());
+    let mut wild = Vec::new();
+    for f in &files {
+        let src = strip_hcl_comments(&std::fs::read_to_string(f).unwrap());
+        // Also JSON-style policies (`Action = "*"`, `"Action": ["s3:*"]`) written inline.
+        let inline = src
+            .lines()
+            .filter(|l| {
+                let t = l.trim_start().trim_start_matches('"');
+                (t.starts_with("Action") || t.starts_with("NotAction")) && l.contains('*')
+            })
+            .map(|l| l.trim().to_owned());
+        let listed = actions(&src).into_iter().filter(|a| a.contains('*'));
+        for a in listed.chain(inline) {
+            wild.push(format!("{}: {a}", f.display()));
+        }
+    }
+    assert!(wild.is_empty(), "IAM actions with a wildcard: {wild:#?}");
+}
+
+#[test]
+fn the_parser_reads_what_it_should() {
+    let hcl = r#"
+        # actions = ["commented:Out"]
+        data "aws_iam_policy_document" "task" {
+          statement {
+            actions = ["a:One", # trailing
+                       "b:Two"] // other comment
+            resources = ["arn:aws:x:::y/*"] /* actions = ["c:Three"] */
+          }
+          dynamic "statement" {
+            content { not_actions = ["d:Four"] }
+          }
+        }
+        data "aws_iam_policy_document" "other" { statement { actions = ["e:Five"] } }
+    "#;
+    let stripped = strip_hcl_comments(hcl);
+    let body = block(&stripped, r#"data "aws_iam_policy_document" "task""#).unwrap();
+    assert_eq!(actions(body), ["a:One", "b:Two", "d:Four"]);
+    assert_eq!(strip_hcl_comments(r#"x = "http://a#b" # c"#).trim_end(), r#"x = "http://a#b""#);
+}
