@@ -2,6 +2,7 @@
 //! snapshot the loop publishes after each tick; the only write is the operator override,
 //! which the loop picks up at its next tick, and it needs a bearer token.
 
+mod dashboard;
 mod metrics;
 mod pools;
 
@@ -34,6 +35,7 @@ pub struct State {
 
 pub fn router(state: State) -> Router {
     Router::new()
+        .route("/", get(dashboard::page))
         .route("/healthz", get(healthz))
         .route("/status", get(status))
         .route("/metrics", get(prometheus))

@@ -1,0 +1,255 @@
+//! The dashboard (`GET /`) in a real browser: a local agent with a pool reservation, the page
+//! loaded by headless Chromium, and its DOM and console checked. Skipped when Chromium is not
+//! installed, unless TRIMTAB_REQUIRE_CHROMIUM=1 (CI installs it and sets that).
+//!
+//! `TRIMTAB_DASHBOARD_SCREENSHOT=docs/dashboard.png cargo test --test dashboard` lets the agent
+//! run about 20 s first and writes the README's screenshot there.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_trimtab");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Agent {
+    child: Child,
+    base: String,
+    dir: PathBuf,
+    http: reqwest::Client,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Agent {
+    /// `priced`: with a Fargate task size and a budget, so `/cost` answers (the screenshot's
+    /// set-up); else `/cost` is a 404 and the page says cost tracking is off.
+    fn start(priced: bool) -> Agent {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("trimtab-dashboard-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("dashboard.toml");
+        let mut text = format!(
+            "[agent]\ninterval = \"1s\"\nlisten = \"127.0.0.1:{port}\"\n\
+             [local]\nsample_interval = \"1s\"\n[pools.jobs]\ncapacity = 10\n"
+        );
+        if priced {
+            text += "[service]\ncluster = \"demo\"\nname = \"web\"\nregion = \"us-east-1\"\n\
+                     launch_type = \"fargate\"\ncpu = 512\nmemory = 1024\n\
+                     [budget]\nmonthly_usd = 20.0\nwarn_at = 0.75\ncritical_at = 0.90\n";
+        }
+        std::fs::write(&file, text).unwrap();
+        let child = Command::new(BIN)
+            .args(["run", "--local", "--config", file.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Agent {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            dir,
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        }
+    }
+
+    /// Polls `/status` until it shows at least `ticks` ticks, for at most `secs`.
+    async fn ticks(&self, ticks: u64, secs: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(r) = self.http.get(format!("{}/status", self.base)).send().await
+                && let Ok(t) = r.text().await
+                && let Ok(v) = serde_json::from_str::<Value>(&t)
+                && v["ticks"].as_u64() >= Some(ticks)
+            {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {ticks} ticks");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// `chromium` or `chromium-browser`, if one runs; `None` (with a note) when the test may be
+/// skipped.
+fn chromium() -> Option<&'static str> {
+    for name in ["chromium", "chromium-browser"] {
+        if Command::new(name).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok() {
+            return Some(name);
+        }
+    }
+    assert!(
+        std::env::var("TRIMTAB_REQUIRE_CHROMIUM").as_deref() != Ok("1"),
+        "TRIMTAB_REQUIRE_CHROMIUM=1 but neither chromium nor chromium-browser runs"
+    );
+    eprintln!(
+        "chromium not installed: the dashboard is not checked in a browser (set TRIMTAB_REQUIRE_CHROMIUM=1 to fail instead)"
+    );
+    None
+}
+
+/// Runs headless Chromium on `url` with `extra` flags; its stdout and stderr. Killed after 90 s.
+fn run_chromium(browser: &str, profile: &Path, url: &str, extra: &[&str]) -> (String, String) {
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--virtual-time-budget=8000",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chromium");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within 90 s:\n{}", err.join().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    assert!(status.success(), "chromium failed ({status}):\n{err}");
+    (out, err)
+}
+
+/// Lines of Chromium's log that report the page's console messages or uncaught errors, e.g.
+/// `[…:INFO:CONSOLE(12)] "message", source: http://127.0.0.1:…/ (12)`.
+fn console_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.contains("CONSOLE") || l.contains("Uncaught")).collect()
+}
+
+/// The element with `id="{id}"` and what follows it, up to the end of its first `</{until}>`.
+fn element<'a>(dom: &'a str, id: &str, until: &str) -> &'a str {
+    let at =
+        dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("#{id} missing from the DOM:\n{dom}"));
+    let rest = &dom[at..];
+    let end = rest.find(&format!("</{until}>")).map_or(rest.len(), |e| e + until.len() + 3);
+    &rest[..end]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_renders_a_live_local_agent_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let screenshot_to = std::env::var_os("TRIMTAB_DASHBOARD_SCREENSHOT").map(PathBuf::from);
+    let a = Agent::start(screenshot_to.is_some());
+    a.ticks(3, 20).await;
+
+    // A reservation, so the pool has something allocated.
+    let r = a
+        .http
+        .post(format!("{}/pools/jobs/reservations", a.base))
+        .header("content-type", "application/json")
+        .body(r#"{"amount": 4, "priority": "high", "ttl": "10m", "holder": "dashboard-test"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+    if screenshot_to.is_some() {
+        // Enough ticks for the chart to show a history.
+        a.ticks(20, 60).await;
+    }
+
+    let page = a.http.get(format!("{}/", a.base)).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(page.headers().contains_key("content-security-policy"));
+
+    let url = format!("{}/", a.base);
+    let profile = a.dir.join("chromium-profile");
+    let (dom, log) = run_chromium(browser, &profile, &url, &["--dump-dom"]);
+
+    let bad = console_lines(&log);
+    assert!(bad.is_empty(), "the page logged to the console:\n{}\n\nDOM:\n{dom}", bad.join("\n"));
+    assert!(dom.contains("data-loaded=\"1\""), "the page never rendered:\n{dom}\n\nlog:\n{log}");
+    assert!(!dom.contains("data-render-errors"), "a section failed to render:\n{dom}");
+    let ticks = dom
+        .split("data-ticks=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no data-ticks:\n{dom}"));
+    assert!(ticks >= 3, "data-ticks={ticks}");
+
+    assert!(element(&dom, "service", "span").contains(">local</span>"), "service name:\n{dom}");
+    let metrics = element(&dom, "metrics", "table");
+    for m in ["cpu", "memory"] {
+        assert!(metrics.contains(&format!("data-metric=\"{m}\"")), "metric {m} missing:\n{metrics}");
+        assert!(metrics.contains(&format!(">{m}</td>")), "metric {m} missing:\n{metrics}");
+    }
+    let pools = element(&dom, "pools", "section");
+    assert!(pools.contains("data-pool=\"jobs\""), "pool jobs missing:\n{pools}");
+    assert!(pools.contains("data-allocated=\"4\""), "jobs' allocation missing:\n{pools}");
+    assert!(pools.contains("4 / 10 units allocated"), "jobs' numbers missing:\n{pools}");
+    let chart = element(&dom, "tasks-chart", "svg");
+    assert!(chart.contains("<svg"), "no chart:\n{chart}");
+    assert!(chart.contains("id=\"line-desired\" d=\"M"), "no desired line:\n{chart}");
+    assert!(chart.contains("<path") || chart.contains("<polyline"), "no line in the chart:\n{chart}");
+    if screenshot_to.is_some() {
+        assert!(element(&dom, "cost", "section").contains("id=\"cost-per-hour\">$0.0"), "cost:\n{dom}");
+    } else {
+        assert!(element(&dom, "cost", "div").contains("cost tracking off"), "no priced task here:\n{dom}");
+    }
+    assert!(element(&dom, "decision", "p").contains("id=\"decision-message\""), "{dom}");
+
+    // The screenshot: the README's when asked for, else a throwaway one.
+    let png = match &screenshot_to {
+        Some(p) if p.is_relative() => Path::new(env!("CARGO_MANIFEST_DIR")).join(p),
+        Some(p) => p.clone(),
+        None => a.dir.join("dashboard.png"),
+    };
+    let _ = std::fs::remove_file(&png);
+    let shot = format!("--screenshot={}", png.display());
+    let (_, log) =
+        run_chromium(browser, &a.dir.join("chromium-profile-2"), &url, &[&shot, "--window-size=1280,900"]);
+    let bad = console_lines(&log);
+    assert!(bad.is_empty(), "the page logged to the console:\n{}", bad.join("\n"));
+    let bytes =
+        std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot at {}: {e}\n{log}", png.display()));
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 10_000,
+        "not a PNG: {} bytes",
+        bytes.len()
+    );
+    if screenshot_to.is_some() {
+        eprintln!("screenshot written to {} ({} bytes)", png.display(), bytes.len());
+    }
+}
