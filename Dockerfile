@@ -1,17 +1,28 @@
-# trimtab container image: build a release binary, run it as a non-root user on a minimal base.
-# The live agent's `run` command and the ECS wiring arrive with the deployment work; until then
-# the default command validates the mounted config.
+# trimtab container image: a release build on the Rust image, run as a non-root user on
+# distroless (glibc and libgcc, no shell, no package manager). The agent writes no files, so the
+# container runs with a read-only root filesystem.
+#
+# The build stage is also run without Docker, step by step, by .ci/image.sh (CI has no Docker
+# engine): keep its COPY and RUN lines simple, one source or a list of files each.
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock rustfmt.toml ./
 COPY src ./src
-COPY policies ./policies
+COPY benches ./benches
+COPY data ./data
 COPY examples ./examples
+COPY policies ./policies
 RUN cargo build --release --locked --bin trimtab
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/trimtab /usr/local/bin/trimtab
-USER nonroot
+# 65532: distroless's nonroot user.
+USER 65532:65532
+# The agent's local API; it listens on 127.0.0.1 unless agent.listen says otherwise.
+EXPOSE 9464
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["trimtab", "health"]
 ENTRYPOINT ["trimtab"]
-CMD ["check", "--config", "/etc/trimtab/trimtab.toml"]
+# The config from a mounted file; for task definitions without volumes, run `run` alone and pass
+# the TOML in the environment variable TRIMTAB_CONFIG.
+CMD ["run", "--config", "/etc/trimtab/trimtab.toml"]

@@ -197,17 +197,23 @@ fn run_without_config_or_local_is_a_usage_error() {
     let out = Command::new(BIN).args(["run"]).env_remove("TRIMTAB_CONFIG").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("trimtab run needs --config FILE, the config's TOML in $TRIMTAB_CONFIG, or --local"));
+    assert!(
+        stderr.contains("trimtab run needs --config FILE, the config's TOML in $TRIMTAB_CONFIG, or --local")
+    );
 }
 
 /// Task definitions without volumes pass the whole config in `TRIMTAB_CONFIG`.
 #[test]
 fn the_config_can_come_from_the_environment() {
     let text = "[agent]\ninterval = \"2s\"\n[scaling]\nmin = 2\nmax = 5\n";
-    let out = Command::new(BIN).args(["run", "--local", "--once"]).env("TRIMTAB_CONFIG", text).output().unwrap();
+    let out =
+        Command::new(BIN).args(["run", "--local", "--once"]).env("TRIMTAB_CONFIG", text).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("service: desired 2, running 2"), "min 2 from the environment's config: {stdout}");
+    assert!(
+        stdout.contains("service: desired 2, running 2"),
+        "min 2 from the environment's config: {stdout}"
+    );
 
     // A bad config there is located like a file's, and nothing runs.
     let bad = "[agent]\ninterval = \"soon\"\n";
