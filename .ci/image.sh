@@ -72,7 +72,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 config="[agent]
 interval = \"1s\"
 listen = \"127.0.0.1:$port\""
-(cd "$ro" && env -i PATH=/usr/bin:/bin TRIMTAB_CONFIG="$config" "${as_nonroot[@]}" "$bin" run --local --once >/dev/null)
+(cd "$ro" && env -i PATH=/usr/bin:/bin TRIMTAB_CONFIG="$config" "${as_nonroot[@]}" "$bin" run --local --once >/dev/null 2>&1)
 (cd "$ro" && env -i PATH=/usr/bin:/bin TRIMTAB_CONFIG="$config" "${as_nonroot[@]}" "$bin" run --local >/dev/null 2>&1) &
 agent=$!
 healthy=no
