@@ -2,54 +2,28 @@
 //! API (health, status, Prometheus metrics, history, override with a bearer token) and a clean
 //! stop on SIGTERM.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_trimtab");
 const TOKEN: &str = "s3cret-token-for-tests";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+#[path = "common/local_agent.rs"]
+mod local_agent;
 
-struct Agent {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
+use local_agent::{BIN, LocalAgent as Agent, free_port};
 
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
+fn start() -> Agent {
+    Agent::start("local", |port| {
+        format!(
+            "[agent]\ninterval = \"1s\"\nlisten = \"127.0.0.1:{port}\"\napi_token = \"{TOKEN}\"\n\
+             [local]\nsample_interval = \"1s\"\n[pools.jobs]\ncapacity = 10\n"
+        )
+    })
 }
 
 impl Agent {
-    fn start() -> Agent {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("trimtab-local-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("agent-only.toml");
-        let text = format!(
-            "[agent]\ninterval = \"1s\"\nlisten = \"127.0.0.1:{port}\"\napi_token = \"{TOKEN}\"\n\
-                     [local]\nsample_interval = \"1s\"\n[pools.jobs]\ncapacity = 10\n"
-        );
-        std::fs::write(&file, text).unwrap();
-        let child = Command::new(BIN)
-            .args(["run", "--local", "--config", file.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Agent {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
-        }
-    }
-
     async fn get(&self, p: &str) -> (u16, String) {
         let r = self.http.get(format!("{}{p}", self.base)).send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
@@ -85,7 +59,7 @@ impl Agent {
 
 #[tokio::test]
 async fn local_mode_serves_its_api_takes_overrides_and_stops_on_sigterm() {
-    let mut a = Agent::start();
+    let mut a = start();
     let s = a.until(15, "two ticks", |v| v["ticks"].as_u64() >= Some(2)).await;
     assert_eq!(s["mode"], "local");
     assert_eq!(s["role"]["role"], "sole");

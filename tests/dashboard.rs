@@ -7,40 +7,20 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_trimtab");
+#[path = "common/local_agent.rs"]
+mod local_agent;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use local_agent::LocalAgent as Agent;
 
-struct Agent {
-    child: Child,
-    base: String,
-    dir: PathBuf,
-    http: reqwest::Client,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Agent {
-    /// `priced`: with a Fargate task size and a budget, so `/cost` answers (the screenshot's
-    /// set-up); else `/cost` is a 404 and the page says cost tracking is off.
-    fn start(priced: bool) -> Agent {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("trimtab-dashboard-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("dashboard.toml");
+/// `priced`: with a Fargate task size and a budget, so `/cost` answers (the screenshot's set-up);
+/// else `/cost` is a 404 and the page says cost tracking is off.
+fn start(priced: bool) -> Agent {
+    Agent::start("dashboard", |port| {
         let mut text = format!(
             "[agent]\ninterval = \"1s\"\nlisten = \"127.0.0.1:{port}\"\n\
              [local]\nsample_interval = \"1s\"\n[pools.jobs]\ncapacity = 10\n"
@@ -50,21 +30,11 @@ impl Agent {
                      launch_type = \"fargate\"\ncpu = 512\nmemory = 1024\n\
                      [budget]\nmonthly_usd = 20.0\nwarn_at = 0.75\ncritical_at = 0.90\n";
         }
-        std::fs::write(&file, text).unwrap();
-        let child = Command::new(BIN)
-            .args(["run", "--local", "--config", file.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Agent {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            dir,
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
-        }
-    }
+        text
+    })
+}
 
+impl Agent {
     /// Polls `/status` until it shows at least `ticks` ticks, for at most `secs`.
     async fn ticks(&self, ticks: u64, secs: u64) -> Value {
         let deadline = Instant::now() + Duration::from_secs(secs);
@@ -170,7 +140,7 @@ fn element<'a>(dom: &'a str, id: &str, until: &str) -> &'a str {
 async fn the_dashboard_renders_a_live_local_agent_in_chromium() {
     let Some(browser) = chromium() else { return };
     let screenshot_to = std::env::var_os("TRIMTAB_DASHBOARD_SCREENSHOT").map(PathBuf::from);
-    let a = Agent::start(screenshot_to.is_some());
+    let a = start(screenshot_to.is_some());
     a.ticks(3, 20).await;
 
     // A reservation, so the pool has something allocated.
