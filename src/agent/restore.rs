@@ -124,7 +124,7 @@ mod tests {
         let busy = policy
             .metrics
             .iter()
-            .fold(Observation::new(6), |o, s| o.with_sample(&s.name, s.target * 0.95, now));
+            .fold(Observation::new(6), |o, s| o.with_sample(&s.name, s.target * 1.5, now));
         let d = decide(&policy, &busy, &h, now);
         assert_eq!((d.desired.get(), d.reason.as_str()), (6, "scale_out_cooldown"), "{}", d.message);
         // Without the rebuilt history it would have scaled again.

@@ -3,7 +3,8 @@
 use std::fmt::Write;
 
 use super::table::Table;
-use crate::core::{Contribution, Decision, MetricStatus, Policy, Reason};
+use crate::core::policy::TargetType;
+use crate::core::{Contribution, Decision, MetricKind, MetricStatus, Policy, Reason, Thresholds};
 
 /// The human-readable explanation of `d`, made under `policy`.
 pub fn render(d: &Decision, policy: &Policy) -> String {
@@ -26,17 +27,18 @@ pub fn render(d: &Decision, policy: &Policy) -> String {
         );
     }
     let t = d.thresholds;
-    let drift = t.drift_tolerance.map_or(String::new(), |d| {
-        format!(
-            " (or below {:.3}, {:.0}% under the setpoint, for the whole window)",
-            t.scale_in_below(),
-            100.0 * d
-        )
-    });
     let _ = writeln!(
         out,
-        "band:  scale in below {:.2}{drift}, scale out above {:.2}, size to {:.2}",
-        t.scale_in, t.scale_out, t.setpoint
+        "band:  scale out above {:.2}, scale in below {:.2} (ratios to the targets; sizing aims at 1.00, every metric on its target)",
+        t.scale_out, t.scale_in
+    );
+    let _ = writeln!(out);
+    out.push_str(&sizing_table(d, policy));
+    let _ = writeln!(
+        out,
+        "any metric past its scale-out value scales out; a scale-in needs the score below {:.2} and goes no lower \
+         than the most any metric asks for",
+        t.scale_in
     );
     let _ = writeln!(out);
     out.push_str(&guards_table(d, policy));
@@ -56,20 +58,72 @@ pub fn render(d: &Decision, policy: &Policy) -> String {
 }
 
 fn metrics_table(cs: &[Contribution]) -> String {
-    let mut t = Table::new(["metric", "value", "target", "normalized", "weight", "contribution", "status"]);
+    let mut t =
+        Table::new(["metric", "value", "target", "ratio", "asks", "weight", "contribution", "status"]);
     for c in cs {
         let opt = |v: Option<f64>, p: usize| v.map_or("-".into(), |v| format!("{v:.p$}"));
+        let per_task = if c.target_type == TargetType::AverageValue { "/task" } else { "" };
         t.row(vec![
             c.name.clone(),
             opt(c.value, 2),
-            format!("{:.2}", c.target),
+            format!("{:.2}{per_task}", c.target),
             opt(c.normalized, 3),
+            c.asks.map_or("-".into(), |a| a.to_string()),
             format!("{:.2}", c.weight),
             opt(c.contribution, 3),
             status(c.status),
         ]);
     }
     t.render()
+}
+
+/// Each metric's arithmetic, by its target type, and the values at which the band's edges fire.
+fn sizing_table(d: &Decision, p: &Policy) -> String {
+    let current = d.current.get();
+    let mut t = Table::new([
+        "metric",
+        "target type",
+        "arithmetic",
+        "scale out above",
+        "scale in below",
+        "wakes above",
+    ]);
+    for (c, m) in d.score.contributions.iter().zip(&p.metrics).filter(|(c, _)| c.steers()) {
+        let at = |ratio: f64| value(c.kind, Thresholds::value_at(m, ratio, current));
+        let wakes = if p.bounds.min().get() == 0 { value(c.kind, c.activation) } else { "-".into() };
+        t.row(vec![
+            c.name.clone(),
+            c.target_type.as_str().into(),
+            arithmetic(c, current),
+            at(d.thresholds.scale_out),
+            at(d.thresholds.scale_in),
+            wakes,
+        ]);
+    }
+    t.render()
+}
+
+fn arithmetic(c: &Contribution, current: u32) -> String {
+    let (Some(v), Some(r), Some(asks)) = (c.value, c.normalized, c.asks) else {
+        return "-".into();
+    };
+    match c.target_type {
+        TargetType::Utilization => {
+            format!("{v:.2} / {:.2} = {r:.3}; {} × {r:.3} → {asks}", c.target, current.max(1))
+        }
+        TargetType::AverageValue => format!("{v:.2} / {:.2} per task → {asks}", c.target),
+    }
+}
+
+/// A metric value with its unit where the kind implies one.
+fn value(kind: MetricKind, v: f64) -> String {
+    match kind {
+        MetricKind::Cpu | MetricKind::Memory | MetricKind::ErrorRate | MetricKind::PoolPressure => {
+            format!("{v:.1}%")
+        }
+        MetricKind::Latency => format!("{v:.0} ms"),
+        _ => format!("{v:.2}"),
+    }
 }
 
 fn status(s: MetricStatus) -> String {
@@ -89,7 +143,7 @@ fn guards_table(d: &Decision, p: &Policy) -> String {
         (
             "load",
             format!(
-                "tolerance band [{:.2}, {:.2}], proportional sizing, on missing data {}",
+                "tolerance band [{:.2}, {:.2}] around the targets, sizing to the targets, on missing data {}",
                 p.thresholds.scale_in,
                 p.thresholds.scale_out,
                 p.on_missing_data.as_str()
@@ -100,6 +154,7 @@ fn guards_table(d: &Decision, p: &Policy) -> String {
                 Reason::ScaleInBlocked,
                 Reason::WithinTolerance,
                 Reason::MissingData,
+                Reason::Activation,
             ],
         ),
         (

@@ -50,9 +50,18 @@ pub struct RawScaling {
     pub template: Option<String>,
     pub min: Option<i64>,
     pub max: Option<i64>,
+    /// Scale out when the score is more than this fraction above 1.0 (every metric on its
+    /// target). Default 0.10: above 77% CPU for a target of 70.
+    pub scale_out_tolerance: Option<f64>,
+    /// Scale in when the score is more than this fraction below 1.0. Default 0.10.
+    pub scale_in_tolerance: Option<f64>,
+    /// Gone since targets became hold points (issue 13); read only to say what to write instead.
     pub scale_out_threshold: Option<f64>,
+    /// Gone, as `scale_out_threshold`.
     pub scale_in_threshold: Option<f64>,
+    /// Gone, as `scale_out_threshold`.
     pub setpoint: Option<f64>,
+    /// Gone, as `scale_out_threshold`.
     pub drift_tolerance: Option<f64>,
     pub scale_out_cooldown: Option<String>,
     pub scale_in_cooldown: Option<String>,
@@ -79,7 +88,14 @@ pub struct RawMetric {
     /// `cpu` | `memory` | `latency` | `error_rate` | `requests_per_task` | `pool_pressure` | `custom`.
     pub kind: Option<String>,
     pub weight: Option<f64>,
+    /// The value to hold the metric at (per task, for an average value).
     pub target: Option<f64>,
+    /// `utilization` (a per-task figure, sized proportionally; default) | `average_value` (a
+    /// fleet total: desired = ceil(total / target)).
+    pub target_type: Option<String>,
+    /// With `min = 0`: wake from zero above this value; go to zero only when every weighted
+    /// metric is at or below its own. Default 0.
+    pub activation: Option<f64>,
     /// `ecs`: `service` (CloudWatch `AWS/ECS`, all tasks; default) | `task` (this task's
     /// metadata endpoint).
     pub scope: Option<String>,

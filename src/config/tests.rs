@@ -21,7 +21,12 @@ fn example_is_accepted_as_written() {
     assert_eq!((p.bounds.min(), p.bounds.max()), (Replicas(2), Replicas(20)));
     assert_eq!(p.metrics.len(), 4);
     assert_eq!(p.metrics[2].target, 500.0);
-    assert_eq!(p.thresholds.setpoint, 0.65, "inherited from the web-balanced template");
+    assert_eq!(
+        (p.thresholds.scale_out, p.thresholds.scale_in),
+        (1.10, 0.90),
+        "10% either side of the targets"
+    );
+    assert_eq!(p.metrics[0].target, 70.0, "held at 70, as AWS target tracking's TargetValue = 70");
     assert_eq!(p.scale_out_cooldown.num_seconds(), 60);
     assert_eq!(p.on_missing_data, OnMissingData::Hold);
     assert_eq!(p.schedules[0].tz, chrono_tz::Europe::Berlin);
@@ -32,21 +37,31 @@ fn example_is_accepted_as_written() {
 
 #[test]
 fn every_template_is_valid_and_keeps_its_promises() {
-    // (template, scale_out, scale_in)
+    // (template, scale_out, scale_in, the CPU target its summary promises to hold)
     let promised = [
-        ("web-balanced", 0.70, 0.30),
-        ("web-aggressive", 0.60, 0.40),
-        ("api-performance", 0.60, 0.40),
-        ("batch-cost-optimized", 0.80, 0.20),
-        ("ml-gpu", 0.75, 0.25),
-        ("dev-minimal", 0.90, 0.10),
+        ("web-balanced", 1.08, 0.90, 65.0),
+        ("web-aggressive", 1.10, 0.80, 50.0),
+        ("api-performance", 1.10, 0.80, 60.0),
+        ("batch-cost-optimized", 1.10, 0.75, 80.0),
+        ("ml-gpu", 1.15, 0.75, 60.0),
+        ("dev-minimal", 1.15, 0.50, 75.0),
     ];
     assert_eq!(templates::names().len(), promised.len());
-    for (name, out, inn) in promised {
+    for (name, out, inn, cpu) in promised {
         let c = from_str("t.toml", &format!("[scaling]\ntemplate = \"{name}\"\n"))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let p = &c.scaling.policy;
-        assert_eq!((p.thresholds.scale_out, p.thresholds.scale_in), (out, inn), "{name}");
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        assert!(
+            close(p.thresholds.scale_out, out) && close(p.thresholds.scale_in, inn),
+            "{name}: {:?}",
+            p.thresholds
+        );
+        // Issue 13: no template holds CPU somewhere its summary does not say.
+        let target = p.metrics.iter().find(|m| m.name == "cpu").map(|m| m.target);
+        assert_eq!(target, Some(cpu), "{name}");
+        let summary = templates::get(name).unwrap().summary();
+        assert!(summary.contains(&format!("CPU near {cpu}%")), "{name}: {summary}");
         for cd in [p.scale_out_cooldown, p.scale_in_cooldown] {
             assert!((120..=900).contains(&cd.num_seconds()), "{name}: cooldown {cd} outside 2-15 min");
         }
@@ -72,13 +87,14 @@ fn no_config_at_all_means_web_balanced_defaults() {
 
 #[test]
 fn user_keys_override_template_keys() {
-    let c = from_str("t.toml", "[scaling]\ntemplate = \"dev-minimal\"\nmax = 5\nscale_out_threshold = 0.8\n")
-        .unwrap();
+    let c =
+        from_str("t.toml", "[scaling]\ntemplate = \"dev-minimal\"\nmax = 5\nscale_out_tolerance = 0.25\n")
+            .unwrap();
     let p = &c.scaling.policy;
     assert_eq!(p.bounds.max(), Replicas(5));
     assert_eq!(p.bounds.min(), Replicas(1));
-    assert_eq!(p.thresholds.scale_out, 0.8);
-    assert_eq!(p.thresholds.scale_in, 0.10);
+    assert_eq!(p.thresholds.scale_out, 1.25);
+    assert_eq!(p.thresholds.scale_in, 0.50);
 }
 
 #[test]
@@ -104,8 +120,8 @@ memory = 512
 [scaling]
 min = 5
 max = 3
-scale_out_threshold = 0.3
-scale_in_threshold = 0.5
+scale_out_tolerance = 0.3
+scale_in_tolerance = 1.5
 
 [[scaling.metrics]]
 name = "cpu"
@@ -135,7 +151,7 @@ critical_at = 0.8
         "t.toml:2:1: agent.interval: invalid duration",
         "t.toml:7:1: service.launch_type: unknown value \"lambda\"",
         "t.toml:12:1: scaling.min: min (5) must not exceed max (3)",
-        "t.toml:15:1: scaling.scale_in_threshold: scale_in_threshold (0.5) must be below scale_out_threshold (0.3)",
+        "t.toml:15:1: scaling.scale_in_tolerance: must be a fraction from 0 to below 1 (0.10 = 10% off the target), got 1.5",
         "t.toml:20:1: scaling.metrics[0].weight: must be a number from 0 to 1000000, got -1",
         "t.toml:25:1: scaling.metrics[1].source: unknown value \"statsd\"",
         "t.toml:30:1: schedule[0].cron: invalid cron expression",
@@ -198,12 +214,9 @@ fn unknown_template_lists_the_known_ones() {
 
 #[test]
 fn a_bad_value_from_the_template_would_point_at_the_template() {
-    // The template's thresholds meet a user setpoint outside them: the problem is the user's key.
-    let e = errors("[scaling]\ntemplate = \"web-balanced\"\nsetpoint = 0.9\n");
-    assert!(e[0].starts_with("t.toml:3:1: scaling.setpoint:"), "{e:?}");
-    // The user's threshold clashes with the template's: the user's line is shown.
-    let e = errors("[scaling]\nscale_in_threshold = 0.75\n");
-    assert!(e[0].starts_with("t.toml:2:1: scaling.scale_in_threshold"), "{e:?}");
+    // The user's bad tolerance on top of a template: the user's line is shown.
+    let e = errors("[scaling]\ntemplate = \"web-balanced\"\nscale_in_tolerance = 1.0\n");
+    assert!(e[0].starts_with("t.toml:3:1: scaling.scale_in_tolerance:"), "{e:?}");
     // A metric without target inherits nothing: the user owns the metric list.
     let e = errors("[[scaling.metrics]]\nname = \"a\"\nsource = \"host\"\nkind = \"cpu\"\n");
     assert!(e[0].starts_with("t.toml:1:1: scaling.metrics[0].target: missing required key"), "{e:?}");
@@ -253,7 +266,7 @@ fn one_bad_key_does_not_hide_the_rest_of_its_section() {
         e,
         vec![
             "t.toml:3:1: scaling.min: invalid type: string \"2\", expected i64",
-            "t.toml:5:1: scaling.bogus: unknown field `bogus`, expected one of `template`, `min`, `max`, `scale_out_threshold`, `scale_in_threshold`, `setpoint`, `drift_tolerance`, `scale_out_cooldown`, `scale_in_cooldown`, `scale_in_stabilization`, `max_scale_out_step`, `max_scale_in_step`, `on_missing_data`, `max_metric_age`, `lookahead`, `trend_window`",
+            "t.toml:5:1: scaling.bogus: unknown field `bogus`, expected one of `template`, `min`, `max`, `scale_out_tolerance`, `scale_in_tolerance`, `scale_out_threshold`, `scale_in_threshold`, `setpoint`, `drift_tolerance`, `scale_out_cooldown`, `scale_in_cooldown`, `scale_in_stabilization`, `max_scale_out_step`, `max_scale_in_step`, `on_missing_data`, `max_metric_age`, `lookahead`, `trend_window`",
             "t.toml:9:1: scaling.metrics[0].source: unknown value \"nowhere\"; expected one of ecs, cloudwatch, prometheus, host, pools",
         ],
         "max = 50 was kept, so the window's min = 30 is fine"
@@ -282,8 +295,6 @@ fn durations_are_bounded_so_time_arithmetic_cannot_overflow() {
 
 #[test]
 fn cross_key_problems_point_at_the_key_the_user_wrote() {
-    let e = errors("[scaling]\nscale_out_threshold = 0.2\n");
-    assert!(e[0].starts_with("t.toml:2:1: scaling.scale_out_threshold: scale_in_threshold (0.3)"), "{e:?}");
     let e = errors("[scaling]\ntemplate = \"dev-minimal\"\nmax = 0\n");
     assert!(e[0].starts_with("t.toml:3:1: scaling.max:"), "{e:?}");
     let e = errors("[scaling]\nmin = 4\ntemplate = \"dev-minimal\"\n");
@@ -307,10 +318,20 @@ fn duplicate_names_are_reported_even_when_the_entry_has_other_errors() {
 fn scale_to_zero_needs_a_way_back() {
     let e = errors("[scaling]\nmin = 0\n");
     assert!(e[0].starts_with("t.toml:2:1: scaling.min: min = 0 could never scale up again"), "{e:?}");
-    // Each way back is accepted.
-    let queue = "[[scaling.metrics]]\nname = \"backlog\"\nsource = \"cloudwatch\"\nnamespace = \"AWS/SQS\"\nmetric = \"ApproximateNumberOfMessagesVisible\"\ntarget = 100.0\n";
-    for ok in [
+    assert!(e[0].contains("namespace = \"AWS/SQS\""), "the message says what to write: {e:?}");
+    // Missing data no longer wakes a service (with no usable metric trimtab holds), nor does a
+    // CloudWatch metric the tasks themselves produce.
+    let own = "[[scaling.metrics]]\nname = \"cpu\"\nsource = \"cloudwatch\"\nnamespace = \"AWS/ECS\"\nmetric = \"CPUUtilization\"\ntarget = 70.0\n";
+    for stuck in [
         "[scaling]\nmin = 0\non_missing_data = \"scale-out\"\n".to_owned(),
+        format!("[scaling]\nmin = 0\n{own}"),
+    ] {
+        let e = errors(&stuck);
+        assert!(e[0].contains("could never scale up again"), "{stuck}: {e:?}");
+    }
+    // Each way back is accepted.
+    let queue = "[[scaling.metrics]]\nname = \"backlog\"\nsource = \"cloudwatch\"\nnamespace = \"AWS/SQS\"\nmetric = \"ApproximateNumberOfMessagesVisible\"\ntarget_type = \"average_value\"\ntarget = 100.0\n";
+    for ok in [
         format!("[scaling]\nmin = 0\n{queue}"),
         "[scaling]\nmin = 0\n[[schedule]]\nname = \"day\"\ncron = \"0 8 * * *\"\nduration = \"10h\"\nmin = 1\n".to_owned(),
     ] {
@@ -318,12 +339,66 @@ fn scale_to_zero_needs_a_way_back() {
     }
 }
 
+/// Issue 13: the band keys of the old score scale are refused with what to write instead, worked
+/// out from the values the config (and the template it leaned on) had.
 #[test]
-fn drift_tolerance_is_a_fraction() {
-    let e = errors("[scaling]\ndrift_tolerance = 1.5\n");
-    assert!(e[0].starts_with("t.toml:2:1: scaling.drift_tolerance: must be between 0 and 1"), "{e:?}");
-    let ok = from_str("t.toml", "[scaling]\ndrift_tolerance = 0.15\n").unwrap();
-    assert_eq!(ok.scaling.policy.thresholds.drift_tolerance, Some(0.15));
+fn the_old_band_keys_say_what_to_write_instead() {
+    let e = errors(
+        "[scaling]\ntemplate = \"web-balanced\"\nscale_out_threshold = 0.70\nscale_in_threshold = 0.30\n[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 70.0\n",
+    );
+    assert_eq!(e.len(), 2, "{e:?}");
+    // web-balanced had setpoint 0.65 and drift 10%: out 0.70 / 0.65 - 1, in 1 - 0.585 / 0.65.
+    assert!(
+        e[0].starts_with(
+            "t.toml:3:1: scaling.scale_out_threshold: thresholds are now ratios to each metric's target"
+        ),
+        "{e:?}"
+    );
+    assert!(e[0].contains("scale_out_tolerance = 0.077 and scale_in_tolerance = 0.1"), "{e:?}");
+    assert!(e[0].contains("multiply every target by 0.65 (cpu 70 → 45.5)"), "{e:?}");
+    assert!(e[0].contains("delete these keys"), "{e:?}");
+    assert!(e[1].starts_with("t.toml:4:1: scaling.scale_in_threshold: gone with the old score scale; see scaling.scale_out_threshold"), "{e:?}");
+    // Without a user metric list, the template's targets are already hold points.
+    let e = errors("[scaling]\ntemplate = \"dev-minimal\"\nsetpoint = 0.6\n");
+    assert!(e[0].contains("scale_out_tolerance = 0.5 and scale_in_tolerance = 0.833"), "{e:?}");
+    assert!(
+        e[0].contains("the dev-minimal template's metrics now state hold-point targets themselves"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn target_types_and_activation_are_checked() {
+    let metric = |extra: &str| {
+        format!(
+            "[[scaling.metrics]]\nname = \"m\"\nsource = \"cloudwatch\"\nnamespace = \"AWS/SQS\"\nmetric = \"X\"\ntarget = 100.0\n{extra}"
+        )
+    };
+    let cases = [
+        (
+            "target_type = \"average\"\n",
+            "t.toml:7:1: scaling.metrics[0].target_type: unknown value \"average\"; expected one of utilization, average_value",
+        ),
+        ("activation = -1.0\n", "t.toml:7:1: scaling.metrics[0].activation: must be a number >= 0, got -1"),
+        ("activation = 100.0\n", "t.toml:7:1: scaling.metrics[0].activation: must be below the target (100)"),
+    ];
+    for (extra, want) in cases {
+        let e = errors(&metric(extra));
+        assert!(e.iter().any(|l| l.starts_with(want)), "{want:?} not in {e:?}");
+    }
+    // An average value's activation may exceed its per-task target (wake at 1.5 tasks' worth).
+    let ok = from_str("t.toml", &metric("target_type = \"average_value\"\nactivation = 150.0\n")).unwrap();
+    let m = &ok.scaling.policy.metrics[0];
+    assert_eq!((m.target_type, m.activation), (crate::core::policy::TargetType::AverageValue, 150.0));
+    let e = errors(
+        "[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 70.0\ntarget_type = \"average_value\"\n",
+    );
+    assert!(
+        e[0].starts_with(
+            "t.toml:5:1: scaling.metrics[0].target_type: source = \"ecs\" reads a per-task percentage"
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]

@@ -4,9 +4,16 @@
 //! The first stage turns the score into a load-based recommendation; each later stage may move
 //! the count and records a [`Step`] saying why. Conservative rules, each pinned by tests:
 //!
-//! - inside the tolerance band (`scale_in_threshold ..= scale_out_threshold`) nothing changes;
-//! - missing, stale or invalid data never scales in; `on_missing_data` says whether it may
-//!   scale out;
+//! - inside the tolerance band (by default 10% either side of the targets) nothing changes;
+//! - a scale-out that the usable metrics call for always goes ahead, whatever is missing (AWS
+//!   Application Auto Scaling scales out if *any* policy asks); missing, stale or invalid data
+//!   never allows a scale-in unless `on_missing_data = "use-available"`; with no usable metric
+//!   at all the count holds;
+//! - a scale-in never takes any metric past its target (AAS scales in only if *all* agree): it
+//!   goes to the largest count any metric asks for;
+//! - at zero tasks only a metric above its activation wakes the service, and it goes to zero
+//!   only after every weighted metric has been at or below its activation for the whole
+//!   stabilization window (KEDA's activation);
 //! - scale-in takes the highest recommendation of the stabilization window, so one quiet tick
 //!   cannot shrink the service;
 //! - a scale-out waits out the scale-out cooldown after the last scale-out; a scale-in waits out
@@ -21,10 +28,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::history::History;
-use super::policy::{OnMissingData, Policy, Thresholds};
+use super::policy::{Policy, Thresholds};
 use super::schedule::{self, EffectiveBounds};
 use super::score::{self, Score};
 use super::types::{ManualOverride, Observation, Replicas, later};
+
+#[path = "decide_load.rs"]
+mod load;
 
 /// Why the desired count is what it is. Also the name of the stage that set it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -36,6 +46,8 @@ pub enum Reason {
     ScaleInBlocked,
     WithinTolerance,
     MissingData,
+    /// At or towards zero tasks: what activation allows (KEDA's activation).
+    Activation,
     Override,
     Stabilization,
     ScaleOutCooldown,
@@ -57,6 +69,7 @@ impl Reason {
             Reason::ScaleInBlocked => "scale_in_blocked",
             Reason::WithinTolerance => "within_tolerance",
             Reason::MissingData => "missing_data",
+            Reason::Activation => "activation",
             Reason::Override => "override",
             Reason::Stabilization => "stabilization",
             Reason::ScaleOutCooldown => "scale_out_cooldown",
@@ -119,6 +132,7 @@ impl Decision {
     /// separately, once it succeeded).
     pub fn remember(&self, history: &mut History, policy: &Policy) {
         history.record_recommendation(self.at, self.recommended, policy.scale_in_stabilization);
+        history.record_quiet(self.at, self.score.is_quiet());
         if let Some(s) = self.score.value.filter(|_| policy.lookahead.is_some()) {
             history.record_score(self.at, s, policy.trend_window);
         }
@@ -128,7 +142,7 @@ impl Decision {
 /// Decides the desired count for one service at `now`.
 pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTime<Utc>) -> Decision {
     let bounds = schedule::effective(policy.bounds, &policy.schedules, now);
-    let score = score::score(&policy.metrics, &obs.samples, now, policy.max_metric_age);
+    let score = score::score(&policy.metrics, &obs.samples, now, policy.max_metric_age, obs.current.get());
     let trend = score.value.and_then(|s| fit_trend(policy, history, now, s));
     let current = obs.current;
     let mut run = Run { current, n: current, steps: Vec::new() };
@@ -140,8 +154,10 @@ pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTi
             to
         }
         None => {
-            let (to, reason, message) = load_stage(policy, &score, trend, current);
+            let may_idle = bounds.bounds.min() == Replicas(0);
+            let (to, reason, message) = load::stage(policy, &score, trend, current, may_idle);
             run.set_always(reason, to, message);
+            load::to_zero(&mut run, policy, &score, history, now, may_idle);
             stabilize(&mut run, policy, history, now);
             cooldown(&mut run, policy, history, now);
             step_limit(&mut run, policy);
@@ -231,117 +247,6 @@ impl Run {
             steps: self.steps,
         }
     }
-}
-
-/// Tolerance band, proportional sizing and the missing-data rule.
-fn load_stage(
-    policy: &Policy,
-    score: &Score,
-    trend: Option<Trend>,
-    current: Replicas,
-) -> (Replicas, Reason, String) {
-    let unusable = score.unusable();
-    let Some(measured) = score.value else {
-        return missing(policy.on_missing_data, current, &unusable);
-    };
-    // The trend may only raise the score: scale out before a ramp arrives, never scale in on
-    // a forecast.
-    let s = trend.map_or(measured, |t| measured.max(t.projected));
-    if !unusable.is_empty() && policy.on_missing_data != OnMissingData::UseAvailable {
-        return missing(policy.on_missing_data, current, &unusable);
-    }
-    let t = policy.thresholds;
-    let sized = proportional(current, s, t.setpoint);
-    if s > t.scale_out {
-        let projected = match trend {
-            Some(t) if s > measured => {
-                format!(
-                    " (projected {}s ahead from {measured:.3}, trend {:+.3}/min)",
-                    t.lookahead_seconds, t.per_minute
-                )
-            }
-            _ => String::new(),
-        };
-        let why = format!("{}{projected}", saturation_note(score));
-        let msg = format!(
-            "score {s:.3} above scale-out threshold {:.2}{why}: {current} × {s:.3} / setpoint {:.2} → {sized}",
-            t.scale_out, t.setpoint
-        );
-        (sized.max(current), Reason::ScaleOut, msg)
-    } else if s < t.scale_in_below() && unusable.is_empty() {
-        scale_in(policy, score, current, s, sized)
-    } else if s < t.scale_in_below() {
-        // Conservative: with part of the data missing a low score may only be the missing part.
-        let msg = format!(
-            "score {s:.3} below scale-in threshold, but scale-in is suspended: {} missing or stale",
-            unusable.join(", ")
-        );
-        (current, Reason::MissingData, msg)
-    } else {
-        let msg = format!("score {s:.3} within tolerance band [{:.2}, {:.2}]", t.scale_in, t.scale_out);
-        (current, Reason::WithinTolerance, msg)
-    }
-}
-
-/// Scale-in to the proportional size, but never so far that the busiest metric, at the same
-/// load per service, would pass the scale-out threshold: a scale-in that the next tick must undo
-/// is churn, and paying for it twice.
-fn scale_in(
-    policy: &Policy,
-    score: &Score,
-    current: Replicas,
-    s: f64,
-    sized: Replicas,
-) -> (Replicas, Reason, String) {
-    let t = policy.thresholds;
-    let below = if s < t.scale_in {
-        format!("below scale-in threshold {:.2}", t.scale_in)
-    } else {
-        format!("more than {:.0}% below the setpoint (drift)", 100.0 * t.drift_tolerance.unwrap_or(0.0))
-    };
-    let sizing = format!("score {s:.3} {below}: {current} × {s:.3} / setpoint {:.2} → {sized}", t.setpoint);
-    let floor = score.peak().map(|(name, n)| (name, n, proportional(current, n, t.scale_out)));
-    match floor {
-        Some((name, n, f)) if f > sized => {
-            let to = f.min(current);
-            let guard =
-                format!("{sizing}; {name} at {n:.3} would pass the scale-out threshold below {f} tasks");
-            let reason = if to == current { Reason::ScaleInBlocked } else { Reason::ScaleIn };
-            (to, reason, guard)
-        }
-        _ if sized >= current => (current, Reason::ScaleInBlocked, format!("{sizing}, the current count")),
-        _ => (sized, Reason::ScaleIn, sizing),
-    }
-}
-
-fn saturation_note(score: &Score) -> String {
-    match (&score.saturated_by, score.weighted_mean) {
-        (Some(m), Some(mean)) => format!(" ({m} at or above its target lifts the weighted mean {mean:.3})"),
-        _ => String::new(),
-    }
-}
-
-/// What missing data does: hold, or (with `scale-out`) add one task. Never scale in.
-fn missing(rule: OnMissingData, current: Replicas, unusable: &[&str]) -> (Replicas, Reason, String) {
-    let what = if unusable.is_empty() { "no weighted metric".to_owned() } else { unusable.join(", ") };
-    match rule {
-        OnMissingData::ScaleOut => (
-            current.saturating_add(1),
-            Reason::MissingData,
-            format!("{what} missing or stale; on_missing_data = scale-out adds one task"),
-        ),
-        _ => (current, Reason::MissingData, format!("{what} missing or stale; holding at {current}")),
-    }
-}
-
-/// `ceil(current × score / setpoint)`, the count that brings the score back to the setpoint if
-/// load stays the same. An empty service is sized as if it had one task.
-fn proportional(current: Replicas, score: f64, setpoint: f64) -> Replicas {
-    let base = f64::from(current.get().max(1));
-    // The epsilon keeps 4 × 0.5 / 0.5 from becoming 5 through rounding noise.
-    let wanted = (base * score / setpoint - 1e-9).ceil();
-    // Float-to-int casts saturate, so an absurd score cannot wrap around.
-    Replicas(wanted.max(0.0) as u32)
 }
 
 /// Scale-in only to the highest recommendation of the stabilization window.

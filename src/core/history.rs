@@ -25,6 +25,10 @@ pub struct History {
     /// `(time, score)` of recent decisions, oldest first, for the trend.
     #[serde(default)]
     scores: VecDeque<(DateTime<Utc>, f64)>,
+    /// Since when every weighted metric has been at or below its activation (`None`: not now,
+    /// or not known since the start).
+    #[serde(default)]
+    quiet_since: Option<DateTime<Utc>>,
 }
 
 impl History {
@@ -45,6 +49,17 @@ impl History {
         window: TimeDelta,
     ) -> impl Iterator<Item = (DateTime<Utc>, f64)> {
         self.scores.iter().copied().filter(move |(t, _)| now - *t <= window && *t < now)
+    }
+
+    /// Remembers whether the service was idle at this tick (every weighted metric usable and at
+    /// or below its activation).
+    pub fn record_quiet(&mut self, now: DateTime<Utc>, quiet: bool) {
+        self.quiet_since = if quiet { self.quiet_since.or(Some(now)) } else { None };
+    }
+
+    /// Since when the service has been idle without a break.
+    pub fn quiet_since(&self) -> Option<DateTime<Utc>> {
+        self.quiet_since
     }
 
     /// Remembers a scaling action that was applied.

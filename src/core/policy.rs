@@ -1,6 +1,11 @@
 //! The validated scaling policy the core decides with. The config module builds it; the core
-//! trusts its invariants (checked there): `0 < scale_in < setpoint < scale_out < 1`, weights
-//! non-negative and not all zero, targets positive, steps at least one.
+//! trusts its invariants (checked there): `0 < scale_in < 1 < scale_out`, weights non-negative
+//! and not all zero, targets positive, activations non-negative, steps at least one.
+//!
+//! **Targets mean what AAS and the HPA mean:** a metric's `target` is the value trimtab holds it
+//! at. Each metric's *ratio* is how far it is from its target (1.0 = on target), read according
+//! to its [`TargetType`]; the thresholds are ratios too, so `scale_out = 1.10` with a CPU target
+//! of 70 scales out above 77% CPU.
 
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
@@ -45,6 +50,29 @@ impl MetricKind {
     }
 }
 
+/// How a metric's value compares with its target, in the words of the HPA and KEDA.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetType {
+    /// A per-task figure (CPU %, p95 latency, requests per task): ratio = value / target, and
+    /// the count it asks for is `current × ratio` (proportional sizing).
+    #[default]
+    Utilization,
+    /// A fleet total (a queue's backlog, requests summed over the service): the count it asks
+    /// for is `total / target`, whatever the current count; ratio = that count / current.
+    AverageValue,
+}
+
+impl TargetType {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetType::Utilization => "utilization",
+            TargetType::AverageValue => "average_value",
+        }
+    }
+}
+
 /// One input to the score.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MetricSpec {
@@ -52,20 +80,41 @@ pub struct MetricSpec {
     pub kind: MetricKind,
     /// Relative importance; zero keeps the metric visible in `explain` without steering.
     pub weight: f64,
-    /// The value at which this metric alone calls a task fully loaded (score 1.0).
+    /// The value to hold this metric at (per task for an average value).
     pub target: f64,
+    pub target_type: TargetType,
+    /// KEDA's activation: with `min = 0`, the service wakes from zero only when this metric is
+    /// above it, and goes to zero only when every weighted metric has been at or below its own.
+    pub activation: f64,
 }
 
-/// What to do when a weighted metric is missing or stale. Scale-in never happens then.
+impl MetricSpec {
+    /// A utilization metric with no activation, the common case (handy in tests).
+    pub fn utilization(name: &str, weight: f64, target: f64) -> Self {
+        MetricSpec {
+            name: name.to_owned(),
+            kind: MetricKind::infer(name),
+            weight,
+            target,
+            target_type: TargetType::Utilization,
+            activation: 0.0,
+        }
+    }
+}
+
+/// What a missing, stale or invalid weighted metric does, with the semantics of AWS Application
+/// Auto Scaling (scale out if any policy asks, scale in only if all agree). In every mode a
+/// scale-out that the usable metrics call for goes ahead, and with no usable metric at all the
+/// count holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnMissingData {
-    /// Keep the current count (bounds are still enforced).
+    /// Scale out on what is usable; never scale in while anything is missing.
     #[default]
     Hold,
-    /// Score on the metrics that are present; only scale-out may result.
+    /// As `Hold`, and also scale in on what is usable (the user's explicit choice).
     UseAvailable,
-    /// Treat missing data as overload: add one task (cooldown and max still apply).
+    /// As `Hold`, plus one task out when nothing usable asks for more (cooldown and max apply).
     ScaleOut,
 }
 
@@ -80,24 +129,26 @@ impl OnMissingData {
     }
 }
 
-/// The tolerance band and the point proportional sizing aims at.
+/// The tolerance band around the target, as ratios (1.0 = every metric on its target, where
+/// proportional sizing aims). `1 + scale_out_tolerance` and `1 - scale_in_tolerance` in config.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Thresholds {
+    /// Scale in below this score (e.g. 0.90).
     pub scale_in: f64,
+    /// Scale out above this score (e.g. 1.10).
     pub scale_out: f64,
-    pub setpoint: f64,
-    /// When set, a score inside the band but more than this fraction below the setpoint also
-    /// recommends scaling in to the setpoint (through the stabilization window like any
-    /// scale-in), so a falling load is followed without waiting for `scale_in`.
-    pub drift_tolerance: Option<f64>,
 }
 
 impl Thresholds {
-    /// The score below which a scale-in is recommended.
-    pub fn scale_in_below(&self) -> f64 {
-        match self.drift_tolerance {
-            Some(tol) => self.scale_in.max(self.setpoint * (1.0 - tol)),
-            None => self.scale_in,
+    /// The HPA's default tolerance: 10% either side of the target.
+    pub const DEFAULT: Thresholds = Thresholds { scale_in: 0.90, scale_out: 1.10 };
+
+    /// The value of a metric at which a threshold fires, for `explain`: `ratio × target` for a
+    /// utilization, and the fleet total at `current` tasks for an average value.
+    pub fn value_at(m: &MetricSpec, ratio: f64, current: u32) -> f64 {
+        match m.target_type {
+            TargetType::Utilization => ratio * m.target,
+            TargetType::AverageValue => ratio * m.target * f64::from(current.max(1)),
         }
     }
 }

@@ -4,9 +4,13 @@
 
 use super::{Keys, ONE_DAY, ONE_WEEK, schedule};
 use crate::config::error::Problems;
-use crate::config::model::{MetricSource, ScalingConfig, SourceKind};
+use crate::config::model::{MetricSource, ScalingConfig, SourceKind, SourceSpec};
 use crate::config::raw::{RawMetric, RawScaling, RawSchedule};
+use crate::core::policy::TargetType;
 use crate::core::{Bounds, MetricKind, MetricSpec, OnMissingData, Policy, Thresholds};
+
+#[path = "scaling_migrate.rs"]
+mod migrate;
 
 /// Weights are relative; a bound keeps their sum finite.
 const MAX_WEIGHT: f64 = 1e6;
@@ -82,6 +86,8 @@ fn merge(user: &RawScaling, t: &RawScaling) -> RawScaling {
         template: u.template,
         min: u.min.or(t.min),
         max: u.max.or(t.max),
+        scale_out_tolerance: u.scale_out_tolerance.or(t.scale_out_tolerance),
+        scale_in_tolerance: u.scale_in_tolerance.or(t.scale_in_tolerance),
         scale_out_threshold: u.scale_out_threshold.or(t.scale_out_threshold),
         scale_in_threshold: u.scale_in_threshold.or(t.scale_in_threshold),
         setpoint: u.setpoint.or(t.setpoint),
@@ -110,41 +116,32 @@ fn bounds(k: &mut Keys<'_>, m: &RawScaling, user: &RawScaling) -> Option<Bounds>
     })
 }
 
+/// Largest scale-out tolerance: scale out only above 11× the target.
+const MAX_SCALE_OUT_TOLERANCE: f64 = 10.0;
+
+/// The band around the targets. The pre-issue-13 keys (a score of 1.0 meant "fully loaded")
+/// are refused with the keys and targets that keep the policy's behaviour.
 fn thresholds(k: &mut Keys<'_>, m: &RawScaling, user: &RawScaling) -> Option<Thresholds> {
-    let mut unit = |key: &str, v: f64| {
-        if v > 0.0 && v < 1.0 {
-            Some(v)
-        } else {
-            k.problem(key, format!("must be between 0 and 1 (exclusive), got {v}"));
-            None
-        }
-    };
-    let out = unit("scale_out_threshold", m.scale_out_threshold.unwrap_or(0.70));
-    let inn = unit("scale_in_threshold", m.scale_in_threshold.unwrap_or(0.30));
-    let (out, inn) = (out?, inn?);
-    if inn >= out {
-        // Point at the threshold the user wrote; the other may come from the template.
-        let key = if user.scale_in_threshold.is_none() && user.scale_out_threshold.is_some() {
-            "scale_out_threshold"
-        } else {
-            "scale_in_threshold"
-        };
-        k.problem(key, format!("scale_in_threshold ({inn}) must be below scale_out_threshold ({out})"));
+    if migrate::old_band(k, user, m) {
         return None;
     }
-    let setpoint = m.setpoint.unwrap_or((inn + out) / 2.0);
-    if !(setpoint > inn && setpoint < out) {
-        k.problem("setpoint", format!("must lie strictly between scale_in_threshold ({inn}) and scale_out_threshold ({out}), got {setpoint}"));
-        return None;
-    }
-    let drift_tolerance = match m.drift_tolerance {
-        Some(d) if !(d > 0.0 && d < 1.0) => {
-            k.problem("drift_tolerance", format!("must be between 0 and 1 (exclusive), got {d}"));
-            return None;
+    let mut tolerance = |key: &str, v: Option<f64>, default: f64, below_one: bool| {
+        let v = v.unwrap_or(default);
+        let ok = v.is_finite() && v >= 0.0 && if below_one { v < 1.0 } else { v <= MAX_SCALE_OUT_TOLERANCE };
+        if !ok {
+            let range = if below_one {
+                "from 0 to below 1".to_owned()
+            } else {
+                format!("from 0 to {MAX_SCALE_OUT_TOLERANCE}")
+            };
+            k.problem(key, format!("must be a fraction {range} (0.10 = 10% off the target), got {v}"));
         }
-        d => d,
+        ok.then_some(v)
     };
-    Some(Thresholds { scale_in: inn, scale_out: out, setpoint, drift_tolerance })
+    let d = Thresholds::DEFAULT;
+    let out = tolerance("scale_out_tolerance", m.scale_out_tolerance, d.scale_out - 1.0, false);
+    let inn = tolerance("scale_in_tolerance", m.scale_in_tolerance, 1.0 - d.scale_in, true);
+    Some(Thresholds { scale_out: 1.0 + out?, scale_in: 1.0 - inn? })
 }
 
 fn metrics(k: &mut Keys<'_>, raw: &[Option<RawMetric>]) -> Option<Vec<(MetricSpec, MetricSource)>> {
@@ -202,31 +199,85 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)>
         }
         ok
     });
+    let target_type = k.one_of(
+        "target_type",
+        r.target_type.as_deref(),
+        "utilization",
+        &["utilization", "average_value"],
+        &[TargetType::Utilization, TargetType::AverageValue],
+    );
+    let activation = activation(k, r, target_type, target);
     let detail = source.and_then(|s| super::source::spec(k, r, s, kind));
+    if let (
+        Some(TargetType::AverageValue),
+        Some(s @ (SourceKind::Ecs | SourceKind::Host | SourceKind::Pools)),
+    ) = (target_type, source)
+    {
+        let name = SourceKind::NAMES[s as usize];
+        k.problem(
+            "target_type",
+            format!(
+                "source = {name:?} reads a per-task percentage, not a fleet total: use target_type = \"utilization\" \
+                 (average_value is for totals such as a queue's backlog, from cloudwatch or prometheus)"
+            ),
+        );
+        return None;
+    }
     let name = name?;
-    let spec =
-        MetricSpec { name: name.clone(), kind: kind?, weight: weight_ok.then_some(weight)?, target: target? };
+    let spec = MetricSpec {
+        name: name.clone(),
+        kind: kind?,
+        weight: weight_ok.then_some(weight)?,
+        target: target?,
+        target_type: target_type?,
+        activation: activation?,
+    };
     Some((spec, MetricSource { name, source: source?, spec: detail? }))
 }
 
-/// A service allowed to reach zero tasks must be able to leave zero again. Metrics read from
-/// running tasks (`ecs`, `host`, `prometheus`, `pools`) do not exist at zero tasks, so with
-/// `hold` such a service would stay at zero for good unless a schedule window raises it.
+/// KEDA's activation: a non-negative value, below the target for a utilization (else a loaded
+/// service would count as idle and could go to zero).
+fn activation(k: &mut Keys<'_>, r: &RawMetric, tt: Option<TargetType>, target: Option<f64>) -> Option<f64> {
+    let v = r.activation.unwrap_or(0.0);
+    if !(v.is_finite() && v >= 0.0) {
+        k.problem("activation", format!("must be a number >= 0, got {v}"));
+        return None;
+    }
+    match (tt, target) {
+        (Some(TargetType::Utilization), Some(t)) if v >= t => {
+            k.problem(
+                "activation",
+                format!("must be below the target ({t}): at or above it a loaded service would count as idle and could scale to zero"),
+            );
+            None
+        }
+        _ => Some(v),
+    }
+}
+
+/// Namespaces whose metrics the service's own tasks produce: at zero tasks they have no data.
+const FROM_TASKS: &[&str] = &["AWS/ECS", "ECS/ContainerInsights"];
+
+/// Whether a metric can be read while no task of the service runs: only a CloudWatch metric
+/// that the tasks do not produce (an SQS queue, a load balancer, a custom namespace).
+fn readable_at_zero(s: &MetricSource) -> bool {
+    matches!(&s.spec, SourceSpec::Cloudwatch(q) if !FROM_TASKS.contains(&q.namespace.as_str()))
+}
+
+/// A service allowed to reach zero tasks must be able to leave zero again: a weighted metric
+/// that exists at zero tasks (its activation wakes the service), or a schedule window that
+/// raises `min`. With no usable metric trimtab holds, so `on_missing_data` cannot wake it.
 fn wakes_from_zero(k: &mut Keys<'_>, policy: &Policy, sources: &[MetricSource]) -> Option<()> {
-    let from_tasks = |s: &MetricSource| s.source != SourceKind::Cloudwatch;
-    let weighted_from_tasks =
-        policy.metrics.iter().zip(sources).filter(|(m, _)| m.weight > 0.0).all(|(_, s)| from_tasks(s));
+    let readable = policy.metrics.iter().zip(sources).any(|(m, s)| m.weight > 0.0 && readable_at_zero(s));
     let raised = policy.schedules.iter().any(|w| w.min.unwrap_or(0) > 0 || w.desired.unwrap_or(0) > 0);
-    let stuck = policy.bounds.min().get() == 0
-        && policy.on_missing_data != OnMissingData::ScaleOut
-        && weighted_from_tasks
-        && !raised;
-    if stuck {
+    if policy.bounds.min().get() == 0 && !readable && !raised {
         k.problem(
             "min",
-            "min = 0 could never scale up again: every weighted metric is read from running tasks, \
-             so at zero tasks there is no data and on_missing_data holds. Use min >= 1, a cloudwatch \
-             metric (e.g. queue depth), on_missing_data = \"scale-out\", or a schedule window that raises min",
+            "min = 0 could never scale up again: every weighted metric is read from the service's own tasks \
+             (ecs, host, prometheus, pools, or CloudWatch AWS/ECS and ECS/ContainerInsights), so at zero tasks \
+             there is no data, and with no data trimtab holds. Add a weighted cloudwatch metric the tasks do not \
+             produce (e.g. namespace = \"AWS/SQS\", metric = \"ApproximateNumberOfMessagesVisible\", \
+             target_type = \"average_value\", activation = 0), a schedule window that raises min, or use min = 1",
         );
         return None;
     }
