@@ -137,6 +137,7 @@ pub fn render(r: &Report) -> String {
         "actions",
         "task-hours",
         "overload min",
+        "mean CPU %",
         "cost/oracle",
     ]);
     for run in &r.runs {
@@ -151,6 +152,7 @@ pub fn render(r: &Report) -> String {
             m.actions.to_string(),
             format!("{:.1}", m.task_hours),
             format!("{:.0}", m.overload_minutes),
+            m.mean_cpu.map_or("-".into(), |c| format!("{c:.1}")),
             format!("{:.3}", run.cost_vs_oracle),
         ]);
     }
@@ -158,7 +160,8 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(
         out,
         "\nθ_U/θ_O: mean shortfall/excess of running tasks relative to demand; τ_U/τ_O: share of time short/over;\n\
-         overload: minutes with load above the running tasks' full capacity; cost: billed task-hours (per second, 1 min minimum)."
+         overload: minutes with load above the running tasks' full capacity; mean CPU: of the running tasks, over time;\n\
+         cost: billed task-hours (per second, 1 min minimum)."
     );
     out
 }

@@ -29,8 +29,9 @@ pub struct Ctx<'a> {
     pub running: u32,
     pub params: &'a WorldParams,
     step: u64,
-    /// Metrics of past steps, newest last, long enough for the delay plus a minute.
-    seen: &'a VecDeque<(u64, Option<Observed>)>,
+    /// The load and the metrics of past steps, newest last, long enough for the delay plus a
+    /// minute.
+    seen: &'a VecDeque<Seen>,
     demand: &'a [u32],
 }
 
@@ -46,9 +47,19 @@ impl Ctx<'_> {
 
     /// The newest metrics a scaler has now: those of `metric_delay` ago, with their time.
     pub fn observed(&self) -> Option<(u64, Observed)> {
+        self.delayed().and_then(|s| s.observed.map(|o| (s.t, o)))
+    }
+
+    /// The service's total load of `metric_delay` ago, with its time: a fleet total that exists
+    /// whether or not a task runs (a queue's backlog, requests at the load balancer).
+    pub fn observed_load(&self) -> Option<(u64, f64)> {
+        self.delayed().map(|s| (s.t, s.load))
+    }
+
+    fn delayed(&self) -> Option<&Seen> {
         let back = (self.params.metric_delay / self.step) as usize;
         let i = self.seen.len().saturating_sub(1 + back);
-        self.seen.get(i).and_then(|&(t, o)| o.map(|o| (t, o)))
+        self.seen.get(i)
     }
 
     /// Mean CPU% of the delayed metrics over the last `window` seconds (a CloudWatch
@@ -57,8 +68,11 @@ impl Ctx<'_> {
         let back = (self.params.metric_delay / self.step) as usize;
         let n = ((window / self.step) as usize).max(1);
         let end = self.seen.len().saturating_sub(back);
-        let samples: Vec<f64> =
-            self.seen.range(end.saturating_sub(n)..end).filter_map(|(_, o)| o.map(|o| o.cpu_pct)).collect();
+        let samples: Vec<f64> = self
+            .seen
+            .range(end.saturating_sub(n)..end)
+            .filter_map(|s| s.observed.map(|o| o.cpu_pct))
+            .collect();
         (!samples.is_empty()).then(|| samples.iter().sum::<f64>() / samples.len() as f64)
     }
 
@@ -68,6 +82,15 @@ impl Ctx<'_> {
         let j = (i + (horizon / self.step) as usize).min(self.demand.len() - 1);
         self.demand[i..=j].iter().copied().max().unwrap_or(1)
     }
+}
+
+/// What the world showed at one step.
+#[derive(Clone, Copy, Debug)]
+pub struct Seen {
+    t: u64,
+    load: f64,
+    /// `None` with no running task.
+    observed: Option<Observed>,
 }
 
 /// One controller's run.
@@ -120,7 +143,7 @@ impl<'a> Simulation<'a> {
         let first = self.bounds.clamp(crate::core::Replicas(first_needed.copied().unwrap_or(1))).get();
         let mut tasks = Tasks::warm(first, 0, p.start_delay);
         let keep = ((p.metric_delay + 60) / self.step) as usize + 2;
-        let mut seen: VecDeque<(u64, Option<Observed>)> = VecDeque::with_capacity(keep + 1);
+        let mut seen: VecDeque<Seen> = VecDeque::with_capacity(keep + 1);
         let mut timeline =
             Timeline { step: self.step, rows: Vec::with_capacity(self.demand.len()), events: vec![] };
         let every = controller.interval().max(self.step);
@@ -129,7 +152,7 @@ impl<'a> Simulation<'a> {
             let load = self.trace.at(t);
             let before = tasks.running(t);
             let observed = p.observe(load, before);
-            seen.push_back((t, observed));
+            seen.push_back(Seen { t, load, observed });
             if seen.len() > keep {
                 seen.pop_front();
             }
@@ -150,7 +173,7 @@ impl<'a> Simulation<'a> {
         &self,
         controller: &mut dyn Controller,
         tasks: &mut Tasks,
-        seen: &VecDeque<(u64, Option<Observed>)>,
+        seen: &VecDeque<Seen>,
         t: u64,
         events: &mut Vec<Event>,
     ) {

@@ -6,7 +6,9 @@
 //! - timeshares τ_U, τ_O: % of time with s < d, s > d
 //! - instability: % of step transitions in which supply and demand move in opposite directions
 //! - scaling actions, billed task-hours (per-second billing, one-minute minimum per task), and
-//!   SLO-style: minutes in which the load exceeded the running tasks' full capacity (> 100% CPU).
+//!   SLO-style: minutes in which the load exceeded the running tasks' full capacity (> 100% CPU);
+//! - the time-weighted mean CPU of the running tasks (steps with no task running left out), the
+//!   figure an AWS target-tracking user compares with their target.
 
 use serde::Serialize;
 
@@ -23,6 +25,8 @@ pub struct Elasticity {
     pub task_hours: f64,
     pub overload_minutes: f64,
     pub hours: f64,
+    /// Mean CPU % of the running tasks over the steps when some ran (`None`: never any).
+    pub mean_cpu: Option<f64>,
 }
 
 /// Measures a run; `full_capacity` is the load one task serves at 100% CPU.
@@ -48,7 +52,15 @@ pub fn measure(t: &Timeline, billed_seconds: u64, full_capacity: f64) -> Elastic
         task_hours: billed_seconds as f64 / 3600.0,
         overload_minutes: sums[4] * t.step as f64 / 60.0,
         hours: t.rows.len() as f64 * t.step as f64 / 3600.0,
+        mean_cpu: mean_cpu(t),
     }
+}
+
+/// Mean of the running tasks' CPU % over the steps when at least one task ran.
+fn mean_cpu(t: &Timeline) -> Option<f64> {
+    let (sum, n) =
+        t.rows.iter().filter(|r| r.running > 0).fold((0.0, 0u64), |(s, n), r| (s + r.cpu_pct, n + 1));
+    (n > 0).then(|| sum / n as f64)
 }
 
 /// % of transitions between consecutive steps where one of supply and demand rises while the
@@ -86,7 +98,7 @@ mod tests {
                 demand,
                 desired: running,
                 running,
-                cpu_pct: 0.0,
+                cpu_pct: 50.0 * f64::from(i as u32 % 2),
             })
             .collect();
         Timeline { step: 60, rows, events: vec![] }
@@ -104,6 +116,17 @@ mod tests {
         assert!(close(m.theta_o, 100.0 * 0.5 / 4.0), "{}", m.theta_o);
         assert!(close(m.tau_u, 25.0) && close(m.tau_o, 25.0));
         assert!(close(m.hours, 4.0 / 60.0));
+        // cpu 0, 50, 0, 50 over four running steps.
+        assert_eq!(m.mean_cpu, Some(25.0));
+    }
+
+    #[test]
+    fn mean_cpu_leaves_out_steps_with_no_task_running() {
+        let mut t = curve(&[(1, 1), (1, 0), (1, 1), (1, 0)]);
+        t.rows[2].cpu_pct = 80.0;
+        assert_eq!(measure(&t, 0, 10.0).mean_cpu, Some(40.0));
+        let none = curve(&[(1, 0), (1, 0)]);
+        assert_eq!(measure(&none, 0, 10.0).mean_cpu, None);
     }
 
     #[test]

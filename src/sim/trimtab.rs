@@ -1,9 +1,14 @@
 //! trimtab's own policy as a simulated controller: the observed metrics become an
 //! [`Observation`] and go through the very same [`core::decide`](crate::core::decide) the live
 //! agent calls; the decision is remembered in a [`History`] exactly as the agent does.
+//!
+//! A utilization metric reads the running tasks' figure of its kind (none with no task
+//! running); an average-value metric reads the service's total load in the trace's unit, which
+//! exists at zero tasks too, as a queue's backlog or a load balancer's request count does.
 
 use super::engine::{Controller, Ctx};
 use super::world::Observed;
+use crate::core::policy::TargetType;
 use crate::core::{self, History, MetricKind, Observation, Policy, Replicas};
 
 pub struct TrimtabController {
@@ -31,11 +36,15 @@ impl Controller for TrimtabController {
     fn decide(&mut self, ctx: &Ctx<'_>) -> Option<(u32, String)> {
         let now = ctx.wall();
         let mut obs = Observation::new(ctx.desired);
-        if let Some((t, seen)) = ctx.observed() {
-            for m in &self.policy.metrics {
-                if let Some(v) = metric_value(m.kind, &seen) {
-                    obs = obs.with_sample(&m.name, v, ctx.wall_at(t));
+        for m in &self.policy.metrics {
+            let reading = match m.target_type {
+                TargetType::AverageValue => ctx.observed_load(),
+                TargetType::Utilization => {
+                    ctx.observed().and_then(|(t, seen)| Some((t, metric_value(m.kind, &seen)?)))
                 }
+            };
+            if let Some((t, v)) = reading {
+                obs = obs.with_sample(&m.name, v, ctx.wall_at(t));
             }
         }
         let d = core::decide(&self.policy, &obs, &self.history, now);
