@@ -1,5 +1,6 @@
 //! This task, first-hand, from the ECS task metadata endpoint v4: CPU % of the task's CPU
-//! limit from successive cumulative counters, memory % of its memory limit.
+//! limit from successive cumulative counters, memory % of its memory limit. What can't be
+//! computed (no limit, a field the stats left out) is a problem for that metric, never a zero.
 
 use super::ecs_metadata::{self, TaskInfo, TaskStats};
 use crate::config::model::Resource;
@@ -23,21 +24,15 @@ impl TaskSource {
             Ok(x) => x,
             Err(why) => return self.metrics.iter().map(|(n, _)| (n.clone(), Err(why.clone()))).collect(),
         };
-        let cpu = self.prev.as_ref().map(|p| ecs_metadata::cpu_percent(p, &cur, &task));
         let out = self
             .metrics
             .iter()
             .map(|(name, r)| {
                 let v = match r {
-                    Resource::Cpu => match cpu {
-                        None => Err("first reading: CPU % needs two".to_owned()),
-                        Some(None) => {
-                            Err("task CPU % unavailable (no CPU limit, or counters reset)".to_owned())
-                        }
-                        Some(Some(v)) => Ok(v),
-                    },
+                    Resource::Cpu => ecs_metadata::cpu_percent(self.prev.as_ref(), &cur, &task)
+                        .map_err(|e| format!("task CPU % unavailable: {e}")),
                     Resource::Memory => ecs_metadata::memory_percent(&cur, &task)
-                        .ok_or_else(|| "task memory % unavailable (no memory limit)".to_owned()),
+                        .map_err(|e| format!("task memory % unavailable: {e}")),
                 };
                 (name.clone(), v.map(|value| Sample { value, at: cur.read }))
             })
