@@ -348,19 +348,23 @@ impl Sample {
 /// Sums what the containers' samples say into one task reading; `None` without samples.
 fn task_stats(samples: Vec<Sample>) -> Option<TaskStats> {
     let read = samples.iter().map(|s| s.read).max()?;
-    let cpu = samples.iter().map(|s| s.cpu_ns.clone()).sum::<Result<u64, Absent>>();
     let before = samples.iter().map(|s| s.before).collect::<Option<Vec<_>>>();
     Some(TaskStats {
         read,
         containers: samples.iter().map(|s| s.id.clone()).collect(),
         os: if samples.iter().any(|s| s.os == Os::Windows) { Os::Windows } else { Os::Linux },
-        cpu: cpu.map(|used_ns| CpuReading { at: read, used_ns }),
+        cpu: sum(samples.iter().map(|s| s.cpu_ns.clone())).map(|used_ns| CpuReading { at: read, used_ns }),
         cpu_before: before.and_then(|b| {
             let at = b.iter().map(|r| r.at).max()?;
-            Some(CpuReading { at, used_ns: b.iter().map(|r| r.used_ns).sum() })
+            Some(CpuReading { at, used_ns: b.iter().fold(0, |total, r| total.saturating_add(r.used_ns)) })
         }),
-        memory_bytes: samples.iter().map(|s| s.memory.clone()).sum(),
+        memory_bytes: sum(samples.iter().map(|s| s.memory.clone())),
     })
+}
+
+/// The sum, saturating rather than overflowing on absurd counters; the first error if any.
+fn sum<E>(mut values: impl Iterator<Item = Result<u64, E>>) -> Result<u64, E> {
+    values.try_fold(0u64, |total, v| Ok(total.saturating_add(v?)))
 }
 
 /// Parses the body of `${ECS_CONTAINER_METADATA_URI_V4}/task/stats`: a map from Docker ID to that

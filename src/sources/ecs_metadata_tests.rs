@@ -314,6 +314,11 @@ fn cpu_sums_containers_in_nanoseconds() {
         CpuReading { at: ts("2025-10-24T21:33:03.732909621Z"), used_ns: 180_323_000 + 3_946_429_000 }
     );
     assert_eq!(s.memory_bytes.map(|b| b / MIB), Ok(272));
+
+    let huge = r#"{"read": "2020-03-25T21:44:39Z", "num_procs": 1,
+                   "cpu_stats": {"cpu_usage": {"total_usage": 18446744073709551615}}}"#;
+    let s = parse_stats(&format!(r#"{{"a": {huge}, "b": {huge}}}"#)).unwrap();
+    assert_eq!(s.cpu.map(|c| c.used_ns), Ok(u64::MAX), "saturates rather than panics");
 }
 
 #[test]
