@@ -174,8 +174,10 @@ async fn scale_in_waits_for_a_deployment_but_scale_out_does_not() {
 /// A metadata endpoint for one task: `/task` with its ARN.
 async fn metadata(arn: &str) -> MockServer {
     let server = MockServer::start().await;
-    let task = include_str!("fixtures/ecs-metadata/task-fargate.json")
-        .replace("arn:aws:ecs:us-east-1:111122223333:task/prod/3c2a8f1e9b7d4e6fa0b1c2d3e4f5a6b7", arn);
+    let task = include_str!("fixtures/ecs-metadata/task-fargate.json").replace(
+        "arn:aws:ecs:us-east-1:123456789012:task/MyEmptyCluster/bfa2636268144d039771334145e490c5",
+        arn,
+    );
     Mock::given(method("GET"))
         .and(path("/task"))
         .respond_with(ResponseTemplate::new(200).set_body_string(task))
@@ -260,22 +262,15 @@ async fn task_metadata_v4_payloads_give_task_cpu_and_memory() {
         .respond_with(ResponseTemplate::new(200).set_body_string(file("task-fargate.json")))
         .mount(&md)
         .await;
+    // The published example twice, as the agent serves its latest sample until it takes the next.
     Mock::given(method("GET"))
         .and(path("/task/stats"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(file("task-stats-fargate-1.json")))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&md)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/task/stats"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(file("task-stats-fargate-2.json")))
-        .with_priority(2)
+        .respond_with(ResponseTemplate::new(200).set_body_string(file("task-stats-fargate.json")))
         .mount(&md)
         .await;
     let mut w = World::default();
     w.tasks = vec![(
-        "arn:aws:ecs:us-east-1:111122223333:task/prod/3c2a8f1e9b7d4e6fa0b1c2d3e4f5a6b7".into(),
+        "arn:aws:ecs:us-east-1:123456789012:task/MyEmptyCluster/bfa2636268144d039771334145e490c5".into(),
         1_700_000_000,
     )];
     let fake = FakeAws::start(w).await;
@@ -283,14 +278,15 @@ async fn task_metadata_v4_payloads_give_task_cpu_and_memory() {
                    [[scaling.metrics]]\nname = \"memory\"\nsource = \"ecs\"\nscope = \"task\"\ntarget = 100.0\n";
     let mut a = Agent::new(config(&fake.uri(), metrics), options(false, Some(md.uri()))).await.unwrap();
     a.prime().await;
-    // The fixtures' own `read` times are in 2020: judge staleness at that time.
-    let read = chrono::DateTime::parse_from_rfc3339("2020-03-25T21:44:49.071145424Z").unwrap().to_utc();
+    // The fixture's own `read` time is in 2020: judge staleness at that time.
+    let read = chrono::DateTime::parse_from_rfc3339("2020-10-08T21:24:44.938937019Z").unwrap().to_utc();
     let t = a.tick(read + TimeDelta::seconds(1)).await;
     let d = t.decision.unwrap();
     let value = |n: &str| d.score.contributions.iter().find(|c| c.name == n).unwrap().value.unwrap();
-    // 2.0 s of CPU over 10 s on a 0.5 vCPU task = 40%; see the fixture README.
-    assert!((value("cpu") - 40.0).abs() < 1e-6, "{}", value("cpu"));
-    assert!(value("memory") > 30.0 && value("memory") < 45.0, "{}", value("memory"));
+    // Over the sample's own 10 s window: 1_066_903 ns of CPU on 0.25 vCPU = 0.042675 %; memory
+    // (usage - cache) 5_853_184 B of 512 MiB = 1.090240 %. The arithmetic is in ecs_metadata_tests.rs.
+    assert!((value("cpu") - 0.042675).abs() < 0.02 * 0.042675, "{}", value("cpu"));
+    assert!((value("memory") - 1.090240).abs() < 0.02 * 1.090240, "{}", value("memory"));
     assert_eq!(a.snapshot().role.name(), "leader");
     assert_eq!(fake.count("GetMetricData").await, 0, "task metrics need no CloudWatch");
 }

@@ -4,12 +4,32 @@
 //! about that task: its CPU and memory limits (`/task`) and Docker stats for every container in it
 //! (`/task/stats`). That is the whole task's usage, unlike our own cgroup, which only sees the
 //! sidecar. This module only parses response bodies and does the arithmetic; fetching them is left to
-//! the caller, so everything here is pure and tested against fixtures in
-//! `tests/fixtures/ecs-metadata/`.
+//! the caller, so everything here is pure and tested against payloads published by AWS and others
+//! (`tests/fixtures/ecs-metadata/README.md` says which).
 //!
 //! Shapes follow the AWS documentation ("Task metadata endpoint version 4"): `/task` keys are
 //! PascalCase, the stats are Docker's snake_case `ContainerStats`. Unknown keys are ignored because
 //! AWS adds fields to v4 over time and promises only never to remove or rename them.
+//!
+//! **Which OS.** `/task` does not say; each container's stats do. Docker's `os_type` decides when
+//! present (daemons from v29 send it); otherwise a container is Windows when `num_procs` is above
+//! zero (Docker: "Windows-specific and always zero for Linux containers") or when its memory is a
+//! `privateworkingset` with no `usage`, and Linux otherwise.
+//!
+//! **CPU.** `cpu_stats.cpu_usage.total_usage` is cumulative CPU time, in nanoseconds on Linux and in
+//! 100 ns intervals on Windows (Docker API, `ContainerCPUUsage`); we turn both into nanoseconds.
+//! Task CPU % = 100 × Δcpu_ns / (Δwall_ns × task vCPUs): the Docker CLI's Windows formula
+//! (`calculateCPUPercentWindows`: used 100 ns intervals / (elapsed 100 ns intervals × `num_procs`)),
+//! with the task's vCPUs in place of the host's processors, so 100 means the task used all the CPU
+//! it may use, the same scale as CloudWatch's `AWS/ECS` `CPUUtilization`.
+//!
+//! **Memory.** The ECS agent's rule for CloudWatch `MemoryUtilization` (`agent/stats/utils_unix.go`,
+//! the same as Docker's API reference for `docker stats`): Linux `memory_stats.usage` minus
+//! `stats.cache` (cgroup v1, where `cache` exists) or minus `stats.inactive_file` (cgroup v2), the
+//! subtraction skipped when it would not leave something; Windows `memory_stats.privateworkingset`.
+//! Both are divided by the task's memory limit from `/task`.
+//!
+//! A field these need that a container left out makes that metric [`Unavailable`], never zero.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -144,290 +164,261 @@ pub fn parse_task(json: &str) -> Result<TaskInfo, MetadataError> {
     })
 }
 
+/// The kernel whose counters a container's stats carry: units and fields differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    Linux,
+    Windows,
+}
+
+impl fmt::Display for Os {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Os::Linux => "Linux",
+            Os::Windows => "Windows",
+        })
+    }
+}
+
+/// Windows counts CPU time in 100 ns intervals (Docker API, `ContainerCPUUsage.total_usage`).
+const WINDOWS_CPU_TICK_NS: u64 = 100;
+
+/// Go's zero `time.Time`, `0001-01-01T00:00:00Z`, in Unix seconds: what Docker and the ECS agent
+/// send as `read`/`preread` when there is no sample (the agent checks `Read.IsZero()`).
+const GO_ZERO_TIME_UNIX: i64 = -62_135_596_800;
+
+fn is_sample_time(t: DateTime<Utc>) -> bool {
+    t.timestamp() > GO_ZERO_TIME_UNIX
+}
+
+/// Cumulative CPU time of the task's containers at one instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuReading {
+    pub at: DateTime<Utc>,
+    /// Summed over the containers, in nanoseconds whatever the OS.
+    pub used_ns: u64,
+}
+
+impl CpuReading {
+    /// vCPUs busy on average from `earlier` to `self`; `None` unless both time and counter moved
+    /// forward (a counter going back means a container restarted).
+    fn vcpus_since(&self, earlier: &CpuReading) -> Option<f64> {
+        let used_ns = self.used_ns.checked_sub(earlier.used_ns)?;
+        let elapsed_ns = (self.at - earlier.at).num_nanoseconds().filter(|&ns| ns > 0)?;
+        Some(used_ns as f64 / elapsed_ns as f64)
+    }
+}
+
+/// A field the arithmetic needs that a container's stats left out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("container {container} has no `{field}` in its {os} stats")]
+pub struct Absent {
+    pub container: String,
+    pub field: &'static str,
+    pub os: Os,
+}
+
 /// One reading of /task/stats, reduced to what scaling needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskStats {
     /// When the reading was taken: the latest container `read`.
     pub read: DateTime<Utc>,
-    /// Cumulative CPU time of all counted containers, in nanoseconds.
-    pub cpu_total_ns: u64,
-    /// Memory that can't be reclaimed under pressure, summed over counted containers.
-    pub memory_working_set_bytes: u64,
-    /// Containers with non-null stats (the ones counted above).
-    pub containers: usize,
+    /// Docker IDs of the containers with a sample (the ones counted below), sorted.
+    pub containers: Vec<String>,
+    /// Windows when any counted container is.
+    pub os: Os,
+    /// The containers' CPU time at `read`.
+    pub cpu: Result<CpuReading, Absent>,
+    /// The sample the endpoint kept before this one (`precpu_stats` at `preread`), when every
+    /// counted container has one; about a second earlier on Fargate, up to the agent's polling
+    /// interval on EC2.
+    pub cpu_before: Option<CpuReading>,
+    /// Memory that counts against the limit, summed over the counted containers (see the module
+    /// docs for the rule per OS).
+    pub memory_bytes: Result<u64, Absent>,
 }
 
-/// Docker `ContainerStats`, only the fields we use. `read` and the CPU counter are required: without
-/// them a reading is useless. Memory fields default to zero as some runtimes leave them out.
+/// Docker `ContainerStats`, only the fields we use, all optional: a missing one makes the metric
+/// that needs it unavailable instead of failing the whole reading.
 #[derive(Deserialize)]
 struct RawStats {
-    read: DateTime<Utc>,
-    cpu_stats: RawCpuStats,
-    #[serde(default)]
+    read: Option<DateTime<Utc>>,
+    preread: Option<DateTime<Utc>>,
+    os_type: Option<String>,
+    num_procs: Option<u32>,
+    cpu_stats: Option<RawCpuStats>,
+    precpu_stats: Option<RawCpuStats>,
     memory_stats: Option<RawMemoryStats>,
 }
 
 #[derive(Deserialize)]
 struct RawCpuStats {
-    cpu_usage: RawCpuUsage,
+    cpu_usage: Option<RawCpuUsage>,
 }
 
 #[derive(Deserialize)]
 struct RawCpuUsage {
-    total_usage: u64,
+    total_usage: Option<u64>,
 }
 
 #[derive(Deserialize)]
 struct RawMemoryStats {
-    #[serde(default)]
-    usage: u64,
-    #[serde(default)]
+    usage: Option<u64>,
+    privateworkingset: Option<u64>,
     stats: Option<RawMemoryDetail>,
 }
 
-/// `inactive_file` is cgroup v2's (and v1's own-cgroup) name, `total_inactive_file` v1's hierarchical
-/// one; older setups report only `cache`.
+/// The page cache the kernel can drop before it OOM-kills: `cache` on cgroup v1, `inactive_file`
+/// on cgroup v2 (v1 has an `inactive_file` too, but the ECS agent subtracts `cache` there).
 #[derive(Deserialize)]
 struct RawMemoryDetail {
-    inactive_file: Option<u64>,
-    total_inactive_file: Option<u64>,
     cache: Option<u64>,
+    inactive_file: Option<u64>,
 }
 
-impl RawMemoryStats {
-    /// `usage` minus inactive page cache, which the kernel drops before OOM-killing, so it doesn't
-    /// count against the limit; `docker stats` reports memory the same way.
-    fn working_set(&self) -> u64 {
-        let d = self.stats.as_ref();
-        let inactive = d.and_then(|d| d.inactive_file.or(d.total_inactive_file).or(d.cache)).unwrap_or(0);
-        self.usage.saturating_sub(inactive)
+const CPU_FIELD: &str = "cpu_stats.cpu_usage.total_usage";
+
+impl RawStats {
+    fn os(&self) -> Os {
+        let memory = self.memory_stats.as_ref();
+        let working_set_only = memory.is_some_and(|m| m.usage.is_none() && m.privateworkingset > Some(0));
+        match self.os_type.as_deref() {
+            Some("windows") => Os::Windows,
+            Some("linux") => Os::Linux,
+            _ if self.num_procs > Some(0) || working_set_only => Os::Windows,
+            _ => Os::Linux,
+        }
+    }
+
+    /// CPU time in nanoseconds from `cpu_stats` or `precpu_stats`.
+    fn cpu_ns(stats: Option<&RawCpuStats>, os: Os) -> Option<u64> {
+        let total = stats?.cpu_usage.as_ref()?.total_usage?;
+        Some(match os {
+            Os::Linux => total,
+            Os::Windows => total.saturating_mul(WINDOWS_CPU_TICK_NS),
+        })
+    }
+
+    /// Memory that counts against the limit, `Err(field)` naming what is missing.
+    fn memory_bytes(&self, os: Os) -> Result<u64, &'static str> {
+        let m = self.memory_stats.as_ref();
+        match os {
+            Os::Windows => m.and_then(|m| m.privateworkingset).ok_or("memory_stats.privateworkingset"),
+            Os::Linux => {
+                let m = m.ok_or("memory_stats.usage")?;
+                let usage = m.usage.ok_or("memory_stats.usage")?;
+                let reclaimable = m.stats.as_ref().and_then(|d| d.cache.or(d.inactive_file));
+                Ok(reclaimable.filter(|&r| r < usage).map_or(usage, |r| usage - r))
+            }
+        }
     }
 }
 
-/// Sums over containers with non-null stats; `read` = latest container `read` timestamp; memory
-/// working set = usage - (inactive_file or total_inactive_file or cache, in that preference),
-/// saturating at 0.
-///
-/// A container's value is `null` while it starts or stops; a `read` of Docker's zero time
-/// (`0001-01-01T00:00:00Z`) is an empty sample. Both are skipped. If no container is left there is
-/// no reading to take, which is an error (usually transient, right after the task starts).
+/// One container's sample, in common units.
+struct Sample {
+    id: String,
+    os: Os,
+    read: DateTime<Utc>,
+    cpu_ns: Result<u64, Absent>,
+    before: Option<CpuReading>,
+    memory: Result<u64, Absent>,
+}
+
+impl Sample {
+    /// `None` for a container without a sample: `null` or `{}` while it starts or stops, or a
+    /// `read` at Go's zero time.
+    fn from_raw(id: String, raw: RawStats) -> Option<Sample> {
+        let read = raw.read.filter(|&t| is_sample_time(t))?;
+        let os = raw.os();
+        let absent = |field| Absent { container: id.clone(), field, os };
+        let before = raw.preread.filter(|&t| is_sample_time(t)).and_then(|at| {
+            RawStats::cpu_ns(raw.precpu_stats.as_ref(), os).map(|used_ns| CpuReading { at, used_ns })
+        });
+        Some(Sample {
+            cpu_ns: RawStats::cpu_ns(raw.cpu_stats.as_ref(), os).ok_or_else(|| absent(CPU_FIELD)),
+            memory: raw.memory_bytes(os).map_err(absent),
+            id,
+            os,
+            read,
+            before,
+        })
+    }
+}
+
+/// Sums what the containers' samples say into one task reading; `None` without samples.
+fn task_stats(samples: Vec<Sample>) -> Option<TaskStats> {
+    let read = samples.iter().map(|s| s.read).max()?;
+    let before = samples.iter().map(|s| s.before).collect::<Option<Vec<_>>>();
+    Some(TaskStats {
+        read,
+        containers: samples.iter().map(|s| s.id.clone()).collect(),
+        os: if samples.iter().any(|s| s.os == Os::Windows) { Os::Windows } else { Os::Linux },
+        cpu: sum(samples.iter().map(|s| s.cpu_ns.clone())).map(|used_ns| CpuReading { at: read, used_ns }),
+        cpu_before: before.and_then(|b| {
+            let at = b.iter().map(|r| r.at).max()?;
+            Some(CpuReading { at, used_ns: b.iter().fold(0, |total, r| total.saturating_add(r.used_ns)) })
+        }),
+        memory_bytes: sum(samples.iter().map(|s| s.memory.clone())),
+    })
+}
+
+/// The sum, saturating rather than overflowing on absurd counters; the first error if any.
+fn sum<E>(mut values: impl Iterator<Item = Result<u64, E>>) -> Result<u64, E> {
+    values.try_fold(0u64, |total, v| Ok(total.saturating_add(v?)))
+}
+
+/// Parses the body of `${ECS_CONTAINER_METADATA_URI_V4}/task/stats`: a map from Docker ID to that
+/// container's stats. Containers without a sample are skipped; if none is left there is no
+/// reading to take, which is an error (usually transient, right after the task starts).
 pub fn parse_stats(json: &str) -> Result<TaskStats, MetadataError> {
     let raw: BTreeMap<String, Option<RawStats>> =
         serde_json::from_str(json).map_err(|e| MetadataError::new(STATS, e))?;
-    let mut read: Option<DateTime<Utc>> = None;
-    let (mut cpu, mut memory, mut containers) = (0u64, 0u64, 0usize);
-    for s in raw.into_values().flatten().filter(|s| s.read.timestamp() > 0) {
-        read = read.max(Some(s.read));
-        cpu = cpu.saturating_add(s.cpu_stats.cpu_usage.total_usage);
-        memory = memory.saturating_add(s.memory_stats.as_ref().map_or(0, RawMemoryStats::working_set));
-        containers += 1;
-    }
-    let read = read.ok_or_else(|| MetadataError::new(STATS, "no container has reported stats yet"))?;
-    Ok(TaskStats { read, cpu_total_ns: cpu, memory_working_set_bytes: memory, containers })
+    let samples = raw.into_iter().filter_map(|(id, s)| Sample::from_raw(id, s?)).collect();
+    task_stats(samples).ok_or_else(|| MetadataError::new(STATS, "no container has reported stats yet"))
 }
 
-/// Task CPU % of the task's CPU limit between two readings: 100 * Δcpu_total_ns / (Δread_ns * vcpu),
-/// with vcpu from [`TaskInfo::effective_vcpu`]. 100 means the task used all the CPU it may use.
+/// Why a task CPU or memory % can't be had from a reading. The metric is then missing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    #[error("the task has no CPU limit (task or container Limits.CPU)")]
+    NoCpuLimit,
+    #[error("the task has no memory limit (task or container Limits.Memory)")]
+    NoMemoryLimit,
+    #[error("no earlier CPU sample of the same containers to compare with")]
+    NoEarlierSample,
+    #[error(transparent)]
+    Absent(#[from] Absent),
+}
+
+/// Task CPU % of the task's vCPUs ([`TaskInfo::effective_vcpu`]): 100 × Δcpu_ns / (Δwall_ns × vCPUs).
 ///
-/// `None` on non-positive elapsed time, a counter going backwards (a container restarted or left),
-/// no limit, or a change in the number of reporting containers: one that just appeared brings its
-/// whole lifetime's CPU into the delta.
-pub fn cpu_percent(prev: &TaskStats, cur: &TaskStats, task: &TaskInfo) -> Option<f64> {
-    if prev.containers != cur.containers {
-        return None;
-    }
-    let vcpu = task.effective_vcpu()?;
-    let used_ns = cur.cpu_total_ns.checked_sub(prev.cpu_total_ns)?;
-    let elapsed_ns = (cur.read - prev.read).num_nanoseconds().filter(|&ns| ns > 0)?;
-    Some(100.0 * used_ns as f64 / (elapsed_ns as f64 * vcpu))
+/// The window is the longest one at hand: since `prev` when it is an earlier reading of the same
+/// containers, else since the sample the endpoint kept before `cur` ([`TaskStats::cpu_before`]),
+/// as on the first reading or when `cur` repeats `prev` (the agent serves its latest sample, so
+/// polling faster than it samples returns the same one). A container that joined or left since
+/// `prev` would bring its whole lifetime's CPU into the delta, so `prev` is not used then.
+pub fn cpu_percent(prev: Option<&TaskStats>, cur: &TaskStats, task: &TaskInfo) -> Result<f64, Unavailable> {
+    let vcpu = task.effective_vcpu().ok_or(Unavailable::NoCpuLimit)?;
+    let now = cur.cpu.clone()?;
+    let since_prev = prev
+        .filter(|p| p.containers == cur.containers)
+        .and_then(|p| p.cpu.as_ref().ok())
+        .and_then(|p| now.vcpus_since(p));
+    let busy = since_prev
+        .or_else(|| cur.cpu_before.and_then(|b| now.vcpus_since(&b)))
+        .ok_or(Unavailable::NoEarlierSample)?;
+    Ok(100.0 * busy / vcpu)
 }
 
-/// Memory % of the task memory limit ([`TaskInfo::effective_memory_mib`]), `None` without a limit.
-pub fn memory_percent(stats: &TaskStats, task: &TaskInfo) -> Option<f64> {
-    let limit_mib = task.effective_memory_mib()?;
-    Some(100.0 * stats.memory_working_set_bytes as f64 / (limit_mib * 1024.0 * 1024.0))
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Memory % of the task memory limit ([`TaskInfo::effective_memory_mib`]).
+pub fn memory_percent(stats: &TaskStats, task: &TaskInfo) -> Result<f64, Unavailable> {
+    let used = stats.memory_bytes.clone()?;
+    let limit_mib = task.effective_memory_mib().ok_or(Unavailable::NoMemoryLimit)?;
+    Ok(100.0 * used as f64 / (limit_mib * MIB))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ecs-metadata/");
-    const MIB: u64 = 1024 * 1024;
-
-    fn fixture(name: &str) -> String {
-        let path = format!("{FIXTURES}{name}");
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
-
-    fn task(name: &str) -> TaskInfo {
-        parse_task(&fixture(name)).unwrap()
-    }
-
-    fn stats(name: &str) -> TaskStats {
-        parse_stats(&fixture(name)).unwrap()
-    }
-
-    fn ts(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-
-    fn close(a: Option<f64>, b: f64) -> bool {
-        a.is_some_and(|a| (a - b).abs() < 1e-9)
-    }
-
-    #[test]
-    fn parses_fargate_task() {
-        let t = task("task-fargate.json");
-        assert_eq!(
-            t.task_arn,
-            "arn:aws:ecs:us-east-1:111122223333:task/prod/3c2a8f1e9b7d4e6fa0b1c2d3e4f5a6b7"
-        );
-        assert_eq!(t.cluster, "arn:aws:ecs:us-east-1:111122223333:cluster/prod");
-        assert_eq!((t.family.as_str(), t.revision.as_str()), ("checkout-api", "42"));
-        assert_eq!(t.launch_type.as_deref(), Some("FARGATE"));
-        assert_eq!(t.known_status, "RUNNING");
-        assert_eq!((t.cpu_limit_vcpu, t.memory_limit_mib), (Some(0.5), Some(1024.0)));
-        assert_eq!(
-            t.containers[1],
-            ContainerInfo {
-                docker_id: "3c2a8f1e9b7d4e6fa0b1c2d3e4f5a6b7-1186920453".into(),
-                name: "trimtab".into(),
-                cpu_units: Some(128.0),
-                memory_mib: Some(256.0),
-            }
-        );
-        assert_eq!(t.containers.len(), 2);
-        assert_eq!((t.effective_vcpu(), t.effective_memory_mib()), (Some(0.5), Some(1024.0)));
-    }
-
-    #[test]
-    fn ec2_task_without_task_limits_falls_back_to_container_limits() {
-        let t = task("task-ec2.json");
-        assert_eq!(t.launch_type.as_deref(), Some("EC2"));
-        assert_eq!((t.cpu_limit_vcpu, t.memory_limit_mib), (None, None));
-        let names: Vec<_> = t.containers.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["~internal~ecs~pause", "app", "trimtab"]);
-        // (0 + 512 + 128) units / 1024 = 0.625 vCPU; 0 + 768 + 256 = 1024 MiB.
-        assert_eq!((t.effective_vcpu(), t.effective_memory_mib()), (Some(0.625), Some(1024.0)));
-
-        // Only Memory at task level: CPU still falls back, memory doesn't.
-        let json = fixture("task-ec2.json").replacen(
-            "\"LaunchType\"",
-            "\"Limits\": {\"Memory\": 2048}, \"LaunchType\"",
-            1,
-        );
-        let t = parse_task(&json).unwrap();
-        assert_eq!((t.effective_vcpu(), t.effective_memory_mib()), (Some(0.625), Some(2048.0)));
-    }
-
-    #[test]
-    fn parses_fargate_stats() {
-        let s = stats("task-stats-fargate-1.json");
-        assert_eq!(s.containers, 2);
-        // The app's read is later than the sidecar's (…101533409Z).
-        assert_eq!(s.read, ts("2024-05-14T09:30:00.104213857Z"));
-        assert_eq!(s.cpu_total_ns, 52_318_440_917 + 1_204_557_301);
-        // app 400 MiB - 48 MiB inactive_file, sidecar 24 - 4 MiB.
-        assert_eq!(s.memory_working_set_bytes, 352 * MIB + 20 * MIB);
-
-        let s = stats("task-stats-fargate-2.json");
-        assert_eq!(s.read, ts("2024-05-14T09:30:10.104213857Z"));
-        assert_eq!(s.cpu_total_ns, 54_168_440_917 + 1_354_557_301);
-        assert_eq!(s.memory_working_set_bytes, 366 * MIB + 20 * MIB);
-    }
-
-    #[test]
-    fn cpu_percent_between_fixture_readings() {
-        let (prev, cur) = (stats("task-stats-fargate-1.json"), stats("task-stats-fargate-2.json"));
-        // ΔCPU = 55_522_998_218 - 53_522_998_218 = 2_000_000_000 ns (app 1.85 s + sidecar 0.15 s);
-        // Δread = 09:30:10.104213857 - 09:30:00.104213857 = 10_000_000_000 ns.
-        // Fargate, 0.5 vCPU: 100 * 2e9 / (1e10 * 0.5) = 40 %.
-        assert!(close(cpu_percent(&prev, &cur, &task("task-fargate.json")), 40.0));
-        // EC2 fallback, 640 / 1024 = 0.625 vCPU: 100 * 2e9 / (1e10 * 0.625) = 32 %.
-        assert!(close(cpu_percent(&prev, &cur, &task("task-ec2.json")), 32.0));
-    }
-
-    #[test]
-    fn cpu_percent_none_when_the_delta_is_meaningless() {
-        let (prev, cur) = (stats("task-stats-fargate-1.json"), stats("task-stats-fargate-2.json"));
-        let t = task("task-fargate.json");
-        assert_eq!(cpu_percent(&cur, &prev, &t), None, "time and counter going backwards");
-        assert_eq!(cpu_percent(&cur, &cur, &t), None, "zero elapsed");
-        let restarted = TaskStats { cpu_total_ns: 1, read: ts("2024-05-14T09:30:20Z"), ..cur.clone() };
-        assert_eq!(cpu_percent(&cur, &restarted, &t), None, "counter reset");
-        let grew = TaskStats { containers: 3, ..cur.clone() };
-        assert_eq!(cpu_percent(&prev, &grew, &t), None, "a container joined");
-        let unlimited = TaskInfo { cpu_limit_vcpu: None, containers: vec![], ..t };
-        assert_eq!(cpu_percent(&prev, &cur, &unlimited), None, "no limit");
-    }
-
-    #[test]
-    fn memory_percent_of_task_limit() {
-        let t = task("task-fargate.json");
-        // 372 MiB / 1024 MiB and 386 MiB / 1024 MiB.
-        assert!(close(memory_percent(&stats("task-stats-fargate-1.json"), &t), 36.328125));
-        assert!(close(memory_percent(&stats("task-stats-fargate-2.json"), &t), 37.6953125));
-        // EC2: 768 + 256 MiB from the containers gives the same ceiling.
-        assert!(close(
-            memory_percent(&stats("task-stats-fargate-2.json"), &task("task-ec2.json")),
-            37.6953125
-        ));
-        let unlimited = TaskInfo { memory_limit_mib: None, containers: vec![], ..t };
-        assert_eq!(memory_percent(&stats("task-stats-fargate-2.json"), &unlimited), None);
-    }
-
-    #[test]
-    fn null_container_is_skipped() {
-        let mut v: serde_json::Value = serde_json::from_str(&fixture("task-stats-fargate-1.json")).unwrap();
-        v["3c2a8f1e9b7d4e6fa0b1c2d3e4f5a6b7-1186920453"] = serde_json::Value::Null;
-        let s = parse_stats(&v.to_string()).unwrap();
-        assert_eq!((s.containers, s.cpu_total_ns), (1, 52_318_440_917));
-        assert_eq!(s.memory_working_set_bytes, 352 * MIB);
-
-        let e = parse_stats(r#"{"a": null, "b": null}"#).unwrap_err();
-        assert_eq!(e.to_string(), "task stats: no container has reported stats yet");
-        let zero =
-            r#"{"a": {"read": "0001-01-01T00:00:00Z", "cpu_stats": {"cpu_usage": {"total_usage": 0}}}}"#;
-        assert!(parse_stats(zero).is_err(), "a zero-time sample is not a reading");
-    }
-
-    #[test]
-    fn working_set_prefers_inactive_file_then_total_inactive_file_then_cache() {
-        let one = |memory: &str| {
-            let json = format!(
-                r#"{{"c": {{"read": "2020-03-25T21:44:39.071145424Z",
-                  "cpu_stats": {{"cpu_usage": {{"total_usage": 5}}}}, "memory_stats": {memory}}}}}"#
-            );
-            parse_stats(&json).unwrap().memory_working_set_bytes
-        };
-        let stats = |s: &str| format!(r#"{{"usage": 1000, "stats": {{{s}}}}}"#);
-        assert_eq!(one(&stats(r#""inactive_file": 100, "total_inactive_file": 200, "cache": 300"#)), 900);
-        assert_eq!(one(&stats(r#""total_inactive_file": 200, "cache": 300"#)), 800);
-        assert_eq!(one(&stats(r#""cache": 300"#)), 700);
-        assert_eq!(one(&stats("")), 1000);
-        assert_eq!(one(&stats(r#""inactive_file": 5000"#)), 0, "saturates");
-        assert_eq!(one("{}"), 0);
-        assert_eq!(one("null"), 0);
-    }
-
-    #[test]
-    fn malformed_input_names_the_problem() {
-        let e = parse_task(&fixture("task-malformed.json")).unwrap_err();
-        assert!(e.what.starts_with("task metadata: EOF while parsing"), "{e}");
-        assert!(e.what.contains("line 31"), "{e}");
-
-        let no_arn = r#"{"Cluster": "c", "Family": "f", "Revision": "1", "KnownStatus": "RUNNING"}"#;
-        let e = parse_task(no_arn).unwrap_err();
-        assert!(e.to_string().starts_with("task metadata: missing field `TaskARN` at line 1"), "{e}");
-
-        let bad_counter =
-            r#"{"c": {"read": "2020-03-25T21:44:39Z", "cpu_stats": {"cpu_usage": {"total_usage": "7"}}}}"#;
-        let e = parse_stats(bad_counter).unwrap_err();
-        assert!(e.what.starts_with("task stats: invalid type: string \"7\", expected u64"), "{e}");
-
-        let e = parse_stats(r#"{"c": {"read": "yesterday", "cpu_stats": {}}}"#).unwrap_err();
-        assert!(e.what.starts_with("task stats: "), "{e}");
-        assert!(parse_stats("[]").is_err() && parse_task("").is_err());
-    }
-}
+#[path = "ecs_metadata_tests.rs"]
+mod tests;

@@ -1,5 +1,6 @@
 //! This task, first-hand, from the ECS task metadata endpoint v4: CPU % of the task's CPU
-//! limit from successive cumulative counters, memory % of its memory limit.
+//! limit from successive cumulative counters, memory % of its memory limit. What can't be
+//! computed (no limit, a field the stats left out) is a problem for that metric, never a zero.
 
 use super::ecs_metadata::{self, TaskInfo, TaskStats};
 use crate::config::model::Resource;
@@ -23,21 +24,15 @@ impl TaskSource {
             Ok(x) => x,
             Err(why) => return self.metrics.iter().map(|(n, _)| (n.clone(), Err(why.clone()))).collect(),
         };
-        let cpu = self.prev.as_ref().map(|p| ecs_metadata::cpu_percent(p, &cur, &task));
         let out = self
             .metrics
             .iter()
             .map(|(name, r)| {
                 let v = match r {
-                    Resource::Cpu => match cpu {
-                        None => Err("first reading: CPU % needs two".to_owned()),
-                        Some(None) => {
-                            Err("task CPU % unavailable (no CPU limit, or counters reset)".to_owned())
-                        }
-                        Some(Some(v)) => Ok(v),
-                    },
+                    Resource::Cpu => ecs_metadata::cpu_percent(self.prev.as_ref(), &cur, &task)
+                        .map_err(|e| format!("task CPU % unavailable: {e}")),
                     Resource::Memory => ecs_metadata::memory_percent(&cur, &task)
-                        .ok_or_else(|| "task memory % unavailable (no memory limit)".to_owned()),
+                        .map_err(|e| format!("task memory % unavailable: {e}")),
                 };
                 (name.clone(), v.map(|value| Sample { value, at: cur.read }))
             })
@@ -66,4 +61,78 @@ impl TaskSource {
 pub async fn own_task_arn(http: &reqwest::Client, base: &str) -> Result<String, String> {
     let text = super::get_text(http, &format!("{}/task", base.trim_end_matches('/'))).await?;
     Ok(ecs_metadata::parse_task(&text).map_err(|e| e.to_string())?.task_arn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn fixture(name: &str) -> serde_json::Value {
+        let path = format!("{}/tests/fixtures/ecs-metadata/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    /// An endpoint serving the published Fargate `/task` and these `/task/stats` bodies in turn,
+    /// the last one from then on.
+    async fn endpoint(stats: &[serde_json::Value]) -> MockServer {
+        let server = MockServer::start().await;
+        let task = ResponseTemplate::new(200).set_body_json(fixture("task-fargate.json"));
+        Mock::given(method("GET")).and(path("/task")).respond_with(task).mount(&server).await;
+        for (i, body) in stats.iter().enumerate() {
+            let mock = Mock::given(method("GET"))
+                .and(path("/task/stats"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(body))
+                .with_priority(i as u8 + 1);
+            let mock = if i + 1 < stats.len() { mock.up_to_n_times(1) } else { mock };
+            mock.mount(&server).await;
+        }
+        server
+    }
+
+    async fn read(source: &mut TaskSource) -> Vec<Result<f64, String>> {
+        let http = super::super::http_client();
+        source.read(&http).await.into_iter().map(|(_, r)| r.map(|s| s.value)).collect()
+    }
+
+    fn metrics() -> Vec<(String, Resource)> {
+        vec![("cpu".into(), Resource::Cpu), ("memory".into(), Resource::Memory)]
+    }
+
+    /// Issue 13: a Windows task read CPU 100× too low and memory as 0 %.
+    #[tokio::test]
+    async fn windows_task_cpu_counts_100ns_intervals_and_memory_is_the_private_working_set() {
+        // The ECS agent's Windows stats, then the same container 10 s later with 2_500_000 more
+        // 100 ns intervals (derived: no published Windows sample has an earlier one).
+        let first = serde_json::json!({ "win": fixture("container-stats-windows.json") });
+        let mut second = first.clone();
+        second["win"]["read"] = "1970-01-01T00:00:09.99999999Z".into();
+        second["win"]["cpu_stats"]["cpu_usage"]["total_usage"] = 2_500_100.into();
+        let server = endpoint(&[first, second]).await;
+        let mut source = TaskSource::new(&server.uri(), metrics());
+
+        let [cpu, memory] = read(&mut source).await.try_into().unwrap();
+        assert!(cpu.unwrap_err().contains("no earlier CPU sample"));
+        // privateworkingset 85_532_672 B of 512 MiB = 15.93 %, not 0.
+        assert!((memory.unwrap() - 15.931702).abs() < 0.01);
+        let [cpu, _] = read(&mut source).await.try_into().unwrap();
+        // 0.25 s of CPU in 10 s on 0.25 vCPU = 10 %, not 0.1 %.
+        assert!((cpu.unwrap() - 10.0).abs() < 0.01);
+    }
+
+    /// Issue 13: an absent memory field is missing data, not 0 %.
+    #[tokio::test]
+    async fn stats_without_memory_usage_make_memory_missing_not_zero() {
+        let mut stats = fixture("task-stats-fargate.json");
+        let container = &mut stats["3d1f891cded94dc795608466cce8ddcf-464223573"];
+        container["memory_stats"].as_object_mut().unwrap().remove("usage");
+        let server = endpoint(&[stats]).await;
+        let mut source = TaskSource::new(&server.uri(), metrics());
+        let [cpu, memory] = read(&mut source).await.try_into().unwrap();
+        let why = memory.unwrap_err();
+        assert!(why.starts_with("task memory % unavailable: container 3d1f"), "{why}");
+        assert!(why.ends_with("has no `memory_stats.usage` in its Linux stats"), "{why}");
+        assert!((cpu.unwrap() - 0.042675).abs() < 0.001);
+    }
 }
