@@ -25,6 +25,8 @@ pub mod policy;
 pub mod pool;
 pub mod rightsize;
 pub mod schedule;
+mod schedule_aws;
+pub mod schedule_expr;
 pub mod score;
 pub mod types;
 

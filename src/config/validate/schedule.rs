@@ -3,11 +3,11 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use croner::Cron;
 
 use super::Keys;
 use crate::config::error::Problems;
 use crate::config::raw::RawSchedule;
+use crate::core::schedule_expr::CronExpr;
 use crate::core::{Bounds, ScheduleWindow, WindowTime};
 
 /// Validates every window against the base bounds (`None` when those were invalid themselves).
@@ -71,12 +71,12 @@ fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<Sch
 }
 
 fn cron(k: &mut Keys<'_>, text: &str) -> Option<WindowTime> {
-    let parsed = Cron::from_str(text)
+    let parsed = CronExpr::parse(text)
         .map_err(|e| k.problem("cron", format!("invalid cron expression {text:?}: {e}")))
         .ok()?;
     // A pattern such as "0 0 31 2 *" parses but never fires.
     let epoch = DateTime::<Utc>::from_timestamp(946_684_800, 0).expect("2000-01-01 is a valid instant");
-    if parsed.find_next_occurrence(&epoch, true).is_err() {
+    if parsed.next_after(epoch, chrono_tz::UTC).is_none() {
         k.problem("cron", format!("cron expression {text:?} never fires"));
         return None;
     }
