@@ -395,6 +395,10 @@ fn year_bounds(s: &Spec) -> (i32, i32) {
 }
 
 #[cfg(test)]
+#[path = "schedule_docs_tests.rs"]
+mod docs;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
