@@ -35,9 +35,8 @@ use super::schedule_expr::{CronExpr, Dialect, ExprError, Field, Token, tokens};
 /// AWS's range of years.
 pub const YEARS: (u16, u16) = (1970, 2199);
 
-const SIX: [Field; 6] =
-    [Field::Minutes, Field::Hours, Field::DayOfMonth, Field::Month, Field::DayOfWeek, Field::Year];
-const SEVEN: [Field; 7] = [
+/// The fields, with Application Auto Scaling's optional leading seconds.
+const FIELDS: [Field; 7] = [
     Field::Seconds,
     Field::Minutes,
     Field::Hours,
@@ -116,8 +115,8 @@ fn unwrap(text: &str) -> Result<(&str, usize), ExprError> {
 
 fn layout(fields: &[Token<'_>], text: &str) -> Result<&'static [Field], ExprError> {
     match fields.len() {
-        6 => Ok(&SIX),
-        7 => Ok(&SEVEN),
+        6 => Ok(&FIELDS[1..]),
+        7 => Ok(&FIELDS),
         n => {
             let hint = if n == 5 { "; add the year field (* for every year)" } else { "" };
             let msg = format!(

@@ -196,10 +196,8 @@ pub(crate) fn tokens(text: &str, base: usize) -> Vec<Token<'_>> {
     out
 }
 
-const UNIX_5: [Field; 5] = [Field::Minutes, Field::Hours, Field::DayOfMonth, Field::Month, Field::DayOfWeek];
-const UNIX_6: [Field; 6] =
-    [Field::Seconds, Field::Minutes, Field::Hours, Field::DayOfMonth, Field::Month, Field::DayOfWeek];
-const UNIX_7: [Field; 7] = [
+/// Unix fields, with croner's optional seconds and year.
+const UNIX: [Field; 7] = [
     Field::Seconds,
     Field::Minutes,
     Field::Hours,
@@ -214,9 +212,9 @@ const UNIX_7: [Field; 7] = [
 fn unix(text: &str) -> Result<CronExpr, ExprError> {
     let fields = tokens(text, 0);
     let layout: &[Field] = match fields.len() {
-        5 => &UNIX_5,
-        6 => &UNIX_6,
-        7 => &UNIX_7,
+        5 => &UNIX[1..6],
+        6 => &UNIX[..6],
+        7 => &UNIX,
         _ => &[],
     };
     if text.contains('@') || layout.is_empty() {
