@@ -56,20 +56,34 @@ fn render(diags: &[Diagnostic]) -> String {
     out
 }
 
+/// A problem found by key path, before it is located in a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+    /// For a problem with one part of a string value: the part's byte offset in the value.
+    pub offset: Option<usize>,
+}
+
 /// Problems found by key path, before they are located in a file.
 #[derive(Debug, Default)]
-pub struct Problems(Vec<(String, String)>);
+pub struct Problems(Vec<Problem>);
 
 impl Problems {
     pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push((path.into(), message.into()));
+        self.0.push(Problem { path: path.into(), message: message.into(), offset: None });
+    }
+
+    /// A problem with the part of `path`'s string value that starts at byte `offset`.
+    pub fn push_in(&mut self, path: impl Into<String>, offset: usize, message: impl Into<String>) {
+        self.0.push(Problem { path: path.into(), message: message.into(), offset: Some(offset) });
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn into_inner(self) -> Vec<(String, String)> {
+    pub fn into_inner(self) -> Vec<Problem> {
         self.0
     }
 }

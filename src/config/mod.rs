@@ -25,7 +25,7 @@ pub use model::{
 };
 pub use validate::cost::price_sheet;
 
-use error::Problems;
+use error::{Problem, Problems};
 use parse::Parsed;
 use raw::RawScaling;
 use span::SpanIndex;
@@ -37,8 +37,18 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     from_str(&path.display().to_string(), &text)
 }
 
-/// Validates config `text`; `file` names it in error messages.
+/// Validates config `text`; `file` names it in error messages. A schedule window that would
+/// never open again from the current time is an error; [`from_str_at`] takes that time instead.
 pub fn from_str(file: &str, text: &str) -> Result<Config, ConfigError> {
+    from_str_at(file, text, chrono::Utc::now())
+}
+
+/// [`from_str`] as of `now`: schedule windows must open at least once after it.
+pub fn from_str_at(
+    file: &str,
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Config, ConfigError> {
     let (parsed, mut problems) = parse::parse(file, text).map_err(ConfigError::Invalid)?;
     let name = parsed
         .raw
@@ -57,19 +67,15 @@ pub fn from_str(file: &str, text: &str) -> Result<Config, ConfigError> {
     let (template_file, template) = (t.file(), load_template(t)?);
     let empty = RawScaling::default();
     let base = template.raw.scaling.as_ref().unwrap_or(&empty);
-    let more = match validate::validate(file, &parsed.raw, base) {
+    let more = match validate::validate(file, &parsed.raw, base, now) {
         Ok(config) if problems.is_empty() => return Ok(config),
         Ok(_) => Problems::default(),
         Err(p) => p,
     };
     let located =
         Locator { file, index: &parsed.index, template: Some((template_file.as_str(), &template.index)) };
-    let mut diags: Vec<Diagnostic> = problems
-        .into_inner()
-        .into_iter()
-        .chain(more.into_inner())
-        .map(|(p, m)| located.diagnostic(p, m))
-        .collect();
+    let mut diags: Vec<Diagnostic> =
+        problems.into_inner().into_iter().chain(more.into_inner()).map(|p| located.diagnostic(p)).collect();
     diags.sort();
     diags.dedup();
     Err(ConfigError::Invalid(diags))
@@ -89,9 +95,14 @@ fn load_template(t: &templates::Template) -> Result<Parsed, ConfigError> {
     }
     let locator = Locator { file: &t.file(), index: &parsed.index, template: None };
     let mut diags: Vec<Diagnostic> =
-        problems.into_inner().into_iter().map(|(p, m)| locator.diagnostic(p, m)).collect();
+        problems.into_inner().into_iter().map(|p| locator.diagnostic(p)).collect();
     if stray {
-        diags.push(locator.diagnostic("scaling".into(), "a template may hold only a [scaling] table".into()));
+        let p = Problem {
+            path: "scaling".into(),
+            message: "a template may hold only a [scaling] table".into(),
+            offset: None,
+        };
+        diags.push(locator.diagnostic(p));
     }
     Err(ConfigError::Invalid(diags))
 }
@@ -104,10 +115,14 @@ struct Locator<'a> {
 }
 
 impl Locator<'_> {
-    fn diagnostic(&self, path: String, message: String) -> Diagnostic {
-        let (file, index) = self.owner(&path);
-        let (line, column) = index.locate(&path).unwrap_or((1, 1));
-        Diagnostic { file: file.to_owned(), line, column, path: Some(path), message }
+    fn diagnostic(&self, p: Problem) -> Diagnostic {
+        let (file, index) = self.owner(&p.path);
+        let at = match p.offset {
+            Some(offset) => index.locate_in(&p.path, offset),
+            None => index.locate(&p.path),
+        };
+        let (line, column) = at.unwrap_or((1, 1));
+        Diagnostic { file: file.to_owned(), line, column, path: Some(p.path), message: p.message }
     }
 
     /// A `scaling` value the user did not write came from the template. The metric list is
@@ -121,5 +136,7 @@ impl Locator<'_> {
     }
 }
 
+#[cfg(test)]
+mod schedule_tests;
 #[cfg(test)]
 mod tests;

@@ -128,8 +128,10 @@ pub struct RawMetric {
 #[serde(deny_unknown_fields)]
 pub struct RawSchedule {
     pub name: Option<String>,
+    /// Unix cron (`0 8 * * MON-FRI`) or AWS cron (`cron(0 8 ? * MON-FRI *)`).
     pub cron: Option<String>,
-    pub at: Option<toml::value::Datetime>,
+    /// A TOML date-time with offset, or the string `at(yyyy-mm-ddThh:mm:ss)` in `timezone`.
+    pub at: Option<toml::Value>,
     pub duration: Option<String>,
     pub timezone: Option<String>,
     pub min: Option<i64>,

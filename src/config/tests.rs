@@ -154,7 +154,7 @@ critical_at = 0.8
         "t.toml:15:1: scaling.scale_in_tolerance: must be a fraction from 0 to below 1 (0.10 = 10% off the target), got 1.5",
         "t.toml:20:1: scaling.metrics[0].weight: must be a number from 0 to 1000000, got -1",
         "t.toml:25:1: scaling.metrics[1].source: unknown value \"statsd\"",
-        "t.toml:30:1: schedule[0].cron: invalid cron expression",
+        "t.toml:30:11: schedule[0].cron: hours \"25\" out of range 0-23 in \"0 25 * * *\"",
         "t.toml:32:1: schedule[0].timezone: unknown time zone \"Europe/Berln\"",
         "t.toml:37:1: budget.warn_at: warn_at ($90.00) must be below critical_at ($80.00)",
     ];

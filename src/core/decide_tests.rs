@@ -281,7 +281,7 @@ fn budget_cap_limits_scale_out_only() {
 fn business_hours(min: u32, max: u32, desired: Option<u32>) -> ScheduleWindow {
     ScheduleWindow {
         name: "business-hours".into(),
-        time: WindowTime::Cron(Box::new(Cron::from_str("0 8 * * MON-FRI").unwrap())),
+        time: WindowTime::Cron(Box::new(Cron::from_str("0 8 * * MON-FRI").unwrap().into())),
         duration: TimeDelta::hours(10),
         tz: chrono_tz::Europe::Berlin,
         min: Some(min),

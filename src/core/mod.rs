@@ -25,6 +25,9 @@ pub mod policy;
 pub mod pool;
 pub mod rightsize;
 pub mod schedule;
+pub mod schedule_at;
+mod schedule_aws;
+pub mod schedule_expr;
 pub mod score;
 pub mod types;
 

@@ -1,7 +1,9 @@
 //! Time-based schedule windows that raise or lower the policy's bounds.
 //!
-//! A window opens at each occurrence of its cron expression, read as wall-clock time in its IANA
-//! time zone, or once at a fixed instant (`at`), and stays open for `duration` of elapsed time.
+//! A window opens at each occurrence of its cron expression (Unix or AWS form, see
+//! [`schedule_expr`](super::schedule_expr)), read as wall-clock time in its IANA time zone, or once
+//! at a fixed instant (`at`, see [`schedule_at`](super::schedule_at)), and stays open for
+//! `duration` of elapsed time.
 //! Wall-clock reading makes windows DST-correct: "08:00 Europe/Berlin" is 07:00 UTC in winter
 //! and 06:00 UTC in summer. The two DST edges follow cron's own rules (as implemented by
 //! `croner`): a *fixed-time* expression (one minute of one hour, like `0 8 * * MON-FRI`) whose
@@ -17,9 +19,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use croner::Cron;
 use serde::Serialize;
 
+pub use super::schedule_expr::CronExpr;
 use super::types::{Bounds, Replicas, earlier, later};
 
 /// The most openings of one window that `transitions` examines.
@@ -29,7 +31,7 @@ pub const MAX_STARTS: usize = 100_000;
 #[derive(Clone, Debug, PartialEq)]
 pub enum WindowTime {
     /// Every occurrence of a cron expression, in the window's time zone.
-    Cron(Box<Cron>),
+    Cron(Box<CronExpr>),
     /// Once, at this instant.
     At(DateTime<Utc>),
 }
@@ -52,9 +54,7 @@ impl ScheduleWindow {
     pub fn open_since(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let start = match &self.time {
             WindowTime::At(at) => *at,
-            WindowTime::Cron(cron) => {
-                cron.find_previous_occurrence(&now.with_timezone(&self.tz), true).ok()?.with_timezone(&Utc)
-            }
+            WindowTime::Cron(cron) => cron.latest_at_or_before(now, self.tz)?,
         };
         (start <= now && now < later(start, self.duration)).then_some(start)
     }
@@ -67,14 +67,11 @@ impl ScheduleWindow {
                 let open = *at <= to && from < later(*at, self.duration);
                 if open { vec![*at] } else { vec![] }
             }
-            WindowTime::Cron(cron) => {
-                let origin = earlier(from, self.duration).with_timezone(&self.tz);
-                cron.iter_after(origin)
-                    .map(|t| t.with_timezone(&Utc))
-                    .take_while(|t| *t <= to)
-                    .take(MAX_STARTS)
-                    .collect()
-            }
+            WindowTime::Cron(cron) => cron
+                .occurrences_after(earlier(from, self.duration), self.tz)
+                .take_while(|t| *t <= to)
+                .take(MAX_STARTS)
+                .collect(),
         }
     }
 }
@@ -171,10 +168,14 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
+    fn cron(text: &str) -> WindowTime {
+        WindowTime::Cron(Box::new(CronExpr::from_str(text).unwrap()))
+    }
+
     fn business_hours() -> ScheduleWindow {
         ScheduleWindow {
             name: "business-hours".into(),
-            time: WindowTime::Cron(Box::new(Cron::from_str("0 8 * * MON-FRI").unwrap())),
+            time: cron("0 8 * * MON-FRI"),
             duration: TimeDelta::hours(10),
             tz: chrono_tz::Europe::Berlin,
             min: Some(6),
@@ -213,7 +214,7 @@ mod tests {
     #[test]
     fn occurrence_in_spring_gap_opens_after_the_gap_and_fall_back_opens_once() {
         let mut w = business_hours();
-        w.time = WindowTime::Cron(Box::new(Cron::from_str("30 2 * * *").unwrap()));
+        w.time = cron("30 2 * * *");
         w.duration = TimeDelta::minutes(30);
         // 2026-03-29 02:30 Berlin does not exist; the window opens at 03:00 CEST = 01:00Z.
         assert_eq!(w.open_since(utc("2026-03-29T01:10:00Z")), Some(utc("2026-03-29T01:00:00Z")));
@@ -226,7 +227,7 @@ mod tests {
     #[test]
     fn interval_expressions_follow_the_wall_clock_across_dst() {
         let mut w = business_hours();
-        w.time = WindowTime::Cron(Box::new(Cron::from_str("*/20 2 * * *").unwrap()));
+        w.time = cron("*/20 2 * * *");
         w.duration = TimeDelta::minutes(5);
         let opens = |from: &str, to: &str| w.starts_overlapping(utc(from), utc(to)).len();
         // An ordinary night: 02:00, 02:20, 02:40.
@@ -240,7 +241,7 @@ mod tests {
     #[test]
     fn a_window_opening_too_often_is_reported_not_silently_cut() {
         let mut w = business_hours();
-        w.time = WindowTime::Cron(Box::new(Cron::from_str("* * * * *").unwrap()));
+        w.time = cron("* * * * *");
         w.duration = TimeDelta::seconds(30);
         let from = utc("2026-01-01T00:00:00Z");
         let t = transitions(base(), &[w], from, from + TimeDelta::days(100));

@@ -1,19 +1,23 @@
-//! `[[schedule]]` windows.
+//! `[[schedule]]` windows. `cron` takes Unix or AWS cron and `at` a TOML date-time with offset or
+//! AWS's `at(...)`; a problem with one field of an expression is located at that field.
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
-use croner::Cron;
+use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::Tz;
 
 use super::Keys;
 use crate::config::error::Problems;
 use crate::config::raw::RawSchedule;
-use crate::core::{Bounds, ScheduleWindow, WindowTime};
+use crate::core::schedule_expr::{CronExpr, Dialect, ExprError};
+use crate::core::{Bounds, ScheduleWindow, WindowTime, schedule_at};
 
 /// Validates every window against the base bounds (`None` when those were invalid themselves).
+/// A window must open at least once after `now`.
 pub fn windows(
     raw: &[Option<RawSchedule>],
     base: Option<Bounds>,
+    now: DateTime<Utc>,
     p: &mut Problems,
 ) -> Option<Vec<ScheduleWindow>> {
     let names = raw.iter().map(|r| r.as_ref().and_then(|r| r.name.as_deref()));
@@ -21,32 +25,24 @@ pub fn windows(
     let mut out = Vec::new();
     for (i, r) in raw.iter().enumerate() {
         let mut k = Keys { path: format!("schedule[{i}]"), p: &mut *p };
-        out.push(r.as_ref().and_then(|r| window(&mut k, r, base)));
+        out.push(r.as_ref().and_then(|r| window(&mut k, r, base, now)));
     }
     out.into_iter().collect()
 }
 
-fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<ScheduleWindow> {
+fn window(
+    k: &mut Keys<'_>,
+    r: &RawSchedule,
+    base: Option<Bounds>,
+    now: DateTime<Utc>,
+) -> Option<ScheduleWindow> {
     let name = k.required("name", &r.name);
-    let time = match (&r.cron, &r.at) {
-        (Some(c), None) => cron(k, c),
-        (None, Some(at)) => instant(k, at),
-        (Some(_), Some(_)) => {
-            k.problem("at", "give either cron (repeating) or at (one-off), not both");
-            None
-        }
-        (None, None) => {
-            k.problem("cron", "missing: give cron (repeating) or at (one-off)");
-            None
-        }
-    };
+    let tz = timezone(k, r);
+    // With a bad zone the expression is still checked, on UTC.
+    let time = time(k, r, tz.unwrap_or(Tz::UTC), now);
     let duration = k
         .required("duration", &r.duration)
         .and_then(|d| k.positive_duration("duration", Some(&d), "", super::ONE_YEAR));
-    let tz_name = r.timezone.as_deref().unwrap_or("UTC");
-    let tz = chrono_tz::Tz::from_str(tz_name).map_err(|_| {
-        k.problem("timezone", format!("unknown time zone {tz_name:?}; use an IANA name such as \"Europe/Berlin\" or \"America/New_York\""));
-    });
     let min = r.min.and_then(|v| k.count("min", Some(v), 0, 0));
     let max = r.max.and_then(|v| k.count("max", Some(v), 0, 1));
     let desired = r.desired.and_then(|v| k.count("desired", Some(v), 0, 0));
@@ -62,7 +58,7 @@ fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<Sch
         name: name?,
         time: time?,
         duration: duration?,
-        tz: tz.ok()?,
+        tz: tz?,
         min,
         max,
         desired,
@@ -70,31 +66,98 @@ fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<Sch
     })
 }
 
-fn cron(k: &mut Keys<'_>, text: &str) -> Option<WindowTime> {
-    let parsed = Cron::from_str(text)
-        .map_err(|e| k.problem("cron", format!("invalid cron expression {text:?}: {e}")))
-        .ok()?;
-    // A pattern such as "0 0 31 2 *" parses but never fires.
-    let epoch = DateTime::<Utc>::from_timestamp(946_684_800, 0).expect("2000-01-01 is a valid instant");
-    if parsed.find_next_occurrence(&epoch, true).is_err() {
-        k.problem("cron", format!("cron expression {text:?} never fires"));
-        return None;
+fn timezone(k: &mut Keys<'_>, r: &RawSchedule) -> Option<Tz> {
+    let name = r.timezone.as_deref().unwrap_or("UTC");
+    let tz = Tz::from_str(name).ok();
+    if tz.is_none() {
+        k.problem("timezone", format!("unknown time zone {name:?}; use an IANA name such as \"Europe/Berlin\" or \"America/New_York\""));
     }
-    Some(WindowTime::Cron(Box::new(parsed)))
+    tz
 }
 
-fn instant(k: &mut Keys<'_>, at: &toml::value::Datetime) -> Option<WindowTime> {
-    let text = at.to_string();
-    match DateTime::parse_from_rfc3339(&text) {
-        Ok(t) => Some(WindowTime::At(t.with_timezone(&Utc))),
-        Err(_) => {
-            k.problem(
-                "at",
-                format!("{text} needs a date, a time and an offset, e.g. 2026-12-24T18:00:00+01:00"),
-            );
+fn time(k: &mut Keys<'_>, r: &RawSchedule, tz: Tz, now: DateTime<Utc>) -> Option<WindowTime> {
+    match (&r.cron, &r.at) {
+        (Some(c), None) => cron(k, c, tz, now),
+        (None, Some(at)) => instant(k, at, tz),
+        (Some(_), Some(_)) => {
+            k.problem("at", "give either cron (repeating) or at (one-off), not both");
+            None
+        }
+        (None, None) => {
+            k.problem("cron", "missing: give cron (repeating) or at (one-off)");
             None
         }
     }
+}
+
+fn cron(k: &mut Keys<'_>, text: &str, tz: Tz, now: DateTime<Utc>) -> Option<WindowTime> {
+    let expr = CronExpr::parse(text).map_err(|e| report(k, "cron", text, &e)).ok()?;
+    if expr.next_after(now, tz).is_none() {
+        let this_year = now.with_timezone(&tz).year();
+        let message = match expr.last_year() {
+            Some(last) if last < this_year => {
+                format!("{} never fires again: its last year, {last}, is past", shown(text))
+            }
+            _ => format!("cron expression {text:?} never fires"),
+        };
+        k.problem("cron", message);
+        return None;
+    }
+    Some(WindowTime::Cron(Box::new(expr)))
+}
+
+/// A problem with the part of `text` that `e` points at.
+fn report(k: &mut Keys<'_>, key: &str, text: &str, e: &ExprError) {
+    k.problem_in(key, e.at.start, format!("{e} in {}", shown(text)));
+}
+
+/// An expression as messages quote it: AWS's forms are self-delimiting, Unix cron is quoted.
+fn shown(text: &str) -> String {
+    let t = text.trim();
+    match Dialect::of(t) {
+        Dialect::Aws => t.to_owned(),
+        Dialect::Unix if schedule_at::is_at(t) => t.to_owned(),
+        Dialect::Unix => format!("{t:?}"),
+    }
+}
+
+/// `at`: a TOML date-time with offset, or `at(...)` in the window's zone. (A TOML date-time
+/// reaches here as its text: `toml::Value` hands date-times to serde as strings.)
+fn instant(k: &mut Keys<'_>, at: &toml::Value, tz: Tz) -> Option<WindowTime> {
+    let found = match at {
+        toml::Value::Datetime(d) => return datetime(k, d),
+        toml::Value::String(s) if schedule_at::is_at(s) => return aws_at(k, s, tz),
+        toml::Value::String(s) => match s.parse::<toml::value::Datetime>() {
+            Ok(d) => return datetime(k, &d),
+            Err(_) => format!("{s:?}"),
+        },
+        other => format!("a TOML {}", other.type_str()),
+    };
+    k.problem("at", format!("expected a TOML date-time with offset (2026-12-24T18:00:00+01:00) or \"at(yyyy-mm-ddThh:mm:ss)\", found {found}"));
+    None
+}
+
+fn aws_at(k: &mut Keys<'_>, text: &str, tz: Tz) -> Option<WindowTime> {
+    let local = schedule_at::parse(text).map_err(|e| report(k, "at", text, &e)).ok()?;
+    let inside = text.len() - text.trim_start().len() + "at(".len();
+    let instant =
+        schedule_at::resolve(local, tz).map_err(|e| k.problem_in("at", inside, e.to_string())).ok()?;
+    Some(WindowTime::At(instant))
+}
+
+fn datetime(k: &mut Keys<'_>, at: &toml::value::Datetime) -> Option<WindowTime> {
+    let text = at.to_string();
+    if let Ok(t) = DateTime::parse_from_rfc3339(&text) {
+        return Some(WindowTime::At(t.with_timezone(&Utc)));
+    }
+    let message = match (at.date, at.time, at.offset) {
+        (Some(_), Some(_), None) => format!(
+            "{text} has no offset: add one (e.g. {text}+01:00), or write at = \"at({text})\" to read it in the window's timezone"
+        ),
+        _ => format!("{text} needs a date, a time and an offset, e.g. 2026-12-24T18:00:00+01:00"),
+    };
+    k.problem("at", message);
+    None
 }
 
 fn check_bounds(k: &mut Keys<'_>, base: Bounds, min: Option<u32>, max: Option<u32>, desired: Option<u32>) {

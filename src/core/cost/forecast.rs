@@ -134,7 +134,7 @@ mod tests {
         // Weekdays 08:00-18:00 UTC the min is 8; otherwise the mean of 3 runs.
         let w = ScheduleWindow {
             name: "business-hours".into(),
-            time: WindowTime::Cron(Box::new(croner::Cron::from_str("0 8 * * MON-FRI").unwrap())),
+            time: WindowTime::Cron(Box::new(croner::Cron::from_str("0 8 * * MON-FRI").unwrap().into())),
             duration: TimeDelta::hours(10),
             tz: Tz::UTC,
             min: Some(8),
