@@ -25,7 +25,7 @@ fn config(endpoint: &str, metrics: &str) -> trimtab::config::Config {
     trimtab::config::from_str("t.toml", &text).unwrap()
 }
 
-const SERVICE_CPU: &str = "[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 100.0\n";
+const SERVICE_CPU: &str = "[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 65.0\n";
 
 fn options(retries: bool, metadata: Option<String>) -> Options {
     Options {
@@ -63,7 +63,7 @@ async fn one_tick_reads_once_and_updates_only_on_change() {
 
     cpu(&mut fake.world.lock().unwrap(), 90.0);
     let t = a.tick(Utc::now()).await;
-    // ceil(4 × 0.90 / 0.65) = 6
+    // ceil(4 × 90 / 65) = 6
     assert_eq!(t.action, Action::Applied { from: 4, to: 6 }, "{t:?}");
     let calls = fake.calls().await;
     assert_eq!(
@@ -333,4 +333,39 @@ async fn a_cloudwatch_period_that_has_not_ended_is_not_used() {
     let d = t.decision.unwrap();
     assert_eq!(d.score.contributions[0].value, Some(90.0));
     assert_eq!(t.action, Action::Applied { from: 4, to: 6 });
+}
+
+/// Issue 13, end to end through the agent: an SQS backlog read from CloudWatch as a fleet total
+/// holds 10 tasks at 1,000 messages (100 per task), and wakes a service at zero tasks.
+#[tokio::test]
+async fn a_queue_backlog_sizes_the_service_and_wakes_it_from_zero() {
+    let backlog = |world: &mut World, n: f64| {
+        let t = Utc::now().timestamp() - 90;
+        world.datapoints.insert("ApproximateNumberOfMessagesVisible".into(), vec![(t, n)]);
+    };
+    let mut w = World::default();
+    w.desired = 10;
+    backlog(&mut w, 1000.0);
+    let fake = FakeAws::start(w).await;
+    let text = format!(
+        "[service]\ncluster = \"prod\"\nname = \"web\"\nregion = \"us-east-1\"\nlaunch_type = \"ec2\"\n\
+         endpoint_url = \"{}\"\n[scaling]\nmin = 0\nmax = 20\n[[scaling.metrics]]\nname = \"backlog\"\n\
+         source = \"cloudwatch\"\nnamespace = \"AWS/SQS\"\nmetric = \"ApproximateNumberOfMessagesVisible\"\n\
+         dimensions = {{ QueueName = \"jobs\" }}\nstatistic = \"Maximum\"\ntarget_type = \"average_value\"\ntarget = 100.0\n",
+        fake.uri()
+    );
+    let config = trimtab::config::from_str("worker.toml", &text).unwrap();
+    let mut a = Agent::new(config, options(false, None)).await.unwrap();
+    let t = a.tick(Utc::now()).await;
+    assert_eq!(t.action, Action::None, "{t:?}");
+    assert_eq!(t.decision.as_ref().map(|d| d.desired.get()), Some(10), "{t:?}");
+    // The service is at zero tasks and 60 messages arrive.
+    {
+        let mut w = fake.world.lock().unwrap();
+        w.desired = 0;
+        backlog(&mut w, 60.0);
+    }
+    let t = a.tick(Utc::now()).await;
+    assert_eq!(t.action, Action::Applied { from: 0, to: 1 }, "{t:?}");
+    assert_eq!(fake.updates().await, vec![1]);
 }

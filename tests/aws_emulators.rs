@@ -128,7 +128,7 @@ fn agent_config(cluster: &str, app: &str, dry_run: bool) -> String {
     format!(
         "[agent]\ndry_run = {dry_run}\n[service]\ncluster = \"{cluster}\"\nname = \"web\"\nlaunch_type = \"ec2\"\n\
          [scaling]\nmin = 1\nmax = 20\n\
-         [[scaling.metrics]]\nname = \"load\"\nsource = \"prometheus\"\nurl = \"{app}/metrics\"\ngauge = \"app_load\"\ntarget = 100.0\n"
+         [[scaling.metrics]]\nname = \"load\"\nsource = \"prometheus\"\nurl = \"{app}/metrics\"\ngauge = \"app_load\"\ntarget = 65.0\n"
     )
 }
 
@@ -141,7 +141,7 @@ async fn run_once_scales_the_moto_service_exactly_as_decided() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    // score 1.8: ceil(2 × 1.8 / 0.65) = 6, within the +4 step limit.
+    // load 180 against a target of 65: ceil(2 × 180 / 65) = 6, within the +4 step limit.
     assert!(stdout.contains("action: desired count set 2 -> 6"), "{stdout}\n{stderr}");
     assert_eq!(desired(&cluster).await, 6);
 

@@ -69,7 +69,7 @@ fn check_lists_every_syntax_error_with_file_line_col_and_exits_2() {
 
 #[test]
 fn check_lists_every_semantic_error_with_key_path_and_exits_2() {
-    let text = "[scaling]\nmin = 9\nmax = 3\nscale_out_threshold = 1.5\n\n[[schedule]]\nname = \"x\"\ncron = \"0 8 * * MON-FRI\"\nduration = \"10h\"\ntimezone = \"Mars/Olympus\"\nmin = 4\n\n[budget]\nmonthly_usd = 100\nwarn_at = 0.9\ncritical_at = 0.5\n";
+    let text = "[scaling]\nmin = 9\nmax = 3\nscale_out_tolerance = 15\n\n[[schedule]]\nname = \"x\"\ncron = \"0 8 * * MON-FRI\"\nduration = \"10h\"\ntimezone = \"Mars/Olympus\"\nmin = 4\n\n[budget]\nmonthly_usd = 100\nwarn_at = 0.9\ncritical_at = 0.5\n";
     let path = temp_config("semantic", text);
     let o = trimtab(&["check", "--config", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
@@ -77,7 +77,7 @@ fn check_lists_every_semantic_error_with_key_path_and_exits_2() {
     let file = path.display().to_string();
     for want in [
         format!("{file}:2:1: scaling.min: min (9) must not exceed max (3)"),
-        format!("{file}:4:1: scaling.scale_out_threshold: must be between 0 and 1"),
+        format!("{file}:4:1: scaling.scale_out_tolerance: must be a fraction from 0 to 10"),
         format!("{file}:10:1: schedule[0].timezone: unknown time zone \"Mars/Olympus\""),
         format!("{file}:15:1: budget.warn_at: warn_at ($90.00) must be below critical_at ($50.00)"),
     ] {
@@ -97,8 +97,14 @@ fn explain_recommends_more_tasks_for_the_acceptance_load_and_shows_why() {
     let mut args = vec!["explain", "--config", EXAMPLE, "--current", "4", "--at", SUNDAY_NOON];
     args.extend_from_slice(&ACCEPTANCE_METRICS);
     let table = stdout(&trimtab(&args));
-    for want in ["latency_p95_ms", "contribution", "score: 1.357", "step limit", "decision: scale out 4 → 8"]
-    {
+    for want in [
+        "latency_p95_ms",
+        "contribution",
+        "score: 1.357",
+        "scale out above",
+        "77.0%",
+        "decision: scale out 4 → 6",
+    ] {
         assert!(table.contains(want), "missing {want:?} in\n{table}");
     }
 }
@@ -190,7 +196,7 @@ fn policies_lists_the_six_templates_and_prints_one() {
     assert_eq!(out.lines().count(), 6, "{out}");
     assert!(out.lines().all(|l| l.split_whitespace().count() > 3), "each has a summary:\n{out}");
     let one = trimtab(&["policies", "web-aggressive"]);
-    assert!(stdout(&one).contains("scale_out_threshold = 0.60"));
+    assert!(stdout(&one).contains("scale_out_tolerance = 0.10"));
     assert_eq!(trimtab(&["policies", "nope"]).status.code(), Some(2));
 }
 
@@ -502,4 +508,36 @@ fn rightsize_with_half_an_hour_of_history_says_how_much_it_needs() {
          a recommendation needs at least 1 h and 10 CPU samples\n"
     );
     assert_eq!(stdout(&o), want);
+}
+
+/// Issue 13, reproduction 2, end to end: the SQS worker example sizes on its backlog as a fleet
+/// total (1,000 messages at 100 per task is 10 tasks, not 154) and wakes from zero.
+#[test]
+fn the_sqs_worker_example_sizes_on_its_backlog_and_wakes_from_zero() {
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sqs-worker.toml");
+    assert!(trimtab(&["check", "--config", cfg]).status.success());
+    let explain = |current: &str, backlog: &str| {
+        let metric = format!("backlog={backlog}");
+        stdout(&trimtab(&["explain", "--config", cfg, "--current", current, "--metric", &metric]))
+    };
+    let busy = explain("10", "1000");
+    assert!(busy.contains("1000.00 / 100.00 per task → 10"), "{busy}");
+    assert!(busy.contains("decision: hold 10 → 10 (reason: within_tolerance)"), "{busy}");
+    assert!(explain("4", "1000").contains("decision: scale out 4 → 10"));
+    assert!(explain("0", "60").contains("decision: scale out 0 → 1 (reason: scale_out)"));
+    assert!(explain("0", "0").contains("decision: hold 0 → 0 (reason: activation)"));
+}
+
+/// Issue 13: a config written for the old score scale is refused with what to write instead.
+#[test]
+fn check_says_what_to_write_for_the_old_band_keys() {
+    let path = temp_config("oldband", "[scaling]\nscale_out_threshold = 0.7\nscale_in_threshold = 0.3\n");
+    let o = trimtab(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("scaling.scale_out_threshold: thresholds are now ratios to each metric's target"),
+        "{err}"
+    );
+    assert!(err.contains("write scale_out_tolerance = 0.077 and scale_in_tolerance = 0.1"), "{err}");
 }

@@ -143,7 +143,7 @@ fn guards_table(d: &Decision, p: &Policy) -> String {
         (
             "load",
             format!(
-                "tolerance band [{:.2}, {:.2}] around the targets, sizing to the targets, on missing data {}",
+                "band [{:.2}, {:.2}] of the targets, on missing data {}",
                 p.thresholds.scale_in,
                 p.thresholds.scale_out,
                 p.on_missing_data.as_str()

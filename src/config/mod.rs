@@ -37,18 +37,10 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     from_str(&path.display().to_string(), &text)
 }
 
-/// Validates config `text`; `file` names it in error messages. A schedule window that would
-/// never open again from the current time is an error; [`from_str_at`] takes that time instead.
+/// Validates config `text`; `file` names it in error messages. Validation does not depend on
+/// the date: a schedule window whose years are past is valid (it never opens again, which is
+/// harmless), so a config that ran yesterday never stops the agent today.
 pub fn from_str(file: &str, text: &str) -> Result<Config, ConfigError> {
-    from_str_at(file, text, chrono::Utc::now())
-}
-
-/// [`from_str`] as of `now`: schedule windows must open at least once after it.
-pub fn from_str_at(
-    file: &str,
-    text: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Config, ConfigError> {
     let (parsed, mut problems) = parse::parse(file, text).map_err(ConfigError::Invalid)?;
     let name = parsed
         .raw
@@ -67,7 +59,7 @@ pub fn from_str_at(
     let (template_file, template) = (t.file(), load_template(t)?);
     let empty = RawScaling::default();
     let base = template.raw.scaling.as_ref().unwrap_or(&empty);
-    let more = match validate::validate(file, &parsed.raw, base, now) {
+    let more = match validate::validate(file, &parsed.raw, base) {
         Ok(config) if problems.is_empty() => return Ok(config),
         Ok(_) => Problems::default(),
         Err(p) => p,

@@ -83,8 +83,7 @@ pub(super) fn stage(
 
 /// At zero tasks: wake on a metric above its activation, to what the score asks for.
 fn wake(score: &Score) -> (Replicas, Reason, String) {
-    let active = score.active();
-    let (Some(s), false) = (score.value, active.is_empty()) else {
+    let (Some(s), false) = (score.value, score.active().is_empty()) else {
         let missing = score.unusable();
         let also =
             if missing.is_empty() { String::new() } else { format!(" ({} missing)", missing.join(", ")) };
@@ -92,10 +91,13 @@ fn wake(score: &Score) -> (Replicas, Reason, String) {
         return (Replicas(0), Reason::Activation, msg);
     };
     let to = Replicas(proportional(0, s).max(1));
-    let msg = format!(
-        "wake from zero: {} above activation; score {s:.3} (as for one task) → {to}",
-        active.join(", ")
-    );
+    let above: Vec<String> = score
+        .contributions
+        .iter()
+        .filter(|c| c.steers() && c.is_active())
+        .map(|c| format!("{} {:.2} above its activation {:.2}", c.name, c.value.unwrap_or(0.0), c.activation))
+        .collect();
+    let msg = format!("wake from zero: {}; score {s:.3}, sized as for one task → {to}", above.join(", "));
     (to, Reason::ScaleOut, msg)
 }
 

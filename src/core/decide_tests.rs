@@ -661,7 +661,13 @@ fn at_zero_tasks_only_activation_wakes_the_service() {
     // Backlog 60 at zero tasks: ceil(60 / 100) = 1.
     let d = decide(&p, &backlog(0, 60.0, t0()), &History::default(), t0());
     assert_eq!((d.desired, d.reason), (Replicas(1), Reason::ScaleOut), "{}", d.message);
-    assert!(d.message.contains("wake from zero: backlog above activation"), "{}", d.message);
+    assert!(
+        d.message.contains(
+            "wake from zero: backlog 60.00 above its activation 0.00; score 0.600, sized as for one task → 1"
+        ),
+        "{}",
+        d.message
+    );
     // A large backlog asks for more, within the step limit.
     let d = decide(&p, &backlog(0, 1000.0, t0()), &History::default(), t0());
     assert_eq!(d.desired, Replicas(4), "{}", d.message);

@@ -8,20 +8,14 @@ mod schedule;
 mod service;
 mod source;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 
 use super::error::Problems;
 use super::model::Config;
 use super::raw::{RawConfig, RawScaling};
 
-/// Validates `raw` on top of `template` (the `[scaling]` of the named policy template). `now` is
-/// the time a schedule window must open after, at least once.
-pub fn validate(
-    file: &str,
-    raw: &RawConfig,
-    template: &RawScaling,
-    now: DateTime<Utc>,
-) -> Result<Config, Problems> {
+/// Validates `raw` on top of `template` (the `[scaling]` of the named policy template).
+pub fn validate(file: &str, raw: &RawConfig, template: &RawScaling) -> Result<Config, Problems> {
     let mut p = Problems::default();
     let agent = service::agent(raw.agent.as_ref(), &mut p);
     let svc = raw.service.as_ref().and_then(|s| service::service(s, &mut p));
@@ -41,7 +35,7 @@ pub fn validate(
         p.push("budget", "a budget needs the [service] it pays for");
     }
     let user_scaling = raw.scaling.clone().unwrap_or_default();
-    let scaling = scaling::scaling(&user_scaling, template, &raw.schedule, now, &mut p);
+    let scaling = scaling::scaling(&user_scaling, template, &raw.schedule, &mut p);
     let pools = local::pools(&raw.pools, &mut p);
     if let Some(s) = &scaling {
         local::pool_metrics(s, &pools, &mut p);

@@ -31,7 +31,6 @@ pub fn scaling(
     user: &RawScaling,
     template: &RawScaling,
     schedules: &[Option<RawSchedule>],
-    now: chrono::DateTime<chrono::Utc>,
     p: &mut Problems,
 ) -> Option<ScalingConfig> {
     let m = merge(user, template);
@@ -59,7 +58,7 @@ pub fn scaling(
         &[OnMissingData::Hold, OnMissingData::UseAvailable, OnMissingData::ScaleOut],
     );
     let metrics = metrics(&mut k, m.metrics.as_deref().unwrap_or_default());
-    let windows = schedule::windows(schedules, bounds, now, k.p);
+    let windows = schedule::windows(schedules, bounds, k.p);
     let (metrics, sources): (Vec<_>, Vec<_>) = metrics?.into_iter().unzip();
     let policy = Policy {
         bounds: bounds?,

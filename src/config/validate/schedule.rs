@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::Keys;
@@ -13,11 +13,11 @@ use crate::core::schedule_expr::{CronExpr, Dialect, ExprError};
 use crate::core::{Bounds, ScheduleWindow, WindowTime, schedule_at};
 
 /// Validates every window against the base bounds (`None` when those were invalid themselves).
-/// A window must open at least once after `now`.
+/// A cron window must be able to open at all; one whose years are past is valid (it stays shut),
+/// so that validity never depends on the date.
 pub fn windows(
     raw: &[Option<RawSchedule>],
     base: Option<Bounds>,
-    now: DateTime<Utc>,
     p: &mut Problems,
 ) -> Option<Vec<ScheduleWindow>> {
     let names = raw.iter().map(|r| r.as_ref().and_then(|r| r.name.as_deref()));
@@ -25,21 +25,16 @@ pub fn windows(
     let mut out = Vec::new();
     for (i, r) in raw.iter().enumerate() {
         let mut k = Keys { path: format!("schedule[{i}]"), p: &mut *p };
-        out.push(r.as_ref().and_then(|r| window(&mut k, r, base, now)));
+        out.push(r.as_ref().and_then(|r| window(&mut k, r, base)));
     }
     out.into_iter().collect()
 }
 
-fn window(
-    k: &mut Keys<'_>,
-    r: &RawSchedule,
-    base: Option<Bounds>,
-    now: DateTime<Utc>,
-) -> Option<ScheduleWindow> {
+fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<ScheduleWindow> {
     let name = k.required("name", &r.name);
     let tz = timezone(k, r);
     // With a bad zone the expression is still checked, on UTC.
-    let time = time(k, r, tz.unwrap_or(Tz::UTC), now);
+    let time = time(k, r, tz.unwrap_or(Tz::UTC));
     let duration = k
         .required("duration", &r.duration)
         .and_then(|d| k.positive_duration("duration", Some(&d), "", super::ONE_YEAR));
@@ -75,9 +70,9 @@ fn timezone(k: &mut Keys<'_>, r: &RawSchedule) -> Option<Tz> {
     tz
 }
 
-fn time(k: &mut Keys<'_>, r: &RawSchedule, tz: Tz, now: DateTime<Utc>) -> Option<WindowTime> {
+fn time(k: &mut Keys<'_>, r: &RawSchedule, tz: Tz) -> Option<WindowTime> {
     match (&r.cron, &r.at) {
-        (Some(c), None) => cron(k, c, tz, now),
+        (Some(c), None) => cron(k, c, tz),
         (None, Some(at)) => instant(k, at, tz),
         (Some(_), Some(_)) => {
             k.problem("at", "give either cron (repeating) or at (one-off), not both");
@@ -90,17 +85,11 @@ fn time(k: &mut Keys<'_>, r: &RawSchedule, tz: Tz, now: DateTime<Utc>) -> Option
     }
 }
 
-fn cron(k: &mut Keys<'_>, text: &str, tz: Tz, now: DateTime<Utc>) -> Option<WindowTime> {
+fn cron(k: &mut Keys<'_>, text: &str, tz: Tz) -> Option<WindowTime> {
     let expr = CronExpr::parse(text).map_err(|e| report(k, "cron", text, &e)).ok()?;
-    if expr.next_after(now, tz).is_none() {
-        let this_year = now.with_timezone(&tz).year();
-        let message = match expr.last_year() {
-            Some(last) if last < this_year => {
-                format!("{} never fires again: its last year, {last}, is past", shown(text))
-            }
-            _ => format!("cron expression {text:?} never fires"),
-        };
-        k.problem("cron", message);
+    // A pattern such as "0 0 31 2 *" parses but never fires.
+    if expr.next_after(DateTime::<Utc>::UNIX_EPOCH, tz).is_none() {
+        k.problem("cron", format!("cron expression {text:?} never fires"));
         return None;
     }
     Some(WindowTime::Cron(Box::new(expr)))
