@@ -541,3 +541,33 @@ fn check_says_what_to_write_for_the_old_band_keys() {
     );
     assert!(err.contains("write scale_out_tolerance = 0.077 and scale_in_tolerance = 0.1"), "{err}");
 }
+
+/// Issue 13: `target = 70` holds CPU near 70 where the load allows, and the README's "Holding a
+/// target" figures are what the simulator prints for the config it shows.
+#[test]
+fn a_cpu_target_of_70_is_held_near_70_and_the_readme_says_so() {
+    let path = temp_config(
+        "tt70",
+        "[scaling]\nmin = 1\nmax = 40\n[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 70.0\n",
+    );
+    let cfg = path.to_str().unwrap();
+    let mean_cpu = |args: &[&str]| -> Vec<(String, f64)> {
+        let o = trimtab(&[&["simulate", "--config", cfg, "--format", "json"][..], args].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let runs = v["runs"].as_array().unwrap();
+        runs.iter().map(|r| (r["name"].as_str().unwrap().to_owned(), r["mean_cpu"].as_f64().unwrap())).collect()
+    };
+    let wiki = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/traces/wikipedia_allprojects_2009_3600s.csv");
+    let smooth = mean_cpu(&["--trace", wiki, "--fit-peak", "20"]);
+    assert!((65.0..=75.0).contains(&smooth[0].1), "{smooth:?}");
+    let nasa = mean_cpu(&["--fit-peak", "20", "--compare"]);
+    let readme = include_str!("../README.md");
+    let section = readme.split("### Holding a target").nth(1).unwrap().split("\n## ").next().unwrap();
+    let figures = [("trimtab", smooth[0].1), ("trimtab", nasa[0].1), ("oracle", nasa[4].1)];
+    for (who, v) in figures.iter().chain([("target tracking", nasa[1].1), ("HPA", nasa[2].1)].iter()) {
+        assert!(section.contains(&format!("{v:.1}%")), "README lacks {who} {v:.1}% in\n{section}");
+    }
+    // On NASA no controller holds 70%: the oracle, never short, sets the ceiling.
+    assert!(nasa.iter().all(|(_, c)| *c < nasa[4].1 + 2.0), "{nasa:?}");
+}
