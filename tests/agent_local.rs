@@ -72,6 +72,19 @@ async fn local_mode_serves_its_api_takes_overrides_and_stops_on_sigterm() {
         s["last"]["decision"]["score"]["contributions"][1]["status"], "ok",
         "memory is read at once: {s}"
     );
+    // The policy the decisions are read against, with the missing-data rule in words (issue 13).
+    let p = &s["policy"];
+    assert_eq!(
+        (p["scale_out_above"].as_f64(), p["scale_in_below"].as_f64()),
+        (Some(1.08), Some(0.90)),
+        "{p}"
+    );
+    assert_eq!(p["on_missing_data"], "hold");
+    assert_eq!(
+        p["on_missing_data_means"],
+        "scale out on what is usable; never scale in while anything is missing"
+    );
+    assert_eq!(p["metrics"][0]["target_type"], "utilization", "{p}");
 
     let (code, body) = a.get("/healthz").await;
     assert_eq!(code, 200, "{body}");

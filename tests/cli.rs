@@ -556,7 +556,9 @@ fn a_cpu_target_of_70_is_held_near_70_and_the_readme_says_so() {
         assert!(o.status.success(), "{}", stderr(&o));
         let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         let runs = v["runs"].as_array().unwrap();
-        runs.iter().map(|r| (r["name"].as_str().unwrap().to_owned(), r["mean_cpu"].as_f64().unwrap())).collect()
+        runs.iter()
+            .map(|r| (r["name"].as_str().unwrap().to_owned(), r["mean_cpu"].as_f64().unwrap()))
+            .collect()
     };
     let wiki = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/traces/wikipedia_allprojects_2009_3600s.csv");
     let smooth = mean_cpu(&["--trace", wiki, "--fit-peak", "20"]);

@@ -31,7 +31,9 @@ use crate::core::{self, History, ManualOverride, Observation, Policy, Reason, Re
 use crate::notify::Notifier;
 use crate::sources::{self, Environment, Sources};
 use leader::Role;
-use snapshot::{Action, ActionRecord, Cooldowns, Counters, ServiceView, Snapshot, Tick, push_bounded};
+use snapshot::{
+    Action, ActionRecord, Cooldowns, Counters, PolicyView, ServiceView, Snapshot, Tick, push_bounded,
+};
 use spend::Spend;
 pub use target::Target;
 
@@ -147,6 +149,7 @@ impl Agent {
             cost: None,
             notifications: None,
             vertical: None,
+            policy: PolicyView::of(&policy),
         };
         Ok(Agent {
             policy,

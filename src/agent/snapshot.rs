@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::leader::Role;
-use crate::core::{Decision, ManualOverride};
+use crate::core::policy::TargetType;
+use crate::core::{Decision, ManualOverride, Policy};
 
 /// Ticks and actions kept for `/history`: a ring, never a leak.
 pub const HISTORY_LEN: usize = 240;
@@ -39,6 +40,56 @@ pub struct Snapshot {
     pub notifications: Option<crate::notify::NotifyCounters>,
     /// What the last look at resizing the task found (`vertical.mode = "apply"`).
     pub vertical: Option<super::vertical::VerticalStatus>,
+    /// The policy's band, targets and missing-data rule, as the decisions apply them.
+    pub policy: PolicyView,
+}
+
+/// The parts of the policy an operator reads a decision against.
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyView {
+    pub min: u32,
+    pub max: u32,
+    /// Scale out above this score (a ratio to the targets).
+    pub scale_out_above: f64,
+    pub scale_in_below: f64,
+    pub on_missing_data: &'static str,
+    /// What `on_missing_data` does, in words.
+    pub on_missing_data_means: &'static str,
+    pub metrics: Vec<MetricView>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MetricView {
+    pub name: String,
+    pub target: f64,
+    pub target_type: TargetType,
+    pub weight: f64,
+    pub activation: f64,
+}
+
+impl PolicyView {
+    pub fn of(p: &Policy) -> Self {
+        let metrics = p
+            .metrics
+            .iter()
+            .map(|m| MetricView {
+                name: m.name.clone(),
+                target: m.target,
+                target_type: m.target_type,
+                weight: m.weight,
+                activation: m.activation,
+            })
+            .collect();
+        PolicyView {
+            min: p.bounds.min().get(),
+            max: p.bounds.max().get(),
+            scale_out_above: p.thresholds.scale_out,
+            scale_in_below: p.thresholds.scale_in,
+            on_missing_data: p.on_missing_data.as_str(),
+            on_missing_data_means: p.on_missing_data.meaning(),
+            metrics,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

@@ -115,7 +115,11 @@ pub fn render(s: &Snapshot) -> String {
                     o.sample("trimtab_metric_value", &[("metric", &c.name)], v);
                 }
             }
-            o.family("trimtab_metric_normalized", "gauge", "Each metric's ratio to its target (1.0 = on target; per task for an average value).");
+            o.family(
+                "trimtab_metric_normalized",
+                "gauge",
+                "Each metric's ratio to its target (1.0 = on target; per task for an average value).",
+            );
             for c in &d.score.contributions {
                 if let Some(v) = c.normalized {
                     o.sample("trimtab_metric_normalized", &[("metric", &c.name)], v);

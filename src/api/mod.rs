@@ -102,6 +102,7 @@ async fn status(Extract(s): Extract<State>) -> Response {
         "cost": snap.cost,
         "notifications": snap.notifications,
         "vertical": snap.vertical,
+        "policy": snap.policy,
     });
     Json(body).into_response()
 }

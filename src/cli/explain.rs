@@ -40,6 +40,8 @@ pub fn render(d: &Decision, policy: &Policy) -> String {
          than the most any metric asks for",
         t.scale_in
     );
+    let rule = policy.on_missing_data;
+    let _ = writeln!(out, "on missing data ({}): {}", rule.as_str(), rule.meaning());
     let _ = writeln!(out);
     out.push_str(&guards_table(d, policy));
     let _ = writeln!(out, "\nwhy:");

@@ -119,6 +119,17 @@ pub enum OnMissingData {
 }
 
 impl OnMissingData {
+    /// What the rule does, in the words `explain`, `/status` and the README use.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            OnMissingData::Hold => "scale out on what is usable; never scale in while anything is missing",
+            OnMissingData::UseAvailable => "scale out and in on what is usable",
+            OnMissingData::ScaleOut => {
+                "scale out on what is usable, else add one task; never scale in while anything is missing"
+            }
+        }
+    }
+
     /// The config spelling.
     pub fn as_str(self) -> &'static str {
         match self {
