@@ -36,7 +36,7 @@ use super::schedule_expr::{CronExpr, Dialect, ExprError, Field, Token, tokens};
 pub const YEARS: (u16, u16) = (1970, 2199);
 
 /// The fields, with Application Auto Scaling's optional leading seconds.
-const FIELDS: [Field; 7] = [
+pub(super) const FIELDS: [Field; 7] = [
     Field::Seconds,
     Field::Minutes,
     Field::Hours,

@@ -196,16 +196,8 @@ pub(crate) fn tokens(text: &str, base: usize) -> Vec<Token<'_>> {
     out
 }
 
-/// Unix fields, with croner's optional seconds and year.
-const UNIX: [Field; 7] = [
-    Field::Seconds,
-    Field::Minutes,
-    Field::Hours,
-    Field::DayOfMonth,
-    Field::Month,
-    Field::DayOfWeek,
-    Field::Year,
-];
+/// Unix fields, with croner's optional seconds and year: the same order as AWS's.
+const UNIX: [Field; 7] = schedule_aws::FIELDS;
 
 /// Unix cron: `N/step` made explicit, then croner. Croner's error names no field, so a rejected
 /// expression is parsed again one field at a time to find the field it objects to.
