@@ -70,6 +70,14 @@ fn parse_config(c: &mut Criterion) {
     g.bench_function("parse and validate the example", |b| {
         b.iter(|| config::from_str("bench.toml", black_box(EMBEDDED_EXAMPLE)).is_ok())
     });
+    // Error recovery on hostile input (issue 14): every unknown key reported, in linear time.
+    let unknown: String =
+        std::iter::once("[agent]\n".to_owned()).chain((0..60_000).map(|i| format!("zz{i} = 1\n"))).collect();
+    g.throughput(Throughput::Bytes(unknown.len() as u64));
+    g.sample_size(10);
+    g.bench_function("60k unknown keys, all reported", |b| {
+        b.iter(|| config::from_str("bench.toml", black_box(&unknown)).unwrap_err().diagnostics().len())
+    });
     g.finish();
 }
 

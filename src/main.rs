@@ -381,6 +381,9 @@ fn run_agent(args: RunArgs) -> anyhow::Result<()> {
                 .into()
         )),
     };
+    if !args.local && cfg.service.is_none() {
+        bail!(UsageError(format!("{}: {}", cfg.file, cli::RUN_NEEDS_SERVICE)));
+    }
     init_logs(args.log_format);
     let opts = trimtab::agent::Options {
         local: args.local,

@@ -573,3 +573,35 @@ fn a_cpu_target_of_70_is_held_near_70_and_the_readme_says_so() {
     // On NASA no controller holds 70%: the oracle, never short, sets the ceiling.
     assert!(nasa.iter().all(|(_, c)| *c < nasa[4].1 + 2.0), "{nasa:?}");
 }
+
+/// Issue 14: absurd input to the CLI is an error with exit 2, never a panic (exit 101).
+#[test]
+fn absurd_numbers_exit_2_with_a_message() {
+    let o = trimtab(&["explain", "--current", "4", "--metric", "cpu=50", "--last-scale-in", "100000000000d"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is too long: at most 36500d (100 years)"), "{}", stderr(&o));
+    let path = temp_config("maxtasks", "[scaling]\nmax = 4294967295\n");
+    let o = trimtab(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("scaling.max: must be a whole number from 1 to 10000, got 4294967295"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Issue 14, defect 9: `check` accepted an empty config that `run` then refused with exit 1.
+/// Now `check` says what `run` needs, and `run` refuses it as a usage error.
+#[test]
+fn check_says_what_run_needs_and_run_refuses_with_exit_2() {
+    let path = temp_config("empty", "");
+    let path = path.to_str().unwrap();
+    let check = stdout(&trimtab(&["check", "--config", path]));
+    assert!(
+        check.contains("no [service] (fine for explain and simulate; `trimtab run` needs one, or --local)"),
+        "{check}"
+    );
+    let o = trimtab(&["run", "--once", "--config", path]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("`trimtab run` needs a [service] section"), "{}", stderr(&o));
+}

@@ -14,11 +14,17 @@ use crate::config::{Config, templates};
 pub const EMBEDDED_EXAMPLE: &str = include_str!("../../examples/trimtab.toml");
 pub const EMBEDDED_NAME: &str = "<embedded examples/trimtab.toml>";
 
+/// What `trimtab run` says of a config without `[service]`, and `check` says before it.
+pub const RUN_NEEDS_SERVICE: &str =
+    "`trimtab run` needs a [service] section (cluster, name) to scale, or --local to try it on this machine";
+
 /// `trimtab check`'s one-line summary of a valid config.
 pub fn check_summary(c: &Config) -> String {
     let p = &c.scaling.policy;
-    let service =
-        c.service.as_ref().map_or("no [service]".to_owned(), |s| format!("service {}/{}", s.cluster, s.name));
+    let service = c.service.as_ref().map_or_else(
+        || "no [service] (fine for explain and simulate; `trimtab run` needs one, or --local)".to_owned(),
+        |s| format!("service {}/{}", s.cluster, s.name),
+    );
     let budget = c.budget.as_ref().map_or(String::new(), |b| {
         format!(
             ", budget {}/{}",

@@ -1,6 +1,13 @@
 //! Human durations in config: `"90s"`, `"5m"`, `"1h30m"`, `"2d"`, `"250ms"`.
+//!
+//! Every duration read from outside the process (config, CLI flags, API bodies) comes through
+//! [`parse`], which never overflows and caps the result at [`MAX`]: far beyond any setting's own
+//! bound, and far enough inside chrono's range that `now ± duration` can never panic.
 
 use chrono::TimeDelta;
+
+/// The longest duration anything accepts: 100 years.
+pub const MAX: TimeDelta = TimeDelta::days(36_500);
 
 /// Parses a duration, or says what is wrong with it.
 pub fn parse(s: &str) -> Result<TimeDelta, String> {
@@ -14,12 +21,28 @@ pub fn parse(s: &str) -> Result<TimeDelta, String> {
         let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         let unit_len = rest[digits..].find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len() - digits);
         let (number, unit) = (&rest[..digits], &rest[digits..digits + unit_len]);
-        let n: i64 = number.parse().map_err(|_| bad(s))?;
-        total += unit_delta(unit, n).ok_or_else(|| bad(s))?;
+        let n: i64 = number.parse().map_err(|_| too_long_or_bad(s, number))?;
+        if !UNITS.contains(&unit) {
+            return Err(bad(s));
+        }
+        let part = unit_delta(unit, n).ok_or_else(|| too_long(s))?;
+        total = total.checked_add(&part).filter(|t| *t <= MAX).ok_or_else(|| too_long(s))?;
         rest = &rest[digits + unit_len..];
     }
     Ok(total)
 }
+
+/// A number too large for any unit is a duration too long; anything else is malformed.
+fn too_long_or_bad(s: &str, number: &str) -> String {
+    let digits = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+    if digits { too_long(s) } else { bad(s) }
+}
+
+fn too_long(s: &str) -> String {
+    format!("duration {s:?} is too long: at most {}d (100 years)", MAX.num_days())
+}
+
+const UNITS: [&str; 5] = ["ms", "s", "m", "h", "d"];
 
 fn unit_delta(unit: &str, n: i64) -> Option<TimeDelta> {
     match unit {
@@ -55,6 +78,23 @@ mod tests {
         for (text, ms) in cases {
             assert_eq!(parse(text).unwrap().num_milliseconds(), ms, "{text}");
         }
+    }
+
+    /// Issue 14, defect 2: this overflowed chrono's arithmetic and panicked `check`, the pool
+    /// API and `explain`.
+    #[test]
+    fn absurd_durations_are_an_error_not_a_panic() {
+        for text in [
+            "100000000000d100000000000d",
+            "99999999999999999999s",
+            "36501d",
+            "36500d1ms",
+            "9223372036854775807ms",
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.contains("too long: at most 36500d (100 years)"), "{text}: {e}");
+        }
+        assert_eq!(parse("36500d"), Ok(MAX));
     }
 
     #[test]

@@ -28,13 +28,24 @@ pub fn parse(file: &str, text: &str) -> Result<(Parsed, Problems), Vec<Diagnosti
         let lines = SpanIndex::lines_only(text);
         let mut diags: Vec<Diagnostic> = errors.iter().map(|e| syntax_diagnostic(file, &lines, e)).collect();
         diags.sort();
-        return Err(diags);
+        return Err(without_cascades(diags));
     }
     let index = SpanIndex::new(text, doc.get_ref());
     let table: toml::Table = toml::from_str(text).map_err(|e| vec![syntax_diagnostic(file, &index, &e)])?;
     let mut problems = Problems::default();
     let raw = sections(table, &mut problems);
     Ok((Parsed { raw, index }, problems))
+}
+
+/// After an unclosed table header the parser's recovery reads the tables below it as repeats of
+/// each other, so its "duplicate key" errors there are not the user's: they are left out until
+/// the header is fixed (issue 14: `[scaling` gave three false ones in the example).
+fn without_cascades(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let Some(first) = diags.iter().find(|d| d.message.starts_with("unclosed")).map(|d| (d.line, d.column))
+    else {
+        return diags;
+    };
+    diags.into_iter().filter(|d| d.message != "duplicate key" || (d.line, d.column) < first).collect()
 }
 
 fn syntax_diagnostic(file: &str, index: &SpanIndex, e: &toml::de::Error) -> Diagnostic {
@@ -96,7 +107,10 @@ fn elements<T: DeserializeOwned>(value: toml::Value, path: &str, problems: &mut 
 }
 
 /// Deserializes one table. A bad key is reported and dropped, and the rest is read again, so
-/// every bad key is found and every good one kept.
+/// every bad key is found and every good one kept. Unknown keys go all at once (serde's message
+/// names every key the table accepts), so a table of many unknown keys costs two passes, not
+/// one per key; each further pass removes one accepted key of the wrong type, of which a table
+/// has a few dozen at most.
 fn section<T: DeserializeOwned>(value: toml::Value, path: &str, problems: &mut Problems) -> Option<T> {
     let mut value = value;
     loop {
@@ -105,9 +119,19 @@ fn section<T: DeserializeOwned>(value: toml::Value, path: &str, problems: &mut P
             Err(e) => e,
         };
         let inner = err.path().to_string();
-        // The path includes the offending key, unknown keys too.
+        let message = err.into_inner().message().trim().to_owned();
+        if let (Some(expected), toml::Value::Table(t)) = (unknown_field_tail(&message, &inner), &mut value) {
+            let known = backticked(expected);
+            let unknown: Vec<String> = t.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
+            for key in unknown {
+                problems.push(format!("{path}.{key}"), format!("unknown field `{key}`, {expected}"));
+                t.remove(&key);
+            }
+            continue;
+        }
+        // The path includes the offending key.
         let at = if inner == "." { path.to_owned() } else { format!("{path}.{inner}") };
-        problems.push(at, err.into_inner().message().trim().to_owned());
+        problems.push(at, message);
         let key = inner.split(['.', '[']).next().filter(|k| !k.is_empty() && *k != ".");
         let removed = match (&mut value, key) {
             (toml::Value::Table(t), Some(k)) => t.remove(k).is_some(),
@@ -117,4 +141,17 @@ fn section<T: DeserializeOwned>(value: toml::Value, path: &str, problems: &mut P
             return None;
         }
     }
+}
+
+/// For serde's "unknown field `k`, expected …" about a key of this very table (`inner` is the
+/// key itself, not a nested path), the part that lists what the table accepts.
+fn unknown_field_tail<'m>(message: &'m str, inner: &str) -> Option<&'m str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let tail = rest.strip_prefix(inner)?.strip_prefix("`, ")?;
+    (tail.starts_with("expected ") || tail == "there are no fields").then_some(tail)
+}
+
+/// The names between backticks: `a`, `b` or `c` → [a, b, c].
+fn backticked(list: &str) -> Vec<&str> {
+    list.split('`').skip(1).step_by(2).collect()
 }

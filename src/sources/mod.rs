@@ -55,13 +55,30 @@ pub fn http_client() -> reqwest::Client {
         .expect("a client without TLS or proxies always builds")
 }
 
+/// The largest response body read from a local endpoint. An app's `/metrics` is typically tens
+/// of kilobytes and a task's stats a few; this bounds what a runaway or hostile endpoint can
+/// make the agent hold (its container usually has 128 MiB).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
 async fn get_text(http: &reqwest::Client, url: &str) -> Result<String, String> {
-    let resp = http.get(url).send().await.map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
+    let mut resp = http.get(url).send().await.map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
     let status = resp.status();
     if !status.is_success() {
         return Err(format!("GET {url}: HTTP {status}"));
     }
-    resp.text().await.map_err(|e| format!("GET {url}: {}", error_chain(&e)))
+    let too_large = || format!("GET {url}: response body larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024));
+    if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    // Read chunk by chunk, so a body without a length (or lying about it) stops at the bound.
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("GET {url}: {}", error_chain(&e)))? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| format!("GET {url}: the response body is not UTF-8 text"))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -201,5 +218,43 @@ impl Sources {
         if let Some(h) = &mut self.host {
             let _ = h.read(Utc::now());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    /// Issue 14, defect 8: a scrape body had no size limit. One with a length over the bound is
+    /// refused before it is read.
+    #[tokio::test]
+    async fn a_body_longer_than_the_bound_is_refused() {
+        let server = wiremock::MockServer::start().await;
+        let big = "x 1\n".repeat(MAX_BODY_BYTES / 4 + 1);
+        wiremock::Mock::given(wiremock::matchers::any())
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_string(big))
+            .mount(&server)
+            .await;
+        let e = get_text(&http_client(), &server.uri()).await.unwrap_err();
+        assert!(e.ends_with("response body larger than 4 MiB"), "{e}");
+    }
+
+    /// ...and an endless chunked body (no length to check) stops at the bound.
+    #[tokio::test]
+    async fn an_endless_body_stops_at_the_bound() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 1024];
+            let _ = tokio::io::AsyncReadExt::read(&mut sock, &mut head).await;
+            let _ = sock.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").await;
+            let chunk = format!("{:x}\r\n{}\r\n", 65_536, "y".repeat(65_536));
+            while sock.write_all(chunk.as_bytes()).await.is_ok() {}
+        });
+        let e = get_text(&http_client(), &format!("http://{addr}/metrics")).await.unwrap_err();
+        assert!(e.ends_with("response body larger than 4 MiB"), "{e}");
     }
 }

@@ -14,6 +14,18 @@ use crate::core::cost::pricing::{
 };
 use crate::core::cost::{Budget, Level, PeriodKind, Threshold};
 
+/// The largest budget or budget level, in dollars: a billion a period keeps every sum of money
+/// exact and far from overflow.
+const MAX_BUDGET_USD: f64 = 1e9;
+
+/// The largest price per hour of one unit (vCPU, GB, instance): above any AWS price by far.
+const MAX_PRICE_USD: f64 = 10_000.0;
+
+/// A dollar amount in `(0, most]`.
+fn dollars(usd: f64, most: f64) -> Option<Money> {
+    (usd > 0.0 && usd <= most).then(|| Money::from_usd(usd)).flatten()
+}
+
 pub fn budget(raw: &RawBudget, p: &mut Problems) -> Option<Budget> {
     let mut k = Keys { path: "budget".into(), p };
     let (period, usd, key) = match (raw.monthly_usd, raw.daily_usd) {
@@ -28,9 +40,9 @@ pub fn budget(raw: &RawBudget, p: &mut Problems) -> Option<Budget> {
             return None;
         }
     };
-    let amount = Money::from_usd(usd).filter(|_| usd > 0.0);
+    let amount = dollars(usd, MAX_BUDGET_USD);
     if amount.is_none() {
-        k.problem(key, format!("must be a positive amount of dollars, got {usd}"));
+        k.problem(key, format!("must be a positive amount of dollars up to {MAX_BUDGET_USD:.0}, got {usd}"));
     }
     let warn_at = threshold(&mut k, "warn_at", raw.warn_at.as_ref(), 0.75);
     let critical_at = threshold(&mut k, "critical_at", raw.critical_at.as_ref(), 0.90);
@@ -69,7 +81,9 @@ fn threshold(k: &mut Keys<'_>, key: &str, v: Option<&toml::Value>, default: f64)
     let bad = |k: &mut Keys<'_>, got: String| {
         k.problem(
             key,
-            format!("expected a fraction of the budget (e.g. 0.75) or an amount (e.g. \"$375\"), got {got}"),
+            format!(
+                "expected a fraction of the budget (e.g. 0.75) or an amount up to ${MAX_BUDGET_USD:.0} (e.g. \"$375\"), got {got}"
+            ),
         );
         None
     };
@@ -83,9 +97,8 @@ fn threshold(k: &mut Keys<'_>, key: &str, v: Option<&toml::Value>, default: f64)
                 .strip_prefix('$')
                 .or_else(|| t.strip_suffix("USD").or_else(|| t.strip_suffix("usd")))
                 .map(str::trim)
-                .and_then(|n| n.parse::<f64>().ok())
-                .filter(|n| *n > 0.0);
-            match number.and_then(Money::from_usd) {
+                .and_then(|n| n.parse::<f64>().ok());
+            match number.and_then(|n| dollars(n, MAX_BUDGET_USD)) {
                 Some(m) => Some(Threshold::Amount(m)),
                 None => bad(k, format!("{s:?}")),
             }
@@ -99,10 +112,14 @@ pub fn cost(raw: Option<&RawCost>, p: &mut Problems) -> Option<CostConfig> {
     let mut k = Keys { path: "cost".into(), p };
     let mut ok = true;
     let mut price = |k: &mut Keys<'_>, key: &str, v: Option<f64>| {
-        let r = v.map(|usd| Rate::from_usd(usd).filter(|_| usd > 0.0));
+        let r = v.map(|usd| Rate::from_usd(usd).filter(|_| usd > 0.0 && usd <= MAX_PRICE_USD));
         if r == Some(None) {
             ok = false;
-            k.problem(key, format!("must be a positive price in dollars, got {}", v.unwrap_or_default()));
+            let got = v.unwrap_or_default();
+            k.problem(
+                key,
+                format!("must be a positive price in dollars up to {MAX_PRICE_USD:.0} an hour, got {got}"),
+            );
         }
         r.flatten()
     };
@@ -124,10 +141,10 @@ pub fn cost(raw: Option<&RawCost>, p: &mut Problems) -> Option<CostConfig> {
             valid.then(|| (d * 1e6).round() as i64)
         }),
         instance_type: raw.instance_type.clone(),
-        instance_vcpus: raw.instance_vcpus.and_then(|n| k.count("instance_vcpus", Some(n), 1, 1)),
+        instance_vcpus: raw.instance_vcpus.and_then(|n| k.count("instance_vcpus", Some(n), 1, 1, 1024)),
         instance_memory_gib: raw
             .instance_memory_gib
-            .and_then(|n| k.count("instance_memory_gib", Some(n), 1, 1)),
+            .and_then(|n| k.count("instance_memory_gib", Some(n), 1, 1, 65_536)),
         interruption_tolerant: raw.interruption_tolerant,
     };
     let counts_ok = raw.instance_vcpus.is_none() == c.instance_vcpus.is_none()

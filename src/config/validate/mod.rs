@@ -74,6 +74,11 @@ pub(super) const ONE_DAY: Limit = Limit(TimeDelta::days(1), "1d");
 pub(super) const ONE_WEEK: Limit = Limit(TimeDelta::days(7), "7d");
 pub(super) const ONE_YEAR: Limit = Limit(TimeDelta::days(366), "366d");
 
+/// The most tasks any count may name (bounds, steps, schedule windows). ECS's default quota is
+/// 5,000 tasks per service; twice that leaves room for a raised quota, and keeps every cost
+/// figure and allocation that a count sizes small.
+pub(super) const MAX_TASKS: u32 = 10_000;
+
 /// Small helpers shared by the section validators: each reads one key and records a problem
 /// when it is missing or out of range.
 pub(super) struct Keys<'a> {
@@ -117,9 +122,17 @@ impl Keys<'_> {
     /// A duration from `v` (or `default`), at most `max` long.
     fn duration(&mut self, key: &str, v: Option<&str>, default: &str, max: Limit) -> Option<TimeDelta> {
         let text = v.unwrap_or(default);
-        let d = crate::config::duration::parse(text).map_err(|e| self.problem(key, e)).ok()?;
+        let range = format!("must be between 0s and {}, got {text:?}", max.1);
+        let d = match crate::config::duration::parse(text) {
+            Ok(d) => d,
+            Err(e) => {
+                // Longer than anything accepts: the setting's own range says more.
+                self.problem(key, if e.contains("too long") { range } else { e });
+                return None;
+            }
+        };
         if d < TimeDelta::zero() || d > max.0 {
-            self.problem(key, format!("must be between 0s and {}, got {text:?}", max.1));
+            self.problem(key, range);
             return None;
         }
         Some(d)
@@ -140,12 +153,13 @@ impl Keys<'_> {
         Some(d)
     }
 
-    fn count(&mut self, key: &str, v: Option<i64>, default: i64, least: i64) -> Option<u32> {
+    /// A whole number from `v` (or `default`) in `least..=most`.
+    fn count(&mut self, key: &str, v: Option<i64>, default: i64, least: i64, most: u32) -> Option<u32> {
         let n = v.unwrap_or(default);
         match u32::try_from(n) {
-            Ok(c) if n >= least => Some(c),
+            Ok(c) if n >= least && c <= most => Some(c),
             _ => {
-                self.problem(key, format!("must be a whole number from {least} to {}, got {n}", u32::MAX));
+                self.problem(key, format!("must be a whole number from {least} to {most}, got {n}"));
                 None
             }
         }

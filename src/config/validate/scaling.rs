@@ -2,7 +2,7 @@
 //! a key the user leaves out comes from the template; `metrics`, when given, replace the
 //! template's list whole.
 
-use super::{Keys, ONE_DAY, ONE_WEEK, schedule};
+use super::{Keys, MAX_TASKS, ONE_DAY, ONE_WEEK, schedule};
 use crate::config::error::Problems;
 use crate::config::model::{MetricSource, ScalingConfig, SourceKind, SourceSpec};
 use crate::config::raw::{RawMetric, RawScaling, RawSchedule};
@@ -14,6 +14,13 @@ mod migrate;
 
 /// Weights are relative; a bound keeps their sum finite.
 const MAX_WEIGHT: f64 = 1e6;
+
+/// The smallest weight that steers. Anything between 0 and this (a subnormal `5e-324` was
+/// accepted once, and its rounding inverted a decision) is a typo, not a preference.
+const MIN_WEIGHT: f64 = 1e-6;
+
+/// Targets from a millionth to a trillion: any real metric fits, and every ratio stays finite.
+const TARGETS: (f64, f64) = (1e-6, 1e12);
 
 pub(super) const KINDS: &[&str] =
     &["cpu", "memory", "latency", "error_rate", "requests_per_task", "pool_pressure", "custom"];
@@ -48,8 +55,8 @@ pub fn scaling(
         None => Some(None),
     };
     let trend_window = k.positive_duration("trend_window", m.trend_window.as_deref(), "5m", ONE_DAY);
-    let max_scale_out_step = k.count("max_scale_out_step", m.max_scale_out_step, 4, 1);
-    let max_scale_in_step = k.count("max_scale_in_step", m.max_scale_in_step, 1, 1);
+    let max_scale_out_step = k.count("max_scale_out_step", m.max_scale_out_step, 4, 1, MAX_TASKS);
+    let max_scale_in_step = k.count("max_scale_in_step", m.max_scale_in_step, 1, 1, MAX_TASKS);
     let on_missing_data = k.one_of(
         "on_missing_data",
         m.on_missing_data.as_deref(),
@@ -106,8 +113,8 @@ fn merge(user: &RawScaling, t: &RawScaling) -> RawScaling {
 }
 
 fn bounds(k: &mut Keys<'_>, m: &RawScaling, user: &RawScaling) -> Option<Bounds> {
-    let min = k.count("min", m.min, 1, 0);
-    let max = k.count("max", m.max, 10, 1);
+    let min = k.count("min", m.min, 1, 0, MAX_TASKS);
+    let max = k.count("max", m.max, 10, 1, MAX_TASKS);
     let (min, max) = (min?, max?);
     Bounds::new(min, max).or_else(|| {
         let key = if user.min.is_none() && user.max.is_some() { "max" } else { "min" };
@@ -188,14 +195,18 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)>
         None => Some(inferred),
     };
     let weight = r.weight.unwrap_or(1.0);
-    let weight_ok = (0.0..=MAX_WEIGHT).contains(&weight);
+    let weight_ok = weight == 0.0 || (MIN_WEIGHT..=MAX_WEIGHT).contains(&weight);
     if !weight_ok {
-        k.problem("weight", format!("must be a number from 0 to {MAX_WEIGHT}, got {weight}"));
+        k.problem(
+            "weight",
+            format!("must be 0 (shown, not steering) or from {MIN_WEIGHT} to {MAX_WEIGHT}, got {weight:?}"),
+        );
     }
     let target = k.required("target", &r.target).filter(|t| {
-        let ok = t.is_finite() && *t > 0.0;
+        let ok = (TARGETS.0..=TARGETS.1).contains(t);
         if !ok {
-            k.p.push(format!("{}.target", k.path), format!("must be a number > 0, got {t}"));
+            let msg = format!("must be a number from {} to {}, got {t:?}", TARGETS.0, TARGETS.1);
+            k.p.push(format!("{}.target", k.path), msg);
         }
         ok
     });

@@ -38,9 +38,9 @@ fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<Sch
     let duration = k
         .required("duration", &r.duration)
         .and_then(|d| k.positive_duration("duration", Some(&d), "", super::ONE_YEAR));
-    let min = r.min.and_then(|v| k.count("min", Some(v), 0, 0));
-    let max = r.max.and_then(|v| k.count("max", Some(v), 0, 1));
-    let desired = r.desired.and_then(|v| k.count("desired", Some(v), 0, 0));
+    let min = r.min.and_then(|v| k.count("min", Some(v), 0, 0, super::MAX_TASKS));
+    let max = r.max.and_then(|v| k.count("max", Some(v), 0, 1, super::MAX_TASKS));
+    let desired = r.desired.and_then(|v| k.count("desired", Some(v), 0, 0, super::MAX_TASKS));
     if r.min.is_none() && r.max.is_none() && r.desired.is_none() {
         k.problem("min", "a window must set at least one of min, max or desired");
     }

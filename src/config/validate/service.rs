@@ -51,17 +51,12 @@ pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
         &["x86_64", "arm64"],
         &[Architecture::X86_64, Architecture::Arm64],
     );
-    let cpu = raw.cpu.map(|c| k.count("cpu", Some(c), 0, 1));
-    let memory = raw.memory.map(|m| k.count("memory", Some(m), 0, 1));
+    // Far above any instance (the largest have 448 vCPUs and 24 TiB): keeps sizes and prices exact.
+    let cpu = raw.cpu.map(|c| k.count("cpu", Some(c), 0, 1, 1_048_576));
+    let memory = raw.memory.map(|m| k.count("memory", Some(m), 0, 1, 33_554_432));
     let (cpu, memory) = (cpu.flatten(), memory.flatten());
     let os = k.one_of("os", raw.os.as_deref(), "linux", &["linux", "windows"], &[Os::Linux, Os::Windows]);
-    let storage_gib = k.count("ephemeral_storage_gib", raw.ephemeral_storage_gib, 20, 20).filter(|g| {
-        let ok = *g <= 200;
-        if !ok {
-            k.problem("ephemeral_storage_gib", format!("Fargate allows 20 to 200 GiB, got {g}"));
-        }
-        ok
-    });
+    let storage_gib = k.count("ephemeral_storage_gib", raw.ephemeral_storage_gib, 20, 20, 200);
     if os == Some(Os::Windows) && cpu.is_some_and(|c| c < 1024) {
         k.problem("cpu", "Windows tasks need at least 1 vCPU (cpu = 1024)");
     }
@@ -137,13 +132,7 @@ pub fn alarms(raw: Option<&RawAlarms>, has_service: bool, p: &mut Problems) -> O
     };
     let cpu_high = percent(&mut k, "cpu_high", raw.cpu_high, 85.0);
     let memory_high = percent(&mut k, "memory_high", raw.memory_high, 90.0);
-    let heartbeat = k.count("heartbeat_minutes", raw.heartbeat_minutes, 3, 1).filter(|m| {
-        let ok = *m <= 1440;
-        if !ok {
-            k.problem("heartbeat_minutes", format!("must be at most 1440 (a day), got {m}"));
-        }
-        ok
-    });
+    let heartbeat = k.count("heartbeat_minutes", raw.heartbeat_minutes, 3, 1, 1440);
     let actions = raw.actions.clone().unwrap_or_default();
     for (i, a) in actions.iter().enumerate() {
         if !a.starts_with("arn:") {

@@ -140,7 +140,7 @@ pub fn status(b: &Budget, now: DateTime<Utc>, spent: Money, forecast: Forecast, 
 
 /// How many tasks, running from `now` to `end`, the money left (`budget - spent`) pays for.
 pub fn affordable(budget: Money, spent: Money, rate: Rate, now: DateTime<Utc>, end: DateTime<Utc>) -> u32 {
-    let left = i128::from(budget.micros() - spent.micros()).max(0);
+    let left = i128::from(budget.micros().saturating_sub(spent.micros())).max(0);
     let ms = i128::from((end - now).num_milliseconds().max(0));
     let per_task = i128::from(rate.pico()) * ms; // pico × ms per hour
     if per_task == 0 {

@@ -90,7 +90,7 @@ pub fn forecast(
         ),
     };
     Forecast {
-        total: Money::from_micros(spent.micros() + remaining.micros()),
+        total: Money::from_micros(spent.micros().saturating_add(remaining.micros())),
         remaining,
         method,
         expected_tasks,

@@ -16,7 +16,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::pricing::{Rate, div_round};
+use super::pricing::{Rate, clamp_i64, div_round};
 use crate::core::Money;
 
 /// Shortest billed time per task start.
@@ -35,7 +35,7 @@ struct Period {
 
 impl Period {
     fn money(&self) -> Money {
-        Money::from_micros(div_round(self.acc, ACC_PER_MICRO) as i64)
+        Money::from_micros(clamp_i64(div_round(self.acc, ACC_PER_MICRO)))
     }
 }
 
@@ -47,8 +47,10 @@ pub struct Ledger {
     at: Option<DateTime<Utc>>,
     /// The count since `at`; `None` after a resume, until the first observation.
     running: Option<u32>,
-    /// Start times of tasks still inside their billed minute, oldest first.
-    young: Vec<DateTime<Utc>>,
+    /// Tasks still inside their billed minute, as `(start, how many started then)`, oldest
+    /// first: one entry per observation, whatever the counts, so an absurd count from outside
+    /// costs no memory.
+    young: Vec<(DateTime<Utc>, u32)>,
     month: Period,
     day: Period,
     /// Count changes of the last [`RECENT`], oldest first: `(since, count)`.
@@ -89,7 +91,7 @@ impl Ledger {
     /// service kept running while the agent was away.
     pub fn resume(rate: Rate, tz: Tz, at: DateTime<Utc>, month_to_date: Money, today: Money) -> Ledger {
         let date = at.with_timezone(&tz).date_naive();
-        let acc = |m: Money| i128::from(m.micros()) * ACC_PER_MICRO;
+        let acc = |m: Money| i128::from(m.micros()).saturating_mul(ACC_PER_MICRO);
         Ledger {
             at: Some(at),
             month: Period { start: date.with_day(1).unwrap_or(date), acc: acc(month_to_date) },
@@ -123,15 +125,11 @@ impl Ledger {
         self.integrate(at, now, before);
         self.roll(now);
         if running > before {
-            self.young.extend(std::iter::repeat_n(now, (running - before) as usize));
+            self.young.push((now, running - before));
         } else {
-            for _ in running..before {
-                let Some(start) = self.young.pop() else { break };
-                let short = MINIMUM_MS - (now - start).num_milliseconds();
-                self.charge(1, short.max(0));
-            }
+            self.stop_youngest(now, before - running);
         }
-        self.young.retain(|s| (now - *s).num_milliseconds() < MINIMUM_MS);
+        self.young.retain(|(s, _)| (now - *s).num_milliseconds() < MINIMUM_MS);
         if self.running != Some(running) {
             self.recent.push_back((now, running));
         }
@@ -140,6 +138,20 @@ impl Ledger {
         }
         self.at = Some(now);
         self.running = Some(running);
+    }
+
+    /// Charges the rest of the billed minute of `stopped` tasks, the youngest first.
+    fn stop_youngest(&mut self, now: DateTime<Utc>, mut stopped: u32) {
+        while stopped > 0 {
+            let Some((start, n)) = self.young.pop() else { break };
+            let k = n.min(stopped);
+            let short = MINIMUM_MS - (now - start).num_milliseconds();
+            self.charge(k, short.max(0));
+            if n > k {
+                self.young.push((start, n - k));
+            }
+            stopped -= k;
+        }
     }
 
     /// Charges `count` tasks over `[from, to)`, split at each midnight in the zone.
@@ -155,9 +167,10 @@ impl Ledger {
     }
 
     fn charge(&mut self, count: u32, ms: i64) {
-        let add = i128::from(self.rate.pico()) * i128::from(count) * i128::from(ms);
-        self.month.acc += add;
-        self.day.acc += add;
+        let add =
+            i128::from(self.rate.pico()).saturating_mul(i128::from(count)).saturating_mul(i128::from(ms));
+        self.month.acc = self.month.acc.saturating_add(add);
+        self.day.acc = self.day.acc.saturating_add(add);
     }
 
     /// Starts new day and month totals when `t` lies past the current ones.
@@ -175,7 +188,7 @@ impl Ledger {
     fn next_midnight(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         let date = t.with_timezone(&self.tz).date_naive();
         let next = date.succ_opt().unwrap_or(date);
-        local_midnight(self.tz, next).unwrap_or(t + TimeDelta::days(1))
+        local_midnight(self.tz, next).unwrap_or(crate::core::types::later(t, TimeDelta::days(1)))
     }
 
     /// The totals as of the last observation.
@@ -312,5 +325,34 @@ mod tests {
         // Only the last 24 h count.
         l.observe(utc("2026-11-21T12:00:00Z"), 6);
         assert_eq!(l.recent_mean(), Some(6.0));
+    }
+
+    /// Issue 14, defect 5: a `runningCount` of 30,000,000 from DescribeServices allocated a
+    /// per-task vector (343 MiB in one tick; 2^31 would abort). Tasks are now kept per start.
+    #[test]
+    fn an_absurd_running_count_costs_no_memory_and_is_charged_exactly() {
+        let mut l = Ledger::new(Rate::parse_usd("3.6").unwrap(), Tz::UTC); // 0.001 per second
+        l.observe(utc("2026-11-10T00:00:00Z"), 0);
+        l.observe(utc("2026-11-10T00:00:00Z"), 30_000_000);
+        l.observe(utc("2026-11-10T00:00:00Z"), u32::MAX);
+        assert_eq!(l.young.len(), 2, "one entry per observation, not per task");
+        // All stop 30 s later: each is billed its minute, the youngest group first.
+        l.observe(utc("2026-11-10T00:00:30Z"), 0);
+        assert!(l.young.is_empty());
+        let minute = Money::from_micros(60_000); // 60 s × 0.001
+        let want = minute.micros().saturating_mul(i64::from(u32::MAX));
+        assert_eq!(l.view().month_to_date, Money::from_micros(want));
+    }
+
+    /// Issue 14, defect 4: absurd prices or counts saturate; money never turns negative, so a
+    /// budget can still alert.
+    #[test]
+    fn absurd_prices_saturate_instead_of_wrapping_negative() {
+        let mut l = Ledger::new(Rate::from_usd(8.0e6).unwrap(), Tz::UTC);
+        l.observe(utc("2026-11-10T00:00:00Z"), u32::MAX);
+        l.observe(utc("2026-11-30T00:00:00Z"), u32::MAX);
+        assert!(l.view().month_to_date.micros() > 0, "{:?}", l.view());
+        assert_eq!(l.view().per_hour.pico(), i64::MAX);
+        assert!(Rate::from_usd(1.0).unwrap().over_hours(u32::MAX).micros() > 0);
     }
 }

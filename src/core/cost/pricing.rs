@@ -5,6 +5,10 @@
 //! Prices are held exactly as integer pico-dollars per hour ([`Rate`]): every price in the table
 //! is a decimal with at most 8 places, and every Fargate size divides evenly, so a task's rate is
 //! exact and the ledger that multiplies it by time never rounds until it reports.
+//!
+//! The arithmetic saturates instead of wrapping: config bounds every price and count far below
+//! the limits, and should an absurd value get through anyway the figure sticks at the largest
+//! amount, never turning negative (a negative charge would silence every budget alert).
 
 use std::fmt;
 
@@ -51,31 +55,37 @@ impl Rate {
 
     /// `self × num / den`, rounded half up.
     pub fn scale(self, num: i64, den: i64) -> Rate {
-        Rate(div_round(i128::from(self.0) * i128::from(num), i128::from(den)) as i64)
+        Rate(clamp_i64(div_round(i128::from(self.0) * i128::from(num), i128::from(den))))
     }
 
     pub fn times(self, n: u32) -> Rate {
-        Rate(self.0 * i64::from(n))
+        Rate(self.0.saturating_mul(i64::from(n)))
     }
 
     pub fn plus(self, o: Rate) -> Rate {
-        Rate(self.0 + o.0)
+        Rate(self.0.saturating_add(o.0))
     }
 
     pub fn minus(self, o: Rate) -> Rate {
-        Rate(self.0 - o.0)
+        Rate(self.0.saturating_sub(o.0))
     }
 
     /// The money this rate costs over `hours` hours, to the micro-dollar.
     pub fn over_hours(self, hours: u32) -> Money {
-        Money::from_micros(
-            div_round(i128::from(self.0) * i128::from(hours), i128::from(PICO_PER_MICRO)) as i64
-        )
+        Money::from_micros(clamp_i64(div_round(
+            i128::from(self.0) * i128::from(hours),
+            i128::from(PICO_PER_MICRO),
+        )))
     }
 
     pub fn as_usd(self) -> f64 {
         self.0 as f64 / PICO_PER_USD as f64
     }
+}
+
+/// An `i128` result held in an `i64`, saturating at either end.
+pub(crate) fn clamp_i64(x: i128) -> i64 {
+    i64::try_from(x).unwrap_or(if x < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// Integer division rounding half away from zero.
