@@ -1,6 +1,8 @@
 //! The agent against a fake AWS on wiremock: request counts, throttling, 5xx, timeouts,
-//! malformed responses, deployments, leader election, restarts inside a cooldown, and the task
-//! metadata endpoint with real-format payloads. Everything on 127.0.0.1.
+//! malformed responses, deployments, leader election, restarts inside a cooldown, the task
+//! metadata endpoint with real-format payloads, and (issue 14) endless pages, an endpoint that
+//! does not resolve, expired credentials, partial metric answers, failing `PutMetricData` and
+//! failing SNS. Everything on 127.0.0.1 (the unresolvable host is under `.invalid`).
 
 // Worlds are built up step by step, as a test reads.
 #![allow(clippy::field_reassign_with_default)]
@@ -11,8 +13,9 @@ mod fake_aws;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use fake_aws::{FakeAws, World};
-use trimtab::agent::snapshot::Action;
+use fake_aws::{FakeAws, Paging, World};
+use trimtab::agent::leader::Role;
+use trimtab::agent::snapshot::{Action, Tick};
 use trimtab::agent::{Agent, Options};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -368,4 +371,74 @@ async fn a_queue_backlog_sizes_the_service_and_wakes_it_from_zero() {
     let t = a.tick(Utc::now()).await;
     assert_eq!(t.action, Action::Applied { from: 0, to: 1 }, "{t:?}");
     assert_eq!(fake.updates().await, vec![1]);
+}
+
+/// Runs `tick` to its end, or fails the test after 5 s with the requests made so far.
+async fn bounded(fake: &FakeAws, tick: impl Future<Output = Tick>) -> Tick {
+    match tokio::time::timeout(Duration::from_secs(5), tick).await {
+        Ok(t) => t,
+        Err(_) => panic!("the tick did not end within 5 s; requests so far: {:?}", fake.calls().await),
+    }
+}
+
+/// Issue 14: a `ListTasks` that hands back the same `NextToken` forever made a sidecar issue
+/// about a thousand requests a second and never finish its tick.
+#[tokio::test]
+async fn issue_14_list_tasks_repeating_its_next_token_ends_the_election_with_a_typed_error() {
+    let mut w = World::default();
+    w.tasks = vec![("arn:task/a".into(), 1_700_000_000)];
+    w.paging.insert("ListTasks", Paging::SameToken);
+    cpu(&mut w, 90.0);
+    let fake = FakeAws::start(w).await;
+    let md = metadata("arn:task/a").await;
+    let mut a = Agent::new(config(&fake.uri(), SERVICE_CPU), options(false, Some(md.uri()))).await.unwrap();
+    let t = bounded(&fake, a.tick(Utc::now())).await;
+    assert_eq!(fake.count("ListTasks").await, 2, "the second page repeats the token: stop there");
+    assert_eq!(t.action, Action::NotLeader { from: 4, to: 6 }, "no election, no action: {t:?}");
+    let snap = a.snapshot();
+    let Role::Follower { why, .. } = &snap.role else { panic!("{:?}", snap.role) };
+    assert!(why.contains("ecs:ListTasks: pagination: "), "{why}");
+    assert!(why.contains("NextToken"), "{why}");
+    assert_eq!(snap.counters.aws_errors.get("ecs:ListTasks pagination"), Some(&1), "{:?}", snap.counters);
+    assert_eq!(fake.count("UpdateService").await, 0);
+}
+
+/// Issue 14: the same for `GetMetricData`, in the tick and in the restore on start.
+#[tokio::test]
+async fn issue_14_get_metric_data_repeating_its_next_token_is_missing_data_not_a_hang() {
+    let mut w = World::default();
+    w.desired = 8;
+    w.paging.insert("GetMetricData", Paging::SameToken);
+    cpu(&mut w, 5.0);
+    let fake = FakeAws::start(w).await;
+    let mut a = agent(&fake, false).await;
+    let t = bounded(&fake, a.tick(Utc::now())).await;
+    assert_eq!(fake.count("GetMetricData").await, 2, "the second page repeats the token: stop there");
+    assert!(t.problems["cpu"].contains("cloudwatch:GetMetricData: pagination: "), "{:?}", t.problems);
+    let d = t.decision.expect("decided on what it had");
+    assert_eq!((d.desired.get(), d.reason.as_str()), (8, "missing_data"), "{}", d.message);
+    assert_eq!(fake.count("UpdateService").await, 0);
+
+    // The restore on start reads CloudWatch twice more (history, then spend): bounded too.
+    let restore = async {
+        a.restore(Utc::now()).await;
+        a.tick(Utc::now()).await
+    };
+    bounded(&fake, restore).await;
+}
+
+/// Issue 14: a paginator that makes up a new token each page stops at the page cap.
+#[tokio::test]
+async fn issue_14_fresh_tokens_forever_stop_at_the_page_cap() {
+    let mut w = World::default();
+    w.tasks = vec![("arn:task/a".into(), 1_700_000_000)];
+    w.paging.insert("ListTasks", Paging::FreshTokens);
+    let fake = FakeAws::start(w).await;
+    let md = metadata("arn:task/a").await;
+    let mut a = Agent::new(config(&fake.uri(), SERVICE_CPU), options(false, Some(md.uri()))).await.unwrap();
+    bounded(&fake, a.tick(Utc::now())).await;
+    assert_eq!(fake.count("ListTasks").await, trimtab::aws::MAX_PAGES);
+    let snap = a.snapshot();
+    let Role::Follower { why, .. } = &snap.role else { panic!("{:?}", snap.role) };
+    assert!(why.contains(&format!("more than {} pages", trimtab::aws::MAX_PAGES)), "{why}");
 }

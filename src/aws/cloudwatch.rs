@@ -9,7 +9,7 @@ use aws_sdk_cloudwatch::types::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{AwsError, classify, from_chrono, to_chrono};
+use super::{AwsError, Pages, classify, from_chrono, to_chrono};
 
 /// `GetMetricData` takes at most this many queries per call.
 pub const MAX_QUERIES: usize = 500;
@@ -89,6 +89,7 @@ impl CloudWatch {
         let mut out: BTreeMap<String, Datapoints> = BTreeMap::new();
         for chunk in queries.chunks(MAX_QUERIES) {
             let sdk_queries: Vec<MetricDataQuery> = chunk.iter().map(sdk_query).collect();
+            let mut pages = Pages::new(OP);
             let mut token: Option<String> = None;
             loop {
                 let page = self
@@ -108,7 +109,7 @@ impl CloudWatch {
                         r.timestamps().iter().zip(r.values()).filter_map(|(t, v)| Some((to_chrono(t)?, *v)));
                     out.entry(id.to_owned()).or_default().extend(points);
                 }
-                token = page.next_token().map(str::to_owned);
+                token = pages.next(page.next_token())?;
                 if token.is_none() {
                     break;
                 }
@@ -179,7 +180,9 @@ impl CloudWatch {
 
     /// The metric alarms whose names start with `prefix`, as specs (to compare with the wanted).
     pub async fn alarms(&self, prefix: &str) -> Result<Vec<AlarmSpec>, AwsError> {
+        const OP: &str = "cloudwatch:DescribeAlarms";
         let mut specs = Vec::new();
+        let mut pages = Pages::new(OP);
         let mut token = None;
         loop {
             let out = self
@@ -189,7 +192,7 @@ impl CloudWatch {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| classify("cloudwatch:DescribeAlarms", e))?;
+                .map_err(|e| classify(OP, e))?;
             specs.extend(out.metric_alarms().iter().map(|m| {
                 AlarmSpec {
                     name: m.alarm_name().unwrap_or_default().to_owned(),
@@ -218,7 +221,7 @@ impl CloudWatch {
                     actions: m.alarm_actions().to_vec(),
                 }
             }));
-            token = out.next_token().map(str::to_owned);
+            token = pages.next(out.next_token())?;
             if token.is_none() {
                 break;
             }
