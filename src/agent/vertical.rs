@@ -12,12 +12,15 @@
 //!   before anything is registered).
 //!
 //! A revision registered whose deployment then failed is reused by the next attempt rather than
-//! registered again. A failed attempt waits an hour (or the interval, if shorter).
+//! registered again. A failed attempt waits an hour (or the interval, if shorter). Within the
+//! tick's deadline (see [`super::deadline`]): a cut leaves nothing half-done that is forgotten
+//! (a revision registered but not yet deployed is deployed by the next attempt).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use tracing::{info, warn};
 
+use super::deadline::{Cut, Deadline};
 use crate::aws::{AwsError, Ecs, ServiceState};
 use crate::core::cost::Confidence;
 use crate::core::rightsize::{Need, Size, Sizing};
@@ -65,7 +68,8 @@ fn hold(z: &Sizing, floor: Need, state: &ServiceState) -> Option<(&'static str, 
 }
 
 impl Applier {
-    /// Resizes if everything allows it; returns the new size when a deployment was started.
+    /// Resizes if everything allows it; returns the new size when a deployment was started, and
+    /// the cut when the tick's deadline or a shutdown stopped it first.
     pub async fn consider(
         &mut self,
         ecs: &Ecs,
@@ -73,7 +77,8 @@ impl Applier {
         sizing: (&Sizing, Need),
         cfg: &crate::config::model::VerticalConfig,
         now: DateTime<Utc>,
-    ) -> Option<Size> {
+        dl: &Deadline,
+    ) -> Result<Option<Size>, Cut> {
         let (z, floor) = sizing;
         let status = |outcome: &str, message: String, td: Option<String>| VerticalStatus {
             mode: cfg.mode,
@@ -84,13 +89,21 @@ impl Applier {
         };
         if let Some((outcome, why)) = hold(z, floor, state) {
             self.last = Some(status(outcome, why, None));
-            return None;
+            return Ok(None);
         }
         if let Some(t) = self.not_before.filter(|t| now < *t) {
             self.last = Some(status("waiting", format!("no resize before {t} (vertical.interval)"), None));
-            return None;
+            return Ok(None);
         }
-        match self.apply(ecs, state, z.target, cfg.interval, now).await {
+        let outcome = match self.apply(ecs, state, z.target, cfg.interval, now, dl).await {
+            Ok(Ok(step)) => Ok(step),
+            Ok(Err(e)) => Err(e),
+            Err(cut) => {
+                self.last = Some(status("waiting", cut.to_string(), None));
+                return Err(cut);
+            }
+        };
+        Ok(match outcome {
             Ok(Step::Deployed(arn)) => {
                 info!(size = %z.target, task_definition = %arn, "resized the task: deployment started");
                 self.not_before = Some(now + cfg.interval);
@@ -108,9 +121,10 @@ impl Applier {
                 self.last = Some(status("failed", e.to_string(), None));
                 None
             }
-        }
+        })
     }
 
+    /// The steps of a resize; the outer `Result` is a cut by the tick's deadline or a shutdown.
     async fn apply(
         &mut self,
         ecs: &Ecs,
@@ -118,12 +132,16 @@ impl Applier {
         size: Size,
         interval: TimeDelta,
         now: DateTime<Utc>,
-    ) -> Result<Step, AwsError> {
+        dl: &Deadline,
+    ) -> Result<Result<Step, AwsError>, Cut> {
         let current = state.task_definition.clone().unwrap_or_default();
         let arn = match self.registered.take().filter(|(_, s)| *s == size) {
             Some((arn, _)) => arn,
             None => {
-                let td = ecs.task_definition(&current).await?;
+                let td = match dl.read("ecs:DescribeTaskDefinition", ecs.task_definition(&current)).await? {
+                    Ok(td) => td,
+                    Err(e) => return Ok(Err(e)),
+                };
                 // The service runs a revision this agent (before a restart, or another task's)
                 // registered less than an interval ago: wait for the interval.
                 // Without a registration time, the interval counts from now.
@@ -133,16 +151,25 @@ impl Applier {
                     self.not_before = Some(at + interval);
                     let why =
                         format!("the current revision was registered at {at}, within vertical.interval");
-                    return Ok(Step::Wait(why));
+                    return Ok(Ok(Step::Wait(why)));
                 }
-                ecs.register_resized(&current, size.cpu, size.memory).await?.arn
+                // A change: checked before it starts, never cut once sent.
+                dl.check("ecs:RegisterTaskDefinition")?;
+                match ecs.register_resized(&current, size.cpu, size.memory).await {
+                    Ok(td) => td.arn,
+                    Err(e) => return Ok(Err(e)),
+                }
             }
         };
+        if let Err(cut) = dl.check("ecs:UpdateService (deploy)") {
+            self.registered = Some((arn, size));
+            return Err(cut);
+        }
         if let Err(e) = ecs.deploy(&arn).await {
             self.registered = Some((arn, size));
-            return Err(e);
+            return Ok(Err(e));
         }
-        Ok(Step::Deployed(arn))
+        Ok(Ok(Step::Deployed(arn)))
     }
 }
 
