@@ -1,6 +1,7 @@
 //! Issue 14, "bounded under any input", through the agent against the fake AWS on wiremock: a
 //! tick stops at its deadline and names the call that overran; absurd AWS timestamps neither
-//! panic nor scale. Everything on 127.0.0.1.
+//! panic nor scale; and, running the `trimtab` binary itself, SIGTERM during an `UpdateService`
+//! waits for the change and exits cleanly in time. Everything on 127.0.0.1.
 
 // Worlds are built up step by step, as a test reads.
 #![allow(clippy::field_reassign_with_default)]
@@ -8,22 +9,27 @@
 #[path = "common/fake_aws.rs"]
 mod fake_aws;
 
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use fake_aws::{FakeAws, World};
 use trimtab::agent::snapshot::Action;
-use trimtab::agent::{Agent, Options};
+use trimtab::agent::{Agent, Options, SHUTDOWN_BOUND};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-fn config(endpoint: &str, extra: &str) -> trimtab::config::Config {
-    let text = format!(
+fn config_text(endpoint: &str, extra: &str) -> String {
+    format!(
         "{extra}[service]\ncluster = \"prod\"\nname = \"web\"\nregion = \"us-east-1\"\nlaunch_type = \"ec2\"\n\
          endpoint_url = \"{endpoint}\"\n[scaling]\nmin = 1\nmax = 20\n\
          [[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 65.0\n"
-    );
-    trimtab::config::from_str("t.toml", &text).unwrap()
+    )
+}
+
+fn config(endpoint: &str, extra: &str) -> trimtab::config::Config {
+    trimtab::config::from_str("t.toml", &config_text(endpoint, extra)).unwrap()
 }
 
 fn options() -> Options {
@@ -63,4 +69,110 @@ async fn issue_14_a_tick_stops_at_its_deadline_and_names_the_call_that_overran()
     let snap = a.snapshot();
     assert_eq!(snap.counters.failed_ticks, 1);
     assert_eq!(snap.last.as_ref().and_then(|t| t.error.as_deref()), Some(error), "/status says it too");
+}
+
+/// `trimtab run` against the fake AWS, as a process: its config and log in a temp dir, fixed
+/// credentials in its environment, nothing from this machine's AWS setup. Killed when dropped.
+struct Process {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Process {
+    fn start(name: &str, config: &str, args: &[&str], env: &[(&str, &str)]) -> Process {
+        let dir = std::env::temp_dir().join(format!("trimtab-bounds-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("t.toml"), config).unwrap();
+        let log = std::fs::File::create(dir.join("stderr.log")).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trimtab"));
+        cmd.args(["run", "--config", dir.join("t.toml").to_str().unwrap()]).args(args);
+        for var in ["ECS_CONTAINER_METADATA_URI_V4", "AWS_PROFILE", "AWS_SESSION_TOKEN", "TRIMTAB_CONFIG"] {
+            cmd.env_remove(var);
+        }
+        cmd.env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", dir.join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied());
+        let child = cmd.stdout(Stdio::null()).stderr(log).spawn().unwrap();
+        Process { child, dir }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit, at most `limit`; its exit status and how long it took.
+    async fn exit_within(&mut self, limit: Duration) -> (std::process::ExitStatus, Duration) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, started.elapsed());
+            }
+            assert!(started.elapsed() < limit, "still running after {limit:?}:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Issue 14: SIGTERM gave a tick in progress 4.5 s, less than an `UpdateService`'s 8 s bound, so
+/// a change in flight was dropped: ECS made it, and the agent neither recorded nor reported it.
+/// Now the tick's reads stop at the signal, the change is waited for, and the process exits
+/// within its bound.
+#[tokio::test]
+async fn issue_14_sigterm_during_update_service_waits_for_the_change_and_exits_cleanly() {
+    let mut w = World::default();
+    cpu(&mut w, 90.0);
+    let fake = FakeAws::start(w).await;
+    // The first attempt hangs past the 3 s attempt timeout; the retry answers 2.5 s late: the
+    // change takes about 5.5 s.
+    fake.slow_ecs("UpdateService", Duration::from_secs(5), Some(1)).await;
+    fake.slow_ecs("UpdateService", Duration::from_millis(2500), None).await;
+    let agent = format!("[agent]\ninterval = \"60s\"\nlisten = \"127.0.0.1:{}\"\n", free_port());
+    let mut p = Process::start("sigterm", &config_text(&fake.uri(), &agent), &[], &[]);
+    let sent = loop {
+        if fake.count("UpdateService").await > 0 {
+            break Instant::now();
+        }
+        assert!(p.child.try_wait().unwrap().is_none(), "exited early:\n{}", p.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let kill = Command::new("kill").args(["-TERM", &p.child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let (status, took) = p.exit_within(SHUTDOWN_BOUND + Duration::from_secs(5)).await;
+    let log = p.log();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(took <= SHUTDOWN_BOUND, "exited {took:?} after SIGTERM, past {SHUTDOWN_BOUND:?}\n{log}");
+    assert!(sent.elapsed() >= Duration::from_secs(5), "it waited for the change");
+    assert_eq!(fake.world.lock().unwrap().desired, 6);
+    assert!(log.contains("desired count set 4 -> 6"), "the change is reported:\n{log}");
+    assert!(log.contains("shutdown: the tick stops here"), "{log}");
+}
+
+/// The Terraform module gives the trimtab container time to shut down as the agent does.
+#[test]
+fn the_modules_stop_timeout_leaves_room_for_the_shutdown() {
+    let main = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/terraform/main.tf")).unwrap();
+    let container = main.split("trimtab_container = {").nth(1).expect("the trimtab container");
+    let line = container.lines().find(|l| l.trim_start().starts_with("stopTimeout")).expect("a stopTimeout");
+    let secs: u64 = line.split('=').nth(1).unwrap().trim().parse().unwrap();
+    assert!(
+        Duration::from_secs(secs) >= SHUTDOWN_BOUND + Duration::from_secs(2),
+        "stopTimeout {secs} s leaves no room for the agent's {SHUTDOWN_BOUND:?}"
+    );
+    assert!(secs <= 120, "Fargate allows at most 120 s");
 }

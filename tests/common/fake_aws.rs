@@ -137,6 +137,20 @@ impl FakeAws {
         }
     }
 
+    /// Makes ECS operation `op` answer as the fake does, but `delay` late; `times` limits how
+    /// often (then the fake, or an earlier-mounted slow answer, answers again). Mounted later,
+    /// a slow answer comes after those mounted before it.
+    pub async fn slow_ecs(&self, op: &'static str, delay: std::time::Duration, times: Option<u64>) {
+        let slow = Slow { inner: Ecs { op, world: self.world.clone() }, delay };
+        let mock =
+            Mock::given(method("POST")).and(header("x-amz-target", format!("{ECS_TARGET}{op}").as_str()));
+        let mock = mock.respond_with(slow).with_priority(1);
+        match times {
+            Some(n) => mock.up_to_n_times(n).mount(&self.server).await,
+            None => mock.mount(&self.server).await,
+        }
+    }
+
     /// Makes CloudWatch operation `op` answer `status` with the error `code` (rpc-v2-cbor), ahead
     /// of the fake's own answer.
     pub async fn cloudwatch_fault(&self, op: &str, status: u16, code: &str) {
@@ -229,6 +243,18 @@ pub fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 struct Ecs {
     op: &'static str,
     world: Shared,
+}
+
+/// The fake's own answer (its effect on the world at once), sent `delay` late.
+struct Slow {
+    inner: Ecs,
+    delay: std::time::Duration,
+}
+
+impl Respond for Slow {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        self.inner.respond(r).set_delay(self.delay)
+    }
 }
 
 impl Respond for Ecs {
