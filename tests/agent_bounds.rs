@@ -1,6 +1,7 @@
 //! Issue 14, "bounded under any input", through the agent against the fake AWS on wiremock: a
-//! tick stops at its deadline and names the call that overran; absurd AWS timestamps neither
-//! panic nor scale; and, running the `trimtab` binary itself, SIGTERM during an `UpdateService`
+//! tick stops at its deadline and names the call that overran; absurd AWS timestamps (the last
+//! second chrono can hold, near year 262143, or the first, before year -262143) neither panic
+//! nor scale; and, running the `trimtab` binary itself, SIGTERM during an `UpdateService`
 //! waits for the change and exits cleanly in time. Everything on 127.0.0.1.
 
 // Worlds are built up step by step, as a test reads.
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, TimeDelta, Utc};
 use fake_aws::{FakeAws, World};
 use trimtab::agent::snapshot::Action;
 use trimtab::agent::{Agent, Options, SHUTDOWN_BOUND};
@@ -69,6 +70,98 @@ async fn issue_14_a_tick_stops_at_its_deadline_and_names_the_call_that_overran()
     let snap = a.snapshot();
     assert_eq!(snap.counters.failed_ticks, 1);
     assert_eq!(snap.last.as_ref().and_then(|t| t.error.as_deref()), Some(error), "/status says it too");
+}
+
+/// Half a minute before the end of time as chrono knows it: one more period and it overflows.
+fn end_of_time() -> i64 {
+    DateTime::<Utc>::MAX_UTC.timestamp() - 30
+}
+
+/// The start of time as chrono knows it.
+fn start_of_time() -> i64 {
+    DateTime::<Utc>::MIN_UTC.timestamp()
+}
+
+/// Issue 14: a CloudWatch datapoint stamped at the end of time panicked the tick (period end =
+/// time + period); one stamped at the start of time must not count as a reading either.
+#[tokio::test]
+async fn issue_14_absurd_datapoint_times_are_missing_data_not_a_panic() {
+    for t in [end_of_time(), start_of_time(), -1] {
+        let mut w = World::default();
+        w.desired = 8;
+        w.datapoints.insert("CPUUtilization".into(), vec![(t, 5.0)]);
+        let fake = FakeAws::start(w).await;
+        let mut a = Agent::new(config(&fake.uri(), ""), options()).await.unwrap();
+        let tick = a.tick(Utc::now()).await;
+        let d = tick.decision.as_ref().expect("decided");
+        assert_eq!((d.desired.get(), d.reason.as_str()), (8, "missing_data"), "{t}: {}", d.message);
+        assert!(tick.problems.contains_key("cpu"), "{t}: {:?}", tick.problems);
+        assert_eq!(fake.count("UpdateService").await, 0, "{t}");
+    }
+}
+
+/// Issue 14: the restore on start panicked on the agent's own metrics stamped at the end of
+/// time (`ScaleOut` and `RecommendedCount` rounded up to their minute's end, the month-to-date
+/// carried to its period's end). Absurd times are no history; the agent then decides on what
+/// is real.
+#[tokio::test]
+async fn issue_14_absurd_times_in_the_restored_history_neither_panic_nor_count() {
+    for t in [end_of_time(), start_of_time()] {
+        let mut w = World::default();
+        for metric in ["ScaleOut", "ScaleIn", "RecommendedCount", "MonthToDateCost", "TodayCost"] {
+            w.datapoints.insert(metric.into(), vec![(t, 1.0)]);
+        }
+        w.events = vec![(t, "(service web) has started 2 tasks: (task 1).".into())];
+        cpu(&mut w, 90.0);
+        let fake = FakeAws::start(w).await;
+        // A Fargate task of 512/1024, so the month-to-date is restored too.
+        let text =
+            config_text(&fake.uri(), "").replace("launch_type = \"ec2\"\n", "cpu = 512\nmemory = 1024\n");
+        let cfg = trimtab::config::from_str("t.toml", &text).unwrap();
+        let mut a = Agent::new(cfg, options()).await.unwrap();
+        let now = Utc::now();
+        a.restore(now).await;
+        let snap = a.snapshot();
+        assert_eq!((snap.cooldowns.last_scale_out, snap.cooldowns.last_scale_in), (None, None), "{t}");
+        let tick = a.tick(now).await;
+        assert_eq!(tick.action, Action::Applied { from: 4, to: 6 }, "{t}: {tick:?}");
+        let mtd = a.snapshot().cost.as_ref().map(|c| c.ledger.month_to_date.as_usd());
+        assert!(mtd.is_some_and(|m| m < 1.0), "{t}: the absurd month-to-date is not carried: {mtd:?}");
+    }
+}
+
+/// Issue 14: a task definition trimtab registered, stamped at the end of time, panicked the
+/// resize guard (registered + interval). An absurd registration time is no time at all: the
+/// interval counts from now, as when ECS gives none (`vertical.rs` tests the other cases).
+#[tokio::test]
+async fn issue_14_an_absurd_registration_time_waits_out_the_interval_instead_of_panicking() {
+    let mut w = World::default();
+    w.registered_at = end_of_time();
+    w.resized_tag = true;
+    let fake = FakeAws::start(w).await;
+    let text = "[service]\ncluster = \"prod\"\nname = \"web\"\nregion = \"us-east-1\"\ncpu = 1024\nmemory = 2048\n\
+                endpoint_url = \"ENDPOINT\"\n[scaling]\nmin = 4\nmax = 4\n\
+                [[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 60\n\
+                [[scaling.metrics]]\nname = \"memory\"\nsource = \"ecs\"\ntarget = 80\n\
+                [vertical]\nmode = \"apply\"\ninterval = \"24h\"\n";
+    let cfg = trimtab::config::from_str("t.toml", &text.replace("ENDPOINT", &fake.uri())).unwrap();
+    let mut a = Agent::new(cfg, options()).await.unwrap();
+    // A day and an hour of light use, a tick every 5 minutes: the right-sizer recommends less.
+    let mut now = Utc::now() - TimeDelta::hours(25);
+    for _ in 0..=(25 * 12) {
+        let at = now.timestamp() - 90;
+        let mut w = fake.world.lock().unwrap();
+        w.datapoints.insert("CPUUtilization".into(), vec![(at, 20.0)]);
+        w.datapoints.insert("MemoryUtilization".into(), vec![(at, 30.0)]);
+        drop(w);
+        a.tick(now).await;
+        now += TimeDelta::minutes(5);
+    }
+    let snap = a.snapshot();
+    let status = snap.vertical.clone().expect("apply mode looked at resizing");
+    assert_eq!(status.outcome, "waiting", "{status:?}");
+    assert_eq!(fake.count("DescribeTaskDefinition").await, 1, "looked once, then waits: {status:?}");
+    assert_eq!(fake.count("RegisterTaskDefinition").await, 0);
 }
 
 /// `trimtab run` against the fake AWS, as a process: its config and log in a temp dir, fixed

@@ -21,9 +21,10 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use super::deadline::{Cut, Deadline};
-use crate::aws::{AwsError, Ecs, ServiceState};
+use crate::aws::{AwsError, Ecs, ServiceState, TaskDefinitionInfo};
 use crate::core::cost::Confidence;
 use crate::core::rightsize::{Need, Size, Sizing};
+use crate::core::types::later;
 
 /// What the last look at resizing found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -106,7 +107,7 @@ impl Applier {
         Ok(match outcome {
             Ok(Step::Deployed(arn)) => {
                 info!(size = %z.target, task_definition = %arn, "resized the task: deployment started");
-                self.not_before = Some(now + cfg.interval);
+                self.not_before = Some(later(now, cfg.interval));
                 let m = format!("{} → {}: {}", z.current, z.target, z.reasons.join("; "));
                 self.last = Some(status("applied", m, Some(arn)));
                 Some(z.target)
@@ -117,7 +118,7 @@ impl Applier {
             }
             Err(e) => {
                 warn!(error = %e, size = %z.target, "could not resize the task");
-                self.not_before = Some(now + cfg.interval.min(TimeDelta::hours(1)));
+                self.not_before = Some(later(now, cfg.interval.min(TimeDelta::hours(1))));
                 self.last = Some(status("failed", e.to_string(), None));
                 None
             }
@@ -142,13 +143,8 @@ impl Applier {
                     Ok(td) => td,
                     Err(e) => return Ok(Err(e)),
                 };
-                // The service runs a revision this agent (before a restart, or another task's)
-                // registered less than an interval ago: wait for the interval.
-                // Without a registration time, the interval counts from now.
-                let registered = td.registered_at.unwrap_or(now);
-                let ours = Some(registered).filter(|at| td.resized_by_trimtab && now - *at < interval);
-                if let Some(at) = ours {
-                    self.not_before = Some(at + interval);
+                if let Some((at, until)) = resized_within(&td, interval, now) {
+                    self.not_before = Some(until);
                     let why =
                         format!("the current revision was registered at {at}, within vertical.interval");
                     return Ok(Ok(Step::Wait(why)));
@@ -173,10 +169,65 @@ impl Applier {
     }
 }
 
+/// When the service runs a revision trimtab registered (this agent before a restart, or another
+/// task's) less than `interval` ago: when it was registered, and when the next resize may come.
+/// Without a registration time, or with one after `now` (no real time: issue 14), it counts as
+/// registered now, so the whole interval is waited out.
+fn resized_within(
+    td: &TaskDefinitionInfo,
+    interval: TimeDelta,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    if !td.resized_by_trimtab {
+        return None;
+    }
+    let at = td.registered_at.filter(|at| *at <= now).unwrap_or(now);
+    (now - at < interval).then(|| (at, later(at, interval)))
+}
+
 /// How far an attempt got.
 enum Step {
     /// The service was pointed at this new revision.
     Deployed(String),
     /// Nothing done yet, and why.
     Wait(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn td(registered_at: Option<DateTime<Utc>>, ours: bool) -> TaskDefinitionInfo {
+        TaskDefinitionInfo {
+            arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2".into(),
+            family: "web".into(),
+            revision: 2,
+            registered_at,
+            resized_by_trimtab: ours,
+            cpu: Some(512),
+            memory: Some(1024),
+            containers: vec![],
+        }
+    }
+
+    #[test]
+    fn a_recent_resize_is_waited_out_and_absurd_registration_times_count_as_now() {
+        let now = DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().to_utc();
+        let day = TimeDelta::days(1);
+        let hour = TimeDelta::hours(1);
+        assert_eq!(
+            resized_within(&td(Some(now - hour), true), day, now),
+            Some((now - hour, now + day - hour))
+        );
+        assert_eq!(resized_within(&td(Some(now - day - hour), true), day, now), None, "long enough ago");
+        assert_eq!(resized_within(&td(Some(now - hour), false), day, now), None, "not ours");
+        // No time, a time after now, the end of time: the interval counts from now.
+        let end = DateTime::<Utc>::MAX_UTC - TimeDelta::seconds(30);
+        for at in [None, Some(now + hour), Some(end)] {
+            assert_eq!(resized_within(&td(at, true), day, now), Some((now, now + day)), "{at:?}");
+        }
+        // An interval reaching past the end of time saturates.
+        let late = DateTime::<Utc>::MAX_UTC - hour;
+        assert_eq!(resized_within(&td(Some(late), true), day, late), Some((late, DateTime::<Utc>::MAX_UTC)));
+    }
 }

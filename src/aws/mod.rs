@@ -238,7 +238,18 @@ impl Pages {
     }
 }
 
+/// 2006-01-01T00:00:00Z: no AWS answer carries a time from before AWS.
+const EARLIEST: i64 = 1_136_073_600;
+/// 10000-01-01T00:00:00Z: nor one past the four-digit years AWS writes.
+const LATEST: i64 = 253_402_300_800;
+
+/// A time from an AWS answer; `None` when absent or absurd (outside [`EARLIEST`]..[`LATEST`],
+/// e.g. a datapoint at year 262142 or a negative `registeredAt`), so an absurd time is never
+/// used, and the agent's arithmetic on the times it keeps cannot overflow (issue 14).
 fn to_chrono(t: &AwsTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    if !(EARLIEST..LATEST).contains(&t.secs()) {
+        return None;
+    }
     chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
@@ -249,6 +260,17 @@ fn from_chrono(t: chrono::DateTime<chrono::Utc>) -> AwsTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_no_aws_answer_can_carry_are_absent() {
+        let at = |secs| to_chrono(&AwsTime::from_secs(secs)).map(|t| t.to_rfc3339());
+        assert_eq!(at(1_700_000_000), Some("2023-11-14T22:13:20+00:00".into()));
+        assert_eq!(at(EARLIEST), Some("2006-01-01T00:00:00+00:00".into()));
+        assert_eq!(at(LATEST - 1), Some("9999-12-31T23:59:59+00:00".into()));
+        for absurd in [EARLIEST - 1, -1, 0, LATEST, i64::MAX, i64::MIN, 8_210_266_876_799] {
+            assert_eq!(at(absurd), None, "{absurd}");
+        }
+    }
 
     #[test]
     fn pages_end_on_a_repeated_token_or_at_the_cap() {

@@ -35,6 +35,8 @@ pub struct World {
     pub registered: Vec<(String, u32, u32)>,
     /// `registeredAt` of the service's task definition, epoch seconds.
     pub registered_at: i64,
+    /// The service's task definition carries trimtab's `trimtab:resized-from` tag.
+    pub resized_tag: bool,
     /// How `ListTasks` and `GetMetricData` page (by operation name); one page when absent.
     pub paging: BTreeMap<&'static str, Paging>,
     /// `StatusCode` of a metric's `GetMetricData` result, by metric name; `Complete` when absent.
@@ -77,6 +79,7 @@ impl Default for World {
             task_definition: ("web:1".into(), 1024, 2048),
             registered: vec![],
             registered_at: 1_700_000_000,
+            resized_tag: false,
             paging: BTreeMap::new(),
             status_codes: BTreeMap::new(),
             omitted: vec![],
@@ -320,7 +323,12 @@ impl Respond for Ecs {
                 let (name, cpu, memory) = w.task_definition.clone();
                 let mut td = task_definition(&name, cpu, memory);
                 td["registeredAt"] = json!(w.registered_at);
-                json!({ "taskDefinition": td, "tags": [] })
+                let tags = if w.resized_tag {
+                    json!([{ "key": "trimtab:resized-from", "value": "2048/4096" }])
+                } else {
+                    json!([])
+                };
+                json!({ "taskDefinition": td, "tags": tags })
             }
             "RegisterTaskDefinition" => {
                 let family = body["family"].as_str().unwrap().to_owned();
