@@ -164,7 +164,8 @@ async fn run_once_scales_the_moto_service_exactly_as_decided() {
             now + TimeDelta::minutes(1),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .points;
     assert_eq!(data["hb"][0].1, 1.0, "{data:?}");
     assert_eq!(data["desired"][0].1, 6.0, "{data:?}");
     assert_eq!(data["out"][0].1, 1.0, "{data:?}");
@@ -207,6 +208,8 @@ async fn get_metric_data_reads_a_batch_from_localstack() {
         .collect();
     let data =
         cw.get_metric_data(&queries, now - TimeDelta::minutes(5), now + TimeDelta::minutes(1)).await.unwrap();
+    assert!(data.incomplete.is_empty(), "{data:?}");
+    let data = data.points;
     assert_eq!((data["qa"][0].1, data["qb"][0].1, data["qc"][0].1), (10.0, 20.0, 30.0), "{data:?}");
 }
 

@@ -241,9 +241,14 @@ impl Agent {
         let (Some(ecs), Some(cw), Some(svc)) = (self.target.ecs(), &self.cw, &self.cfg.service) else {
             return;
         };
-        let since = now - restore::window(&self.policy);
+        let since = crate::core::types::earlier(now, restore::window(&self.policy));
         let metrics = match cw.get_metric_data(&restore::queries(&svc.cluster, &svc.name), since, now).await {
-            Ok(m) => m,
+            Ok(m) => {
+                if !m.incomplete.is_empty() {
+                    warn!(queries = ?m.incomplete, "restore: CloudWatch answered only in part; those series are left out");
+                }
+                m.points
+            }
             Err(e) => {
                 warn!(error = %e, "restore: could not read the agent's own metrics; using service events only");
                 count_error(&mut self.snap.counters, &e);
@@ -314,8 +319,8 @@ impl Agent {
         for (since, period) in [(now - chrono::TimeDelta::hours(3), 60), (a_month_ago, 3600)] {
             let queries = Spend::restore_queries(&svc.cluster, &svc.name, period);
             match cw.get_metric_data(&queries, since, now).await {
-                Ok(m) if m.contains_key("mtd") => {
-                    let mtd = spend.restore(&m, i64::from(period), now);
+                Ok(m) if m.points.contains_key("mtd") => {
+                    let mtd = spend.restore(&m.points, i64::from(period), now);
                     info!(month_to_date = ?mtd.map(|m| m.to_string()), "restored spend");
                     return;
                 }

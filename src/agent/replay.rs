@@ -116,7 +116,8 @@ pub async fn fetch(
     let period = period(days);
     let end = DateTime::from_timestamp(now.timestamp() / period * period, 0).unwrap_or(now);
     let start = end - TimeDelta::days(i64::from(days));
-    let mut data = cw.get_metric_data(&queries(svc, period), start, end).await.map_err(|e| e.to_string())?;
+    let mut data =
+        cw.get_metric_data(&queries(svc, period), start, end).await.map_err(|e| e.to_string())?.points;
     within(&mut data, start, end);
     build(&format!("cloudwatch:{}/{}", svc.cluster, svc.name), &data, period)
 }

@@ -16,7 +16,7 @@ use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::primitives::DateTime as AwsTime;
 
-pub use cloudwatch::{AlarmSpec, CloudWatch, Comparison, Datapoints, MetricQuery, Published};
+pub use cloudwatch::{AlarmSpec, CloudWatch, Comparison, Datapoints, MetricData, MetricQuery, Published};
 pub use ecs::{Deployment, Ecs, ServiceState, TaskDefinitionInfo, TaskState};
 pub use sns::Sns;
 

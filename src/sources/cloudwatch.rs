@@ -83,7 +83,13 @@ impl Batch {
                 // low): only complete periods count. The arithmetic saturates: a datapoint at
                 // the end of time is simply never complete.
                 let complete = |p: &&(DateTime<Utc>, f64)| later(p.0, q.period) <= now;
-                let newest = data.get(&format!("m{i}")).and_then(|points| points.iter().find(complete));
+                let id = format!("m{i}");
+                if let Some(why) = data.incomplete.get(&id) {
+                    let why =
+                        format!("CloudWatch did not answer {}/{} in full: {why}", q.namespace, q.metric);
+                    return (name.clone(), Err(why));
+                }
+                let newest = data.points.get(&id).and_then(|points| points.iter().find(complete));
                 let r = match newest {
                     Some((t, v)) if v.is_finite() => Ok(Sample { value: *v, at: later(*t, q.period) }),
                     Some((_, v)) => Err(format!("CloudWatch returned {v} for {}/{}", q.namespace, q.metric)),
