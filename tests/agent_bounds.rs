@@ -10,6 +10,7 @@
 #[path = "common/fake_aws.rs"]
 mod fake_aws;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -269,4 +270,83 @@ fn the_modules_stop_timeout_leaves_room_for_the_shutdown() {
         "stopTimeout {secs} s leaves no room for the agent's {SHUTDOWN_BOUND:?}"
     );
     assert!(secs <= 120, "Fargate allows at most 120 s");
+}
+
+/// Issue 14: at DEBUG and TRACE the SDK's own targets logged the access key id (and more). No
+/// secret may reach the log at any level, whatever `RUST_LOG` says: a `run --once` at TRACE
+/// with canary credentials, API token and a webhook URL with its token in the path.
+#[tokio::test]
+async fn issue_14_no_secret_is_logged_even_at_trace() {
+    const KEY_ID: &str = "AKIATRIMTABCANARY001";
+    const SECRET: &str = "trimtab/canary+secret/0123456789abcdefghij";
+    const SESSION: &str = "trimtab-canary-session-token-0123456789";
+    const API_TOKEN: &str = "trimtab-canary-api-token-0123456789";
+    const HOOK_SECRET: &str = "trimtab-canary-hook-secret";
+    let mut w = World::default();
+    cpu(&mut w, 50.0);
+    let fake = FakeAws::start(w).await;
+    let hook = wiremock::MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&hook).await;
+    // A $1 budget: four Fargate tasks of 512/1024 overrun it at once, so the tick alerts.
+    let text = format!(
+        "[service]\ncluster = \"prod\"\nname = \"web\"\nregion = \"us-east-1\"\ncpu = 512\nmemory = 1024\n\
+         endpoint_url = \"{}\"\n[scaling]\nmin = 1\nmax = 20\n\
+         [[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 65.0\n[budget]\nmonthly_usd = 1\n\
+         [[notify]]\ntype = \"slack\"\nurl = \"{}/services/T0/B0/{HOOK_SECRET}\"\n",
+        fake.uri(),
+        hook.uri()
+    );
+    let env = [
+        ("AWS_ACCESS_KEY_ID", KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("AWS_SESSION_TOKEN", SESSION),
+        ("TRIMTAB_API_TOKEN", API_TOKEN),
+        ("RUST_LOG", "trace"),
+    ];
+    let mut p = Process::start("secrets", &text, &["--once"], &env);
+    let (status, _) = p.exit_within(Duration::from_secs(30)).await;
+    let log = p.log();
+    assert!(status.success(), "{status:?}\n{}", tail(&log));
+    assert!(!hook.received_requests().await.unwrap().is_empty(), "the alert went out");
+    assert!(fake.count("PutMetricData").await == 1, "signed requests were made");
+    let secrets = [
+        ("access key id", KEY_ID),
+        ("secret key", SECRET),
+        ("session token", SESSION),
+        ("API token", API_TOKEN),
+        ("webhook token", HOOK_SECRET),
+    ];
+    let from = |secret: &str| -> BTreeSet<String> {
+        log.lines().filter(|l| l.contains(secret)).map(level_and_target).collect()
+    };
+    let leaks: Vec<(&str, BTreeSet<String>)> =
+        secrets.iter().map(|(what, secret)| (*what, from(secret))).filter(|(_, f)| !f.is_empty()).collect();
+    assert!(leaks.is_empty(), "secrets in the log, by the lines' level and target: {leaks:#?}");
+    // RUST_LOG=trace is in effect for trimtab's own events, and nothing else logs below INFO.
+    assert!(log.contains("DEBUG trimtab::agent::deadline: tick call done"), "{}", tail(&log));
+    let below_info: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            let t = level_and_target(l);
+            (t.starts_with("DEBUG ") || t.starts_with("TRACE ")) && !t.contains(" trimtab::")
+        })
+        .take(5)
+        .collect();
+    assert!(below_info.is_empty(), "below INFO, not trimtab's:\n{}", below_info.join("\n"));
+}
+
+/// `LEVEL target` of a text log line (`<time> <LEVEL> <spans>: <target>: <message>`); `?` for
+/// what it cannot tell (a line that continues a record).
+fn level_and_target(line: &str) -> String {
+    let level = line.split_whitespace().nth(1).unwrap_or("?");
+    let path =
+        |w: &&str| w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == ':');
+    let target = line.split(": ").filter_map(|part| part.split_whitespace().last()).find(path).unwrap_or("?");
+    format!("{level} {target}")
+}
+
+/// The end of a long log, for failure messages.
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
 }

@@ -56,15 +56,19 @@ impl Deadline {
     }
 
     /// `read` to its end, unless the deadline passes or a shutdown is signalled first (then it
-    /// is dropped). `call` names it in the cut.
+    /// is dropped). `call` names it in the cut, and in a DEBUG line with how long it took.
     pub async fn read<T>(&self, call: &str, read: impl Future<Output = T>) -> Result<T, Cut> {
         self.check(call)?;
-        tokio::select! {
+        let started = Instant::now();
+        let out = tokio::select! {
             biased;
             out = read => Ok(out),
             () = tokio::time::sleep_until(self.at) => Err(self.passed(call)),
             () = self.stopped() => Err(Cut::Shutdown { call: call.to_owned() }),
-        }
+        };
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::debug!(call, ms, cut = out.is_err(), "tick call done");
+        out
     }
 
     /// Whether the call `call` may still start: the deadline has not passed and no shutdown was

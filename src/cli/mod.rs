@@ -3,6 +3,7 @@
 
 pub mod cost;
 pub mod explain;
+pub mod logs;
 pub mod rightsize;
 pub mod schedule;
 pub mod simulate;
