@@ -389,9 +389,10 @@ impl Agent {
             Ok(g) => g,
             Err(cut) => {
                 let busy = self.sources.busy();
-                let call = match busy.is_empty() {
-                    true => "metric sources".to_owned(),
-                    false => format!("metric sources ({})", busy.join(", ")),
+                let call = if busy.is_empty() {
+                    "metric sources".to_owned()
+                } else {
+                    format!("metric sources ({})", busy.join(", "))
                 };
                 return stopped_tick(tick, cut.during(call));
             }
