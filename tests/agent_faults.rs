@@ -1,6 +1,8 @@
 //! The agent against a fake AWS on wiremock: request counts, throttling, 5xx, timeouts,
-//! malformed responses, deployments, leader election, restarts inside a cooldown, and the task
-//! metadata endpoint with real-format payloads. Everything on 127.0.0.1.
+//! malformed responses, deployments, leader election, restarts inside a cooldown, the task
+//! metadata endpoint with real-format payloads, and (issue 14) endless pages, an endpoint that
+//! does not resolve, expired credentials, partial metric answers, failing `PutMetricData` and
+//! failing SNS. Everything on 127.0.0.1 (the unresolvable host is under `.invalid`).
 
 // Worlds are built up step by step, as a test reads.
 #![allow(clippy::field_reassign_with_default)]
@@ -11,8 +13,9 @@ mod fake_aws;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use fake_aws::{FakeAws, World};
-use trimtab::agent::snapshot::Action;
+use fake_aws::{FakeAws, Paging, World};
+use trimtab::agent::leader::Role;
+use trimtab::agent::snapshot::{Action, Tick};
 use trimtab::agent::{Agent, Options};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -368,4 +371,207 @@ async fn a_queue_backlog_sizes_the_service_and_wakes_it_from_zero() {
     let t = a.tick(Utc::now()).await;
     assert_eq!(t.action, Action::Applied { from: 0, to: 1 }, "{t:?}");
     assert_eq!(fake.updates().await, vec![1]);
+}
+
+/// Runs `tick` to its end, or fails the test after 5 s with the requests made so far.
+async fn bounded(fake: &FakeAws, tick: impl Future<Output = Tick>) -> Tick {
+    match tokio::time::timeout(Duration::from_secs(5), tick).await {
+        Ok(t) => t,
+        Err(_) => panic!("the tick did not end within 5 s; requests so far: {:?}", fake.calls().await),
+    }
+}
+
+/// Issue 14: a `ListTasks` that hands back the same `NextToken` forever made a sidecar issue
+/// about a thousand requests a second and never finish its tick.
+#[tokio::test]
+async fn issue_14_list_tasks_repeating_its_next_token_ends_the_election_with_a_typed_error() {
+    let mut w = World::default();
+    w.tasks = vec![("arn:task/a".into(), 1_700_000_000)];
+    w.paging.insert("ListTasks", Paging::SameToken);
+    cpu(&mut w, 90.0);
+    let fake = FakeAws::start(w).await;
+    let md = metadata("arn:task/a").await;
+    let mut a = Agent::new(config(&fake.uri(), SERVICE_CPU), options(false, Some(md.uri()))).await.unwrap();
+    let t = bounded(&fake, a.tick(Utc::now())).await;
+    assert_eq!(fake.count("ListTasks").await, 2, "the second page repeats the token: stop there");
+    assert_eq!(t.action, Action::NotLeader { from: 4, to: 6 }, "no election, no action: {t:?}");
+    let snap = a.snapshot();
+    let Role::Follower { why, .. } = &snap.role else { panic!("{:?}", snap.role) };
+    assert!(why.contains("ecs:ListTasks: pagination: "), "{why}");
+    assert!(why.contains("NextToken"), "{why}");
+    assert_eq!(snap.counters.aws_errors.get("ecs:ListTasks pagination"), Some(&1), "{:?}", snap.counters);
+    assert_eq!(fake.count("UpdateService").await, 0);
+}
+
+/// Issue 14: the same for `GetMetricData`, in the tick and in the restore on start.
+#[tokio::test]
+async fn issue_14_get_metric_data_repeating_its_next_token_is_missing_data_not_a_hang() {
+    let mut w = World::default();
+    w.desired = 8;
+    w.paging.insert("GetMetricData", Paging::SameToken);
+    cpu(&mut w, 5.0);
+    let fake = FakeAws::start(w).await;
+    let mut a = agent(&fake, false).await;
+    let t = bounded(&fake, a.tick(Utc::now())).await;
+    assert_eq!(fake.count("GetMetricData").await, 2, "the second page repeats the token: stop there");
+    assert!(t.problems["cpu"].contains("cloudwatch:GetMetricData: pagination: "), "{:?}", t.problems);
+    let d = t.decision.expect("decided on what it had");
+    assert_eq!((d.desired.get(), d.reason.as_str()), (8, "missing_data"), "{}", d.message);
+    assert_eq!(fake.count("UpdateService").await, 0);
+
+    // The restore on start reads CloudWatch twice more (history, then spend): bounded too.
+    let restore = async {
+        a.restore(Utc::now()).await;
+        a.tick(Utc::now()).await
+    };
+    bounded(&fake, restore).await;
+}
+
+/// Issue 14: a paginator that makes up a new token each page stops at the page cap.
+#[tokio::test]
+async fn issue_14_fresh_tokens_forever_stop_at_the_page_cap() {
+    let mut w = World::default();
+    w.tasks = vec![("arn:task/a".into(), 1_700_000_000)];
+    w.paging.insert("ListTasks", Paging::FreshTokens);
+    let fake = FakeAws::start(w).await;
+    let md = metadata("arn:task/a").await;
+    let mut a = Agent::new(config(&fake.uri(), SERVICE_CPU), options(false, Some(md.uri()))).await.unwrap();
+    bounded(&fake, a.tick(Utc::now())).await;
+    assert_eq!(fake.count("ListTasks").await, trimtab::aws::MAX_PAGES);
+    let snap = a.snapshot();
+    let Role::Follower { why, .. } = &snap.role else { panic!("{:?}", snap.role) };
+    assert!(why.contains(&format!("more than {} pages", trimtab::aws::MAX_PAGES)), "{why}");
+}
+
+/// Issue 14: an endpoint whose name does not resolve (`.invalid` never does, and never leaves
+/// the machine) is a network error in the tick, retried and then reported, quickly.
+#[tokio::test]
+async fn issue_14_an_endpoint_that_does_not_resolve_is_a_network_error_in_the_tick() {
+    let cfg = config("http://ecs.trimtab-test.invalid:4566", SERVICE_CPU);
+    let mut a = Agent::new(cfg, options(true, None)).await.unwrap();
+    let started = std::time::Instant::now();
+    let t = a.tick(Utc::now()).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(t.action, Action::Skipped);
+    let error = t.error.unwrap();
+    assert!(error.starts_with("cannot read the service: ecs:DescribeServices: network: "), "{error}");
+    assert!(error.contains("dns error"), "{error}");
+    let snap = a.snapshot();
+    assert_eq!(snap.counters.aws_errors.get("ecs:DescribeServices network"), Some(&1), "{:?}", snap.counters);
+}
+
+/// Issue 14: expired credentials are their own kind of error (they need renewing; no
+/// permission is missing), in the tick for ECS and as the metric's problem for CloudWatch.
+#[tokio::test]
+async fn issue_14_expired_credentials_are_reported_as_such_and_never_scale() {
+    let mut w = World::default();
+    w.desired = 8;
+    cpu(&mut w, 5.0);
+    let fake = FakeAws::start(w).await;
+    let expired = r#"{"__type":"ExpiredTokenException","message":"The security token included in the request is expired"}"#;
+    fake.ecs_fault("DescribeServices", 400, expired, Some(1)).await;
+    fake.cloudwatch_fault("GetMetricData", 403, "ExpiredToken").await;
+    let mut a = agent(&fake, false).await;
+    let t = a.tick(Utc::now()).await;
+    let error = t.error.unwrap();
+    assert!(error.starts_with("cannot read the service: ecs:DescribeServices: credentials: "), "{error}");
+    assert!(error.contains("ExpiredTokenException"), "{error}");
+
+    let t = a.tick(Utc::now()).await;
+    assert!(t.problems["cpu"].starts_with("cloudwatch:GetMetricData: credentials: "), "{:?}", t.problems);
+    let d = t.decision.unwrap();
+    assert_eq!((d.desired.get(), d.reason.as_str()), (8, "missing_data"), "{}", d.message);
+    assert_eq!(fake.count("UpdateService").await, 0);
+    let counters = a.snapshot().counters.clone();
+    assert_eq!(counters.aws_errors.get("ecs:DescribeServices credentials"), Some(&1), "{counters:?}");
+    assert_eq!(counters.metric_problems.get("cpu"), Some(&1), "{counters:?}");
+}
+
+/// Issue 14: a query CloudWatch answers only in part (`StatusCode: PartialData` as its last
+/// word) or leaves out is missing for the tick, never read as what it did send, never zero.
+#[tokio::test]
+async fn issue_14_partial_metric_answers_are_missing_data_never_zero() {
+    let mut w = World::default();
+    w.desired = 8;
+    let t = Utc::now().timestamp() - 90;
+    for metric in ["CPUUtilization", "MemoryUtilization", "TargetResponseTime"] {
+        w.datapoints.insert(metric.into(), vec![(t, 5.0)]);
+    }
+    w.status_codes.insert("MemoryUtilization".into(), "PartialData");
+    w.omitted.push("TargetResponseTime".into());
+    let fake = FakeAws::start(w).await;
+    let metrics = "[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 65.0\n\
+                   [[scaling.metrics]]\nname = \"memory\"\nsource = \"ecs\"\ntarget = 75.0\n\
+                   [[scaling.metrics]]\nname = \"latency\"\nsource = \"cloudwatch\"\nnamespace = \"AWS/ApplicationELB\"\n\
+                   metric = \"TargetResponseTime\"\ndimensions = { LoadBalancer = \"app/web/1\" }\nstatistic = \"p95\"\ntarget = 0.3\n";
+    let mut a = Agent::new(config(&fake.uri(), metrics), options(false, None)).await.unwrap();
+    let t = a.tick(Utc::now()).await;
+    assert!(!t.problems.contains_key("cpu"), "{:?}", t.problems);
+    assert!(t.problems["memory"].contains("PartialData"), "{:?}", t.problems);
+    assert!(t.problems["latency"].contains("left out of CloudWatch's answer"), "{:?}", t.problems);
+    let d = t.decision.unwrap();
+    let value = |n: &str| d.score.contributions.iter().find(|c| c.name == n).unwrap().value;
+    assert_eq!((value("memory"), value("latency")), (None, None), "not read as 5, nor as 0");
+    assert_eq!((d.desired.get(), d.reason.as_str()), (8, "missing_data"), "{}", d.message);
+    assert_eq!(fake.count("UpdateService").await, 0);
+}
+
+/// Issue 14: a `PutMetricData` that fails is the tick's error (the scaling it records is done);
+/// a restart then has no `ScaleOut` to rebuild the cooldown from, and finds it in the service's
+/// events instead: no second scale-out inside the cooldown.
+#[tokio::test]
+async fn issue_14_a_failed_put_metric_data_is_reported_and_a_restart_restores_from_events() {
+    let mut w = World::default();
+    cpu(&mut w, 90.0);
+    let fake = FakeAws::start(w).await;
+    fake.cloudwatch_fault("PutMetricData", 500, "InternalServiceError").await;
+    let mut first = agent(&fake, false).await;
+    let t = first.tick(Utc::now()).await;
+    assert_eq!(t.action, Action::Applied { from: 4, to: 6 }, "{t:?}");
+    let error = t.error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with("could not publish the agent's metrics: cloudwatch:PutMetricData: server_error"),
+        "{t:?}"
+    );
+    assert_eq!(first.snapshot().counters.failed_ticks, 1);
+    drop(first);
+
+    let mut second = agent(&fake, false).await;
+    second.restore(Utc::now()).await;
+    assert!(second.snapshot().cooldowns.last_scale_out.is_some(), "from the \"has started\" event");
+    let t = second.tick(Utc::now()).await;
+    let d = t.decision.unwrap();
+    assert_eq!((d.desired.get(), d.reason.as_str()), (6, "scale_out_cooldown"), "{}", d.message);
+    assert_eq!(fake.updates().await, vec![6], "no second scale-out");
+}
+
+/// Issue 14: SNS refusing a budget alert neither fails nor holds up the tick; the delivery is
+/// counted as failed, with its error in `/status`.
+#[tokio::test]
+async fn issue_14_a_failing_sns_publish_is_counted_and_named_not_fatal() {
+    let mut w = World::default();
+    cpu(&mut w, 50.0);
+    let fake = FakeAws::start(w).await;
+    fake.sns_fault(403, "AuthorizationError").await;
+    // A $1 budget: four Fargate tasks of 512/1024 overrun it at once, so the first tick alerts.
+    let text = format!(
+        "[service]\ncluster = \"prod\"\nname = \"web\"\nregion = \"us-east-1\"\ncpu = 512\nmemory = 1024\n\
+         endpoint_url = \"{}\"\n[scaling]\nmin = 1\nmax = 20\n{SERVICE_CPU}[budget]\nmonthly_usd = 1\n\
+         [[notify]]\ntype = \"sns\"\ntopic_arn = \"arn:aws:sns:us-east-1:123456789012:budget\"\n",
+        fake.uri()
+    );
+    let cfg = trimtab::config::from_str("t.toml", &text).unwrap();
+    let mut a = Agent::new(cfg, options(false, None)).await.unwrap();
+    let started = std::time::Instant::now();
+    let t = a.tick(Utc::now()).await;
+    assert!(t.error.is_none() && t.decision.is_some(), "{t:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "the tick does not wait for the delivery");
+    a.flush_notifications(Duration::from_secs(5)).await;
+    assert!(fake.count("Publish").await >= 1);
+    a.tick(Utc::now()).await;
+    let snap = a.snapshot();
+    let n = snap.notifications.clone().unwrap();
+    assert!(n.failed >= 1 && n.sent == 0, "{n:?}");
+    let why = n.last_failure.unwrap_or_default();
+    assert!(why.contains("sns:Publish: client_error: ") && why.contains("AuthorizationError"), "{why}");
 }

@@ -164,7 +164,8 @@ async fn run_once_scales_the_moto_service_exactly_as_decided() {
             now + TimeDelta::minutes(1),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .points;
     assert_eq!(data["hb"][0].1, 1.0, "{data:?}");
     assert_eq!(data["desired"][0].1, 6.0, "{data:?}");
     assert_eq!(data["out"][0].1, 1.0, "{data:?}");
@@ -207,6 +208,8 @@ async fn get_metric_data_reads_a_batch_from_localstack() {
         .collect();
     let data =
         cw.get_metric_data(&queries, now - TimeDelta::minutes(5), now + TimeDelta::minutes(1)).await.unwrap();
+    assert!(data.incomplete.is_empty(), "{data:?}");
+    let data = data.points;
     assert_eq!((data["qa"][0].1, data["qb"][0].1, data["qc"][0].1), (10.0, 20.0, 30.0), "{data:?}");
 }
 
@@ -363,6 +366,11 @@ fn settled(mut s: trimtab::aws::ServiceState) -> trimtab::aws::ServiceState {
     s
 }
 
+/// A tick's deadline with room for the emulator.
+fn deadline() -> trimtab::agent::deadline::Deadline {
+    trimtab::agent::deadline::Deadline::new(std::time::Duration::from_secs(60), None)
+}
+
 fn apply_mode() -> trimtab::config::model::VerticalConfig {
     let text = "[service]\ncluster = \"c\"\nname = \"web\"\ncpu = 1024\nmemory = 2048\n[vertical]\nmode = \"apply\"\n";
     trimtab::config::from_str("t.toml", text).unwrap().vertical
@@ -377,8 +385,8 @@ async fn vertical_apply_registers_a_resized_revision_and_updates_the_moto_servic
     let (sizing, floor) = light_week();
     let vcfg = apply_mode();
     let mut applier = trimtab::agent::vertical::Applier::default();
-    let size = applier.consider(&ecs, &state, (&sizing, floor), &vcfg, Utc::now()).await;
-    assert_eq!(size, Some(sizing.target), "{:?}", applier.last);
+    let size = applier.consider(&ecs, &state, (&sizing, floor), &vcfg, Utc::now(), &deadline()).await;
+    assert_eq!(size, Ok(Some(sizing.target)), "{:?}", applier.last);
 
     // moto now runs revision 2, a copy with the new size, the old tag and trimtab's.
     let client = ecs_client().await;
@@ -409,7 +417,7 @@ async fn vertical_apply_registers_a_resized_revision_and_updates_the_moto_servic
     let state = settled(ecs.describe_service().await.unwrap());
     let mut restarted = trimtab::agent::vertical::Applier::default();
     let (z, f) = light_week();
-    assert_eq!(restarted.consider(&ecs, &state, (&z, f), &vcfg, Utc::now()).await, None);
+    assert_eq!(restarted.consider(&ecs, &state, (&z, f), &vcfg, Utc::now(), &deadline()).await, Ok(None));
     assert_eq!(restarted.last.unwrap().outcome, "waiting");
 }
 
@@ -423,7 +431,8 @@ async fn vertical_apply_refuses_a_size_a_container_does_not_fit_and_registers_no
     assert!(sizing.target.memory < 1536);
     let vcfg = apply_mode();
     let mut applier = trimtab::agent::vertical::Applier::default();
-    assert_eq!(applier.consider(&ecs, &state, (&sizing, floor), &vcfg, Utc::now()).await, None);
+    let size = applier.consider(&ecs, &state, (&sizing, floor), &vcfg, Utc::now(), &deadline()).await;
+    assert_eq!(size, Ok(None));
     let last = applier.last.unwrap();
     assert_eq!(last.outcome, "failed");
     assert!(last.message.contains("container app has a hard memory limit of 1536 MiB"), "{}", last.message);

@@ -135,7 +135,7 @@ async fn a_month_of_scaling_is_charged_exactly_and_alerts_once_per_level() {
         (96..120).contains(&warned_at),
         "the warning comes within a day of the scale-out, at hour {warned_at}"
     );
-    assert_eq!(snap.notifications.unwrap().sent, 4);
+    assert_eq!(snap.notifications.as_ref().unwrap().sent, 4);
 }
 
 #[tokio::test]

@@ -55,6 +55,10 @@ fn alert_json() -> Value {
     })
 }
 
+fn sent_failed(c: &NotifyCounters) -> (u64, u64) {
+    (c.sent, c.failed)
+}
+
 /// A receiver at `/hook` that answers `status`.
 async fn receiver(status: u16) -> MockServer {
     let server = MockServer::start().await;
@@ -89,7 +93,7 @@ async fn an_alert_is_one_json_post_with_every_field() {
     let server = receiver(200).await;
     let (counters, _) = deliver(webhook(&server)).await;
 
-    assert_eq!(counters, NotifyCounters { sent: 1, failed: 0 });
+    assert_eq!(sent_failed(&counters), (1, 0));
     let got = requests(&server).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].headers["content-type"], "application/json");
@@ -123,7 +127,7 @@ async fn server_errors_are_retried_with_backoff() {
 
     let (counters, took) = deliver(webhook(&server)).await;
 
-    assert_eq!(counters, NotifyCounters { sent: 1, failed: 0 });
+    assert_eq!(sent_failed(&counters), (1, 0));
     assert_eq!(requests(&server).await.len(), 3);
     // The default pauses: 0.5 s after the first failure, 1 s after the second.
     assert!(took >= Duration::from_millis(1500), "{took:?}");
@@ -134,7 +138,7 @@ async fn a_client_error_is_not_retried() {
     let server = receiver(400).await;
     let (counters, took) = deliver(webhook(&server)).await;
 
-    assert_eq!(counters, NotifyCounters { sent: 0, failed: 1 });
+    assert_eq!(sent_failed(&counters), (0, 1));
     assert_eq!(requests(&server).await.len(), 1);
     assert!(took < Duration::from_millis(500), "{took:?}");
 }
@@ -162,7 +166,7 @@ async fn a_receiver_that_never_answers_neither_blocks_nor_fails_the_caller() {
     assert_eq!(notifier.counters(), NotifyCounters::default());
 
     notifier.flush(FLUSH).await;
-    assert_eq!(notifier.counters(), NotifyCounters { sent: 0, failed: 1 });
+    assert_eq!(sent_failed(&notifier.counters()), (0, 1));
     assert_eq!(requests(&server).await.len(), 3, "every timeout is retried");
 }
 
@@ -188,7 +192,7 @@ async fn an_sns_topic_delivers_the_json_to_its_http_subscribers() {
     notifier.send(&event());
     notifier.flush(FLUSH).await;
 
-    assert_eq!(notifier.counters(), NotifyCounters { sent: 1, failed: 0 });
+    assert_eq!(sent_failed(&notifier.counters()), (1, 0));
     // moto confirms HTTP subscriptions itself (no SubscriptionConfirmation) and POSTs the
     // notification (JSON, though labelled text/plain) before it answers `Publish`.
     let got: Vec<Value> = requests(&subscriber).await.iter().map(|r| r.body_json().unwrap()).collect();

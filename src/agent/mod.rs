@@ -6,12 +6,18 @@
 //! count changes → one `PutMetricData` (leader only) → a new snapshot for the API. A failure
 //! anywhere is logged, counted and shown in `/status`; the loop goes on. Without the service's
 //! state nothing is decided; without metrics the core holds.
+//!
+//! Every tick is bounded ([`deadline`]): its reads stop at its deadline (the interval) or at a
+//! shutdown signal, and the error names the call that overran; a change already sent finishes
+//! within its own 8 s bound. The loop that drives the ticks, and shutdown, are in [`run`].
 
 pub mod alarms;
+pub mod deadline;
 pub mod leader;
 pub mod local;
 pub mod replay;
 pub mod restore;
+mod run;
 pub mod snapshot;
 pub mod spend;
 mod target;
@@ -30,16 +36,14 @@ use crate::config::model::Config;
 use crate::core::{self, History, ManualOverride, Observation, Policy, Reason, Replicas};
 use crate::notify::Notifier;
 use crate::sources::{self, Environment, Sources};
+use deadline::{Cut, Deadline};
 use leader::Role;
+pub use run::{Outcome, SHUTDOWN_BOUND, SHUTDOWN_GRACE, Schedule, run};
 use snapshot::{
     Action, ActionRecord, Cooldowns, Counters, PolicyView, ServiceView, Snapshot, Tick, push_bounded,
 };
 use spend::Spend;
 pub use target::Target;
-
-/// How long a tick in progress may still run after SIGTERM/SIGINT; the process stops within
-/// 5 s of the signal.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(4500);
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -78,6 +82,10 @@ pub struct Agent {
     monitor: local::LocalMonitor,
     vertical: vertical::Applier,
     snap: Snapshot,
+    /// A tick's reads stop this long after it starts: `agent.interval`.
+    tick_limit: Duration,
+    /// Turns true on SIGTERM/SIGINT (see [`Agent::stop_on`]).
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Agent {
@@ -89,6 +97,7 @@ impl Agent {
             Environment { metadata_uri: opts.metadata_uri.clone(), local: opts.local, pools: pools.clone() };
         let sources = Sources::new(&cfg, &env).map_err(anyhow::Error::msg).context(cfg.file.clone())?;
         let policy = cfg.scaling.policy.clone();
+        let tick_limit = cfg.agent.interval.to_std().context("agent.interval")?;
         let mut sdk_region = None;
         let mut sns = None;
         let wants_sns = cfg.notify.iter().any(|t| matches!(t, crate::config::NotifyTarget::Sns { .. }));
@@ -170,7 +179,14 @@ impl Agent {
             vertical: vertical::Applier::default(),
             snap,
             cfg,
+            tick_limit,
+            stop: None,
         })
+    }
+
+    /// Ticks stop their reads, and start no change, once `stop` turns true (SIGTERM/SIGINT).
+    pub fn stop_on(&mut self, stop: tokio::sync::watch::Receiver<bool>) {
+        self.stop = Some(stop);
     }
 
     pub fn pools(&self) -> sources::pools::PoolSet {
@@ -216,9 +232,14 @@ impl Agent {
         let (Some(ecs), Some(cw), Some(svc)) = (self.target.ecs(), &self.cw, &self.cfg.service) else {
             return;
         };
-        let since = now - restore::window(&self.policy);
+        let since = crate::core::types::earlier(now, restore::window(&self.policy));
         let metrics = match cw.get_metric_data(&restore::queries(&svc.cluster, &svc.name), since, now).await {
-            Ok(m) => m,
+            Ok(m) => {
+                if !m.incomplete.is_empty() {
+                    warn!(queries = ?m.incomplete, "restore: CloudWatch answered only in part; those series are left out");
+                }
+                m.points
+            }
             Err(e) => {
                 warn!(error = %e, "restore: could not read the agent's own metrics; using service events only");
                 count_error(&mut self.snap.counters, &e);
@@ -289,8 +310,8 @@ impl Agent {
         for (since, period) in [(now - chrono::TimeDelta::hours(3), 60), (a_month_ago, 3600)] {
             let queries = Spend::restore_queries(&svc.cluster, &svc.name, period);
             match cw.get_metric_data(&queries, since, now).await {
-                Ok(m) if m.contains_key("mtd") => {
-                    let mtd = spend.restore(&m, i64::from(period), now);
+                Ok(m) if m.points.contains_key("mtd") => {
+                    let mtd = spend.restore(&m.points, i64::from(period), now);
                     info!(month_to_date = ?mtd.map(|m| m.to_string()), "restored spend");
                     return;
                 }
@@ -310,10 +331,12 @@ impl Agent {
         self.sources.prime().await;
     }
 
-    /// One tick. Never fails: problems are in the returned [`Tick`].
+    /// One tick, bounded by its deadline (see [`deadline`]). Never fails: problems are in the
+    /// returned [`Tick`].
     pub async fn tick(&mut self, now: DateTime<Utc>) -> Tick {
-        let started = std::time::Instant::now();
-        let mut tick = self.tick_inner(now).await;
+        let started = tokio::time::Instant::now();
+        let deadline = Deadline::new(self.tick_limit, self.stop.clone());
+        let mut tick = self.tick_inner(now, &deadline).await;
         tick.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.snap.ticks += 1;
         self.snap.role = self.role.clone();
@@ -332,7 +355,7 @@ impl Agent {
         tick
     }
 
-    async fn tick_inner(&mut self, now: DateTime<Utc>) -> Tick {
+    async fn tick_inner(&mut self, now: DateTime<Utc>, dl: &Deadline) -> Tick {
         let mut tick = Tick {
             at: now,
             duration_ms: 0,
@@ -342,14 +365,15 @@ impl Agent {
             problems: BTreeMap::new(),
             error: None,
         };
-        let state = match self.target.describe().await {
-            Ok(s) => s,
-            Err(e) => {
+        let state = match dl.read("ecs:DescribeServices", self.target.describe()).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
                 warn!(error = %e, "cannot read the service; not deciding this tick");
                 count_error(&mut self.snap.counters, &e);
                 tick.error = Some(format!("cannot read the service: {e}"));
                 return tick;
             }
+            Err(cut) => return stopped_tick(tick, cut),
         };
         self.notice_outside_change(&state, now);
         tick.service = Some(ServiceView {
@@ -358,8 +382,21 @@ impl Agent {
             pending: state.pending,
             deployment_in_progress: state.deployment_in_progress(),
         });
-        self.elect().await;
-        let gathered = self.sources.gather(self.cw.as_ref(), now).await;
+        if let Err(cut) = self.elect(dl).await {
+            return stopped_tick(tick, cut);
+        }
+        let gathered = match dl.read("metric sources", self.sources.gather(self.cw.as_ref(), now)).await {
+            Ok(g) => g,
+            Err(cut) => {
+                let busy = self.sources.busy();
+                let call = if busy.is_empty() {
+                    "metric sources".to_owned()
+                } else {
+                    format!("metric sources ({})", busy.join(", "))
+                };
+                return stopped_tick(tick, cut.during(call));
+            }
+        };
         for (name, why) in &gathered.problems {
             warn!(metric = %name, problem = %why, "metric missing this tick");
         }
@@ -377,34 +414,11 @@ impl Agent {
             let used = |kind| d.score.contributions.iter().find(|c| c.kind == kind).and_then(|c| c.value);
             spend.record_usage(now, used(core::MetricKind::Cpu), used(core::MetricKind::Memory));
         }
-        self.resize(&state, now).await;
+        let cut = self.resize(&state, now, dl).await.err();
         d.remember(&mut self.history, &self.policy);
         *self.snap.counters.decisions.entry(d.reason.as_str().to_owned()).or_default() += 1;
-        let (from, to) = (d.current.get(), d.desired.get());
-        tick.action = if from == to {
-            Action::None
-        } else if !self.role.acts() {
-            Action::NotLeader { from, to }
-        } else if self.cfg.agent.dry_run {
-            Action::DryRun { from, to }
-        } else {
-            match self.target.set_desired(to).await {
-                Ok(()) => {
-                    self.history.record_action(now, d.current, d.desired);
-                    self.last_seen = Some(to);
-                    if to > from {
-                        self.snap.counters.scale_out += 1;
-                    } else {
-                        self.snap.counters.scale_in += 1;
-                    }
-                    Action::Applied { from, to }
-                }
-                Err(e) => {
-                    count_error(&mut self.snap.counters, &e);
-                    Action::Failed { from, to, error: e.to_string() }
-                }
-            }
-        };
+        let (action, cut) = self.act(&d, cut, now, dl).await;
+        tick.action = action;
         log_decision(&d, &tick.action, &self.role);
         if tick.action != Action::None {
             let record = ActionRecord {
@@ -415,9 +429,52 @@ impl Agent {
             };
             push_bounded(&mut self.snap.actions, record);
         }
-        self.publish(&d, &tick.action, now).await;
+        tick.error = match cut {
+            Some(cut) => Some(note_cut(&cut)),
+            None => self.publish(&d, &tick.action, now, dl).await.err(),
+        };
         tick.decision = Some(d);
         tick
+    }
+
+    /// Applies the decision if this agent acts and the tick may still start a change; a cut
+    /// before (`cut`, or the deadline passing now) leaves the change undone and reported.
+    async fn act(
+        &mut self,
+        d: &core::Decision,
+        cut: Option<Cut>,
+        now: DateTime<Utc>,
+        dl: &Deadline,
+    ) -> (Action, Option<Cut>) {
+        let (from, to) = (d.current.get(), d.desired.get());
+        if from == to {
+            return (Action::None, cut);
+        } else if !self.role.acts() {
+            return (Action::NotLeader { from, to }, cut);
+        } else if self.cfg.agent.dry_run {
+            return (Action::DryRun { from, to }, cut);
+        }
+        if let Some(cut) = cut.or_else(|| dl.check("ecs:UpdateService").err()) {
+            return (Action::Failed { from, to, error: cut.to_string() }, Some(cut));
+        }
+        // Sent, this change is not cut: the SDK's own bound applies (see `deadline`).
+        let action = match self.target.set_desired(to).await {
+            Ok(()) => {
+                self.history.record_action(now, d.current, d.desired);
+                self.last_seen = Some(to);
+                if to > from {
+                    self.snap.counters.scale_out += 1;
+                } else {
+                    self.snap.counters.scale_in += 1;
+                }
+                Action::Applied { from, to }
+            }
+            Err(e) => {
+                count_error(&mut self.snap.counters, &e);
+                Action::Failed { from, to, error: e.to_string() }
+            }
+        };
+        (action, None)
     }
 
     /// Charges the tick to the ledger and sends the budget alerts due (the leader, or a lone
@@ -436,19 +493,21 @@ impl Agent {
 
     /// `vertical.mode = "apply"`: the leader resizes the task when the right-sizer says so (see
     /// [`vertical`]); not in dry-run.
-    async fn resize(&mut self, state: &ServiceState, now: DateTime<Utc>) {
+    async fn resize(&mut self, state: &ServiceState, now: DateTime<Utc>, dl: &Deadline) -> Result<(), Cut> {
         let vcfg = &self.cfg.vertical;
         let applies = vcfg.mode == crate::config::model::VerticalMode::Apply && !self.cfg.agent.dry_run;
         let (Some(ecs), Some(spend), true) =
             (self.target.ecs(), &mut self.spend, applies && self.role.acts())
         else {
-            return;
+            return Ok(());
         };
-        let Some((sizing, floor)) = spend.sizing().map(|(z, f)| (z.clone(), f)) else { return };
-        if let Some(size) = self.vertical.consider(ecs, state, (&sizing, floor), vcfg, now).await {
+        let Some((sizing, floor)) = spend.sizing().map(|(z, f)| (z.clone(), f)) else { return Ok(()) };
+        let resized = self.vertical.consider(ecs, state, (&sizing, floor), vcfg, now, dl).await;
+        self.snap.vertical = self.vertical.last.clone();
+        if let Some(size) = resized? {
             spend.resize(size.cpu, size.memory);
         }
-        self.snap.vertical = self.vertical.last.clone();
+        Ok(())
     }
 
     /// Waits (within `limit`) for budget notifications still being delivered.
@@ -473,37 +532,47 @@ impl Agent {
         self.last_seen = Some(state.desired);
     }
 
-    async fn elect(&mut self) {
+    /// Sidecars: who acts this tick. A cut leaves this agent a follower for the tick.
+    async fn elect(&mut self, dl: &Deadline) -> Result<(), Cut> {
         let (Some(uri), Some(ecs)) = (&self.metadata_uri, self.target.ecs()) else {
             self.role = Role::Sole;
-            return;
+            return Ok(());
         };
+        let follower = |task: Option<String>, why: String| Role::Follower { task, leader: None, why };
         if self.own_task.is_none() {
-            match sources::task::own_task_arn(&self.http, uri).await {
-                Ok(arn) => self.own_task = Some(arn),
-                Err(e) => {
-                    self.set_role(Role::Follower {
-                        task: None,
-                        leader: None,
-                        why: format!("own task unknown: {e}"),
-                    });
-                    return;
+            let read =
+                dl.read("task metadata (own task)", sources::task::own_task_arn(&self.http, uri)).await;
+            match read {
+                Ok(Ok(arn)) => self.own_task = Some(arn),
+                Ok(Err(e)) => {
+                    self.set_role(follower(None, format!("own task unknown: {e}")));
+                    return Ok(());
+                }
+                Err(cut) => {
+                    self.set_role(follower(None, cut.to_string()));
+                    return Err(cut);
                 }
             }
         }
         let own = self.own_task.clone().expect("set above");
-        let role = match ecs.tasks().await {
-            Ok(tasks) => leader::role(&own, &tasks),
-            Err(e) => {
+        let tasks = match dl.read("ecs:ListTasks", ecs.task_arns()).await {
+            Ok(Ok(arns)) => dl.read("ecs:DescribeTasks", ecs.describe_tasks(&arns)).await,
+            Ok(Err(e)) => Ok(Err(e)),
+            Err(cut) => Err(cut),
+        };
+        let role = match tasks {
+            Ok(Ok(tasks)) => leader::role(&own, &tasks),
+            Ok(Err(e)) => {
                 count_error(&mut self.snap.counters, &e);
-                Role::Follower {
-                    task: Some(own),
-                    leader: None,
-                    why: format!("cannot list the service's tasks: {e}"),
-                }
+                follower(Some(own), format!("cannot list the service's tasks: {e}"))
+            }
+            Err(cut) => {
+                self.set_role(follower(Some(own), cut.to_string()));
+                return Err(cut);
             }
         };
         self.set_role(role);
+        Ok(())
     }
 
     fn set_role(&mut self, role: Role) {
@@ -523,11 +592,19 @@ impl Agent {
     }
 
     /// The leader's metrics for the tick, in one `PutMetricData`; also the durable record the
-    /// next start rebuilds from. Not in dry-run (it changes AWS) and not from followers.
-    async fn publish(&mut self, d: &core::Decision, action: &Action, now: DateTime<Utc>) {
-        let (Some(cw), Some(svc)) = (&self.cw, &self.cfg.service) else { return };
+    /// next start rebuilds from. Not in dry-run (it changes AWS) and not from followers. A
+    /// failure is the tick's error: without this record a restart rebuilds its cooldowns from
+    /// the service's events only (see [`restore`]), and the heartbeat alarm fires.
+    async fn publish(
+        &mut self,
+        d: &core::Decision,
+        action: &Action,
+        now: DateTime<Utc>,
+        dl: &Deadline,
+    ) -> Result<(), String> {
+        let (Some(cw), Some(svc)) = (&self.cw, &self.cfg.service) else { return Ok(()) };
         if self.cfg.agent.dry_run || !self.role.acts() {
-            return;
+            return Ok(());
         }
         let (out, inn) = match action {
             Action::Applied { from, to } => (f64::from(u8::from(to > from)), f64::from(u8::from(to < from))),
@@ -545,9 +622,15 @@ impl Agent {
         }
         values.extend(self.spend.iter().flat_map(Spend::published));
         let dims = restore::dimensions(&svc.cluster, &svc.name);
-        if let Err(e) = cw.put_metric_data(restore::NAMESPACE, &dims, &values, now).await {
-            warn!(error = %e, "could not publish the agent's metrics");
-            count_error(&mut self.snap.counters, &e);
+        let put = cw.put_metric_data(restore::NAMESPACE, &dims, &values, now);
+        match dl.read("cloudwatch:PutMetricData", put).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                warn!(error = %e, "could not publish the agent's metrics");
+                count_error(&mut self.snap.counters, &e);
+                Err(format!("could not publish the agent's metrics: {e}"))
+            }
+            Err(cut) => Err(note_cut(&cut)),
         }
     }
 }
@@ -562,6 +645,23 @@ fn task_limits(cfg: &Config) -> sources::pools::Limits {
         cpu_units: cpu.or_else(|| svc.and_then(|s| s.cpu).map(u64::from)),
         memory_mib: memory.or_else(|| svc.and_then(|s| s.memory).map(u64::from)),
     }
+}
+
+/// A tick that stopped at `cut` before it could decide.
+fn stopped_tick(mut tick: Tick, cut: Cut) -> Tick {
+    tick.error = Some(note_cut(&cut));
+    tick
+}
+
+/// Logs a cut tick; returns the tick's error.
+fn note_cut(cut: &Cut) -> String {
+    match cut {
+        Cut::Deadline { limit, call } => {
+            warn!(call, limit = ?limit, "tick deadline passed: the tick stops here");
+        }
+        Cut::Shutdown { call } => info!(call, "shutdown: the tick stops here"),
+    }
+    cut.to_string()
 }
 
 fn count_error(c: &mut Counters, e: &AwsError) {
@@ -585,148 +685,5 @@ fn log_decision(d: &core::Decision, action: &Action, role: &Role) {
         info!(current = d.current.get(), desired = d.desired.get(), reason = %d.reason, score, role = role.name(), "{action}: {}", d.message);
     } else {
         warn!(current = d.current.get(), desired = d.desired.get(), reason = %d.reason, score, role = role.name(), "{action}: {}", d.message);
-    }
-}
-
-/// How the run ended.
-pub struct Outcome {
-    /// The last tick decided and, if it acted, succeeded.
-    pub ok: bool,
-    pub last: Option<Tick>,
-    pub policy: Policy,
-    /// Spend and budget after the last tick, when tracked.
-    pub cost: Option<spend::CostView>,
-}
-
-/// How long `run --once` waits for budget notifications (a delivery retries for up to 16.5 s).
-const NOTIFY_FLUSH_ONCE: Duration = Duration::from_secs(20);
-/// At shutdown, within the 5 s a stop may take.
-const NOTIFY_FLUSH_SHUTDOWN: Duration = Duration::from_millis(300);
-
-/// Sources that need two readings get their first one this long before the first tick.
-const PRIME: Duration = Duration::from_secs(1);
-
-/// Runs the agent until SIGTERM/SIGINT (or one tick with `once`).
-pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outcome> {
-    let listen = cfg.agent.listen;
-    let interval = cfg.agent.interval.to_std().context("agent.interval")?;
-    let token = cfg
-        .agent
-        .api_token
-        .clone()
-        .or_else(|| std::env::var("TRIMTAB_API_TOKEN").ok())
-        .filter(|t| !t.is_empty());
-    anyhow::ensure!(
-        token.as_ref().is_none_or(|t| t.trim().len() >= 16),
-        "TRIMTAB_API_TOKEN is too short to be a secret: use at least 16 characters"
-    );
-    // Signals first: startup (restore, alarms) can take a while, and as PID 1 in a container
-    // an unhandled SIGTERM would be ignored.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    });
-    let policy = cfg.scaling.policy.clone();
-    let startup = async {
-        let alarms = cfg.alarms.enabled && !opts.local && !cfg.agent.dry_run;
-        if alarms && let Some(svc) = &cfg.service {
-            put_alarms(svc, &cfg.alarms, &opts).await;
-        }
-        let mut agent = Agent::new(cfg, opts).await?;
-        agent.restore(Utc::now()).await;
-        agent.prime().await;
-        tokio::time::sleep(PRIME).await;
-        anyhow::Ok(agent)
-    };
-    let mut agent = tokio::select! {
-        a = startup => a?,
-        _ = stopped(stop_rx.clone()) => {
-            info!("signal received during startup: stopping");
-            return Ok(Outcome { ok: true, last: None, policy, cost: None });
-        }
-    };
-    if once {
-        let t = agent.tick(Utc::now()).await;
-        agent.flush_notifications(NOTIFY_FLUSH_ONCE).await;
-        let ok = t.error.is_none() && !matches!(t.action, Action::Failed { .. });
-        return Ok(Outcome { ok, last: Some(t), cost: agent.snap.cost.clone(), policy: agent.policy });
-    }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen} (agent.listen)"))?;
-    info!(listen = %listener.local_addr()?, interval = ?interval, mode = agent.snap.mode, dry_run = agent.snap.dry_run, "trimtab agent started");
-    let (snap_tx, snap_rx) = tokio::sync::watch::channel(agent.snapshot());
-    let api_state = agent.api_state(snap_rx, token);
-    let server = tokio::spawn(crate::api::serve(listener, api_state, stopped(stop_rx.clone())));
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut sampler =
-        tokio::time::interval(agent.cfg.local.sample_interval.to_std().context("local.sample_interval")?);
-    sampler.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut ok = true;
-    let mut last = None;
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = sampler.tick() => {
-                agent.sample_local(Utc::now());
-                continue;
-            }
-            _ = stopped(stop_rx.clone()) => break,
-        }
-        let finished = {
-            let tick = agent.tick(Utc::now());
-            tokio::pin!(tick);
-            tokio::select! {
-                t = &mut tick => Some(t),
-                _ = stopped(stop_rx.clone()) => {
-                    info!("signal received during a tick: finishing it");
-                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, tick).await;
-                    None
-                }
-            }
-        };
-        let Some(t) = finished else { break };
-        ok = t.error.is_none();
-        last = Some(t);
-        snap_tx.send_replace(agent.snapshot());
-    }
-    info!("shutting down");
-    agent.flush_notifications(NOTIFY_FLUSH_SHUTDOWN).await;
-    let _ = tokio::time::timeout(Duration::from_millis(400), server).await;
-    Ok(Outcome { ok, last, cost: agent.snap.cost.clone(), policy: agent.policy })
-}
-
-/// `[alarms] enabled`: puts the alarms on start; a failure is logged and scaling goes on.
-async fn put_alarms(
-    svc: &crate::config::model::ServiceConfig,
-    a: &crate::config::model::AlarmsConfig,
-    opts: &Options,
-) {
-    let conn =
-        Connection { static_credentials: opts.static_credentials.clone(), ..Connection::for_service(svc) };
-    let cw = CloudWatch::new(&aws::sdk_config(&conn).await);
-    match alarms::apply(&cw, svc, a).await {
-        Ok(plan) => {
-            for (spec, change) in plan {
-                info!(alarm = %spec.name, change = change.as_str(), "alarm");
-            }
-        }
-        Err(e) => warn!(error = %e, "could not put the alarms; scaling goes on"),
-    }
-}
-
-/// Resolves once `stop` turns true.
-async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => info!("SIGTERM"),
-        _ = tokio::signal::ctrl_c() => info!("SIGINT"),
     }
 }

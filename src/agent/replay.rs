@@ -116,8 +116,19 @@ pub async fn fetch(
     let period = period(days);
     let end = DateTime::from_timestamp(now.timestamp() / period * period, 0).unwrap_or(now);
     let start = end - TimeDelta::days(i64::from(days));
-    let data = cw.get_metric_data(&queries(svc, period), start, end).await.map_err(|e| e.to_string())?;
+    let mut data =
+        cw.get_metric_data(&queries(svc, period), start, end).await.map_err(|e| e.to_string())?.points;
+    within(&mut data, start, end);
     build(&format!("cloudwatch:{}/{}", svc.cluster, svc.name), &data, period)
+}
+
+/// Keeps only the datapoints inside `[start, end)`, the span asked for: `build` makes one value
+/// per period from the first datapoint to the last, so one stamped years away (issue 14) would
+/// make millions of them.
+fn within(data: &mut BTreeMap<String, Datapoints>, start: DateTime<Utc>, end: DateTime<Utc>) {
+    for points in data.values_mut() {
+        points.retain(|(t, _)| (start..end).contains(t));
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +150,15 @@ mod tests {
         assert_eq!(trace.values, vec![1.6, 3.2, 3.2, 1.0]);
         assert_eq!(trace.step, 60);
         assert!(trace.name.contains("Trimtab DesiredCount"), "{}", trace.name);
+    }
+
+    #[test]
+    fn datapoints_outside_the_span_asked_for_are_dropped() {
+        let mut data = BTreeMap::new();
+        let far = DateTime::parse_from_rfc3339("9999-12-31T23:59:00Z").unwrap().to_utc();
+        data.insert("cpu".to_owned(), vec![(far, 50.0), (at(1), 80.0), (at(0), 40.0), (at(-1), 1.0)]);
+        within(&mut data, at(0), at(2));
+        assert_eq!(data["cpu"], vec![(at(1), 80.0), (at(0), 40.0)]);
     }
 
     #[test]

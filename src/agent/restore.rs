@@ -11,11 +11,14 @@
 //!   covers the case where the agent died between `UpdateService` and publishing its metrics.
 //!
 //! Times are rounded up to the end of their minute: a cooldown restored this way is never
-//! shorter than the real one.
+//! shorter than the real one. A time after `now` counts as `now`, for the same reason; the
+//! arithmetic saturates, so no timestamp CloudWatch or ECS sends can panic the rebuild (issue
+//! 14), and times no AWS answer can carry are dropped where they are read (`aws::to_chrono`).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::aws::{Datapoints, MetricQuery};
+use crate::core::types::{earlier, later};
 use crate::core::{History, Policy, Replicas};
 
 pub const NAMESPACE: &str = "Trimtab";
@@ -71,8 +74,8 @@ pub fn rebuild(
     events: &[(DateTime<Utc>, String)],
     now: DateTime<Utc>,
 ) -> (History, Restored) {
-    let since = now - window(policy);
-    let minute_end = |t: DateTime<Utc>| (t + TimeDelta::minutes(1)).min(now);
+    let since = earlier(now, window(policy));
+    let minute_end = |t: DateTime<Utc>| later(t, TimeDelta::minutes(1)).min(now);
     let newest = |id: &str| -> Option<DateTime<Utc>> {
         metrics.get(id)?.iter().filter(|(t, v)| *v > 0.0 && *t >= since).map(|(t, _)| minute_end(*t)).max()
     };

@@ -130,7 +130,9 @@ pub struct Tick {
     pub action: Action,
     /// Metrics that could not be read this tick, with the reason.
     pub problems: BTreeMap<String, String>,
-    /// Why the tick could not decide, if it could not.
+    /// Why the tick did not complete: the service could not be read (nothing decided), the
+    /// tick's deadline passed or a shutdown came (naming the call it stopped in), or the agent's
+    /// metrics could not be published. A decision and an action may still be set.
     pub error: Option<String>,
 }
 

@@ -19,6 +19,7 @@ use crate::core::cost::{
     Budget, BudgetEvent, BudgetStatus, Forecast, Ledger, LedgerView, Level, PeriodKind, Watch, budget,
     forecast,
 };
+use crate::core::types::later;
 use crate::core::{Money, Policy, Replicas};
 
 pub const COST_PER_HOUR: &str = "EstimatedCostPerHour";
@@ -203,8 +204,12 @@ impl Spend {
     ) -> Option<Money> {
         let newest = |id: &str| m.get(id).and_then(|p| p.first().copied());
         let (start, mtd) = newest("mtd")?;
+        // A bucket that starts after now is not a real total (issue 14): nothing is carried.
+        if start > now {
+            return None;
+        }
         // The value was current at most one period after its bucket started.
-        let at = (start + TimeDelta::seconds(period_seconds)).min(now);
+        let at = later(start, TimeDelta::seconds(period_seconds)).min(now);
         let local = |t: DateTime<Utc>| t.with_timezone(&self.tz).date_naive();
         let month = |t: DateTime<Utc>| local(t).format("%Y-%m").to_string();
         // Both ends of the bucket in this month: a total from last month is not carried over.
@@ -212,7 +217,8 @@ impl Spend {
         if !same_month || !mtd.is_finite() || mtd < 0.0 {
             return None;
         }
-        let today = newest("today").filter(|(t, v)| local(*t) == local(now) && v.is_finite() && *v >= 0.0);
+        let today = newest("today")
+            .filter(|(t, v)| *t <= now && local(*t) == local(now) && v.is_finite() && *v >= 0.0);
         let money = |usd: f64| Money::from_usd(usd).unwrap_or_default();
         let mtd = money(mtd);
         self.ledger = Ledger::resume(
@@ -416,5 +422,21 @@ mod tests {
         let (mut s, _) = spend("");
         m.insert("mtd".into(), vec![(utc("2026-10-31T23:59:00Z"), 80.0)]);
         assert_eq!(s.restore(&m, 60, now), None);
+    }
+
+    /// Issue 14: totals stamped at the end of time (or later today than now) are not carried,
+    /// and do not panic.
+    #[test]
+    fn totals_at_absurd_times_are_not_restored() {
+        let now = utc("2026-11-20T12:00:30Z");
+        let end = DateTime::<Utc>::MAX_UTC - TimeDelta::seconds(30);
+        for at in [end, DateTime::<Utc>::MIN_UTC, now + TimeDelta::hours(2)] {
+            let (mut s, _) = spend("[budget]\nmonthly_usd = 100\n");
+            let mut m = BTreeMap::new();
+            m.insert("mtd".to_owned(), vec![(at, 80.0)]);
+            m.insert("today".to_owned(), vec![(at, 1.5)]);
+            m.insert("al".to_owned(), vec![(at, 2.0)]);
+            assert_eq!(s.restore(&m, 3600, now), None, "{at}");
+        }
     }
 }

@@ -12,15 +12,19 @@
 //!   before anything is registered).
 //!
 //! A revision registered whose deployment then failed is reused by the next attempt rather than
-//! registered again. A failed attempt waits an hour (or the interval, if shorter).
+//! registered again. A failed attempt waits an hour (or the interval, if shorter). Within the
+//! tick's deadline (see [`super::deadline`]): a cut leaves nothing half-done that is forgotten
+//! (a revision registered but not yet deployed is deployed by the next attempt).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::aws::{AwsError, Ecs, ServiceState};
+use super::deadline::{Cut, Deadline};
+use crate::aws::{AwsError, Ecs, ServiceState, TaskDefinitionInfo};
 use crate::core::cost::Confidence;
 use crate::core::rightsize::{Need, Size, Sizing};
+use crate::core::types::later;
 
 /// What the last look at resizing found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -65,7 +69,8 @@ fn hold(z: &Sizing, floor: Need, state: &ServiceState) -> Option<(&'static str, 
 }
 
 impl Applier {
-    /// Resizes if everything allows it; returns the new size when a deployment was started.
+    /// Resizes if everything allows it; returns the new size when a deployment was started, and
+    /// the cut when the tick's deadline or a shutdown stopped it first.
     pub async fn consider(
         &mut self,
         ecs: &Ecs,
@@ -73,7 +78,8 @@ impl Applier {
         sizing: (&Sizing, Need),
         cfg: &crate::config::model::VerticalConfig,
         now: DateTime<Utc>,
-    ) -> Option<Size> {
+        dl: &Deadline,
+    ) -> Result<Option<Size>, Cut> {
         let (z, floor) = sizing;
         let status = |outcome: &str, message: String, td: Option<String>| VerticalStatus {
             mode: cfg.mode,
@@ -84,16 +90,24 @@ impl Applier {
         };
         if let Some((outcome, why)) = hold(z, floor, state) {
             self.last = Some(status(outcome, why, None));
-            return None;
+            return Ok(None);
         }
         if let Some(t) = self.not_before.filter(|t| now < *t) {
             self.last = Some(status("waiting", format!("no resize before {t} (vertical.interval)"), None));
-            return None;
+            return Ok(None);
         }
-        match self.apply(ecs, state, z.target, cfg.interval, now).await {
+        let outcome = match self.apply(ecs, state, z.target, cfg.interval, now, dl).await {
+            Ok(Ok(step)) => Ok(step),
+            Ok(Err(e)) => Err(e),
+            Err(cut) => {
+                self.last = Some(status("waiting", cut.to_string(), None));
+                return Err(cut);
+            }
+        };
+        Ok(match outcome {
             Ok(Step::Deployed(arn)) => {
                 info!(size = %z.target, task_definition = %arn, "resized the task: deployment started");
-                self.not_before = Some(now + cfg.interval);
+                self.not_before = Some(later(now, cfg.interval));
                 let m = format!("{} → {}: {}", z.current, z.target, z.reasons.join("; "));
                 self.last = Some(status("applied", m, Some(arn)));
                 Some(z.target)
@@ -104,13 +118,14 @@ impl Applier {
             }
             Err(e) => {
                 warn!(error = %e, size = %z.target, "could not resize the task");
-                self.not_before = Some(now + cfg.interval.min(TimeDelta::hours(1)));
+                self.not_before = Some(later(now, cfg.interval.min(TimeDelta::hours(1))));
                 self.last = Some(status("failed", e.to_string(), None));
                 None
             }
-        }
+        })
     }
 
+    /// The steps of a resize; the outer `Result` is a cut by the tick's deadline or a shutdown.
     async fn apply(
         &mut self,
         ecs: &Ecs,
@@ -118,32 +133,56 @@ impl Applier {
         size: Size,
         interval: TimeDelta,
         now: DateTime<Utc>,
-    ) -> Result<Step, AwsError> {
+        dl: &Deadline,
+    ) -> Result<Result<Step, AwsError>, Cut> {
         let current = state.task_definition.clone().unwrap_or_default();
         let arn = match self.registered.take().filter(|(_, s)| *s == size) {
             Some((arn, _)) => arn,
             None => {
-                let td = ecs.task_definition(&current).await?;
-                // The service runs a revision this agent (before a restart, or another task's)
-                // registered less than an interval ago: wait for the interval.
-                // Without a registration time, the interval counts from now.
-                let registered = td.registered_at.unwrap_or(now);
-                let ours = Some(registered).filter(|at| td.resized_by_trimtab && now - *at < interval);
-                if let Some(at) = ours {
-                    self.not_before = Some(at + interval);
+                let td = match dl.read("ecs:DescribeTaskDefinition", ecs.task_definition(&current)).await? {
+                    Ok(td) => td,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if let Some((at, until)) = resized_within(&td, interval, now) {
+                    self.not_before = Some(until);
                     let why =
                         format!("the current revision was registered at {at}, within vertical.interval");
-                    return Ok(Step::Wait(why));
+                    return Ok(Ok(Step::Wait(why)));
                 }
-                ecs.register_resized(&current, size.cpu, size.memory).await?.arn
+                // A change: checked before it starts, never cut once sent.
+                dl.check("ecs:RegisterTaskDefinition")?;
+                match ecs.register_resized(&current, size.cpu, size.memory).await {
+                    Ok(td) => td.arn,
+                    Err(e) => return Ok(Err(e)),
+                }
             }
         };
+        if let Err(cut) = dl.check("ecs:UpdateService (deploy)") {
+            self.registered = Some((arn, size));
+            return Err(cut);
+        }
         if let Err(e) = ecs.deploy(&arn).await {
             self.registered = Some((arn, size));
-            return Err(e);
+            return Ok(Err(e));
         }
-        Ok(Step::Deployed(arn))
+        Ok(Ok(Step::Deployed(arn)))
     }
+}
+
+/// When the service runs a revision trimtab registered (this agent before a restart, or another
+/// task's) less than `interval` ago: when it was registered, and when the next resize may come.
+/// Without a registration time, or with one after `now` (no real time: issue 14), it counts as
+/// registered now, so the whole interval is waited out.
+fn resized_within(
+    td: &TaskDefinitionInfo,
+    interval: TimeDelta,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    if !td.resized_by_trimtab {
+        return None;
+    }
+    let at = td.registered_at.filter(|at| *at <= now).unwrap_or(now);
+    (now - at < interval).then(|| (at, later(at, interval)))
 }
 
 /// How far an attempt got.
@@ -152,4 +191,43 @@ enum Step {
     Deployed(String),
     /// Nothing done yet, and why.
     Wait(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn td(registered_at: Option<DateTime<Utc>>, ours: bool) -> TaskDefinitionInfo {
+        TaskDefinitionInfo {
+            arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2".into(),
+            family: "web".into(),
+            revision: 2,
+            registered_at,
+            resized_by_trimtab: ours,
+            cpu: Some(512),
+            memory: Some(1024),
+            containers: vec![],
+        }
+    }
+
+    #[test]
+    fn a_recent_resize_is_waited_out_and_absurd_registration_times_count_as_now() {
+        let now = DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().to_utc();
+        let day = TimeDelta::days(1);
+        let hour = TimeDelta::hours(1);
+        assert_eq!(
+            resized_within(&td(Some(now - hour), true), day, now),
+            Some((now - hour, now + day - hour))
+        );
+        assert_eq!(resized_within(&td(Some(now - day - hour), true), day, now), None, "long enough ago");
+        assert_eq!(resized_within(&td(Some(now - hour), false), day, now), None, "not ours");
+        // No time, a time after now, the end of time: the interval counts from now.
+        let end = DateTime::<Utc>::MAX_UTC - TimeDelta::seconds(30);
+        for at in [None, Some(now + hour), Some(end)] {
+            assert_eq!(resized_within(&td(at, true), day, now), Some((now, now + day)), "{at:?}");
+        }
+        // An interval reaching past the end of time saturates.
+        let late = DateTime::<Utc>::MAX_UTC - hour;
+        assert_eq!(resized_within(&td(Some(late), true), day, late), Some((late, DateTime::<Utc>::MAX_UTC)));
+    }
 }

@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{
-    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat, ScanBy, StandardUnit,
-    Statistic,
+    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDataResult, MetricDatum, MetricStat,
+    ScanBy, StandardUnit, Statistic, StatusCode,
 };
 use chrono::{DateTime, Utc};
 
-use super::{AwsError, classify, from_chrono, to_chrono};
+use super::{AwsError, Pages, classify, from_chrono, to_chrono};
 
 /// `GetMetricData` takes at most this many queries per call.
 pub const MAX_QUERIES: usize = 500;
@@ -28,6 +28,18 @@ pub struct MetricQuery {
 
 /// A query's datapoints, newest first: `(period start, value)`.
 pub type Datapoints = Vec<(DateTime<Utc>, f64)>;
+
+/// What one [`CloudWatch::get_metric_data`] read: datapoints by query id, and the queries
+/// CloudWatch did not answer in full.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetricData {
+    /// Newest first. A query without data has no entry.
+    pub points: BTreeMap<String, Datapoints>,
+    /// Queries whose last word was not `Complete` (`PartialData` after every page,
+    /// `InternalError`, `Forbidden`) or that the answer left out, with why. Their datapoints are
+    /// not in `points`: such a metric is missing, never read as what it did send, never zero.
+    pub incomplete: BTreeMap<String, String>,
+}
 
 /// One value of the agent's own metrics.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,46 +90,69 @@ impl CloudWatch {
     }
 
     /// All `queries` over `[start, end)`, in as few calls as the API allows (one per 500
-    /// queries, plus pages). Returns datapoints by query id; a query without data is absent.
+    /// queries, plus pages, at most [`super::MAX_PAGES`] per 500).
     pub async fn get_metric_data(
         &self,
         queries: &[MetricQuery],
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-    ) -> Result<BTreeMap<String, Datapoints>, AwsError> {
-        const OP: &str = "cloudwatch:GetMetricData";
-        let mut out: BTreeMap<String, Datapoints> = BTreeMap::new();
+    ) -> Result<MetricData, AwsError> {
+        let mut out = MetricData::default();
         for chunk in queries.chunks(MAX_QUERIES) {
-            let sdk_queries: Vec<MetricDataQuery> = chunk.iter().map(sdk_query).collect();
-            let mut token: Option<String> = None;
-            loop {
-                let page = self
-                    .client
-                    .get_metric_data()
-                    .set_metric_data_queries(Some(sdk_queries.clone()))
-                    .start_time(from_chrono(start))
-                    .end_time(from_chrono(end))
-                    .scan_by(ScanBy::TimestampDescending)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| classify(OP, e))?;
-                for r in page.metric_data_results() {
-                    let Some(id) = r.id() else { continue };
-                    let points =
-                        r.timestamps().iter().zip(r.values()).filter_map(|(t, v)| Some((to_chrono(t)?, *v)));
-                    out.entry(id.to_owned()).or_default().extend(points);
-                }
-                token = page.next_token().map(str::to_owned);
-                if token.is_none() {
-                    break;
-                }
-            }
+            self.read_chunk(chunk, (start, end), &mut out).await?;
         }
-        for points in out.values_mut() {
+        for points in out.points.values_mut() {
             points.sort_by_key(|p| std::cmp::Reverse(p.0));
         }
         Ok(out)
+    }
+
+    /// One call's worth of queries, every page, into `out`.
+    async fn read_chunk(
+        &self,
+        chunk: &[MetricQuery],
+        (start, end): (DateTime<Utc>, DateTime<Utc>),
+        out: &mut MetricData,
+    ) -> Result<(), AwsError> {
+        const OP: &str = "cloudwatch:GetMetricData";
+        let sdk_queries: Vec<MetricDataQuery> = chunk.iter().map(sdk_query).collect();
+        // Each query's last word: `None` for complete, else why not.
+        let mut last: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut pages = Pages::new(OP);
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .get_metric_data()
+                .set_metric_data_queries(Some(sdk_queries.clone()))
+                .start_time(from_chrono(start))
+                .end_time(from_chrono(end))
+                .scan_by(ScanBy::TimestampDescending)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| classify(OP, e))?;
+            for r in page.metric_data_results() {
+                let Some(id) = r.id() else { continue };
+                let points =
+                    r.timestamps().iter().zip(r.values()).filter_map(|(t, v)| Some((to_chrono(t)?, *v)));
+                out.points.entry(id.to_owned()).or_default().extend(points);
+                last.insert(id.to_owned(), incomplete(r));
+            }
+            token = pages.next(page.next_token())?;
+            if token.is_none() {
+                break;
+            }
+        }
+        for q in chunk {
+            let why =
+                last.remove(&q.id).unwrap_or_else(|| Some("left out of CloudWatch's answer".to_owned()));
+            if let Some(why) = why {
+                out.points.remove(&q.id);
+                out.incomplete.insert(q.id.clone(), why);
+            }
+        }
+        Ok(())
     }
 
     /// One `PutMetricData` with all `values`, stamped `at`.
@@ -179,7 +214,9 @@ impl CloudWatch {
 
     /// The metric alarms whose names start with `prefix`, as specs (to compare with the wanted).
     pub async fn alarms(&self, prefix: &str) -> Result<Vec<AlarmSpec>, AwsError> {
+        const OP: &str = "cloudwatch:DescribeAlarms";
         let mut specs = Vec::new();
+        let mut pages = Pages::new(OP);
         let mut token = None;
         loop {
             let out = self
@@ -189,7 +226,7 @@ impl CloudWatch {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| classify("cloudwatch:DescribeAlarms", e))?;
+                .map_err(|e| classify(OP, e))?;
             specs.extend(out.metric_alarms().iter().map(|m| {
                 AlarmSpec {
                     name: m.alarm_name().unwrap_or_default().to_owned(),
@@ -218,12 +255,23 @@ impl CloudWatch {
                     actions: m.alarm_actions().to_vec(),
                 }
             }));
-            token = out.next_token().map(str::to_owned);
+            token = pages.next(out.next_token())?;
             if token.is_none() {
                 break;
             }
         }
         Ok(specs)
+    }
+}
+
+/// Why a result is not the whole answer; `None` when it is (`Complete`, or no status given).
+fn incomplete(r: &MetricDataResult) -> Option<String> {
+    let status = r.status_code().filter(|s| **s != StatusCode::Complete)?;
+    let said = r.messages().iter().filter_map(|m| m.value()).collect::<Vec<_>>().join("; ");
+    if said.is_empty() {
+        Some(format!("StatusCode {}", status.as_str()))
+    } else {
+        Some(format!("StatusCode {}: {said}", status.as_str()))
     }
 }
 

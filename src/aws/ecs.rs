@@ -4,7 +4,7 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{DesiredStatus, TaskDefinition, TaskDefinitionField};
 use chrono::{DateTime, Utc};
 
-use super::{AwsError, ErrorKind, classify, to_chrono};
+use super::{AwsError, ErrorKind, Pages, classify, to_chrono};
 
 /// What `DescribeServices` says about the service, reduced to what scaling needs.
 #[derive(Clone, Debug, PartialEq)]
@@ -135,7 +135,15 @@ impl Ecs {
 
     /// The service's tasks that ECS wants running, with their status and start times.
     pub async fn tasks(&self) -> Result<Vec<TaskState>, AwsError> {
+        let arns = self.task_arns().await?;
+        self.describe_tasks(&arns).await
+    }
+
+    /// The ARNs of the service's tasks that ECS wants running (`ListTasks`, every page).
+    pub async fn task_arns(&self) -> Result<Vec<String>, AwsError> {
+        const OP: &str = "ecs:ListTasks";
         let mut arns = Vec::new();
+        let mut pages = Pages::new(OP);
         let mut token = None;
         loop {
             let out = self
@@ -147,13 +155,17 @@ impl Ecs {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| classify("ecs:ListTasks", e))?;
+                .map_err(|e| classify(OP, e))?;
             arns.extend(out.task_arns().iter().cloned());
-            token = out.next_token().map(str::to_owned);
+            token = pages.next(out.next_token())?;
             if token.is_none() {
-                break;
+                return Ok(arns);
             }
         }
+    }
+
+    /// The status and start times of `arns` (`DescribeTasks`, 100 at a time).
+    pub async fn describe_tasks(&self, arns: &[String]) -> Result<Vec<TaskState>, AwsError> {
         let mut tasks = Vec::with_capacity(arns.len());
         // DescribeTasks takes at most 100 tasks per call.
         for chunk in arns.chunks(100) {

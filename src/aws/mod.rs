@@ -6,6 +6,7 @@ mod cloudwatch;
 mod ecs;
 mod sns;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -15,7 +16,7 @@ use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::primitives::DateTime as AwsTime;
 
-pub use cloudwatch::{AlarmSpec, CloudWatch, Comparison, Datapoints, MetricQuery, Published};
+pub use cloudwatch::{AlarmSpec, CloudWatch, Comparison, Datapoints, MetricData, MetricQuery, Published};
 pub use ecs::{Deployment, Ecs, ServiceState, TaskDefinitionInfo, TaskState};
 pub use sns::Sns;
 
@@ -70,7 +71,7 @@ const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// One attempt may take this long; a whole call (attempts and backoff) at most `OPERATION`.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const BULK_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
 const BULK_OPERATION_TIMEOUT: Duration = Duration::from_secs(180);
@@ -133,6 +134,11 @@ pub enum ErrorKind {
     Malformed,
     /// 4xx other than throttling: a configuration or permission problem, not transient.
     Client,
+    /// The credentials were refused as expired or invalid (`ExpiredTokenException`, …): they
+    /// need renewing, no permission is missing.
+    Credentials,
+    /// Pages that do not end: a `NextToken` seen before, or more than [`MAX_PAGES`] pages.
+    Pagination,
 }
 
 impl ErrorKind {
@@ -144,6 +150,8 @@ impl ErrorKind {
             ErrorKind::Network => "network",
             ErrorKind::Malformed => "malformed_response",
             ErrorKind::Client => "client_error",
+            ErrorKind::Credentials => "credentials",
+            ErrorKind::Pagination => "pagination",
         }
     }
 }
@@ -156,6 +164,16 @@ impl std::fmt::Display for ErrorKind {
 
 const THROTTLING_CODES: &[&str] =
     &["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"];
+/// Error codes AWS answers when the signing credentials are expired or not valid.
+const CREDENTIAL_CODES: &[&str] = &[
+    "ExpiredTokenException",
+    "ExpiredToken",
+    "RequestExpired",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+];
 
 /// Classifies any SDK error; the message keeps the whole error chain.
 fn classify<E>(operation: &'static str, e: SdkError<E, HttpResponse>) -> AwsError
@@ -170,6 +188,7 @@ where
         SdkError::ResponseError(_) => ErrorKind::Malformed,
         SdkError::ServiceError(s) => match s.err().code() {
             Some(c) if THROTTLING_CODES.contains(&c) => ErrorKind::Throttled,
+            Some(c) if CREDENTIAL_CODES.contains(&c) => ErrorKind::Credentials,
             _ if s.raw().status().is_server_error() => ErrorKind::Server,
             _ => ErrorKind::Client,
         },
@@ -178,10 +197,102 @@ where
     AwsError { operation, kind, message }
 }
 
+/// The most pages one paged read follows. `ListTasks` answers up to 100 task ARNs a page, so
+/// this holds twice the 5,000 tasks a service may run; a `GetMetricData` page holds up to
+/// 100,800 datapoints, and the longest read (`rightsize`, weeks at one minute) needs a few.
+pub const MAX_PAGES: usize = 100;
+
+/// Follows the `NextToken`s of one paged read, and ends it with a [`ErrorKind::Pagination`]
+/// error when a token comes back a second time (the pages would go round for ever) or when
+/// there would be more than [`MAX_PAGES`] pages.
+#[derive(Debug)]
+pub(crate) struct Pages {
+    operation: &'static str,
+    seen: HashSet<String>,
+    pages: usize,
+}
+
+impl Pages {
+    pub(crate) fn new(operation: &'static str) -> Self {
+        Pages { operation, seen: HashSet::new(), pages: 0 }
+    }
+
+    /// The token to ask the next page with, given the one the page just read handed back;
+    /// `None` when that was the last page (an empty token counts as none).
+    pub(crate) fn next(&mut self, token: Option<&str>) -> Result<Option<String>, AwsError> {
+        self.pages += 1;
+        let Some(token) = token.filter(|t| !t.is_empty()) else { return Ok(None) };
+        let error =
+            |message: String| AwsError { operation: self.operation, kind: ErrorKind::Pagination, message };
+        if self.seen.contains(token) {
+            let n = self.pages;
+            return Err(error(format!(
+                "page {n} handed back a NextToken seen before; stopped after {n} pages"
+            )));
+        }
+        if self.pages >= MAX_PAGES {
+            return Err(error(format!("more than {MAX_PAGES} pages; stopped")));
+        }
+        self.seen.insert(token.to_owned());
+        Ok(Some(token.to_owned()))
+    }
+}
+
+/// 2006-01-01T00:00:00Z: no AWS answer carries a time from before AWS.
+const EARLIEST: i64 = 1_136_073_600;
+/// 10000-01-01T00:00:00Z: nor one past the four-digit years AWS writes.
+const LATEST: i64 = 253_402_300_800;
+
+/// A time from an AWS answer; `None` when absent or absurd (outside [`EARLIEST`]..[`LATEST`],
+/// e.g. a datapoint at year 262142 or a negative `registeredAt`), so an absurd time is never
+/// used, and the agent's arithmetic on the times it keeps cannot overflow (issue 14).
 fn to_chrono(t: &AwsTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    if !(EARLIEST..LATEST).contains(&t.secs()) {
+        return None;
+    }
     chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
 fn from_chrono(t: chrono::DateTime<chrono::Utc>) -> AwsTime {
     AwsTime::from_secs_and_nanos(t.timestamp(), t.timestamp_subsec_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_no_aws_answer_can_carry_are_absent() {
+        let at = |secs| to_chrono(&AwsTime::from_secs(secs)).map(|t| t.to_rfc3339());
+        assert_eq!(at(1_700_000_000), Some("2023-11-14T22:13:20+00:00".into()));
+        assert_eq!(at(EARLIEST), Some("2006-01-01T00:00:00+00:00".into()));
+        assert_eq!(at(LATEST - 1), Some("9999-12-31T23:59:59+00:00".into()));
+        for absurd in [EARLIEST - 1, -1, 0, LATEST, i64::MAX, i64::MIN, 8_210_266_876_799] {
+            assert_eq!(at(absurd), None, "{absurd}");
+        }
+    }
+
+    #[test]
+    fn pages_end_on_a_repeated_token_or_at_the_cap() {
+        let mut p = Pages::new("ecs:ListTasks");
+        assert_eq!(p.next(Some("a")), Ok(Some("a".into())));
+        assert_eq!(p.next(Some("b")), Ok(Some("b".into())));
+        let e = p.next(Some("a")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ecs:ListTasks: pagination: page 3 handed back a NextToken seen before; stopped after 3 pages"
+        );
+
+        let mut p = Pages::new("cloudwatch:GetMetricData");
+        for i in 1..MAX_PAGES {
+            assert_eq!(p.next(Some(&format!("t{i}"))), Ok(Some(format!("t{i}"))));
+        }
+        let e = p.next(Some("one more")).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Pagination);
+        assert_eq!(e.message, format!("more than {MAX_PAGES} pages; stopped"));
+
+        let mut p = Pages::new("ecs:ListTasks");
+        assert_eq!(p.next(Some("")), Ok(None), "an empty token ends the pages");
+        assert_eq!(Pages::new("x").next(None), Ok(None));
+    }
 }

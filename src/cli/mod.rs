@@ -3,6 +3,7 @@
 
 pub mod cost;
 pub mod explain;
+pub mod logs;
 pub mod rightsize;
 pub mod schedule;
 pub mod simulate;
@@ -104,5 +105,9 @@ pub fn tick_report(t: &crate::agent::snapshot::Tick, policy: &crate::core::Polic
         other => other.to_string(),
     };
     out.push_str(&format!("\naction: {action}\n"));
+    // A tick that decided can still have stopped short (its deadline) or failed after.
+    if let (Some(error), false) = (&t.error, t.action == Action::Skipped) {
+        out.push_str(&format!("error: {error}\n"));
+    }
     out
 }

@@ -218,7 +218,7 @@ pub async fn fetch(
     let period = i64::from(CLOUDWATCH_PERIOD);
     let end = DateTime::from_timestamp(now.timestamp() / period * period, 0).unwrap_or(now);
     let data = cw.get_metric_data(&queries(svc), end - TimeDelta::days(CLOUDWATCH_DAYS), end).await?;
-    Ok(from_cloudwatch(&data, size))
+    Ok(from_cloudwatch(&data.points, size))
 }
 
 /// Every sample into a fresh estimator, in order.

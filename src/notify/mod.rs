@@ -50,11 +50,13 @@ impl Default for Retry {
 }
 
 /// Deliveries finished since start, for the status API and metrics.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct NotifyCounters {
     pub sent: u64,
     /// Given up on after the retries (or that had nothing to deliver with).
     pub failed: u64,
+    /// The last delivery given up on: where to (a webhook by its host only) and why.
+    pub last_failure: Option<String>,
 }
 
 /// Sends budget events to the configured targets in the background.
@@ -76,6 +78,7 @@ struct Shared {
     retry: Retry,
     sent: AtomicU64,
     failed: AtomicU64,
+    last_failure: std::sync::Mutex<Option<String>>,
 }
 
 /// One rendered notification for one target.
@@ -98,7 +101,14 @@ impl Notifier {
             .connect_timeout(retry.timeout)
             .build()
             .expect("an HTTP client with the built-in TLS backend and no proxies builds");
-        let shared = Shared { http, sns, retry, sent: AtomicU64::new(0), failed: AtomicU64::new(0) };
+        let shared = Shared {
+            http,
+            sns,
+            retry,
+            sent: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            last_failure: std::sync::Mutex::default(),
+        };
         Notifier {
             targets: targets.to_vec(),
             service: service.to_owned(),
@@ -112,6 +122,8 @@ impl Notifier {
     pub fn send(&self, event: &BudgetEvent) {
         let Ok(runtime) = Handle::try_current() else {
             warn!(targets = self.targets.len(), "no async runtime: budget notification dropped");
+            *self.shared.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some("no async runtime: dropped".to_owned());
             self.shared.failed.fetch_add(self.targets.len() as u64, Ordering::Relaxed);
             return;
         };
@@ -140,6 +152,7 @@ impl Notifier {
         NotifyCounters {
             sent: self.shared.sent.load(Ordering::Relaxed),
             failed: self.shared.failed.load(Ordering::Relaxed),
+            last_failure: self.shared.last_failure.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         }
     }
 
@@ -206,8 +219,10 @@ impl Shared {
                 info!(destination, "sent budget notification");
             }
             Err(error) => {
-                self.failed.fetch_add(1, Ordering::Relaxed);
                 warn!(destination, error, "budget notification failed");
+                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(format!("{destination}: {error}"));
+                self.failed.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -286,7 +301,8 @@ mod tests {
             message: String::new(),
         };
         notifier.send(&event);
-        assert_eq!(notifier.counters(), NotifyCounters { sent: 0, failed: 2 });
+        let c = notifier.counters();
+        assert_eq!((c.sent, c.failed), (0, 2));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::aws::{CloudWatch, MetricQuery};
 use crate::config::model::{CloudwatchQuery, Resource};
 use crate::core::Sample;
+use crate::core::types::{earlier, later};
 
 /// `AWS/ECS` utilization of the whole service (the average over its tasks).
 pub fn service_query(cluster: &str, service: &str, r: Resource) -> CloudwatchQuery {
@@ -70,7 +71,7 @@ impl Batch {
         let all_failed =
             |why: String| self.metrics.iter().map(|(n, _)| (n.clone(), Err(why.clone()))).collect();
         let Some(cw) = cw else { return all_failed("no CloudWatch client".into()) };
-        let data = match cw.get_metric_data(&self.queries(), now - self.lookback(), now).await {
+        let data = match cw.get_metric_data(&self.queries(), earlier(now, self.lookback()), now).await {
             Ok(d) => d,
             Err(e) => return all_failed(e.to_string()),
         };
@@ -79,11 +80,18 @@ impl Batch {
             .enumerate()
             .map(|(i, (name, q))| {
                 // A period that has not ended yet holds part of its data (a `Sum` would read
-                // low): only complete periods count.
-                let complete = |p: &&(DateTime<Utc>, f64)| p.0 + q.period <= now;
-                let newest = data.get(&format!("m{i}")).and_then(|points| points.iter().find(complete));
+                // low): only complete periods count. The arithmetic saturates: a datapoint at
+                // the end of time is simply never complete.
+                let complete = |p: &&(DateTime<Utc>, f64)| later(p.0, q.period) <= now;
+                let id = format!("m{i}");
+                if let Some(why) = data.incomplete.get(&id) {
+                    let why =
+                        format!("CloudWatch did not answer {}/{} in full: {why}", q.namespace, q.metric);
+                    return (name.clone(), Err(why));
+                }
+                let newest = data.points.get(&id).and_then(|points| points.iter().find(complete));
                 let r = match newest {
-                    Some((t, v)) if v.is_finite() => Ok(Sample { value: *v, at: *t + q.period }),
+                    Some((t, v)) if v.is_finite() => Ok(Sample { value: *v, at: later(*t, q.period) }),
                     Some((_, v)) => Err(format!("CloudWatch returned {v} for {}/{}", q.namespace, q.metric)),
                     None => Err(format!(
                         "no CloudWatch datapoints for {}/{} in the last {} min",

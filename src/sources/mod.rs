@@ -13,7 +13,8 @@ pub mod prometheus;
 pub mod promtext;
 pub mod task;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -115,7 +116,15 @@ pub struct Sources {
     pools: pools::PoolSet,
     /// Metrics that cannot be read here at all, with the reason (e.g. CloudWatch in local mode).
     unavailable: Vec<(String, String)>,
+    /// The reads of the last [`Sources::gather`] that had not finished (all of them, while it
+    /// runs): what to name when a tick is cut during it.
+    busy: Mutex<BTreeSet<&'static str>>,
 }
+
+/// What [`Sources::busy`] names each concurrent read.
+const CLOUDWATCH: &str = "cloudwatch:GetMetricData";
+const PROMETHEUS: &str = "prometheus scrapes";
+const TASK_METADATA: &str = "task metadata";
 
 impl Sources {
     pub fn new(cfg: &Config, env: &Environment) -> Result<Self, String> {
@@ -168,6 +177,7 @@ impl Sources {
             pool_metrics,
             pools: env.pools.clone(),
             unavailable,
+            busy: Mutex::default(),
         })
     }
 
@@ -179,20 +189,41 @@ impl Sources {
             g.put(name, Err(why.clone()));
         }
         let http = &self.http;
+        let busy = &self.busy;
+        let mark = |read: &'static str, on: bool| {
+            let mut b = busy.lock().unwrap_or_else(|e| e.into_inner());
+            if on {
+                b.insert(read);
+            } else {
+                b.remove(read);
+            }
+        };
         let prom = async {
             let mut out = Vec::new();
             for s in &mut self.scrapers {
+                mark(PROMETHEUS, true);
                 out.extend(s.scrape(http).await);
             }
+            mark(PROMETHEUS, false);
             out
         };
         let task = async {
             match &mut self.task {
-                Some(t) => t.read(http).await,
+                Some(t) => {
+                    mark(TASK_METADATA, true);
+                    let out = t.read(http).await;
+                    mark(TASK_METADATA, false);
+                    out
+                }
                 None => Vec::new(),
             }
         };
-        let cloud = self.cloudwatch.read(cw, now);
+        let cloud = async {
+            mark(CLOUDWATCH, !self.cloudwatch.is_empty());
+            let out = self.cloudwatch.read(cw, now).await;
+            mark(CLOUDWATCH, false);
+            out
+        };
         let (prom, task, cloud) = tokio::join!(prom, task, cloud);
         let host = self.host.as_mut().map(|h| h.read(Utc::now())).unwrap_or_default();
         for (name, r) in prom.into_iter().chain(task).chain(cloud).chain(host) {
@@ -203,6 +234,11 @@ impl Sources {
             g.put(name, self.pools.sample(pool.as_deref(), Utc::now()));
         }
         g
+    }
+
+    /// The reads the last [`Sources::gather`] left unfinished (it was dropped while they ran).
+    pub fn busy(&self) -> Vec<&'static str> {
+        self.busy.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()
     }
 
     /// Takes a first reading of every source that needs two (CPU counters, Prometheus

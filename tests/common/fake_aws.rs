@@ -1,6 +1,8 @@
 //! A fake ECS + CloudWatch on wiremock, for what the emulators cannot do: faults, deployments,
-//! task start times, and counting requests. ECS speaks awsJson1_1 (`x-amz-target` header);
-//! CloudWatch speaks rpc-v2-cbor (`/service/GraniteServiceVersion20100801/operation/<Op>`).
+//! task start times, endless pages, partial answers, and counting requests. ECS speaks
+//! awsJson1_1 (`x-amz-target` header); CloudWatch speaks rpc-v2-cbor
+//! (`/service/GraniteServiceVersion20100801/operation/<Op>`); SNS speaks awsQuery (a form `POST /`
+//! with `Action=Publish`), and only faults are mounted for it.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -8,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use ciborium::Value;
 use serde_json::{Value as Json, json};
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub const ECS_TARGET: &str = "AmazonEC2ContainerServiceV20141113.";
@@ -31,6 +33,39 @@ pub struct World {
     pub task_definition: (String, u32, u32),
     /// Every revision registered, with its size.
     pub registered: Vec<(String, u32, u32)>,
+    /// `registeredAt` of the service's task definition, epoch seconds.
+    pub registered_at: i64,
+    /// The service's task definition carries trimtab's `trimtab:resized-from` tag.
+    pub resized_tag: bool,
+    /// How `ListTasks` and `GetMetricData` page (by operation name); one page when absent.
+    pub paging: BTreeMap<&'static str, Paging>,
+    /// `StatusCode` of a metric's `GetMetricData` result, by metric name; `Complete` when absent.
+    pub status_codes: BTreeMap<String, &'static str>,
+    /// Metrics left out of the `GetMetricData` answer altogether.
+    pub omitted: Vec<String>,
+    /// The service's events, `(epoch seconds, message)`, newest first. A scale-out through
+    /// `UpdateService` adds a "has started" event, as ECS does once the tasks start.
+    pub events: Vec<(i64, String)>,
+}
+
+/// How a paged operation answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Paging {
+    /// Every page hands back the same `NextToken`.
+    SameToken,
+    /// Every page hands back a new `NextToken`, forever.
+    FreshTokens,
+}
+
+/// The `NextToken` the page after `sent` gets under `paging`.
+fn next_token(paging: Option<Paging>, sent: Option<&str>) -> Option<String> {
+    match paging? {
+        Paging::SameToken => Some("again".to_owned()),
+        Paging::FreshTokens => {
+            let n: u64 = sent.and_then(|t| t.strip_prefix("page-")?.parse().ok()).unwrap_or(1);
+            Some(format!("page-{}", n + 1))
+        }
+    }
 }
 
 impl Default for World {
@@ -43,6 +78,12 @@ impl Default for World {
             apply_updates: true,
             task_definition: ("web:1".into(), 1024, 2048),
             registered: vec![],
+            registered_at: 1_700_000_000,
+            resized_tag: false,
+            paging: BTreeMap::new(),
+            status_codes: BTreeMap::new(),
+            omitted: vec![],
+            events: vec![],
         }
     }
 }
@@ -99,6 +140,49 @@ impl FakeAws {
         }
     }
 
+    /// Makes ECS operation `op` answer as the fake does, but `delay` late; `times` limits how
+    /// often (then the fake, or an earlier-mounted slow answer, answers again). Mounted later,
+    /// a slow answer comes after those mounted before it.
+    pub async fn slow_ecs(&self, op: &'static str, delay: std::time::Duration, times: Option<u64>) {
+        let slow = Slow { inner: Ecs { op, world: self.world.clone() }, delay };
+        let mock =
+            Mock::given(method("POST")).and(header("x-amz-target", format!("{ECS_TARGET}{op}").as_str()));
+        let mock = mock.respond_with(slow).with_priority(1);
+        match times {
+            Some(n) => mock.up_to_n_times(n).mount(&self.server).await,
+            None => mock.mount(&self.server).await,
+        }
+    }
+
+    /// Makes CloudWatch operation `op` answer `status` with the error `code` (rpc-v2-cbor), ahead
+    /// of the fake's own answer.
+    pub async fn cloudwatch_fault(&self, op: &str, status: u16, code: &str) {
+        let body = Value::Map(vec![
+            (text("__type"), text(code)),
+            (text("message"), text(&format!("{code} (injected by the test)"))),
+        ]);
+        let answer = ResponseTemplate::new(status)
+            .insert_header("smithy-protocol", "rpc-v2-cbor")
+            .set_body_raw(cbor(&body), "application/cbor");
+        let mock = Mock::given(method("POST")).and(path(format!("{CW_PATH}{op}")));
+        mock.respond_with(answer).with_priority(1).mount(&self.server).await;
+    }
+
+    /// Makes SNS `Publish` answer `status` with the error `code` (awsQuery XML).
+    pub async fn sns_fault(&self, status: u16, code: &str) {
+        let body = format!(
+            "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>Sender</Type>\
+             <Code>{code}</Code><Message>{code} (injected by the test)</Message></Error>\
+             <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+        );
+        Mock::given(method("POST"))
+            .and(body_string_contains("Action=Publish"))
+            .respond_with(ResponseTemplate::new(status).set_body_raw(body, "text/xml"))
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
     /// Requests received so far, by operation (`DescribeServices`, `GetMetricData`, ...).
     pub async fn calls(&self) -> BTreeMap<String, usize> {
         let mut out = BTreeMap::new();
@@ -149,6 +233,9 @@ pub fn operation(r: &Request) -> String {
     if let Some(t) = r.headers.get("x-amz-target") {
         return t.to_str().unwrap().trim_start_matches(ECS_TARGET).to_owned();
     }
+    if String::from_utf8_lossy(&r.body).contains("Action=Publish") {
+        return "Publish".to_owned();
+    }
     r.url.path().rsplit('/').next().unwrap_or_default().to_owned()
 }
 
@@ -159,6 +246,18 @@ pub fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 struct Ecs {
     op: &'static str,
     world: Shared,
+}
+
+/// The fake's own answer (its effect on the world at once), sent `delay` late.
+struct Slow {
+    inner: Ecs,
+    delay: std::time::Duration,
+}
+
+impl Respond for Slow {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        self.inner.respond(r).set_delay(self.delay)
+    }
 }
 
 impl Respond for Ecs {
@@ -179,7 +278,9 @@ impl Respond for Ecs {
                         "id": format!("ecs-svc/{i}"), "status": status, "rolloutState": rollout,
                         "desiredCount": w.desired, "runningCount": w.desired, "updatedAt": 1_700_000_000
                     })).collect::<Vec<_>>(),
-                    "events": []
+                    "events": w.events.iter().enumerate().map(|(i, (at, message))| json!({
+                        "id": format!("event-{i}"), "createdAt": at, "message": message
+                    })).collect::<Vec<_>>()
                 }],
                 "failures": []
             }),
@@ -189,11 +290,20 @@ impl Respond for Ecs {
                     let found = w.registered.iter().find(|r| r.0 == name).cloned();
                     w.task_definition = found.expect("the service is pointed at a registered revision");
                 } else if w.apply_updates {
-                    w.desired = body["desiredCount"].as_u64().unwrap() as u32;
+                    let to = body["desiredCount"].as_u64().unwrap() as u32;
+                    if to > w.desired {
+                        let message =
+                            format!("(service web) has started {} tasks: (task x).", to - w.desired);
+                        w.events.insert(0, (now(), message));
+                    }
+                    w.desired = to;
                 }
                 json!({ "service": { "serviceName": "web", "desiredCount": w.desired } })
             }
-            "ListTasks" => json!({ "taskArns": w.tasks.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>() }),
+            "ListTasks" => json!({
+                "taskArns": w.tasks.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>(),
+                "nextToken": next_token(w.paging.get("ListTasks").copied(), body["nextToken"].as_str()),
+            }),
             "DescribeTasks" => {
                 let wanted: Vec<String> = body["tasks"]
                     .as_array()
@@ -211,7 +321,14 @@ impl Respond for Ecs {
             }
             "DescribeTaskDefinition" => {
                 let (name, cpu, memory) = w.task_definition.clone();
-                json!({ "taskDefinition": task_definition(&name, cpu, memory), "tags": [] })
+                let mut td = task_definition(&name, cpu, memory);
+                td["registeredAt"] = json!(w.registered_at);
+                let tags = if w.resized_tag {
+                    json!([{ "key": "trimtab:resized-from", "value": "2048/4096" }])
+                } else {
+                    json!([])
+                };
+                json!({ "taskDefinition": td, "tags": tags })
             }
             "RegisterTaskDefinition" => {
                 let family = body["family"].as_str().unwrap().to_owned();
@@ -225,6 +342,11 @@ impl Respond for Ecs {
         };
         ResponseTemplate::new(200).set_body_raw(out.to_string(), "application/x-amz-json-1.1")
     }
+}
+
+/// The wall clock in epoch seconds (for events the fake makes up).
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
 }
 
 fn task_definition(name: &str, cpu: u32, memory: u32) -> Json {
@@ -251,13 +373,17 @@ fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
 }
 
-/// An rpc-v2-cbor response.
-pub fn cbor_response(v: &Value) -> ResponseTemplate {
+fn cbor(v: &Value) -> Vec<u8> {
     let mut buf = Vec::new();
     ciborium::ser::into_writer(v, &mut buf).unwrap();
+    buf
+}
+
+/// An rpc-v2-cbor response.
+pub fn cbor_response(v: &Value) -> ResponseTemplate {
     ResponseTemplate::new(200)
         .insert_header("smithy-protocol", "rpc-v2-cbor")
-        .set_body_raw(buf, "application/cbor")
+        .set_body_raw(cbor(v), "application/cbor")
 }
 
 impl Respond for CloudWatch {
@@ -271,7 +397,7 @@ impl Respond for CloudWatch {
             field(&req, "MetricDataQueries").and_then(|q| q.as_array().cloned()).unwrap_or_default();
         let results: Vec<Value> = queries
             .iter()
-            .map(|q| {
+            .filter_map(|q| {
                 let id = field(q, "Id").and_then(|v| v.as_text()).unwrap().to_owned();
                 let metric = field(q, "MetricStat")
                     .and_then(|s| field(s, "Metric"))
@@ -279,8 +405,12 @@ impl Respond for CloudWatch {
                     .and_then(|n| n.as_text())
                     .unwrap()
                     .to_owned();
+                if w.omitted.contains(&metric) {
+                    return None;
+                }
                 let points = w.datapoints.get(&metric).cloned().unwrap_or_default();
-                Value::Map(vec![
+                let status = w.status_codes.get(&metric).copied().unwrap_or("Complete");
+                Some(Value::Map(vec![
                     (text("Id"), text(&id)),
                     (text("Label"), text(&metric)),
                     (
@@ -293,10 +423,15 @@ impl Respond for CloudWatch {
                         ),
                     ),
                     (text("Values"), Value::Array(points.iter().map(|(_, v)| Value::Float(*v)).collect())),
-                    (text("StatusCode"), text("Complete")),
-                ])
+                    (text("StatusCode"), text(status)),
+                ]))
             })
             .collect();
-        cbor_response(&Value::Map(vec![(text("MetricDataResults"), Value::Array(results))]))
+        let sent = field(&req, "NextToken").and_then(|t| t.as_text());
+        let mut answer = vec![(text("MetricDataResults"), Value::Array(results))];
+        if let Some(token) = next_token(w.paging.get("GetMetricData").copied(), sent) {
+            answer.push((text("NextToken"), text(&token)));
+        }
+        cbor_response(&Value::Map(answer))
     }
 }
