@@ -153,6 +153,11 @@ fn error(code: StatusCode, message: impl Into<String>) -> Response {
     (code, Json(json!({ "error": message.into() }))).into_response()
 }
 
+/// An error with a stable machine-readable `code` beside the sentence.
+fn error_code(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into(), "code": code }))).into_response()
+}
+
 /// Checks the bearer token; `Err` is the response to send.
 fn authorize(s: &State, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let Some(token) = &s.token else {

@@ -1,40 +1,85 @@
 //! `/pools`: the app reserves and releases capacity of the task's resource pools.
 //!
 //! ```text
-//! GET    /pools                              every pool: capacity, allocated, available, queued…
-//! GET    /pools/{pool}                       one pool, with its reservations and queue
+//! GET    /pools                              every pool: capacity, allocated, available, queued, caps…
+//! GET    /pools/{pool}?limit&after&from      one pool's counts and a page of its reservations: held
+//!                                              ones by id after `after`, waiters from position `from`
 //! POST   /pools/{pool}/reservations          {amount, priority, ttl, wait, holder}
-//!                                              201 granted · 202 queued · 409 refused (with why)
+//!                                              201 granted · 202 queued, each with the reservation's
+//!                                              `secret` · 409 refused (with a `code` and why)
 //! GET    /pools/{pool}/reservations/{id}     a reservation's state (a preempted holder learns it here)
-//! DELETE /pools/{pool}/reservations/{id}     release it (or withdraw a queued request)
+//! DELETE /pools/{pool}/reservations/{id}     release it (or withdraw a queued request); needs
+//!                                              `Reservation-Secret: <its secret>`, 403 otherwise
 //! ```
 //!
-//! The pools are for the task's own containers, which reach the API on localhost; they need no
-//! token. Every handler takes the pool lock once, so each request is one atomic step of the
-//! ledger.
+//! The pools are for the task's own containers, which reach the API on localhost; reserving needs
+//! no token. A release needs the reservation's own secret, a random 256-bit value the answer to
+//! the request carries once and the pool compares in constant time, so one app cannot release
+//! another's holding. Nothing here grows with the pool: a pool holds at most `max_active`
+//! reservations and queues `max_queue`, and a listing is a page of at most [`PAGE_MAX`]. Every
+//! handler takes the pool lock once, so each request is one atomic step of the ledger.
 
 use axum::Json;
-use axum::extract::{Path, State as Extract};
-use axum::http::StatusCode;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State as Extract};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{State, error};
-use crate::core::pool::{Id, Outcome, Priority, Request};
+use super::{State, error, error_code};
+use crate::core::pool::{Id, Outcome, Priority, Request, Secret};
+
+/// The header a release shows the reservation's secret in.
+pub const SECRET_HEADER: &str = "reservation-secret";
+/// Reservations a listing shows unless asked for fewer, and the most it shows.
+const PAGE_DEFAULT: usize = 100;
+pub const PAGE_MAX: usize = 1000;
 
 pub async fn list(Extract(s): Extract<State>) -> Response {
     Json(json!({ "pools": s.pools.view(Utc::now()) })).into_response()
 }
 
-pub async fn one(Extract(s): Extract<State>, Path(pool): Path<String>) -> Response {
-    let now = Utc::now();
-    let Some(reservations) = s.pools.with(&pool, |p| p.reservations(now)) else {
-        return no_pool(&s, &pool);
+/// Which page of a pool's reservations to show.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    limit: Option<usize>,
+    /// Held reservations with ids above this one.
+    after: Option<u64>,
+    /// Waiters from this position (1 is the head of the queue).
+    from: Option<usize>,
+}
+
+pub async fn one(
+    Extract(s): Extract<State>,
+    Path(pool): Path<String>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Response {
+    let q = match query {
+        Ok(Query(q)) if q.limit.is_none_or(|l| l <= PAGE_MAX) => q,
+        Ok(_) => {
+            return error_code(StatusCode::BAD_REQUEST, "bad_query", format!("limit: at most {PAGE_MAX}"));
+        }
+        Err(e) => return error_code(StatusCode::BAD_REQUEST, "bad_query", e.body_text()),
     };
-    let view = s.pools.view(now).into_iter().find(|v| v.name == pool);
-    Json(json!({ "pool": view, "reservations": reservations })).into_response()
+    let (limit, after, from) =
+        (q.limit.unwrap_or(PAGE_DEFAULT), Id(q.after.unwrap_or(0)), q.from.unwrap_or(1).max(1));
+    let page = s.pools.with_view(&pool, Utc::now(), |p, now| {
+        // One more than shown tells whether there is a next page.
+        (p.active_page(now, after, limit + 1), p.queue_page(now, from, limit))
+    });
+    let Some(((mut active, queued), view)) = page else { return no_pool(&s, &pool) };
+    let more_active = active.len() > limit;
+    active.truncate(limit);
+    let next_active =
+        more_active.then(|| active.last().map(|v| format!("/pools/{pool}?after={}&limit={limit}", v.id)));
+    let more_queued = limit > 0 && from - 1 + queued.len() < view.status.queued;
+    let next_queued =
+        more_queued.then(|| format!("/pools/{pool}?from={}&limit={limit}", from + queued.len()));
+    let next = json!({ "active": next_active.flatten(), "queued": next_queued });
+    Json(json!({ "pool": view, "active": active, "queued": queued, "next": next })).into_response()
 }
 
 fn no_pool(s: &State, pool: &str) -> Response {
@@ -71,7 +116,7 @@ fn duration(field: &str, v: Option<&Value>) -> Result<Option<TimeDelta>, String>
     Ok(Some(d))
 }
 
-fn request(body: &[u8]) -> Result<Request, String> {
+fn request(body: &[u8], secret: Secret) -> Result<Request, String> {
     let b: ReserveBody = serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))?;
     let amount = b
         .amount
@@ -91,7 +136,15 @@ fn request(body: &[u8]) -> Result<Request, String> {
         ttl: duration("ttl", b.ttl.as_ref())?,
         wait: duration("wait", b.wait.as_ref())?,
         holder,
+        secret: Some(secret),
     })
+}
+
+/// 256 bits from the kernel's random number generator, for a reservation's secret.
+fn fresh_secret() -> std::io::Result<Secret> {
+    let mut bytes = [0u8; Secret::LEN];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    Ok(Secret::from_bytes(bytes))
 }
 
 pub async fn reserve(
@@ -99,7 +152,12 @@ pub async fn reserve(
     Path(pool): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let req = match request(&body) {
+    let secret = match fresh_secret() {
+        Ok(s) => s,
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, format!("cannot draw a secret: {e}")),
+    };
+    let hex = secret.to_hex();
+    let req = match request(&body, secret) {
         Ok(r) => r,
         Err(why) => return error(StatusCode::BAD_REQUEST, why),
     };
@@ -113,11 +171,11 @@ pub async fn reserve(
             if !preempted.is_empty() {
                 tracing::info!(pool, %id, ?preempted, priority = priority.as_str(), "pool reservation preempted others");
             }
-            let body = json!({ "id": id, "pool": pool, "state": "active", "amount": amount, "expires_at": expires_at, "preempted": preempted, "href": link(id) });
+            let body = json!({ "id": id, "pool": pool, "state": "active", "amount": amount, "expires_at": expires_at, "preempted": preempted, "href": link(id), "secret": hex });
             (StatusCode::CREATED, Json(body)).into_response()
         }
         Outcome::Queued { id, position, deadline } => {
-            let body = json!({ "id": id, "pool": pool, "state": "queued", "amount": amount, "position": position, "deadline": deadline, "href": link(id) });
+            let body = json!({ "id": id, "pool": pool, "state": "queued", "amount": amount, "position": position, "deadline": deadline, "href": link(id), "secret": hex });
             (StatusCode::ACCEPTED, Json(body)).into_response()
         }
         Outcome::Refused(r) => {
@@ -140,14 +198,28 @@ pub async fn get(Extract(s): Extract<State>, Path((pool, id)): Path<(String, Str
     }
 }
 
-pub async fn release(Extract(s): Extract<State>, Path((pool, id)): Path<(String, String)>) -> Response {
+/// The secret a release shows, if it shows a well-formed one.
+fn shown_secret(headers: &HeaderMap) -> Option<Secret> {
+    headers.get(SECRET_HEADER).and_then(|v| v.to_str().ok()).and_then(Secret::from_hex)
+}
+
+pub async fn release(
+    Extract(s): Extract<State>,
+    Path((pool, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     let Ok(id) = id.parse().map(Id) else { return bad_id(&id) };
-    match s.pools.with(&pool, |p| p.release(id, Utc::now())) {
+    let secret = shown_secret(&headers);
+    match s.pools.with(&pool, |p| p.release_with(id, secret.as_ref(), Utc::now())) {
         None => no_pool(&s, &pool),
         Some(Ok(released)) => Json(json!({ "pool": pool, "released": released })).into_response(),
         Some(Err(e)) => {
-            let code = if e.code() == "not_found" { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
-            (code, Json(json!({ "error": e.to_string(), "code": e.code() }))).into_response()
+            let code = match e.code() {
+                "not_found" => StatusCode::NOT_FOUND,
+                "wrong_secret" => StatusCode::FORBIDDEN,
+                _ => StatusCode::CONFLICT,
+            };
+            error_code(code, e.code(), e.to_string())
         }
     }
 }
