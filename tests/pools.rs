@@ -19,7 +19,10 @@ fn config(pools: &str, metrics: &str) -> trimtab::config::Config {
 
 /// A local-mode agent and its API on a free loopback port.
 async fn serve(cfg: trimtab::config::Config) -> (Agent, String) {
-    let token: Option<&str> = None;
+    serve_with_token(cfg, None).await
+}
+
+async fn serve_with_token(cfg: trimtab::config::Config, token: Option<&str>) -> (Agent, String) {
     let agent = Agent::new(cfg, Options { local: true, ..Options::default() }).await.unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(agent.snapshot());
     std::mem::forget(_tx);
@@ -260,6 +263,45 @@ async fn issue_14_only_the_holder_of_a_reservations_secret_may_release_it() {
     assert_eq!(release(&c, &href(&queued), Some(&queued_secret)).await.0, 200);
     // An id never handed out is 404 whatever the secret.
     assert_eq!(release(&c, &format!("{url}/77"), Some(&secret)).await.0, 404);
+}
+
+#[tokio::test]
+async fn issue_14_writes_need_a_json_content_type() {
+    const TOKEN: &str = "0123456789abcdef-token";
+    let cfg = config("[pools.jobs]\ncapacity = 10\n", "");
+    let (_agent, base) = serve_with_token(cfg, Some(TOKEN)).await;
+    let c = http();
+    let body = json!({ "amount": 1 }).to_string();
+    let override_body = json!({ "desired": 2, "reason": "test", "expires_in": "1m" }).to_string();
+    // What a web page may send cross-origin without a preflight, and what curl -d sends.
+    for kind in
+        [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data"), None]
+    {
+        let mut r = c.post(format!("{base}/pools/jobs/reservations")).body(body.clone());
+        let mut o = c.post(format!("{base}/override")).bearer_auth(TOKEN).body(override_body.clone());
+        if let Some(k) = kind {
+            (r, o) = (r.header("content-type", k), o.header("content-type", k));
+        }
+        for (what, req) in [("pool", r), ("override", o)] {
+            let resp = req.send().await.unwrap();
+            let code = resp.status().as_u16();
+            let v: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null);
+            assert_eq!(
+                (code, v["code"].as_str()),
+                (415, Some("unsupported_media_type")),
+                "{what} {kind:?}: {v}"
+            );
+        }
+    }
+    assert_eq!(pool(&c, &base, "jobs").await["allocated"], 0, "nothing was reserved");
+    let r = c
+        .post(format!("{base}/pools/jobs/reservations"))
+        .header("content-type", "Application/JSON; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
 }
 
 #[tokio::test]

@@ -1,6 +1,12 @@
 //! The local HTTP API, bound to `agent.listen` (loopback by default). Handlers read the
-//! snapshot the loop publishes after each tick; the only write is the operator override,
-//! which the loop picks up at its next tick, and it needs a bearer token.
+//! snapshot the loop publishes after each tick; the writes are the operator override, which
+//! the loop picks up at its next tick and which needs a bearer token, and the app's pool
+//! reservations ([`pools`]).
+//!
+//! Every write takes only a JSON body sent as `Content-Type: application/json` (415 otherwise).
+//! A web page can make a browser send `text/plain`, form or multipart bodies to any address
+//! without asking the server first, but not JSON (that needs a CORS preflight, which this API
+//! never grants), so a page open on a laptop running `--local` cannot write to its API.
 
 mod dashboard;
 mod metrics;
@@ -153,6 +159,21 @@ fn error(code: StatusCode, message: impl Into<String>) -> Response {
     (code, Json(json!({ "error": message.into() }))).into_response()
 }
 
+/// Refuses a write whose body is not declared JSON (see the module's note on browsers).
+fn json_only(headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let essence = declared.and_then(|v| v.split(';').next()).map(str::trim);
+    if essence.is_some_and(|t| t.eq_ignore_ascii_case("application/json")) {
+        return Ok(());
+    }
+    let got: String = declared.unwrap_or("none").chars().take(64).collect();
+    Err(Box::new(error_code(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("the body must be JSON, sent with Content-Type: application/json (got {got})"),
+    )))
+}
+
 /// An error with a stable machine-readable `code` beside the sentence.
 fn error_code(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into(), "code": code }))).into_response()
@@ -201,6 +222,10 @@ async fn post_override(Extract(s): Extract<State>, headers: HeaderMap, body: axu
             StatusCode::CONFLICT,
             format!("this agent is not the leader; send the override to the leader's API{leader}"),
         );
+    }
+    // After the leader check: a follower answers 409 to any override, whatever its body.
+    if let Err(r) = json_only(&headers) {
+        return *r;
     }
     let req: OverrideRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -150,8 +150,12 @@ fn fresh_secret() -> std::io::Result<Secret> {
 pub async fn reserve(
     Extract(s): Extract<State>,
     Path(pool): Path<String>,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    if let Err(r) = super::json_only(&headers) {
+        return *r;
+    }
     let secret = match fresh_secret() {
         Ok(s) => s,
         Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, format!("cannot draw a secret: {e}")),
