@@ -8,6 +8,7 @@
 //! without asking the server first, but not JSON (that needs a CORS preflight, which this API
 //! never grants), so a page open on a laptop running `--local` cannot write to its API.
 
+mod connections;
 mod dashboard;
 mod metrics;
 mod pools;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State as Extract;
+use axum::extract::{DefaultBodyLimit, State as Extract};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,6 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
 
+pub use self::connections::{Limits, Peer};
 use crate::agent::OverrideSlot;
 use crate::agent::snapshot::Snapshot;
 use crate::core::{ManualOverride, Replicas};
@@ -53,17 +55,18 @@ pub fn router(state: State) -> Router {
         .route("/pools/{pool}", get(pools::one))
         .route("/pools/{pool}/reservations", get(pools::one).post(pools::reserve))
         .route("/pools/{pool}/reservations/{id}", get(pools::get).delete(pools::release))
+        .layer(DefaultBodyLimit::max(Limits::DEFAULT.body_bytes))
         .with_state(state)
 }
 
+/// Serves the API on `listener` until `shutdown` resolves, within [`Limits::DEFAULT`] (see
+/// [`connections`] for what each limit guards against).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: State,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    if let Err(e) = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await {
-        tracing::error!(error = %e, "local API stopped");
-    }
+    connections::serve(listener, router(state), Limits::DEFAULT, shutdown).await;
 }
 
 fn snap(s: &State) -> Arc<Snapshot> {

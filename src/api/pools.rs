@@ -140,10 +140,22 @@ fn request(body: &[u8], secret: Secret) -> Result<Request, String> {
     })
 }
 
+/// The kernel's random number generator, opened once: a descriptor per request would fail
+/// exactly when descriptors run short.
+static URANDOM: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+
+fn urandom() -> std::io::Result<&'static std::fs::File> {
+    if let Some(f) = URANDOM.get() {
+        return Ok(f);
+    }
+    let f = std::fs::File::open("/dev/urandom")?;
+    Ok(URANDOM.get_or_init(|| f))
+}
+
 /// 256 bits from the kernel's random number generator, for a reservation's secret.
 fn fresh_secret() -> std::io::Result<Secret> {
     let mut bytes = [0u8; Secret::LEN];
-    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    std::io::Read::read_exact(&mut urandom()?, &mut bytes)?;
     Ok(Secret::from_bytes(bytes))
 }
 
