@@ -405,3 +405,27 @@ fn issue_14_pool_operations_stay_fast_as_the_pool_grows() {
     assert_eq!(pool.status(t0 + TimeDelta::seconds(10)).active, 40_000);
     assert!(started.elapsed() < budget, "took {:?}", started.elapsed());
 }
+
+/// A page that rebinds its own name to 127.0.0.1 reaches a loopback API as a loopback peer, with
+/// its name in `Host`: such a request needs the token, as one from another host does.
+#[tokio::test]
+async fn issue_14_a_reservation_naming_another_host_needs_the_token() {
+    const TOKEN: &str = "0123456789abcdef-token";
+    let reserve = |c: &reqwest::Client, base: &str, host: &str| {
+        c.post(format!("{base}/pools/jobs/reservations"))
+            .header("host", host)
+            .header("content-type", "application/json")
+            .body(json!({ "amount": 1 }).to_string())
+    };
+    let (_agent, base) = serve(config("[pools.jobs]\ncapacity = 10\n", "")).await;
+    let c = http();
+    let r = reserve(&c, &base, "rebound.example:9464").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403, "no token configured: {}", r.text().await.unwrap());
+    assert_eq!(reserve(&c, &base, "localhost:9464").send().await.unwrap().status().as_u16(), 201);
+
+    let (_agent, base) = serve_with_token(config("[pools.jobs]\ncapacity = 10\n", ""), Some(TOKEN)).await;
+    assert_eq!(reserve(&c, &base, "rebound.example:9464").send().await.unwrap().status().as_u16(), 401);
+    let r = reserve(&c, &base, "rebound.example:9464").bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    assert_eq!(pool(&c, &base, "jobs").await["allocated"], 1);
+}

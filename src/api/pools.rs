@@ -12,23 +12,28 @@
 //!                                              `Reservation-Secret: <its secret>`, 403 otherwise
 //! ```
 //!
-//! The pools are for the task's own containers, which reach the API on localhost; reserving needs
-//! no token. A release needs the reservation's own secret, a random 256-bit value the answer to
-//! the request carries once and the pool compares in constant time, so one app cannot release
-//! another's holding. Nothing here grows with the pool: a pool holds at most `max_active`
+//! The pools are for the task's own containers, which reach the API on localhost: a request from
+//! a loopback address that names a loopback host (`localhost`, an IP) needs no token. Any other
+//! needs the API's bearer token: one from another host (an `agent.listen` beyond loopback has a
+//! token, see `agent::token`), and one whose `Host` is some other name, which is how a browser
+//! page that rebinds its own name to 127.0.0.1 would arrive. A release needs the reservation's
+//! own secret, a random 256-bit value the answer to the request carries once and the pool
+//! compares in constant time, so one app cannot release another's holding. Nothing here grows with the pool: a pool holds at most `max_active`
 //! reservations and queues `max_queue`, and a listing is a page of at most [`PAGE_MAX`]. Every
 //! handler takes the pool lock once, so each request is one atomic step of the ledger.
 
-use axum::Json;
+use std::net::IpAddr;
+
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State as Extract};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use chrono::{TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{State, error, error_code};
+use super::{Peer, State, error, error_code};
 use crate::core::pool::{Id, Outcome, Priority, Request, Secret};
 
 /// The header a release shows the reservation's secret in.
@@ -159,12 +164,35 @@ fn fresh_secret() -> std::io::Result<Secret> {
     Ok(Secret::from_bytes(bytes))
 }
 
+/// Whether a request comes from this task itself: a loopback peer (every request served has
+/// one; a router called in-process has none) naming a loopback host.
+fn from_this_task(peer: Option<Peer>, headers: &HeaderMap) -> bool {
+    let loopback = peer.is_none_or(|Peer(a)| a.ip().to_canonical().is_loopback());
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    loopback && host.is_none_or(names_this_host)
+}
+
+/// `localhost` or an IP address, with or without a port: never a name a page could rebind.
+fn names_this_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or("", |(ip, _)| ip),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok()
+}
+
 pub async fn reserve(
     Extract(s): Extract<State>,
     Path(pool): Path<String>,
+    peer: Option<Extension<Peer>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    if !from_this_task(peer.map(|Extension(p)| p), &headers)
+        && let Err(r) = super::authorize(&s, &headers)
+    {
+        return *r;
+    }
     if let Err(r) = super::json_only(&headers) {
         return *r;
     }
@@ -237,5 +265,33 @@ pub async fn release(
             };
             error_code(code, e.code(), e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(h: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, h.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn only_a_loopback_peer_naming_this_host_is_this_task() {
+        for ok in ["localhost", "LOCALHOST:9464", "127.0.0.1:9464", "[::1]:9464", "10.0.1.17", "[fe80::1]"] {
+            assert!(names_this_host(ok), "{ok}");
+        }
+        for rebound in ["evil.example:9464", "localhost.evil.example", "127.0.0.1.nip.io", "[::1", ""] {
+            assert!(!names_this_host(rebound), "{rebound}");
+        }
+        let (local, remote) =
+            (Peer("127.0.0.1:50000".parse().unwrap()), Peer("10.0.1.9:50000".parse().unwrap()));
+        assert!(from_this_task(Some(local), &host("localhost:9464")));
+        assert!(from_this_task(Some(local), &HeaderMap::new()), "no Host: not a browser");
+        assert!(from_this_task(None, &host("127.0.0.1")), "in-process");
+        assert!(!from_this_task(Some(local), &host("evil.example:9464")));
+        assert!(!from_this_task(Some(remote), &host("10.0.1.17:9464")));
     }
 }
