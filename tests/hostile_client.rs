@@ -297,9 +297,13 @@ async fn oversized(addr: String) -> Vec<u16> {
         let Ok(mut s) = TcpStream::connect(&addr).await else { continue };
         let head = match i % 3 {
             // Declares 1 GiB and starts sending it.
-            0 => "POST /pools/jobs/reservations HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1073741824\r\n\r\n".to_owned(),
+            0 => "POST /pools/jobs/reservations HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                  content-length: 1073741824\r\n\r\n"
+                .to_owned(),
             // Chunked, with no length to check up front.
-            1 => "POST /override HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n".to_owned(),
+            1 => "POST /override HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                  transfer-encoding: chunked\r\n\r\n"
+                .to_owned(),
             // A header of 1 MiB.
             _ => format!("GET /status HTTP/1.1\r\nhost: x\r\nx-junk: {}\r\n\r\n", "a".repeat(1 << 20)),
         };

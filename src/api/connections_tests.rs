@@ -112,7 +112,8 @@ async fn bodies_past_the_limit_or_the_time_and_headers_past_the_buffer_are_refus
     assert_eq!(status(&answer), Some(413), "{answer}");
     assert!(answer.contains(r#""code":"body_too_large""#), "{answer}");
     let chunked = format!(
-        "POST /echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n800\r\n{}\r\n800\r\n{}\r\n0\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n\
+         800\r\n{}\r\n800\r\n{}\r\n0\r\n\r\n",
         "x".repeat(0x800),
         "x".repeat(0x800)
     );

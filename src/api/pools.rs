@@ -12,15 +12,17 @@
 //!                                              `Reservation-Secret: <its secret>`, 403 otherwise
 //! ```
 //!
-//! The pools are for the task's own containers, which reach the API on localhost: a request from
-//! a loopback address that names a loopback host (`localhost`, an IP) needs no token. Any other
-//! needs the API's bearer token: one from another host (an `agent.listen` beyond loopback has a
-//! token, see `agent::token`), and one whose `Host` is some other name, which is how a browser
-//! page that rebinds its own name to 127.0.0.1 would arrive. A release needs the reservation's
-//! own secret, a random 256-bit value the answer to the request carries once and the pool
-//! compares in constant time, so one app cannot release another's holding. Nothing here grows with the pool: a pool holds at most `max_active`
-//! reservations and queues `max_queue`, and a listing is a page of at most [`PAGE_MAX`]. Every
-//! handler takes the pool lock once, so each request is one atomic step of the ledger.
+//! The pools are for the task's own containers, which reach the API on localhost: a reservation
+//! from a loopback address that names a loopback host (`localhost`, an IP) needs no token. Any
+//! other needs the API's bearer token: one from another host (an `agent.listen` beyond loopback
+//! has a token, see `agent::token`), and one whose `Host` is some other name, which is how a
+//! browser page that rebinds its own name to 127.0.0.1 would arrive. A release needs the
+//! reservation's own secret, a random 256-bit value the answer to the request carries once and
+//! the pool compares in constant time, so one app cannot release another's holding.
+//!
+//! Nothing here grows with the pool: a pool holds at most `max_active` reservations and queues
+//! `max_queue`, and a listing is a page of at most [`PAGE_MAX`]. Every handler takes the pool
+//! lock once, so each request is one atomic step of the ledger.
 
 use std::net::IpAddr;
 
@@ -37,10 +39,10 @@ use super::{Peer, State, error, error_code};
 use crate::core::pool::{Id, Outcome, Priority, Request, Secret};
 
 /// The header a release shows the reservation's secret in.
-pub const SECRET_HEADER: &str = "reservation-secret";
+const SECRET_HEADER: &str = "reservation-secret";
 /// Reservations a listing shows unless asked for fewer, and the most it shows.
 const PAGE_DEFAULT: usize = 100;
-pub const PAGE_MAX: usize = 1000;
+const PAGE_MAX: usize = 1000;
 
 pub async fn list(Extract(s): Extract<State>) -> Response {
     Json(json!({ "pools": s.pools.view(Utc::now()) })).into_response()
@@ -57,33 +59,46 @@ pub struct PageQuery {
     from: Option<usize>,
 }
 
+/// A page asked for: how many of each, held ones after which id, waiters from which position.
+struct Page {
+    limit: usize,
+    after: Id,
+    from: usize,
+}
+
+fn page(query: Result<Query<PageQuery>, QueryRejection>) -> Result<Page, Box<Response>> {
+    let bad = |why: String| Box::new(error_code(StatusCode::BAD_REQUEST, "bad_query", why));
+    let q = match query {
+        Ok(Query(q)) if q.limit.is_none_or(|l| l <= PAGE_MAX) => q,
+        Ok(_) => return Err(bad(format!("limit: at most {PAGE_MAX}"))),
+        Err(e) => return Err(bad(e.body_text())),
+    };
+    let limit = q.limit.unwrap_or(PAGE_DEFAULT);
+    Ok(Page { limit, after: Id(q.after.unwrap_or(0)), from: q.from.unwrap_or(1).max(1) })
+}
+
 pub async fn one(
     Extract(s): Extract<State>,
     Path(pool): Path<String>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
-    let q = match query {
-        Ok(Query(q)) if q.limit.is_none_or(|l| l <= PAGE_MAX) => q,
-        Ok(_) => {
-            return error_code(StatusCode::BAD_REQUEST, "bad_query", format!("limit: at most {PAGE_MAX}"));
-        }
-        Err(e) => return error_code(StatusCode::BAD_REQUEST, "bad_query", e.body_text()),
+    let pg = match page(query) {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
-    let (limit, after, from) =
-        (q.limit.unwrap_or(PAGE_DEFAULT), Id(q.after.unwrap_or(0)), q.from.unwrap_or(1).max(1));
-    let page = s.pools.with_view(&pool, Utc::now(), |p, now| {
+    let lists = s.pools.with_view(&pool, Utc::now(), |p, now| {
         // One more than shown tells whether there is a next page.
-        (p.active_page(now, after, limit + 1), p.queue_page(now, from, limit))
+        (p.active_page(now, pg.after, pg.limit + 1), p.queue_page(now, pg.from, pg.limit))
     });
-    let Some(((mut active, queued), view)) = page else { return no_pool(&s, &pool) };
-    let more_active = active.len() > limit;
-    active.truncate(limit);
-    let next_active =
-        more_active.then(|| active.last().map(|v| format!("/pools/{pool}?after={}&limit={limit}", v.id)));
-    let more_queued = limit > 0 && from - 1 + queued.len() < view.status.queued;
-    let next_queued =
-        more_queued.then(|| format!("/pools/{pool}?from={}&limit={limit}", from + queued.len()));
-    let next = json!({ "active": next_active.flatten(), "queued": next_queued });
+    let Some(((mut active, queued), view)) = lists else { return no_pool(&s, &pool) };
+    let more_active = active.len() > pg.limit;
+    active.truncate(pg.limit);
+    let more_queued = pg.limit > 0 && pg.from - 1 + queued.len() < view.status.queued;
+    let link = |cursor: String| format!("/pools/{pool}?{cursor}&limit={}", pg.limit);
+    let next = json!({
+        "active": active.last().filter(|_| more_active).map(|v| link(format!("after={}", v.id))),
+        "queued": more_queued.then(|| link(format!("from={}", pg.from + queued.len()))),
+    });
     Json(json!({ "pool": view, "active": active, "queued": queued, "next": next })).into_response()
 }
 

@@ -696,7 +696,8 @@ proptest! {
             let before = queued_views(&mut pool, now);
             match *op {
                 Op::Ask { amount, priority: p, .. } => {
-                    let (available, slot_short) = (pool.available(), pool.status(now).active >= spec.max_active);
+                    let available = pool.available();
+                    let slot_short = pool.status(now).active >= spec.max_active;
                     let o = pool.request(request_of(op).unwrap(), now);
                     asked += 1;
                     if let Some(id) = id_of(&o) {

@@ -336,7 +336,8 @@ pub enum PoolError {
     #[error("reservation {id} is no longer held or queued: it is {state}")]
     NotActive { id: Id, state: State },
     #[error(
-        "reservation {id} can be released only with its own secret: the `secret` the answer to its request carried"
+        "reservation {id} can be released only with its own secret: the `secret` the answer to its \
+         request carried"
     )]
     WrongSecret { id: Id },
 }
