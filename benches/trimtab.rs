@@ -117,6 +117,7 @@ fn pool_churn(c: &mut Criterion) {
         default_ttl: TimeDelta::minutes(5),
         max_ttl: None,
         max_queue: 1000,
+        max_active: 10_000,
     };
     let mut pool = Pool::new(spec);
     let mut held = std::collections::VecDeque::new();

@@ -322,7 +322,9 @@ fn report(e: &anyhow::Error) -> ExitCode {
         return ExitCode::from(2);
     }
     eprintln!("error: {e:#}");
-    let usage = e.downcast_ref::<UsageError>().is_some() || e.downcast_ref::<ConfigError>().is_some();
+    let usage = e.downcast_ref::<UsageError>().is_some()
+        || e.downcast_ref::<ConfigError>().is_some()
+        || e.downcast_ref::<trimtab::agent::token::TokenError>().is_some();
     ExitCode::from(if usage { 2 } else { 1 })
 }
 

@@ -216,3 +216,51 @@ fn the_config_can_come_from_the_environment() {
     assert_eq!(out.status.code(), Some(1), "nothing listens there");
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("127.0.0.1:{port}/healthz")));
 }
+
+/// Issue 14: an API that other hosts can reach must have a token. The address is one this
+/// machine does not have (TEST-NET-1), so even without the check the test never listens beyond
+/// loopback; with it, nothing is bound at all.
+#[test]
+fn issue_14_a_non_loopback_listen_without_a_token_is_refused_at_start() {
+    let dir = std::env::temp_dir().join(format!("trimtab-open-listen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("open.toml");
+    std::fs::write(&file, "[agent]\nlisten = \"192.0.2.1:9464\"\n").unwrap();
+    let mut child = Command::new(BIN)
+        .args(["run", "--local", "--config", file.to_str().unwrap()])
+        .env_remove("TRIMTAB_API_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("still running after 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    for needle in ["agent.listen", "192.0.2.1:9464", "agent.api_token", "TRIMTAB_API_TOKEN"] {
+        assert!(stderr.contains(needle), "{needle} missing from: {stderr}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "refused before the startup work");
+
+    // With the token in the environment it goes on, and fails only to bind an address this
+    // machine does not have.
+    let out = Command::new(BIN)
+        .args(["run", "--local", "--config", file.to_str().unwrap()])
+        .env("TRIMTAB_API_TOKEN", "a-token-of-sixteen-or-more")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot listen on 192.0.2.1:9464 (agent.listen)"), "{stderr}");
+}

@@ -21,6 +21,7 @@ mod run;
 pub mod snapshot;
 pub mod spend;
 mod target;
+pub mod token;
 pub mod vertical;
 
 use std::collections::{BTreeMap, VecDeque};

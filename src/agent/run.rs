@@ -51,16 +51,10 @@ const PRIME: Duration = Duration::from_secs(1);
 pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outcome> {
     let listen = cfg.agent.listen;
     let interval = cfg.agent.interval.to_std().context("agent.interval")?;
-    let token = cfg
-        .agent
-        .api_token
-        .clone()
-        .or_else(|| std::env::var("TRIMTAB_API_TOKEN").ok())
-        .filter(|t| !t.is_empty());
-    anyhow::ensure!(
-        token.as_ref().is_none_or(|t| t.trim().len() >= 16),
-        "TRIMTAB_API_TOKEN is too short to be a secret: use at least 16 characters"
-    );
+    let token = super::token::api_token(&cfg.agent, std::env::var("TRIMTAB_API_TOKEN").ok())?;
+    if !once {
+        super::token::check_listen(listen, token.as_deref())?;
+    }
     // Signals first: startup (restore, alarms) can take a while, and as PID 1 in a container
     // an unhandled SIGTERM would be ignored.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

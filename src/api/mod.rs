@@ -1,7 +1,14 @@
 //! The local HTTP API, bound to `agent.listen` (loopback by default). Handlers read the
-//! snapshot the loop publishes after each tick; the only write is the operator override,
-//! which the loop picks up at its next tick, and it needs a bearer token.
+//! snapshot the loop publishes after each tick; the writes are the operator override, which
+//! the loop picks up at its next tick and which needs a bearer token, and the app's pool
+//! reservations ([`pools`]).
+//!
+//! Every write takes only a JSON body sent as `Content-Type: application/json` (415 otherwise).
+//! A web page can make a browser send `text/plain`, form or multipart bodies to any address
+//! without asking the server first, but not JSON (that needs a CORS preflight, which this API
+//! never grants), so a page open on a laptop running `--local` cannot write to its API.
 
+mod connections;
 mod dashboard;
 mod metrics;
 mod pools;
@@ -10,7 +17,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State as Extract;
+use axum::extract::{DefaultBodyLimit, State as Extract};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,6 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
 
+pub use self::connections::{Limits, Peer};
 use crate::agent::OverrideSlot;
 use crate::agent::snapshot::Snapshot;
 use crate::core::{ManualOverride, Replicas};
@@ -47,17 +55,18 @@ pub fn router(state: State) -> Router {
         .route("/pools/{pool}", get(pools::one))
         .route("/pools/{pool}/reservations", get(pools::one).post(pools::reserve))
         .route("/pools/{pool}/reservations/{id}", get(pools::get).delete(pools::release))
+        .layer(DefaultBodyLimit::max(Limits::DEFAULT.body_bytes))
         .with_state(state)
 }
 
+/// Serves the API on `listener` until `shutdown` resolves, within [`Limits::DEFAULT`] (see
+/// [`connections`] for what each limit guards against).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: State,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    if let Err(e) = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await {
-        tracing::error!(error = %e, "local API stopped");
-    }
+    connections::serve(listener, router(state), Limits::DEFAULT, shutdown).await;
 }
 
 fn snap(s: &State) -> Arc<Snapshot> {
@@ -153,6 +162,26 @@ fn error(code: StatusCode, message: impl Into<String>) -> Response {
     (code, Json(json!({ "error": message.into() }))).into_response()
 }
 
+/// Refuses a write whose body is not declared JSON (see the module's note on browsers).
+fn json_only(headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let essence = declared.and_then(|v| v.split(';').next()).map(str::trim);
+    if essence.is_some_and(|t| t.eq_ignore_ascii_case("application/json")) {
+        return Ok(());
+    }
+    let got: String = declared.unwrap_or("none").chars().take(64).collect();
+    Err(Box::new(error_code(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("the body must be JSON, sent with Content-Type: application/json (got {got})"),
+    )))
+}
+
+/// An error with a stable machine-readable `code` beside the sentence.
+fn error_code(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into(), "code": code }))).into_response()
+}
+
 /// Checks the bearer token; `Err` is the response to send.
 fn authorize(s: &State, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let Some(token) = &s.token else {
@@ -196,6 +225,10 @@ async fn post_override(Extract(s): Extract<State>, headers: HeaderMap, body: axu
             StatusCode::CONFLICT,
             format!("this agent is not the leader; send the override to the leader's API{leader}"),
         );
+    }
+    // After the leader check: a follower answers 409 to any override, whatever its body.
+    if let Err(r) = json_only(&headers) {
+        return *r;
     }
     let req: OverrideRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -230,6 +230,7 @@ pub struct PoolConfig {
     pub default_ttl: TimeDelta,
     pub max_ttl: TimeDelta,
     pub max_queue: usize,
+    pub max_active: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -229,6 +229,8 @@ pub struct RawPool {
     pub max_ttl: Option<String>,
     /// The most requests that may wait at once. Default 1000.
     pub max_queue: Option<i64>,
+    /// The most reservations that may be held at once. Default 10000.
+    pub max_active: Option<i64>,
 }
 
 /// `[vertical]`: right-sizing the task.

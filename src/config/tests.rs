@@ -280,7 +280,7 @@ fn durations_are_bounded_so_time_arithmetic_cannot_overflow() {
             "[scaling]\nscale_in_cooldown = \"100000000d\"\n",
             "scaling.scale_in_cooldown: must be between 0s and 1d",
         ),
-        ("[agent]\ninterval = \"2d\"\n", "agent.interval: must be between 0s and 1d"),
+        ("[agent]\ninterval = \"2d\"\n", "agent.interval: must be from 1s to 1d"),
         ("[scaling]\nmax_metric_age = \"8d\"\n", "scaling.max_metric_age: must be between 0s and 7d"),
         (
             "[[schedule]]\nname = \"x\"\ncron = \"0 8 * * *\"\nduration = \"100000000d\"\nmin = 2\n",

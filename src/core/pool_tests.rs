@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
+use super::waiting::key;
 use super::*;
 
 fn t0() -> DateTime<Utc> {
@@ -18,7 +19,8 @@ fn secs(s: i64) -> TimeDelta {
     TimeDelta::seconds(s)
 }
 
-/// 1000 units, preemption on, waits up to 300 s, TTL 60 s by default and 3600 s at most.
+/// 1000 units, preemption on, waits up to 300 s, TTL 60 s by default and 3600 s at most; 4
+/// may wait and 100 be held.
 fn spec() -> PoolSpec {
     PoolSpec {
         capacity: 1000,
@@ -27,6 +29,7 @@ fn spec() -> PoolSpec {
         default_ttl: secs(60),
         max_ttl: Some(secs(3600)),
         max_queue: 4,
+        max_active: 100,
     }
 }
 
@@ -58,6 +61,27 @@ fn queued(o: &Outcome) -> Id {
 
 fn state(pool: &mut Pool, id: Id, now: DateTime<Utc>) -> State {
     pool.get(id, now).expect("known id").state
+}
+
+/// Every reservation, a page at a time: the active ones by id, then the waiters in order.
+fn listing(pool: &mut Pool, now: DateTime<Utc>) -> Vec<View> {
+    let mut all: Vec<View> = Vec::new();
+    loop {
+        let page = pool.active_page(now, all.last().map_or(Id(0), |v| v.id), 3);
+        if page.is_empty() {
+            break;
+        }
+        all.extend(page);
+    }
+    let active = all.len();
+    loop {
+        let page = pool.queue_page(now, all.len() - active + 1, 2);
+        if page.is_empty() {
+            break;
+        }
+        all.extend(page);
+    }
+    all
 }
 
 use Priority::{Critical, High, Low, Medium};
@@ -227,7 +251,7 @@ fn the_queue_serves_priority_then_deadline_then_arrival() {
     let early = queued(&pool.request(waiting(1000, Medium, 100), at(1)));
     let early_too = queued(&pool.request(waiting(1000, Medium, 99), at(2))); // same deadline, later
     let order: Vec<(Id, Option<usize>)> =
-        pool.reservations(at(2)).iter().map(|v| (v.id, v.position)).collect();
+        listing(&mut pool, at(2)).iter().map(|v| (v.id, v.position)).collect();
     assert_eq!(
         order,
         [(holder, None), (early, Some(1)), (early_too, Some(2)), (late, Some(3)), (low, Some(4))]
@@ -473,15 +497,126 @@ fn check_reports_broken_invariants() {
     queued(&pool.request(waiting(10, High, 60), t0()));
     assert_eq!(pool.check(), Ok(()));
     let mut broken = pool.clone();
-    broken.allocated -= 1;
+    broken.held.allocated -= 1;
     assert_eq!(broken.check(), Err("allocated is not the sum of the active amounts".into()));
+    // The head filed under the key of a later place.
     let mut broken = pool.clone();
-    broken.queue.swap(0, 1);
+    let head = broken.waiting.head().unwrap().clone();
+    let k = broken.waiting.keys[&head.id];
+    broken.waiting.line.remove(&k);
+    broken.waiting.line.insert((k.0, at(3600), k.2), head);
     assert_eq!(broken.check(), Err("the queue is out of order".into()));
     let mut broken = pool.clone();
-    broken.active.values_mut().for_each(|r| r.amount = 900);
-    broken.allocated = 900;
+    broken.waiting.deadlines.clear();
+    assert_eq!(broken.check(), Err("an index disagrees with what it indexes".into()));
+    let mut broken = pool.clone();
+    let mut held = broken.held.remove(Id(1)).unwrap();
+    held.amount = 900;
+    broken.held.insert(held);
     assert_eq!(broken.check(), Err("the queue's head could be served".into()));
+}
+
+#[test]
+fn issue_14_a_pool_holds_at_most_max_active_reservations() {
+    let mut pool = Pool::new(PoolSpec { max_active: 3, preemption: false, ..spec() });
+    for _ in 0..3 {
+        granted(&pool.request(ask(1, High), t0()));
+    }
+    // Units to spare, but no slot: refused unless it waits; a waiter is served when one ends.
+    let Outcome::Refused(r) = pool.request(ask(1, Critical), t0()) else { panic!("not refused") };
+    assert_eq!(
+        (r.code(), r.to_string().as_str()),
+        (
+            "active_full",
+            "the pool already holds 3 reservations, the most it holds at once, and the request does not wait"
+        )
+    );
+    let w = queued(&pool.request(waiting(1, Low, 60), t0()));
+    let r = pool.release(Id(2), at(1)).unwrap();
+    assert_eq!((r.served, state(&mut pool, w, at(1))), (vec![w], State::Active));
+    assert_eq!(pool.status(at(1)).active, 3);
+    // Short of units as well as of a slot: the units are the shortage named.
+    let Outcome::Refused(r) = pool.request(ask(999, Low), at(1)) else { panic!() };
+    assert_eq!(r.code(), "insufficient");
+    assert_eq!(pool.check(), Ok(()));
+}
+
+#[test]
+fn issue_14_preemption_frees_a_slot_as_it_frees_units() {
+    let mut pool = Pool::new(PoolSpec { max_active: 3, ..spec() });
+    let old = granted(&pool.request(lasting(1, Low, 3600), t0()));
+    let young = granted(&pool.request(lasting(1, Low, 3600), at(1)));
+    granted(&pool.request(lasting(1, High, 3600), at(2)));
+    // 997 units are free; the slot is what is short, and one victim, the youngest low, frees it.
+    let Outcome::Granted { id, preempted, .. } = pool.request(ask(5, Critical), at(3)) else { panic!() };
+    assert_eq!(preempted, vec![young]);
+    assert_eq!(state(&mut pool, young, at(3)), State::Preempted { by: id });
+    assert_eq!(state(&mut pool, old, at(3)), State::Active);
+    // A medium request may not preempt: it is refused for want of a slot.
+    assert_eq!(pool.request(ask(1, Medium), at(3)), Outcome::Refused(Refusal::ActiveFull { max_active: 3 }));
+    assert_eq!(pool.check(), Ok(()));
+}
+
+fn secret(b: u8) -> Secret {
+    Secret::from_bytes([b; Secret::LEN])
+}
+
+#[test]
+fn issue_14_only_the_reservations_own_secret_releases_it() {
+    let mut pool = Pool::new(spec());
+    let mine = granted(&pool.request(Request { secret: Some(secret(1)), ..ask(600, Low) }, t0()));
+    let bare = granted(&pool.request(ask(10, Low), t0()));
+    let w = queued(&pool.request(Request { secret: Some(secret(2)), ..waiting(600, Low, 60) }, t0()));
+    let wrong = |id| PoolError::WrongSecret { id };
+    assert_eq!(pool.release_with(mine, Some(&secret(2)), at(1)), Err(wrong(mine)));
+    assert_eq!(pool.release_with(mine, None, at(1)), Err(wrong(mine)));
+    assert_eq!(pool.release_with(bare, Some(&secret(0)), at(1)), Err(wrong(bare)), "made without one");
+    assert_eq!(pool.release_with(Id(99), Some(&secret(1)), at(1)), Err(PoolError::NotFound { id: Id(99) }));
+    assert_eq!(state(&mut pool, mine, at(1)), State::Active);
+    let r = pool.release_with(mine, Some(&secret(1)), at(1)).unwrap();
+    assert_eq!(r.served, vec![w]);
+    // A finished reservation still asks for its secret before it tells its state.
+    assert_eq!(pool.release_with(mine, Some(&secret(2)), at(2)), Err(wrong(mine)));
+    assert_eq!(pool.release_with(mine, Some(&secret(1)), at(2)).unwrap_err().code(), "not_active");
+    assert_eq!(wrong(mine).code(), "wrong_secret");
+    assert_eq!(pool.release_with(w, Some(&secret(2)), at(2)).unwrap().amount, 600);
+}
+
+#[test]
+fn issue_14_secrets_read_back_compare_and_never_show() {
+    let s = Secret::from_bytes(std::array::from_fn(|i| i as u8 * 7));
+    let hex = s.to_hex();
+    assert_eq!((hex.len(), &hex[..8]), (64, "00070e15"));
+    assert_eq!(Secret::from_hex(&format!(" {} ", hex.to_uppercase())), Some(s.clone()));
+    for bad in ["", "00", &hex[1..], &format!("{}zz", &hex[2..])] {
+        assert_eq!(Secret::from_hex(bad), None, "{bad:?}");
+    }
+    assert!(!s.matches(&secret(0)) && s.matches(&s.clone()));
+    assert_eq!(format!("{s:?}"), "Secret(…)");
+    let mut pool = Pool::new(spec());
+    let id = granted(&pool.request(Request { secret: Some(s), ..ask(1, Low) }, t0()));
+    let v = pool.get(id, t0()).unwrap();
+    assert!(
+        !serde_json::to_string(&v).unwrap().contains(&hex[..16]) && !format!("{v:?}").contains(&hex[..16])
+    );
+}
+
+#[test]
+fn issue_14_pages_list_held_by_id_and_waiters_by_position() {
+    let mut pool = Pool::new(PoolSpec { max_queue: 10, preemption: false, ..spec() });
+    for _ in 0..5 {
+        granted(&pool.request(lasting(200, Low, 3600), t0()));
+    }
+    let low = queued(&pool.request(waiting(1, Low, 60), t0()));
+    let high = queued(&pool.request(waiting(1, High, 60), t0()));
+    let ids = |page: Vec<View>| page.iter().map(|v| v.id.0).collect::<Vec<_>>();
+    assert_eq!(ids(pool.active_page(t0(), Id(0), 2)), [1, 2]);
+    assert_eq!(ids(pool.active_page(t0(), Id(2), 100)), [3, 4, 5]);
+    assert_eq!(ids(pool.active_page(t0(), Id(5), 100)), Vec::<u64>::new());
+    let q = pool.queue_page(t0(), 1, 10);
+    assert_eq!(q.iter().map(|v| (v.id, v.position)).collect::<Vec<_>>(), [(high, Some(1)), (low, Some(2))]);
+    assert_eq!(pool.queue_page(t0(), 2, 10)[0].position, Some(2));
+    assert!(pool.queue_page(t0(), 3, 10).is_empty());
 }
 
 // ---- properties ----
@@ -511,15 +646,18 @@ fn arb_op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// 100 units; waits up to 20 s; TTLs 10 s by default, 30 s at most.
+/// 100 units; waits up to 20 s; TTLs 10 s by default, 30 s at most; held at most a few
+/// reservations at once, or as many as the units allow.
 fn arb_spec() -> impl Strategy<Value = PoolSpec> {
-    (any::<bool>(), 0usize..6).prop_map(|(preemption, max_queue)| PoolSpec {
+    let max_active = prop_oneof![1 => 1usize..6, 1 => Just(1000)];
+    (any::<bool>(), 0usize..6, max_active).prop_map(|(preemption, max_queue, max_active)| PoolSpec {
         capacity: 100,
         preemption,
         max_wait: secs(20),
         default_ttl: secs(10),
         max_ttl: Some(secs(30)),
         max_queue,
+        max_active,
     })
 }
 
@@ -534,7 +672,7 @@ fn target(known: &[Id], i: usize) -> Id {
 }
 
 fn queued_views(pool: &mut Pool, now: DateTime<Utc>) -> Vec<View> {
-    pool.reservations(now).into_iter().filter(|v| v.state == State::Queued).collect()
+    pool.queue_page(now, 1, usize::MAX)
 }
 
 /// The ids an outcome handed out.
@@ -559,6 +697,7 @@ proptest! {
             match *op {
                 Op::Ask { amount, priority: p, .. } => {
                     let available = pool.available();
+                    let slot_short = pool.status(now).active >= spec.max_active;
                     let o = pool.request(request_of(op).unwrap(), now);
                     asked += 1;
                     if let Some(id) = id_of(&o) {
@@ -566,11 +705,13 @@ proptest! {
                         priority.insert(id, p);
                     }
                     if let Outcome::Granted { preempted, .. } = &o && !preempted.is_empty() {
-                        // Preemption happens only when needed, and every victim was needed.
+                        // Preemption happens only when needed (units or a slot short), and every
+                        // victim was needed (without it, units or the slot would be short).
                         let freed: u64 = preempted.iter().map(|v| pool.get(*v, now).unwrap().amount).sum();
-                        prop_assert!(amount > available && available + freed >= amount);
+                        prop_assert!((amount > available || slot_short) && available + freed >= amount);
                         for v in preempted {
-                            prop_assert!(available + freed - pool.get(*v, now).unwrap().amount < amount);
+                            let without = available + freed - pool.get(*v, now).unwrap().amount;
+                            prop_assert!(without < amount || (slot_short && preempted.len() == 1));
                         }
                     }
                 }
@@ -591,6 +732,7 @@ proptest! {
             prop_assert_eq!(pool.check(), Ok(()));
             let s = pool.status(now);
             prop_assert!(s.allocated <= s.capacity && s.allocated + s.available == s.capacity);
+            prop_assert!(s.active <= spec.max_active && s.queued <= spec.max_queue);
             // Every request ends granted, refused or withdrawn, or is still waiting.
             prop_assert_eq!(asked, s.totals.granted_total + s.totals.refused_total + cancelled + s.queued as u64);
             let ended = s.totals.expired_total + s.totals.preempted_total + (s.totals.released_total - cancelled);
@@ -643,6 +785,8 @@ proptest! {
                 // The polled pool may have seen a later time than the quiet one: not comparable.
                 Op::Back(_) => {}
             }
+            prop_assert_eq!(polled.check(), Ok(()));
+            prop_assert_eq!(quiet.check(), Ok(()));
         }
         let end = now + TimeDelta::seconds(15);
         polled.advance(end);

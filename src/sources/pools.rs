@@ -47,6 +47,9 @@ pub struct PoolView {
     pub unit: String,
     pub preemption: bool,
     pub max_wait_ms: i64,
+    /// The most requests that may wait, and the most reservations held, at once.
+    pub max_queue: usize,
+    pub max_active: usize,
     #[serde(flatten)]
     pub status: Status,
     /// `100 × (allocated + queued amount) / capacity`: what `source = "pools"` reads.
@@ -70,6 +73,7 @@ impl PoolSet {
                 default_ttl: p.default_ttl,
                 max_ttl: Some(p.max_ttl),
                 max_queue: p.max_queue,
+                max_active: p.max_active,
             };
             map.insert(p.name.clone(), Entry { pool: Pool::new(spec), unit: p.unit.clone() });
         }
@@ -93,6 +97,20 @@ impl PoolSet {
     /// Runs `f` on the pool `name`; `None` when there is no such pool.
     pub fn with<T>(&self, name: &str, f: impl FnOnce(&mut Pool) -> T) -> Option<T> {
         self.lock().get_mut(name).map(|e| f(&mut e.pool))
+    }
+
+    /// Runs `f` on the pool `name` at `now`, and views the pool after it under the same lock, so
+    /// the two agree; `None` when there is no such pool.
+    pub fn with_view<T>(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&mut Pool, DateTime<Utc>) -> T,
+    ) -> Option<(T, PoolView)> {
+        let mut pools = self.lock();
+        let e = pools.get_mut(name)?;
+        let t = f(&mut e.pool, now);
+        Some((t, view(name, e, now)))
     }
 
     pub fn view(&self, now: DateTime<Utc>) -> Vec<PoolView> {
@@ -128,6 +146,8 @@ fn view(name: &str, e: &mut Entry, now: DateTime<Utc>) -> PoolView {
         unit: e.unit.clone(),
         preemption: e.pool.spec().preemption,
         max_wait_ms: e.pool.spec().max_wait.num_milliseconds(),
+        max_queue: e.pool.spec().max_queue,
+        max_active: e.pool.spec().max_active,
         pressure: e.pool.pressure(),
         status,
     }

@@ -23,12 +23,35 @@ impl LocalAgent {
     /// Starts `trimtab run --local` with the config `config(port)` returns (it must listen on
     /// `127.0.0.1:port`); `name` keeps the temp dirs of concurrent tests apart.
     pub fn start(name: &str, config: impl FnOnce(u16) -> String) -> LocalAgent {
+        Self::spawn(name, None, config)
+    }
+
+    /// As [`LocalAgent::start`], with the agent's open files limited to `open_files` (`ulimit
+    /// -n`, as a small container might set it).
+    pub fn start_with_open_files(
+        name: &str,
+        open_files: u32,
+        config: impl FnOnce(u16) -> String,
+    ) -> LocalAgent {
+        Self::spawn(name, Some(open_files), config)
+    }
+
+    fn spawn(name: &str, open_files: Option<u32>, config: impl FnOnce(u16) -> String) -> LocalAgent {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("trimtab-{name}-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join(format!("{name}.toml"));
         std::fs::write(&file, config(port)).unwrap();
-        let child = Command::new(BIN)
+        let mut command = match open_files {
+            // `exec` keeps the pid: it is the agent's.
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), BIN]);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let child = command
             .args(["run", "--local", "--config", file.to_str().unwrap()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -40,6 +63,15 @@ impl LocalAgent {
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             dir,
         }
+    }
+}
+
+impl LocalAgent {
+    /// A `kB` field of the agent's `/proc/<pid>/status`: `VmRSS`, `VmHWM` (the peak RSS)…
+    pub fn proc_status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with(&format!("{field}:"))).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 }
 

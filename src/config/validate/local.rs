@@ -14,7 +14,13 @@ use crate::config::raw::{RawLocal, RawPool, RawVertical};
 const AUTO_POOLS: &[(&str, &str)] = &[("cpu", "cpu-units"), ("memory", "MiB")];
 /// Amounts stay far from overflow and exact in JSON numbers.
 const MAX_CAPACITY: i64 = 1 << 53;
+/// `max_queue` and `max_active` bound what a pool keeps per request (a few hundred bytes each),
+/// so that no client can grow the agent's memory without bound; the defaults keep a pool under
+/// a few MiB, and the limits under a few tens.
+const DEFAULT_MAX_QUEUE: i64 = 1000;
 const MAX_QUEUE: i64 = 100_000;
+const DEFAULT_MAX_ACTIVE: i64 = 10_000;
+const MAX_ACTIVE: i64 = 100_000;
 
 pub fn pools(raw: &[(String, Option<RawPool>)], p: &mut Problems) -> Vec<PoolConfig> {
     raw.iter().filter_map(|(name, pool)| pool.as_ref().and_then(|r| pool_config(name, r, p))).collect()
@@ -45,10 +51,8 @@ fn pool_config(name: &str, r: &RawPool, p: &mut Problems) -> Option<PoolConfig> 
     {
         k.problem("default_ttl", "must not be longer than max_ttl");
     }
-    let max_queue = r.max_queue.unwrap_or(1000);
-    if !(0..=MAX_QUEUE).contains(&max_queue) {
-        k.problem("max_queue", format!("must be a whole number from 0 to {MAX_QUEUE}, got {max_queue}"));
-    }
+    let max_queue = count(&mut k, "max_queue", r.max_queue, DEFAULT_MAX_QUEUE, 0..=MAX_QUEUE);
+    let max_active = count(&mut k, "max_active", r.max_active, DEFAULT_MAX_ACTIVE, 1..=MAX_ACTIVE);
     let unit = r.unit.clone().unwrap_or_else(|| auto_unit.unwrap_or("units").to_owned());
     Some(PoolConfig {
         name: name.to_owned(),
@@ -58,8 +62,25 @@ fn pool_config(name: &str, r: &RawPool, p: &mut Problems) -> Option<PoolConfig> 
         max_wait: max_wait?,
         default_ttl: default_ttl?,
         max_ttl: max_ttl?,
-        max_queue: usize::try_from(max_queue).ok().filter(|_| max_queue <= MAX_QUEUE)?,
+        max_queue: max_queue?,
+        max_active: max_active?,
     })
+}
+
+/// A whole number of requests in `range`, or `default`.
+fn count(
+    k: &mut Keys<'_>,
+    key: &str,
+    v: Option<i64>,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Option<usize> {
+    let n = v.unwrap_or(default);
+    let (least, most) = (range.start(), range.end());
+    if !range.contains(&n) {
+        k.problem(key, format!("must be a whole number from {least} to {most}, got {n}"));
+    }
+    usize::try_from(n).ok().filter(|_| range.contains(&n))
 }
 
 fn capacity(k: &mut Keys<'_>, v: Option<&toml::Value>, auto_allowed: bool) -> Option<PoolCapacity> {

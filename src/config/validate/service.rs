@@ -2,16 +2,25 @@
 
 use std::net::SocketAddr;
 
-use super::Keys;
+use chrono::TimeDelta;
+
+use super::{Keys, Limit, ONE_DAY};
 use crate::config::error::Problems;
 use crate::config::model::{AgentConfig, AlarmsConfig, Architecture, LaunchType, Os, ServiceConfig};
 use crate::config::raw::{RawAgent, RawAlarms, RawService};
 use crate::core::fargate;
 
+/// The shortest `agent.interval`. A tick reads every metric source and may call AWS several
+/// times; ticks closer than a second only load the agent, the app's endpoints and the AWS
+/// account's API quotas, and no scaling signal changes that fast. It also catches typos:
+/// `"1ms"` for `"15s"` made 3,000 ticks in 3 s.
+const MIN_INTERVAL: Limit = Limit(TimeDelta::seconds(1), "1s");
+const DEFAULT_INTERVAL: &str = "15s";
+
 pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
     let raw = raw.cloned().unwrap_or_default();
     let mut k = Keys { path: "agent".into(), p };
-    let interval = k.positive_duration("interval", raw.interval.as_deref(), "15s", super::ONE_DAY);
+    let interval = interval(&mut k, raw.interval.as_deref());
     let listen_text = raw.listen.as_deref().unwrap_or("127.0.0.1:9464");
     let listen = listen_text.parse::<SocketAddr>().map_err(|_| {
         k.problem(
@@ -75,6 +84,18 @@ pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
         os: os?,
         storage_gib: storage_gib?,
     })
+}
+
+/// `agent.interval`, from [`MIN_INTERVAL`] to a day.
+fn interval(k: &mut Keys<'_>, v: Option<&str>) -> Option<TimeDelta> {
+    let text = v.unwrap_or(DEFAULT_INTERVAL);
+    let d = crate::config::duration::parse(text).map_err(|e| k.problem("interval", e)).ok()?;
+    let (least, most) = (MIN_INTERVAL, ONE_DAY);
+    if d < least.0 || d > most.0 {
+        k.problem("interval", format!("must be from {} to {}, got {text:?}", least.1, most.1));
+        return None;
+    }
+    Some(d)
 }
 
 fn fargate_size(k: &mut Keys<'_>, raw: &RawService, cpu: Option<u32>, memory: Option<u32>) {
@@ -161,6 +182,27 @@ fn is_region(r: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::is_region;
+
+    fn problems(toml: &str) -> Vec<String> {
+        match crate::config::from_str("t.toml", toml) {
+            Ok(_) => vec![],
+            Err(e) => e.diagnostics().iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    /// Issue 14: `"1ms"` is a typo away from `"15s"` and made 3,000 ticks in 3 s.
+    #[test]
+    fn issue_14_agent_interval_is_at_least_a_second() {
+        for bad in ["1ms", "999ms", "0s"] {
+            let p = problems(&format!("[agent]\ninterval = \"{bad}\"\n"));
+            assert_eq!(p.len(), 1, "{bad}: {p:?}");
+            assert!(p[0].starts_with("t.toml:2:1: agent.interval: "), "{p:?}");
+            assert!(p[0].contains("from 1s to 1d") && p[0].contains(bad), "{p:?}");
+        }
+        for ok in ["1s", "1500ms", "15s", "1d"] {
+            assert_eq!(problems(&format!("[agent]\ninterval = \"{ok}\"\n")), Vec::<String>::new(), "{ok}");
+        }
+    }
 
     #[test]
     fn region_names() {

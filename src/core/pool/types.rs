@@ -1,5 +1,5 @@
 //! The pool's vocabulary: priorities, requests, outcomes and refusals, reservation views and
-//! status, with the wording the API shows for each.
+//! status, reservation secrets, with the wording the API shows for each.
 
 use std::fmt;
 use std::str::FromStr;
@@ -71,6 +71,9 @@ pub struct PoolSpec {
     pub max_ttl: Option<TimeDelta>,
     /// The most requests that may wait at once.
     pub max_queue: usize,
+    /// The most reservations that may be held at once, whatever their amounts: each one costs
+    /// memory, so a client asking for one unit at a time cannot grow the pool without bound.
+    pub max_active: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -83,11 +86,66 @@ pub struct Request {
     pub wait: Option<TimeDelta>,
     /// A free-text label for display.
     pub holder: Option<String>,
+    /// What the holder must show to release it ([`Pool::release_with`]); `None`: it cannot be
+    /// released that way, only expire or be preempted.
+    ///
+    /// [`Pool::release_with`]: super::Pool::release_with
+    pub secret: Option<Secret>,
 }
 
 impl Request {
     pub fn new(amount: u64, priority: Priority) -> Self {
-        Request { amount, priority, ttl: None, wait: None, holder: None }
+        Request { amount, priority, ttl: None, wait: None, holder: None, secret: None }
+    }
+}
+
+/// A reservation's own key: whoever made the request gets it once, and only whoever shows it
+/// may release the reservation. 256 bits the caller draws (the core has no randomness of its
+/// own); compared in constant time; never serialized, and printed as `Secret(…)`.
+#[derive(Clone)]
+pub struct Secret([u8; Secret::LEN]);
+
+impl Secret {
+    pub const LEN: usize = 32;
+
+    pub fn from_bytes(bytes: [u8; Secret::LEN]) -> Secret {
+        Secret(bytes)
+    }
+
+    /// Lower-case hex, as the API hands it out.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A secret as the API receives it; `None` unless it is 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<Secret> {
+        let text = text.trim().as_bytes();
+        if text.len() != 2 * Secret::LEN {
+            return None;
+        }
+        let mut bytes = [0u8; Secret::LEN];
+        for (b, pair) in bytes.iter_mut().zip(text.chunks(2)) {
+            *b = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(Secret(bytes))
+    }
+
+    /// Compares every byte whatever the first difference, so the time taken tells nothing.
+    pub fn matches(&self, other: &Secret) -> bool {
+        let diff = self.0.iter().zip(&other.0).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        std::hint::black_box(diff) == 0
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.matches(other)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
     }
 }
 
@@ -124,6 +182,7 @@ pub enum Refusal {
     ZeroTtl { ttl_ms: i64 },
     TtlTooLong { ttl_ms: i64, max_ttl_ms: i64 },
     QueueFull { max_queue: usize },
+    ActiveFull { max_active: usize },
     DeadlinePassed { asked: u64, available: u64, capacity: u64, ahead: usize, waited_ms: i64 },
 }
 
@@ -138,6 +197,7 @@ impl Refusal {
             Refusal::ZeroTtl { .. } => "zero_ttl",
             Refusal::TtlTooLong { .. } => "ttl_too_long",
             Refusal::QueueFull { .. } => "queue_full",
+            Refusal::ActiveFull { .. } => "active_full",
             Refusal::DeadlinePassed { .. } => "deadline_passed",
         }
     }
@@ -178,6 +238,11 @@ impl fmt::Display for Refusal {
             Refusal::QueueFull { max_queue } => {
                 write!(f, "the queue is full: {} already", waiters(max_queue, "waits", "wait"))
             }
+            Refusal::ActiveFull { max_active } => write!(
+                f,
+                "the pool already holds {max_active} reservations, the most it holds at once, and the \
+                 request does not wait"
+            ),
             Refusal::DeadlinePassed { asked, available, capacity, ahead, waited_ms } => write!(
                 f,
                 "the deadline passed after {} in the queue: asked for {asked} while {available} of {capacity} \
@@ -248,6 +313,9 @@ pub struct View {
     pub position: Option<usize>,
     /// Why it ended, when it was refused or preempted.
     pub reason: Option<String>,
+    /// Kept to check a release against; never shown.
+    #[serde(skip)]
+    pub secret: Option<Secret>,
 }
 
 /// What a release did.
@@ -267,6 +335,11 @@ pub enum PoolError {
     NotFound { id: Id },
     #[error("reservation {id} is no longer held or queued: it is {state}")]
     NotActive { id: Id, state: State },
+    #[error(
+        "reservation {id} can be released only with its own secret: the `secret` the answer to its \
+         request carried"
+    )]
+    WrongSecret { id: Id },
 }
 
 impl PoolError {
@@ -274,6 +347,7 @@ impl PoolError {
         match self {
             PoolError::NotFound { .. } => "not_found",
             PoolError::NotActive { .. } => "not_active",
+            PoolError::WrongSecret { .. } => "wrong_secret",
         }
     }
 }
