@@ -429,3 +429,20 @@ async fn issue_14_a_reservation_naming_another_host_needs_the_token() {
     assert_eq!(r.status().as_u16(), 201);
     assert_eq!(pool(&c, &base, "jobs").await["allocated"], 1);
 }
+
+/// Issue 14, defect 2: a reservation whose `ttl` overflowed duration arithmetic panicked the
+/// handler (no token needed, a backtrace logged per request). It is a 400 naming the field, and
+/// the agent goes on answering.
+#[tokio::test]
+async fn issue_14_an_absurd_ttl_is_a_400_not_a_panic() {
+    let (_agent, base) = serve(config("[pools.jobs]\ncapacity = 10\n", "")).await;
+    let c = http();
+    let url = format!("{base}/pools/jobs/reservations");
+    for ttl in ["100000000000d100000000000d", "99999999999999999999s", "36501d"] {
+        let (code, v) = post(&c, &url, json!({ "amount": 1, "ttl": ttl })).await;
+        assert_eq!(code, 400, "{ttl}: {v}");
+        assert!(v.to_string().contains("ttl"), "names the field: {v}");
+    }
+    let (code, _) = post(&c, &url, json!({ "amount": 1, "ttl": "5m" })).await;
+    assert_eq!(code, 201, "still serving");
+}
