@@ -16,9 +16,9 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 use std::sync::Once;
 
-/// A defect being fixed elsewhere: a panic whose message contains `message` while a frame of the
-/// source file `frame` is on the stack. (Files, not function paths: fuzz builds carry line tables
-/// only, so inlined frames show bare function names.)
+/// A defect being fixed elsewhere: a panic whose message contains `message`, raised in the source
+/// file `frame` or with a frame of it on the stack. (Files, not function paths: fuzz builds carry
+/// line tables only, so inlined frames show bare function names.)
 pub struct Known {
     pub what: &'static str,
     pub message: &'static str,
@@ -32,7 +32,7 @@ pub const KNOWN: &[Known] = &[
     Known {
         what: "duration sum overflows TimeDelta (src/config/duration.rs)",
         message: "`TimeDelta + TimeDelta` overflowed",
-        frame: "src/config/duration.rs:",
+        frame: "src/config/duration.rs",
     },
 ];
 
@@ -66,6 +66,12 @@ fn recognise(info: &PanicHookInfo<'_>) -> Option<&'static Known> {
     let candidates: Vec<&Known> = KNOWN.iter().filter(|k| message.contains(k.message)).collect();
     if candidates.is_empty() {
         return None;
+    }
+    // Where the panic says it happened first; the whole stack (slow to symbolise) only if that
+    // is elsewhere, say in a library the file calls.
+    let at = info.location().map(|l| l.file()).unwrap_or_default();
+    if let Some(k) = candidates.iter().find(|k| at.contains(k.frame)) {
+        return Some(k);
     }
     let stack = Backtrace::force_capture().to_string();
     candidates.into_iter().find(|k| stack.contains(k.frame))
