@@ -3,7 +3,8 @@
 # crash, timeout or out-of-memory fails the run, naming the input that did it.
 #
 #   bash .ci/fuzz.sh install          the pinned nightly toolchain and cargo-fuzz, nothing else
-#   bash .ci/fuzz.sh                  install, build, then every target for $FUZZ_SECONDS (25) each
+#   bash .ci/fuzz.sh                  install, check formatting, build, then every target for
+#                                     $FUZZ_SECONDS (25) each
 #   bash .ci/fuzz.sh run TARGET [S]   one target for S seconds (default 300), as the README says
 #
 # Each run starts from the committed seeds (fuzz/seeds/TARGET) and grows fuzz/corpus/TARGET;
@@ -57,6 +58,7 @@ case "${1:-all}" in
     ;;
   all)
     install
+    (cd fuzz && cargo fmt --check)
     start=$SECONDS
     cargo +"$NIGHTLY" fuzz build "${BUILD_FLAGS[@]}"
     echo "fuzz targets built in $((SECONDS - start))s"
