@@ -296,7 +296,7 @@ pub fn render(r: &CostReport) -> String {
 }
 
 /// The agent's spend after a tick (`run --once`): rate, totals, forecast, budget.
-pub fn live(c: &crate::agent::spend::CostView) -> String {
+pub fn live(c: &crate::status::CostView) -> String {
     let l = &c.ledger;
     let mut out = format!(
         "\ncost: {} per hour ({} running × {}); today {}, month to date {} ({})\n",

@@ -83,8 +83,8 @@ pub fn alarms_table(plan: &[(crate::aws::AlarmSpec, crate::agent::alarms::Change
 }
 
 /// `trimtab run --once`: the tick's decision, metric by metric, and what was done about it.
-pub fn tick_report(t: &crate::agent::snapshot::Tick, policy: &crate::core::Policy) -> String {
-    use crate::agent::snapshot::Action;
+pub fn tick_report(t: &crate::status::Tick, policy: &crate::core::Policy) -> String {
+    use crate::status::Action;
     let mut out = String::new();
     if let Some(s) = &t.service {
         let deploying = if s.deployment_in_progress { ", deployment in progress" } else { "" };
