@@ -21,19 +21,20 @@ fn code(source: &str) -> impl Iterator<Item = (usize, &str)> {
 
 fn names(source: &str, patterns: &[&str]) -> Vec<String> {
     code(source)
-        .flat_map(|(n, l)| {
-            patterns.iter().filter(move |p| l.contains(*p)).map(move |p| format!("line {n}: `{p}` in {l:?}"))
+        .filter_map(|(n, l)| {
+            patterns.iter().find(|p| l.contains(*p)).map(|p| format!("line {n}: `{p}` in {l:?}"))
         })
         .collect()
 }
 
-/// `crate::agent` anywhere, comments included: an intra-doc link is a dependency too.
+/// `crate::{module}` in a comment: an intra-doc link (``[`crate::agent::run`]``) is a dependency
+/// too. (In code, [`names`] finds it.)
 fn links_to(source: &str, module: &str) -> Vec<String> {
     let path = format!("crate::{module}");
     source
         .lines()
         .enumerate()
-        .filter(|(_, l)| l.contains(&path))
+        .filter(|(_, l)| l.trim_start().starts_with("//") && l.contains(&path))
         .map(|(i, l)| format!("line {}: `{path}` in {l:?}", i + 1))
         .collect()
 }
