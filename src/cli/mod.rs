@@ -1,11 +1,13 @@
 //! What the subcommands print. `main.rs` parses arguments and maps errors to exit codes; the
 //! text and JSON shown to users is built here, where tests can read it.
 
+pub mod args;
 pub mod cost;
 pub mod explain;
 pub mod logs;
 pub mod rightsize;
 pub mod schedule;
+pub mod setup;
 pub mod simulate;
 pub mod table;
 
@@ -18,6 +20,11 @@ pub const EMBEDDED_NAME: &str = "<embedded examples/trimtab.toml>";
 /// What `trimtab run` says of a config without `[service]`, and `check` says before it.
 pub const RUN_NEEDS_SERVICE: &str =
     "`trimtab run` needs a [service] section (cluster, name) to scale, or --local to try it on this machine";
+
+/// A failure that is the user's input, not the runtime: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 /// `trimtab check`'s one-line summary of a valid config.
 pub fn check_summary(c: &Config) -> String {
