@@ -5,17 +5,16 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use clap::Parser;
 
 use trimtab::cli::args::{
-    AlarmsArgs, Cli, Command, CostArgs, ExplainArgs, Format, HealthArgs, LogFormat, ReportFormat,
-    RightsizeArgs, RunArgs, ScheduleArgs, SimulateArgs,
+    AlarmsArgs, Cli, Command, CostArgs, Format, HealthArgs, LogFormat, ReportFormat, RightsizeArgs, RunArgs,
 };
 use trimtab::cli::setup::{CONFIG_ENV_NAME, cloudwatch, config_from_env, load, region, runtime};
 use trimtab::cli::{self, UsageError};
-use trimtab::config::{self, Config, ConfigError};
-use trimtab::core::{self, History, ManualOverride, Observation, Replicas};
+use trimtab::config::{self, ConfigError};
+use trimtab::core;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -42,23 +41,16 @@ fn report(e: &anyhow::Error) -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Check(c) => println!("{}", cli::check_summary(&load(&c)?)),
-        Command::Explain(args) => explain(args)?,
-        Command::Schedule(args) => schedule(args)?,
-        Command::Simulate(args) => simulate(*args)?,
+        Command::Check(c) => cli::check(&c)?,
+        Command::Explain(args) => cli::explain::command(args)?,
+        Command::Schedule(args) => cli::schedule::command(args)?,
+        Command::Simulate(args) => cli::simulate::command(*args)?,
         Command::Run(args) => return run_agent(args),
         Command::Cost(args) => cost(args)?,
         Command::Rightsize(args) => rightsize(args)?,
         Command::Alarms(args) => alarms(args)?,
         Command::Health(args) => health(args)?,
-        Command::Policies { name: None } => print!("{}", cli::policies_list()),
-        Command::Policies { name: Some(n) } => match config::templates::get(&n) {
-            Some(t) => print!("{}", t.text),
-            None => bail!(UsageError(format!(
-                "unknown template {n:?}; known: {}",
-                config::templates::names().join(", ")
-            ))),
-        },
+        Command::Policies { name } => cli::policies(name)?,
     }
     Ok(())
 }
@@ -234,256 +226,4 @@ fn health(args: HealthArgs) -> anyhow::Result<()> {
     println!("{body}");
     anyhow::ensure!(status.is_success(), "{url}: HTTP {status}");
     Ok(())
-}
-
-fn explain(args: ExplainArgs) -> anyhow::Result<()> {
-    let config = load(&args.config)?;
-    let policy = &config.scaling.policy;
-    let now = args.at.unwrap_or_else(Utc::now);
-    let mut obs = Observation::new(args.current);
-    for (name, value) in &args.metrics {
-        if !policy.metrics.iter().any(|m| &m.name == name) {
-            let known: Vec<&str> = policy.metrics.iter().map(|m| m.name.as_str()).collect();
-            bail!(UsageError(format!(
-                "--metric {name}: no such metric in {}; its metrics are {}",
-                config.file,
-                known.join(", ")
-            )));
-        }
-        obs = obs.with_sample(name, *value, now);
-    }
-    obs.budget_cap = args.budget_cap.map(Replicas);
-    let mut budget_line = String::new();
-    if let Some(usd) = args.spent {
-        let spent = core::Money::from_usd(usd)
-            .filter(|_| usd >= 0.0)
-            .ok_or_else(|| UsageError(format!("--spent {usd}: expected an amount of dollars ≥ 0")))?;
-        let (cap, line) = cli::cost::budget_for_explain(&config, now, args.current, spent)
-            .map_err(|e| UsageError(format!("{}: {e}", config.file)))?;
-        obs.budget_cap = cap;
-        budget_line = line;
-    }
-    obs.deployment_in_progress = args.deployment_in_progress;
-    obs.manual_override = args.override_count.map(|n| ManualOverride {
-        count: Replicas(n),
-        reason: "set with trimtab explain --override".into(),
-        expires_at: now + TimeDelta::hours(1),
-    });
-    let history = history_from(&args, now, args.current);
-    let decision = core::decide(policy, &obs, &history, now);
-    match args.format {
-        Format::Table => print!("{budget_line}{}", cli::explain::render(&decision, policy)),
-        Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&decision).context("encoding the decision as JSON")?)
-        }
-    }
-    Ok(())
-}
-
-fn history_from(args: &ExplainArgs, now: DateTime<Utc>, current: u32) -> History {
-    let mut h = History::default();
-    let mut recs = args.recommendations.clone();
-    recs.sort_by_key(|(ago, _)| -*ago);
-    for (ago, n) in recs {
-        h.record_recommendation(now - ago, Replicas(n), TimeDelta::days(1));
-    }
-    let c = Replicas(current);
-    if let Some(ago) = args.last_scale_in {
-        h.record_action(now - ago, c.saturating_add(1), c);
-    }
-    if let Some(ago) = args.last_scale_out {
-        h.record_action(now - ago, c.saturating_sub(1), c.max(Replicas(1)));
-    }
-    h
-}
-
-fn schedule(args: ScheduleArgs) -> anyhow::Result<()> {
-    let config = load(&args.config)?;
-    let policy = &config.scaling.policy;
-    let from = args.from.unwrap_or_else(Utc::now);
-    let to = from + TimeDelta::days(i64::from(args.days));
-    let tz = args.tz.or_else(|| policy.schedules.first().map(|w| w.tz)).unwrap_or(chrono_tz::UTC);
-    if policy.schedules.is_empty() {
-        println!("{}: no [[schedule]] windows; bounds stay {}", config.file, policy.bounds);
-        return Ok(());
-    }
-    let t = core::schedule::transitions(policy.bounds, &policy.schedules, from, to);
-    print!("{}", cli::schedule::render(&t.changes, tz));
-    if let Some(until) = t.complete_until {
-        println!(
-            "(listing stops at {until}: a window opens more than {} times in this span; ask for fewer --days)",
-            core::schedule::MAX_STARTS
-        );
-    }
-    Ok(())
-}
-
-fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
-    use trimtab::cli::simulate::{self as sim_cli, Request};
-    use trimtab::sim::Trace;
-    let config = match &args.template {
-        Some(t) => config::from_str(&format!("<template {t}>"), &format!("[scaling]\ntemplate = {t:?}\n"))?,
-        None => load(&args.config)?,
-    };
-    let mut args = args;
-    let trace = match &args.trace {
-        _ if args.from_cloudwatch => {
-            let (trace, start) = history_trace(&config, args.days)?;
-            args.start = start;
-            if args.capacity_per_task.is_none() && args.fit_peak.is_none() {
-                args.capacity_per_task = Some(args.target_utilization);
-            }
-            trace
-        }
-        Some(path) => Trace::load(path).map_err(|e| UsageError(format!("{e:#}")))?,
-        None => Trace::parse(trimtab::sim::trace::EMBEDDED_NASA_NAME, trimtab::sim::trace::EMBEDDED_NASA)?,
-    };
-    let trace = Trace { interpolate: !args.hold_steps, ..trace };
-    let (params, fit) = world_params(&args, &trace)?;
-    let policy = &config.scaling.policy;
-    let bounds = core::Bounds::new(
-        args.min.unwrap_or(policy.bounds.min().get()),
-        args.max.unwrap_or(policy.bounds.max().get()),
-    )
-    .ok_or_else(|| UsageError("--min must not exceed --max".into()))?;
-    let peak = params.demand(trace.peak());
-    if bounds.max().get() < peak {
-        eprintln!(
-            "warning: max {} is below the peak demand of {peak} tasks; pass --max to allow more",
-            bounds.max()
-        );
-    }
-    let mode = sim_mode(&args)?;
-    let interval = u64::try_from(config.agent.interval.num_seconds()).unwrap_or(15).max(1);
-    // Name the policy by what the user chose: a template, or a config file.
-    let label = match &args.template {
-        Some(t) => format!("trimtab ({t})"),
-        None => format!("trimtab ({})", config.file.trim_start_matches("<embedded ").trim_end_matches('>')),
-    };
-    let started = std::time::Instant::now();
-    // --min/--max bind the policy itself, not just the simulated world.
-    let policy = core::Policy { bounds, ..policy.clone() };
-    let report = sim_cli::run(Request {
-        trace,
-        params,
-        start: args.start,
-        bounds,
-        policy,
-        interval,
-        label,
-        mode,
-        fit,
-    });
-    eprintln!("simulated {} runs in {:.1} s", report.runs.len(), started.elapsed().as_secs_f64());
-    if let Some(path) = &args.timeline {
-        std::fs::write(path, sim_cli::timeline_csv(&report))
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    if let Some(path) = &args.plot {
-        write_plot(path, &report, args.plot_range.unwrap_or((0, u64::MAX)))?;
-    }
-    match args.format {
-        Format::Table => print!("{}", sim_cli::render(&report)),
-        Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&report).context("encoding the report as JSON")?)
-        }
-    }
-    Ok(())
-}
-
-/// The simulated world from the flags, and how its capacity was chosen.
-/// `--from-cloudwatch`: the service's history as a trace, and when it starts.
-fn history_trace(config: &Config, days: u32) -> anyhow::Result<(trimtab::sim::Trace, DateTime<Utc>)> {
-    use trimtab::agent::replay;
-    let Some(svc) = &config.service else {
-        bail!(UsageError(format!(
-            "{}: --from-cloudwatch reads the history of [service]; add one",
-            config.file
-        )));
-    };
-    if !(1..=replay::MAX_DAYS).contains(&days) {
-        bail!(UsageError(format!("--days {days}: must be from 1 to {}", replay::MAX_DAYS)));
-    }
-    let rt = runtime()?;
-    rt.block_on(async {
-        let cw = cloudwatch(svc, true).await;
-        replay::fetch(&cw, svc, days, Utc::now()).await
-    })
-    .map(|h| {
-        (trimtab::sim::Trace { name: h.name, step: h.step, values: h.values, interpolate: true }, h.start)
-    })
-    .map_err(|e| anyhow::anyhow!("--from-cloudwatch: {e}"))
-}
-
-fn world_params(
-    args: &SimulateArgs,
-    trace: &trimtab::sim::Trace,
-) -> anyhow::Result<(trimtab::sim::WorldParams, String)> {
-    let (capacity, fit) = capacity(args, trace)?;
-    let u = args.target_utilization;
-    if !(u > 0.0 && u <= 1.0) {
-        bail!(UsageError(format!("--target-utilization {u}: must be in (0, 1]")));
-    }
-    let secs = |d: TimeDelta, flag: &str| {
-        u64::try_from(d.num_seconds()).map_err(|_| UsageError(format!("{flag} must not be negative")))
-    };
-    let params = trimtab::sim::WorldParams {
-        capacity,
-        target_utilization: u,
-        start_delay: secs(args.start_delay, "--start-delay")?,
-        metric_delay: secs(args.metric_delay, "--metric-delay")?,
-        base_latency_ms: args.base_latency_ms,
-    };
-    Ok((params, fit))
-}
-
-/// Which controllers `--baseline` / `--compare` ask for.
-fn sim_mode(args: &SimulateArgs) -> anyhow::Result<trimtab::cli::simulate::Mode> {
-    use trimtab::cli::simulate::Mode;
-    use trimtab::sim::baselines::NAMES;
-    Ok(match (&args.baseline, args.compare) {
-        (Some(b), _) if !NAMES.contains(&b.as_str()) => {
-            bail!(UsageError(format!("unknown baseline {b:?}; known: {}", NAMES.join(", "))))
-        }
-        (Some(b), _) => Mode::Baseline(b.clone()),
-        (None, true) => Mode::Compare,
-        (None, false) => Mode::Policy,
-    })
-}
-
-/// Charts the first run against the baselines over `(from, to)` seconds of the trace.
-fn write_plot(
-    path: &std::path::Path,
-    report: &trimtab::cli::simulate::Report,
-    (from, to): (u64, u64),
-) -> anyhow::Result<()> {
-    let (first, others) = report.outcomes.split_first().context("no run to plot")?;
-    // The oracle is left out: the demand area already shows what it follows.
-    let others: Vec<(&str, trimtab::sim::Timeline)> = others
-        .iter()
-        .filter(|o| o.name != "oracle")
-        .map(|o| (o.name.as_str(), o.timeline.window(from, to)))
-        .collect();
-    let others: Vec<(&str, &trimtab::sim::Timeline)> = others.iter().map(|(n, t)| (*n, t)).collect();
-    let title = format!("{} — {}", report.trace, first.name);
-    let svg = trimtab::sim::plot::render_svg(&title, &first.name, &first.timeline.window(from, to), &others);
-    std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))
-}
-
-/// The per-task capacity C and how it was chosen.
-fn capacity(args: &SimulateArgs, trace: &trimtab::sim::Trace) -> anyhow::Result<(f64, String)> {
-    if let Some(c) = args.capacity_per_task {
-        if !(c.is_finite() && c > 0.0) {
-            bail!(UsageError(format!("--capacity-per-task {c}: must be a positive number")));
-        }
-        return Ok((c, format!("--capacity-per-task {c}")));
-    }
-    let n = args.fit_peak.unwrap_or(20);
-    if n == 0 {
-        bail!(UsageError("--fit-peak must be at least 1".into()));
-    }
-    if trace.peak() <= 0.0 {
-        bail!(UsageError(format!("{}: the trace is all zeros; give --capacity-per-task", trace.name)));
-    }
-    Ok((trace.peak() / f64::from(n), format!("fit: peak needs {n} tasks")))
 }

@@ -11,6 +11,8 @@ pub mod setup;
 pub mod simulate;
 pub mod table;
 
+use anyhow::bail;
+
 use crate::config::{Config, templates};
 
 /// The example config embedded in the binary: the default when no `--config` is given.
@@ -25,6 +27,26 @@ pub const RUN_NEEDS_SERVICE: &str =
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// `trimtab check`: the config's one-line summary, or its errors.
+pub fn check(arg: &args::ConfigArg) -> anyhow::Result<()> {
+    println!("{}", check_summary(&setup::load(arg)?));
+    Ok(())
+}
+
+/// `trimtab policies [NAME]`: the list of templates, or one template in full.
+pub fn policies(name: Option<String>) -> anyhow::Result<()> {
+    match name {
+        None => print!("{}", policies_list()),
+        Some(n) => match templates::get(&n) {
+            Some(t) => print!("{}", t.text),
+            None => {
+                bail!(UsageError(format!("unknown template {n:?}; known: {}", templates::names().join(", "))))
+            }
+        },
+    }
+    Ok(())
+}
 
 /// `trimtab check`'s one-line summary of a valid config.
 pub fn check_summary(c: &Config) -> String {
