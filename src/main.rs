@@ -5,16 +5,12 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, Utc};
 use clap::Parser;
 
-use trimtab::cli::args::{
-    AlarmsArgs, Cli, Command, CostArgs, Format, HealthArgs, LogFormat, ReportFormat, RightsizeArgs, RunArgs,
-};
-use trimtab::cli::setup::{CONFIG_ENV_NAME, cloudwatch, config_from_env, load, region, runtime};
+use trimtab::cli::args::{AlarmsArgs, Cli, Command, HealthArgs, LogFormat, RunArgs};
+use trimtab::cli::setup::{CONFIG_ENV_NAME, cloudwatch, config_from_env, runtime};
 use trimtab::cli::{self, UsageError};
 use trimtab::config::{self, ConfigError};
-use trimtab::core;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -46,8 +42,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Schedule(args) => cli::schedule::command(args)?,
         Command::Simulate(args) => cli::simulate::command(*args)?,
         Command::Run(args) => return run_agent(args),
-        Command::Cost(args) => cost(args)?,
-        Command::Rightsize(args) => rightsize(args)?,
+        Command::Cost(args) => cli::cost::command(args)?,
+        Command::Rightsize(args) => cli::rightsize::command(args)?,
         Command::Alarms(args) => alarms(args)?,
         Command::Health(args) => health(args)?,
         Command::Policies { name } => cli::policies(name)?,
@@ -101,92 +97,6 @@ fn run_agent(args: RunArgs) -> anyhow::Result<()> {
         bail!(TickFailed);
     }
     Ok(())
-}
-
-fn cost(args: CostArgs) -> anyhow::Result<()> {
-    let cfg = load(&args.config)?;
-    let Some(svc) = &cfg.service else {
-        bail!(UsageError(format!("{}: cost needs a [service] section (the task to price)", cfg.file)));
-    };
-    let region = region(&cfg, svc, args.region)?;
-    let what_if = match args.what_if.as_deref().map(cli::cost::WhatIf::parse) {
-        Some(Err(e)) => bail!(UsageError(format!("--what-if: {e}"))),
-        Some(Ok(w)) => Some(w),
-        None => None,
-    };
-    let report = cli::cost::report(&cfg, &region, args.tasks, what_if.as_ref())
-        .map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
-    match args.format {
-        Format::Table => print!("{}", cli::cost::render(&report)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report).context("encoding the report")?),
-    }
-    Ok(())
-}
-
-fn rightsize(args: RightsizeArgs) -> anyhow::Result<()> {
-    use trimtab::cli::rightsize::{self as rs, Outcome};
-    let cfg = load(&args.config)?;
-    let (svc, shape) = rs::subject(&cfg).map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
-    let region = region(&cfg, svc, args.region.clone())?;
-    let sheet = config::price_sheet(svc, &cfg.cost, &region)
-        .map_err(|(k, m)| UsageError(format!("{}: {k}: {m}", cfg.file)))?;
-    let size = core::rightsize::Size { cpu: shape.cpu, memory: shape.memory };
-    let (source, samples, now) = usage(&args, svc, &region, size)?;
-    let outcome = rs::report(&cfg, &sheet, (&source, &samples), args.tasks, now)
-        .map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
-    match (outcome, args.format) {
-        (Outcome::TooLittle(why), ReportFormat::Text) => println!("{why}"),
-        (Outcome::TooLittle(why), ReportFormat::Json) => {
-            println!("{}", serde_json::json!({ "recommended": false, "too_little_history": why }))
-        }
-        (Outcome::Sized(r), ReportFormat::Text) => print!("{}", rs::render(&r)),
-        (Outcome::Sized(r), ReportFormat::Json) => {
-            println!("{}", serde_json::to_string_pretty(&r).context("encoding the report")?)
-        }
-    }
-    Ok(())
-}
-
-/// The usage history `rightsize` sizes from: where it came from, its samples, and `now`.
-fn usage(
-    args: &RightsizeArgs,
-    svc: &config::model::ServiceConfig,
-    region: &str,
-    size: core::rightsize::Size,
-) -> anyhow::Result<(String, Vec<trimtab::cli::rightsize::Sample>, DateTime<Utc>)> {
-    use trimtab::cli::rightsize as rs;
-    let Some(path) = &args.history else {
-        let now = args.now.unwrap_or_else(Utc::now);
-        let svc = config::model::ServiceConfig { region: Some(region.to_owned()), ..svc.clone() };
-        let source = format!("CloudWatch AWS/ECS Maximum over the last {} days", rs::CLOUDWATCH_DAYS);
-        return Ok((source, cloudwatch_usage(&svc, size, now)?, now));
-    };
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| UsageError(format!("--history {name}: {e}")))?;
-    let samples = rs::read_csv(&name, &text, size).map_err(|e| UsageError(e.to_string()))?;
-    let now = args.now.or(samples.last().map(|s| s.at)).unwrap_or_else(Utc::now);
-    Ok((name, samples, now))
-}
-
-/// `rightsize` without `--history`: the service's usage from CloudWatch.
-fn cloudwatch_usage(
-    svc: &config::model::ServiceConfig,
-    size: core::rightsize::Size,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Vec<trimtab::cli::rightsize::Sample>> {
-    let rt = runtime()?;
-    let what = format!("reading {}/{}'s CPU and memory from CloudWatch", svc.cluster, svc.name);
-    rt.block_on(async {
-        let cw = cloudwatch(svc, true).await;
-        trimtab::cli::rightsize::fetch(&cw, svc, size, now).await
-    })
-    .map_err(|e| match e.message.contains("loading credentials") {
-        true => anyhow::Error::new(UsageError(format!(
-            "{what}: no AWS credentials found (environment, profile, task or instance role); \
-             provide some allowed cloudwatch:GetMetricData, or pass --history FILE.csv"
-        ))),
-        false => anyhow::Error::new(e).context(what),
-    })
 }
 
 fn alarms(args: AlarmsArgs) -> anyhow::Result<()> {
