@@ -1,11 +1,16 @@
-//! What the subcommands print. `main.rs` parses arguments and maps errors to exit codes; the
-//! text and JSON shown to users is built here, where tests can read it.
+//! What the subcommands do and print. `main.rs` parses the arguments ([`args`]), calls the
+//! command's function here and maps its error to an exit code; each command's logic lives in its
+//! module (`explain::command`, `simulate::command`, …), and the text and JSON shown to users is
+//! built by plain functions that tests can read.
 
+pub mod alarms;
 pub mod args;
 pub mod cost;
 pub mod explain;
+pub mod health;
 pub mod logs;
 pub mod rightsize;
+pub mod run;
 pub mod schedule;
 pub mod setup;
 pub mod simulate;
@@ -82,61 +87,4 @@ pub fn policies_list() -> String {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// `trimtab alarms`: one line per alarm with what applying did (or would do).
-pub fn alarms_table(plan: &[(crate::aws::AlarmSpec, crate::agent::alarms::Change)], applied: bool) -> String {
-    use crate::agent::alarms::Change;
-    let mut t =
-        table::Table::new(["alarm", if applied { "result" } else { "would be" }, "metric", "condition"]);
-    for (a, change) in plan {
-        let op = match a.comparison {
-            crate::aws::Comparison::Above => ">",
-            crate::aws::Comparison::Below => "<",
-        };
-        t.row(vec![
-            a.name.clone(),
-            change.as_str().to_owned(),
-            format!("{}/{} {}", a.namespace, a.metric, a.statistic),
-            format!(
-                "{op} {} for {}x{}s, missing data: {}",
-                a.threshold, a.evaluation_periods, a.period_seconds, a.treat_missing_data
-            ),
-        ]);
-    }
-    let changed = plan.iter().filter(|(_, c)| *c != Change::Unchanged).count();
-    let mut out = t.render();
-    let verb = if applied { "changed" } else { "would change; run with --apply to put them" };
-    out.push_str(&format!("{changed} of {} alarms {verb}\n", plan.len()));
-    out
-}
-
-/// `trimtab run --once`: the tick's decision, metric by metric, and what was done about it.
-pub fn tick_report(t: &crate::status::Tick, policy: &crate::core::Policy) -> String {
-    use crate::status::Action;
-    let mut out = String::new();
-    if let Some(s) = &t.service {
-        let deploying = if s.deployment_in_progress { ", deployment in progress" } else { "" };
-        out.push_str(&format!(
-            "service: desired {}, running {}, pending {}{deploying}\n",
-            s.desired, s.running, s.pending
-        ));
-    }
-    for (metric, why) in &t.problems {
-        out.push_str(&format!("missing: {metric}: {why}\n"));
-    }
-    if let Some(d) = &t.decision {
-        out.push('\n');
-        out.push_str(&explain::render(d, policy));
-    }
-    let action = match &t.action {
-        Action::Skipped => format!("none: {}", t.error.as_deref().unwrap_or("no decision")),
-        other => other.to_string(),
-    };
-    out.push_str(&format!("\naction: {action}\n"));
-    // A tick that decided can still have stopped short (its deadline) or failed after.
-    if let (Some(error), false) = (&t.error, t.action == Action::Skipped) {
-        out.push_str(&format!("error: {error}\n"));
-    }
-    out
 }
