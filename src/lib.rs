@@ -11,3 +11,4 @@ pub mod core;
 pub mod notify;
 pub mod sim;
 pub mod sources;
+pub mod status;

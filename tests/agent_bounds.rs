@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use fake_aws::{FakeAws, World};
-use trimtab::agent::snapshot::Action;
 use trimtab::agent::{Agent, Options, SHUTDOWN_BOUND};
+use trimtab::status::Action;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 

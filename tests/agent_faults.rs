@@ -14,9 +14,8 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use fake_aws::{FakeAws, Paging, World};
-use trimtab::agent::leader::Role;
-use trimtab::agent::snapshot::{Action, Tick};
 use trimtab::agent::{Agent, Options};
+use trimtab::status::{Action, Role, Tick};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

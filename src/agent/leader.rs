@@ -4,39 +4,8 @@
 //! `DescribeTasks` each tick, so when the leader's task stops, the next-oldest task's agent
 //! acts on its very next tick.
 
-use serde::Serialize;
-
 use crate::aws::TaskState;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "role", rename_all = "snake_case")]
-pub enum Role {
-    /// Not in an ECS task (or `--local`): the only agent, so it acts.
-    Sole,
-    Leader {
-        task: String,
-    },
-    /// Observes and serves its API, but does not act.
-    Follower {
-        task: Option<String>,
-        leader: Option<String>,
-        why: String,
-    },
-}
-
-impl Role {
-    pub fn acts(&self) -> bool {
-        matches!(self, Role::Sole | Role::Leader { .. })
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Role::Sole => "sole",
-            Role::Leader { .. } => "leader",
-            Role::Follower { .. } => "follower",
-        }
-    }
-}
+use crate::status::Role;
 
 /// The ARN of the oldest RUNNING task: earliest `startedAt` (or `createdAt` when ECS has not
 /// reported a start), ties and unknown times broken by ARN.

@@ -8,10 +8,7 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use crate::config::model::LocalConfig;
-use crate::sources::local::{AlertKind, LocalReader, Monitor, Reading, Resource, Threshold};
-
-/// The monitor as the API reads it.
-pub type SharedMonitor = Arc<Mutex<Monitor>>;
+use crate::sources::local::{AlertKind, LocalReader, Monitor, Reading, Resource, SharedMonitor, Threshold};
 
 pub struct LocalMonitor {
     reader: LocalReader,

@@ -18,7 +18,6 @@ pub mod local;
 pub mod replay;
 pub mod restore;
 mod run;
-pub mod snapshot;
 pub mod spend;
 mod target;
 pub mod token;
@@ -37,12 +36,12 @@ use crate::config::model::Config;
 use crate::core::{self, History, ManualOverride, Observation, Policy, Reason, Replicas};
 use crate::notify::Notifier;
 use crate::sources::{self, Environment, Sources};
-use deadline::{Cut, Deadline};
-use leader::Role;
-pub use run::{Outcome, SHUTDOWN_BOUND, SHUTDOWN_GRACE, Schedule, run};
-use snapshot::{
-    Action, ActionRecord, Cooldowns, Counters, PolicyView, ServiceView, Snapshot, Tick, push_bounded,
+use crate::status::{
+    Action, ActionRecord, Cooldowns, Counters, OverrideSlot, PolicyView, Role, ServiceView, Snapshot, Tick,
+    push_bounded,
 };
+use deadline::{Cut, Deadline};
+pub use run::{Outcome, SHUTDOWN_BOUND, SHUTDOWN_GRACE, Schedule, run};
 use spend::Spend;
 pub use target::Target;
 
@@ -57,9 +56,6 @@ pub struct Options {
     /// Fixed AWS credentials instead of the default chain (emulators).
     pub static_credentials: Option<(String, String)>,
 }
-
-/// The operator's override, set through the API and read by the loop each tick.
-pub type OverrideSlot = Arc<Mutex<Option<ManualOverride>>>;
 
 pub struct Agent {
     cfg: Config,

@@ -13,11 +13,11 @@ use anyhow::Context;
 use chrono::Utc;
 use tracing::{info, warn};
 
-use super::snapshot::{Action, Tick};
 use super::{Agent, Options, alarms};
 use crate::aws::{self, CloudWatch, Connection};
 use crate::config::model::Config;
 use crate::core::Policy;
+use crate::status::{Action, CostView, Tick};
 
 /// How long a tick in progress may still run after SIGTERM/SIGINT. The tick itself stops its
 /// reads at the signal; only a change already sent (`UpdateService`, at most
@@ -36,7 +36,7 @@ pub struct Outcome {
     pub last: Option<Tick>,
     pub policy: Policy,
     /// Spend and budget after the last tick, when tracked.
-    pub cost: Option<super::spend::CostView>,
+    pub cost: Option<CostView>,
 }
 
 /// How long `run --once` waits for budget notifications (a delivery retries for up to 16.5 s).

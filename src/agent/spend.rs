@@ -8,19 +8,16 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
 
 use super::restore;
 use crate::aws::{Datapoints, MetricQuery, Published};
 use crate::config::model::Config;
 use crate::core::cost::pricing::{Arch, PriceSheet, TaskRate, TaskShape, Used};
 use crate::core::cost::recommend::{self, Efficiency, Recommendation, Usage};
-use crate::core::cost::{
-    Budget, BudgetEvent, BudgetStatus, Forecast, Ledger, LedgerView, Level, PeriodKind, Watch, budget,
-    forecast,
-};
+use crate::core::cost::{Budget, BudgetEvent, Ledger, Level, PeriodKind, Watch, budget, forecast};
 use crate::core::types::later;
 use crate::core::{Money, Policy, Replicas};
+use crate::status::CostView;
 
 pub const COST_PER_HOUR: &str = "EstimatedCostPerHour";
 pub const MONTH_TO_DATE: &str = "MonthToDateCost";
@@ -28,25 +25,6 @@ pub const TODAY: &str = "TodayCost";
 pub const FORECAST: &str = "BudgetForecast";
 pub const ACTUAL_LEVEL: &str = "BudgetActualLevel";
 pub const FORECAST_LEVEL: &str = "BudgetForecastLevel";
-
-/// Where cost and budget stand, for `/status`, `/cost` and `/metrics`.
-#[derive(Clone, Debug, Serialize)]
-pub struct CostView {
-    pub prices: PriceSheet,
-    pub shape: TaskShape,
-    pub ledger: LedgerView,
-    /// Without a budget, the forecast runs to the end of the calendar month.
-    pub forecast: Forecast,
-    pub budget: Option<BudgetStatus>,
-    /// Alerts and recoveries sent this run, newest last (at most 50).
-    pub events: Vec<BudgetEvent>,
-    /// Usage over the reservation, weighted by cost (OpenCost's efficiency).
-    pub efficiency: Efficiency,
-    /// What would save money, largest saving first; from what this agent observed.
-    pub recommendations: Vec<Recommendation>,
-    /// The right-sizer's latest result (`[vertical]`), saving or not.
-    pub sizing: Option<Sizing>,
-}
 
 /// What the agent observed of the service, bounded: one CPU and memory sample a minute for a
 /// week, and task-seconds by hour of the day.

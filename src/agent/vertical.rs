@@ -17,7 +17,6 @@
 //! (a revision registered but not yet deployed is deployed by the next attempt).
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Serialize;
 use tracing::{info, warn};
 
 use super::deadline::{Cut, Deadline};
@@ -25,18 +24,7 @@ use crate::aws::{AwsError, Ecs, ServiceState, TaskDefinitionInfo};
 use crate::core::cost::Confidence;
 use crate::core::rightsize::{Need, Size, Sizing};
 use crate::core::types::later;
-
-/// What the last look at resizing found.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct VerticalStatus {
-    pub mode: crate::config::model::VerticalMode,
-    pub at: DateTime<Utc>,
-    /// `applied`, or why not (`not_recommended`, `deployment_in_progress`, …).
-    pub outcome: String,
-    pub message: String,
-    /// The revision registered by the last applied resize.
-    pub task_definition: Option<String>,
-}
+use crate::status::VerticalStatus;
 
 #[derive(Debug, Default)]
 pub struct Applier {

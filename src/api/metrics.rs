@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::agent::snapshot::Snapshot;
 use crate::sources::pools::PoolView;
+use crate::status::{CostView, Snapshot};
 
 struct Out(String);
 
@@ -172,7 +172,7 @@ pub fn render(s: &Snapshot) -> String {
     o.0
 }
 
-fn cost(o: &mut Out, c: &crate::agent::spend::CostView) {
+fn cost(o: &mut Out, c: &CostView) {
     let l = &c.ledger;
     o.one(
         "trimtab_cost_per_hour_usd",

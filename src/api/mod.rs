@@ -27,9 +27,8 @@ use serde_json::json;
 use tokio::sync::watch;
 
 pub use self::connections::{Limits, Peer};
-use crate::agent::OverrideSlot;
-use crate::agent::snapshot::Snapshot;
 use crate::core::{ManualOverride, Replicas};
+use crate::status::{OverrideSlot, Role, Snapshot};
 
 #[derive(Clone)]
 pub struct State {
@@ -38,7 +37,7 @@ pub struct State {
     /// Bearer token for mutating endpoints; `None` turns them off.
     pub token: Option<String>,
     pub pools: crate::sources::pools::PoolSet,
-    pub local: crate::agent::local::SharedMonitor,
+    pub local: crate::sources::local::SharedMonitor,
 }
 
 pub fn router(state: State) -> Router {
@@ -216,7 +215,7 @@ async fn post_override(Extract(s): Extract<State>, headers: HeaderMap, body: axu
     let snap = snap(&s);
     if !snap.role.acts() {
         let leader = match &snap.role {
-            crate::agent::leader::Role::Follower { leader: Some(l), .. } => {
+            Role::Follower { leader: Some(l), .. } => {
                 format!(" (the leader's task is {l})")
             }
             _ => String::new(),

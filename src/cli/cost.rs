@@ -2,8 +2,12 @@
 //! tasks, what the budget affords, and (with `--what-if`) how a change of size, platform or count
 //! compares.
 
+use anyhow::{Context, bail};
 use serde::Serialize;
 
+use super::UsageError;
+use super::args::{CostArgs, Format};
+use super::setup::{load, region};
 use super::table::Table;
 use crate::config::model::{Config, ServiceConfig};
 use crate::config::price_sheet;
@@ -11,6 +15,27 @@ use crate::core::Money;
 use crate::core::cost::pricing::{Arch, Launch, Os, PriceSheet, Prices, Rate, TaskRate, TaskShape, Used};
 use crate::core::cost::{Budget, Level, PeriodKind};
 use crate::core::fargate;
+
+/// `trimtab cost`: prices the service, and the change `--what-if` describes.
+pub fn command(args: CostArgs) -> anyhow::Result<()> {
+    let cfg = load(&args.config)?;
+    let Some(svc) = &cfg.service else {
+        bail!(UsageError(format!("{}: cost needs a [service] section (the task to price)", cfg.file)));
+    };
+    let region = region(&cfg, svc, args.region)?;
+    let what_if = match args.what_if.as_deref().map(WhatIf::parse) {
+        Some(Err(e)) => bail!(UsageError(format!("--what-if: {e}"))),
+        Some(Ok(w)) => Some(w),
+        None => None,
+    };
+    let report = report(&cfg, &region, args.tasks, what_if.as_ref())
+        .map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
+    match args.format {
+        Format::Table => print!("{}", render(&report)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report).context("encoding the report")?),
+    }
+    Ok(())
+}
 
 /// The hours AWS uses for a month in its price examples.
 pub const MONTH_HOURS: u32 = 730;
@@ -296,7 +321,7 @@ pub fn render(r: &CostReport) -> String {
 }
 
 /// The agent's spend after a tick (`run --once`): rate, totals, forecast, budget.
-pub fn live(c: &crate::agent::spend::CostView) -> String {
+pub fn live(c: &crate::status::CostView) -> String {
     let l = &c.ledger;
     let mut out = format!(
         "\ncost: {} per hour ({} running × {}); today {}, month to date {} ({})\n",

@@ -2,9 +2,82 @@
 
 use std::fmt::Write;
 
+use anyhow::{Context, bail};
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::UsageError;
+use super::args::{ExplainArgs, Format};
+use super::setup::load;
 use super::table::Table;
 use crate::core::policy::TargetType;
-use crate::core::{Contribution, Decision, MetricKind, MetricStatus, Policy, Reason, Thresholds};
+use crate::core::{
+    self, Contribution, Decision, History, ManualOverride, MetricKind, MetricStatus, Observation, Policy,
+    Reason, Replicas, Thresholds,
+};
+
+/// `trimtab explain`: decides once from the flags and shows the decision.
+pub fn command(args: ExplainArgs) -> anyhow::Result<()> {
+    let config = load(&args.config)?;
+    let policy = &config.scaling.policy;
+    let now = args.at.unwrap_or_else(Utc::now);
+    let mut obs = Observation::new(args.current);
+    for (name, value) in &args.metrics {
+        if !policy.metrics.iter().any(|m| &m.name == name) {
+            let known: Vec<&str> = policy.metrics.iter().map(|m| m.name.as_str()).collect();
+            bail!(UsageError(format!(
+                "--metric {name}: no such metric in {}; its metrics are {}",
+                config.file,
+                known.join(", ")
+            )));
+        }
+        obs = obs.with_sample(name, *value, now);
+    }
+    obs.budget_cap = args.budget_cap.map(Replicas);
+    let mut budget_line = String::new();
+    if let Some(usd) = args.spent {
+        let spent = core::Money::from_usd(usd)
+            .filter(|_| usd >= 0.0)
+            .ok_or_else(|| UsageError(format!("--spent {usd}: expected an amount of dollars ≥ 0")))?;
+        let (cap, line) = super::cost::budget_for_explain(&config, now, args.current, spent)
+            .map_err(|e| UsageError(format!("{}: {e}", config.file)))?;
+        obs.budget_cap = cap;
+        budget_line = line;
+    }
+    obs.deployment_in_progress = args.deployment_in_progress;
+    obs.manual_override = args.override_count.map(|n| ManualOverride {
+        count: Replicas(n),
+        reason: "set with trimtab explain --override".into(),
+        expires_at: now + TimeDelta::hours(1),
+    });
+    let history = history_from(&args, now, args.current);
+    let decision = core::decide(policy, &obs, &history, now);
+    match args.format {
+        Format::Table => print!("{budget_line}{}", render(&decision, policy)),
+        Format::Json => {
+            println!("{}", serde_json::to_string_pretty(&decision).context("encoding the decision as JSON")?)
+        }
+    }
+    Ok(())
+}
+
+/// The scaling history the flags describe: earlier recommendations and the last scale-out and
+/// scale-in, as times ago from `now`.
+fn history_from(args: &ExplainArgs, now: DateTime<Utc>, current: u32) -> History {
+    let mut h = History::default();
+    let mut recs = args.recommendations.clone();
+    recs.sort_by_key(|(ago, _)| -*ago);
+    for (ago, n) in recs {
+        h.record_recommendation(now - ago, Replicas(n), TimeDelta::days(1));
+    }
+    let c = Replicas(current);
+    if let Some(ago) = args.last_scale_in {
+        h.record_action(now - ago, c.saturating_add(1), c);
+    }
+    if let Some(ago) = args.last_scale_out {
+        h.record_action(now - ago, c.saturating_sub(1), c.max(Replicas(1)));
+    }
+    h
+}
 
 /// The human-readable explanation of `d`, made under `policy`.
 pub fn render(d: &Decision, policy: &Policy) -> String {

@@ -1,13 +1,22 @@
-//! What the subcommands print. `main.rs` parses arguments and maps errors to exit codes; the
-//! text and JSON shown to users is built here, where tests can read it.
+//! What the subcommands do and print. `main.rs` parses the arguments ([`args`]), calls the
+//! command's function here and maps its error to an exit code; each command's logic lives in its
+//! module (`explain::command`, `simulate::command`, …), and the text and JSON shown to users is
+//! built by plain functions that tests can read.
 
+pub mod alarms;
+pub mod args;
 pub mod cost;
 pub mod explain;
+pub mod health;
 pub mod logs;
 pub mod rightsize;
+pub mod run;
 pub mod schedule;
+pub mod setup;
 pub mod simulate;
 pub mod table;
+
+use anyhow::bail;
 
 use crate::config::{Config, templates};
 
@@ -18,6 +27,31 @@ pub const EMBEDDED_NAME: &str = "<embedded examples/trimtab.toml>";
 /// What `trimtab run` says of a config without `[service]`, and `check` says before it.
 pub const RUN_NEEDS_SERVICE: &str =
     "`trimtab run` needs a [service] section (cluster, name) to scale, or --local to try it on this machine";
+
+/// A failure that is the user's input, not the runtime: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// `trimtab check`: the config's one-line summary, or its errors.
+pub fn check(arg: &args::ConfigArg) -> anyhow::Result<()> {
+    println!("{}", check_summary(&setup::load(arg)?));
+    Ok(())
+}
+
+/// `trimtab policies [NAME]`: the list of templates, or one template in full.
+pub fn policies(name: Option<String>) -> anyhow::Result<()> {
+    match name {
+        None => print!("{}", policies_list()),
+        Some(n) => match templates::get(&n) {
+            Some(t) => print!("{}", t.text),
+            None => {
+                bail!(UsageError(format!("unknown template {n:?}; known: {}", templates::names().join(", "))))
+            }
+        },
+    }
+    Ok(())
+}
 
 /// `trimtab check`'s one-line summary of a valid config.
 pub fn check_summary(c: &Config) -> String {
@@ -53,61 +87,4 @@ pub fn policies_list() -> String {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// `trimtab alarms`: one line per alarm with what applying did (or would do).
-pub fn alarms_table(plan: &[(crate::aws::AlarmSpec, crate::agent::alarms::Change)], applied: bool) -> String {
-    use crate::agent::alarms::Change;
-    let mut t =
-        table::Table::new(["alarm", if applied { "result" } else { "would be" }, "metric", "condition"]);
-    for (a, change) in plan {
-        let op = match a.comparison {
-            crate::aws::Comparison::Above => ">",
-            crate::aws::Comparison::Below => "<",
-        };
-        t.row(vec![
-            a.name.clone(),
-            change.as_str().to_owned(),
-            format!("{}/{} {}", a.namespace, a.metric, a.statistic),
-            format!(
-                "{op} {} for {}x{}s, missing data: {}",
-                a.threshold, a.evaluation_periods, a.period_seconds, a.treat_missing_data
-            ),
-        ]);
-    }
-    let changed = plan.iter().filter(|(_, c)| *c != Change::Unchanged).count();
-    let mut out = t.render();
-    let verb = if applied { "changed" } else { "would change; run with --apply to put them" };
-    out.push_str(&format!("{changed} of {} alarms {verb}\n", plan.len()));
-    out
-}
-
-/// `trimtab run --once`: the tick's decision, metric by metric, and what was done about it.
-pub fn tick_report(t: &crate::agent::snapshot::Tick, policy: &crate::core::Policy) -> String {
-    use crate::agent::snapshot::Action;
-    let mut out = String::new();
-    if let Some(s) = &t.service {
-        let deploying = if s.deployment_in_progress { ", deployment in progress" } else { "" };
-        out.push_str(&format!(
-            "service: desired {}, running {}, pending {}{deploying}\n",
-            s.desired, s.running, s.pending
-        ));
-    }
-    for (metric, why) in &t.problems {
-        out.push_str(&format!("missing: {metric}: {why}\n"));
-    }
-    if let Some(d) = &t.decision {
-        out.push('\n');
-        out.push_str(&explain::render(d, policy));
-    }
-    let action = match &t.action {
-        Action::Skipped => format!("none: {}", t.error.as_deref().unwrap_or("no decision")),
-        other => other.to_string(),
-    };
-    out.push_str(&format!("\naction: {action}\n"));
-    // A tick that decided can still have stopped short (its deadline) or failed after.
-    if let (Some(error), false) = (&t.error, t.action == Action::Skipped) {
-        out.push_str(&format!("error: {error}\n"));
-    }
-    out
 }

@@ -16,12 +16,17 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
+use super::UsageError;
+use super::args::{ReportFormat, RightsizeArgs};
 use super::cost::MONTH_HOURS;
+use super::setup::{cloudwatch, load, region, runtime};
 use crate::aws::{AwsError, CloudWatch, Datapoints, MetricQuery};
 use crate::config::model::{Config, ServiceConfig};
+use crate::config::price_sheet;
 use crate::core::Money;
 use crate::core::cost::pricing::{PriceSheet, Rate, TaskShape, Used};
 use crate::core::rightsize::{self, Estimator, Need, Params, PriceCtx, Size, Sizing};
@@ -29,6 +34,67 @@ use crate::core::rightsize::{self, Estimator, Need, Params, PriceCtx, Size, Sizi
 /// The history read from CloudWatch without `--history`.
 pub const CLOUDWATCH_DAYS: i64 = 14;
 const CLOUDWATCH_PERIOD: i32 = 300;
+
+/// `trimtab rightsize`: sizes the task from `--history` (or CloudWatch) and shows why.
+pub fn command(args: RightsizeArgs) -> anyhow::Result<()> {
+    let cfg = load(&args.config)?;
+    let (svc, shape) = subject(&cfg).map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
+    let region = region(&cfg, svc, args.region.clone())?;
+    let sheet = price_sheet(svc, &cfg.cost, &region)
+        .map_err(|(k, m)| UsageError(format!("{}: {k}: {m}", cfg.file)))?;
+    let size = Size { cpu: shape.cpu, memory: shape.memory };
+    let (source, samples, now) = usage(&args, svc, &region, size)?;
+    let outcome = report(&cfg, &sheet, (&source, &samples), args.tasks, now)
+        .map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
+    match (outcome, args.format) {
+        (Outcome::TooLittle(why), ReportFormat::Text) => println!("{why}"),
+        (Outcome::TooLittle(why), ReportFormat::Json) => {
+            println!("{}", serde_json::json!({ "recommended": false, "too_little_history": why }))
+        }
+        (Outcome::Sized(r), ReportFormat::Text) => print!("{}", render(&r)),
+        (Outcome::Sized(r), ReportFormat::Json) => {
+            println!("{}", serde_json::to_string_pretty(&r).context("encoding the report")?)
+        }
+    }
+    Ok(())
+}
+
+/// The usage history `rightsize` sizes from: where it came from, its samples, and `now`.
+fn usage(
+    args: &RightsizeArgs,
+    svc: &ServiceConfig,
+    region: &str,
+    size: Size,
+) -> anyhow::Result<(String, Vec<Sample>, DateTime<Utc>)> {
+    let Some(path) = &args.history else {
+        let now = args.now.unwrap_or_else(Utc::now);
+        let svc = ServiceConfig { region: Some(region.to_owned()), ..svc.clone() };
+        let source = format!("CloudWatch AWS/ECS Maximum over the last {} days", CLOUDWATCH_DAYS);
+        return Ok((source, cloudwatch_usage(&svc, size, now)?, now));
+    };
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| UsageError(format!("--history {name}: {e}")))?;
+    let samples = read_csv(&name, &text, size).map_err(|e| UsageError(e.to_string()))?;
+    let now = args.now.or(samples.last().map(|s| s.at)).unwrap_or_else(Utc::now);
+    Ok((name, samples, now))
+}
+
+/// `rightsize` without `--history`: the service's usage from CloudWatch.
+fn cloudwatch_usage(svc: &ServiceConfig, size: Size, now: DateTime<Utc>) -> anyhow::Result<Vec<Sample>> {
+    let rt = runtime()?;
+    let what = format!("reading {}/{}'s CPU and memory from CloudWatch", svc.cluster, svc.name);
+    rt.block_on(async {
+        let cw = cloudwatch(svc, true).await;
+        fetch(&cw, svc, size, now).await
+    })
+    .map_err(|e| match e.message.contains("loading credentials") {
+        true => anyhow::Error::new(UsageError(format!(
+            "{what}: no AWS credentials found (environment, profile, task or instance role); \
+             provide some allowed cloudwatch:GetMetricData, or pass --history FILE.csv"
+        ))),
+        false => anyhow::Error::new(e).context(what),
+    })
+}
 
 /// What the whole task used at one time: CPU units and MiB (either may be unmeasured).
 #[derive(Clone, Copy, Debug, PartialEq)]

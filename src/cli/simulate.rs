@@ -2,15 +2,171 @@
 //! metrics, as a table or JSON, with an optional per-step CSV timeline.
 
 use std::fmt::Write;
+use std::path::Path;
 
-use chrono::{DateTime, Utc};
+use anyhow::{Context, bail};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
+use super::UsageError;
+use super::args::{Format, SimulateArgs};
+use super::setup::{cloudwatch, load, runtime};
 use super::table::Table;
+use crate::agent::replay;
+use crate::config::{self, Config};
 use crate::core::{Bounds, Policy};
 use crate::sim::baselines::{self, Oracle};
 use crate::sim::trimtab::TrimtabController;
-use crate::sim::{Controller, Elasticity, Outcome, Simulation, Trace, WorldParams, measure};
+use crate::sim::{Controller, Elasticity, Outcome, Simulation, Timeline, Trace, WorldParams, measure};
+
+/// `trimtab simulate`: builds the trace, the world and the controllers from the flags, runs them,
+/// and writes the report (and the timeline and plot when asked).
+pub fn command(args: SimulateArgs) -> anyhow::Result<()> {
+    let config = match &args.template {
+        Some(t) => config::from_str(&format!("<template {t}>"), &format!("[scaling]\ntemplate = {t:?}\n"))?,
+        None => load(&args.config)?,
+    };
+    let mut args = args;
+    let trace = match &args.trace {
+        _ if args.from_cloudwatch => {
+            let (trace, start) = history_trace(&config, args.days)?;
+            args.start = start;
+            if args.capacity_per_task.is_none() && args.fit_peak.is_none() {
+                args.capacity_per_task = Some(args.target_utilization);
+            }
+            trace
+        }
+        Some(path) => Trace::load(path).map_err(|e| UsageError(format!("{e:#}")))?,
+        None => Trace::parse(crate::sim::trace::EMBEDDED_NASA_NAME, crate::sim::trace::EMBEDDED_NASA)?,
+    };
+    let trace = Trace { interpolate: !args.hold_steps, ..trace };
+    let (params, fit) = world_params(&args, &trace)?;
+    let policy = &config.scaling.policy;
+    let bounds = Bounds::new(
+        args.min.unwrap_or(policy.bounds.min().get()),
+        args.max.unwrap_or(policy.bounds.max().get()),
+    )
+    .ok_or_else(|| UsageError("--min must not exceed --max".into()))?;
+    let peak = params.demand(trace.peak());
+    if bounds.max().get() < peak {
+        eprintln!(
+            "warning: max {} is below the peak demand of {peak} tasks; pass --max to allow more",
+            bounds.max()
+        );
+    }
+    let mode = sim_mode(&args)?;
+    let interval = u64::try_from(config.agent.interval.num_seconds()).unwrap_or(15).max(1);
+    // Name the policy by what the user chose: a template, or a config file.
+    let label = match &args.template {
+        Some(t) => format!("trimtab ({t})"),
+        None => format!("trimtab ({})", config.file.trim_start_matches("<embedded ").trim_end_matches('>')),
+    };
+    let started = std::time::Instant::now();
+    // --min/--max bind the policy itself, not just the simulated world.
+    let policy = Policy { bounds, ..policy.clone() };
+    let report =
+        run(Request { trace, params, start: args.start, bounds, policy, interval, label, mode, fit });
+    eprintln!("simulated {} runs in {:.1} s", report.runs.len(), started.elapsed().as_secs_f64());
+    if let Some(path) = &args.timeline {
+        std::fs::write(path, timeline_csv(&report)).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.plot {
+        write_plot(path, &report, args.plot_range.unwrap_or((0, u64::MAX)))?;
+    }
+    match args.format {
+        Format::Table => print!("{}", render(&report)),
+        Format::Json => {
+            println!("{}", serde_json::to_string_pretty(&report).context("encoding the report as JSON")?)
+        }
+    }
+    Ok(())
+}
+
+/// `--from-cloudwatch`: the service's history as a trace, and when it starts.
+fn history_trace(config: &Config, days: u32) -> anyhow::Result<(Trace, DateTime<Utc>)> {
+    let Some(svc) = &config.service else {
+        bail!(UsageError(format!(
+            "{}: --from-cloudwatch reads the history of [service]; add one",
+            config.file
+        )));
+    };
+    if !(1..=replay::MAX_DAYS).contains(&days) {
+        bail!(UsageError(format!("--days {days}: must be from 1 to {}", replay::MAX_DAYS)));
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        let cw = cloudwatch(svc, true).await;
+        replay::fetch(&cw, svc, days, Utc::now()).await
+    })
+    .map(|h| (Trace { name: h.name, step: h.step, values: h.values, interpolate: true }, h.start))
+    .map_err(|e| anyhow::anyhow!("--from-cloudwatch: {e}"))
+}
+
+/// The simulated world from the flags, and how its capacity was chosen.
+fn world_params(args: &SimulateArgs, trace: &Trace) -> anyhow::Result<(WorldParams, String)> {
+    let (capacity, fit) = capacity(args, trace)?;
+    let u = args.target_utilization;
+    if !(u > 0.0 && u <= 1.0) {
+        bail!(UsageError(format!("--target-utilization {u}: must be in (0, 1]")));
+    }
+    let secs = |d: TimeDelta, flag: &str| {
+        u64::try_from(d.num_seconds()).map_err(|_| UsageError(format!("{flag} must not be negative")))
+    };
+    let params = WorldParams {
+        capacity,
+        target_utilization: u,
+        start_delay: secs(args.start_delay, "--start-delay")?,
+        metric_delay: secs(args.metric_delay, "--metric-delay")?,
+        base_latency_ms: args.base_latency_ms,
+    };
+    Ok((params, fit))
+}
+
+/// Which controllers `--baseline` / `--compare` ask for.
+fn sim_mode(args: &SimulateArgs) -> anyhow::Result<Mode> {
+    use baselines::NAMES;
+    Ok(match (&args.baseline, args.compare) {
+        (Some(b), _) if !NAMES.contains(&b.as_str()) => {
+            bail!(UsageError(format!("unknown baseline {b:?}; known: {}", NAMES.join(", "))))
+        }
+        (Some(b), _) => Mode::Baseline(b.clone()),
+        (None, true) => Mode::Compare,
+        (None, false) => Mode::Policy,
+    })
+}
+
+/// Charts the first run against the baselines over `(from, to)` seconds of the trace.
+fn write_plot(path: &Path, report: &Report, (from, to): (u64, u64)) -> anyhow::Result<()> {
+    let (first, others) = report.outcomes.split_first().context("no run to plot")?;
+    // The oracle is left out: the demand area already shows what it follows.
+    let others: Vec<(&str, Timeline)> = others
+        .iter()
+        .filter(|o| o.name != "oracle")
+        .map(|o| (o.name.as_str(), o.timeline.window(from, to)))
+        .collect();
+    let others: Vec<(&str, &Timeline)> = others.iter().map(|(n, t)| (*n, t)).collect();
+    let title = format!("{} — {}", report.trace, first.name);
+    let svg = crate::sim::plot::render_svg(&title, &first.name, &first.timeline.window(from, to), &others);
+    std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The per-task capacity C and how it was chosen.
+fn capacity(args: &SimulateArgs, trace: &Trace) -> anyhow::Result<(f64, String)> {
+    if let Some(c) = args.capacity_per_task {
+        if !(c.is_finite() && c > 0.0) {
+            bail!(UsageError(format!("--capacity-per-task {c}: must be a positive number")));
+        }
+        return Ok((c, format!("--capacity-per-task {c}")));
+    }
+    let n = args.fit_peak.unwrap_or(20);
+    if n == 0 {
+        bail!(UsageError("--fit-peak must be at least 1".into()));
+    }
+    if trace.peak() <= 0.0 {
+        bail!(UsageError(format!("{}: the trace is all zeros; give --capacity-per-task", trace.name)));
+    }
+    Ok((trace.peak() / f64::from(n), format!("fit: peak needs {n} tasks")))
+}
 
 /// Which controllers to run.
 #[derive(Clone, Debug, PartialEq)]

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::core::Policy;
 use crate::core::cost::pricing::{PriceSheet, Rate, TaskShape};
 pub use crate::core::cost::{Budget, Level, PeriodKind, Threshold};
+pub use crate::core::rightsize::VerticalMode;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -231,18 +232,6 @@ pub struct PoolConfig {
     pub max_ttl: TimeDelta,
     pub max_queue: usize,
     pub max_active: usize,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VerticalMode {
-    Off,
-    Recommend,
-    Apply,
-}
-
-impl VerticalMode {
-    pub const NAMES: &'static [&'static str] = &["off", "recommend", "apply"];
 }
 
 /// `[vertical]`.

@@ -146,6 +146,20 @@ impl PriceCtx<'_> {
     }
 }
 
+/// What `[vertical]` does with the right-sizer's result: nothing, recommend only, or resize the
+/// task. A plain value here so that the status snapshot can show it without naming the config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerticalMode {
+    Off,
+    Recommend,
+    Apply,
+}
+
+impl VerticalMode {
+    pub const NAMES: &'static [&'static str] = &["off", "recommend", "apply"];
+}
+
 /// A right-size estimate and whether it is worth acting on.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Sizing {

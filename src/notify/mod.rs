@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
-use serde::Serialize;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -30,6 +29,7 @@ use tracing::{debug, info, warn};
 use crate::aws::Sns;
 use crate::config::model::NotifyTarget;
 use crate::core::cost::BudgetEvent;
+pub use crate::core::cost::NotifyCounters;
 
 /// How hard one HTTP delivery tries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,16 +47,6 @@ impl Default for Retry {
     fn default() -> Self {
         Retry { attempts: 3, backoff: Duration::from_millis(500), timeout: Duration::from_secs(5) }
     }
-}
-
-/// Deliveries finished since start, for the status API and metrics.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct NotifyCounters {
-    pub sent: u64,
-    /// Given up on after the retries (or that had nothing to deliver with).
-    pub failed: u64,
-    /// The last delivery given up on: where to (a webhook by its host only) and why.
-    pub last_failure: Option<String>,
 }
 
 /// Sends budget events to the configured targets in the background.

@@ -195,6 +195,9 @@ fn memory_percent(used: Option<u64>, limit: Option<u64>) -> Option<f64> {
     Some(100.0 * used? as f64 / limit as f64)
 }
 
+/// The monitor as the loop that feeds it and the API that reads it share it.
+pub type SharedMonitor = std::sync::Arc<std::sync::Mutex<Monitor>>;
+
 /// The pure part of the monitor: the history of readings and the alerts over it.
 #[derive(Debug)]
 pub struct Monitor {

@@ -90,3 +90,14 @@ pub struct BudgetEvent {
     /// (75% of $500.00)".
     pub message: String,
 }
+
+/// Deliveries of budget events finished since start, for the status API and metrics. `notify/`
+/// counts them; the type lives here, with the events, so that the status snapshot can hold it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NotifyCounters {
+    pub sent: u64,
+    /// Given up on after the retries (or that had nothing to deliver with).
+    pub failed: u64,
+    /// The last delivery given up on: where to (a webhook by its host only) and why.
+    pub last_failure: Option<String>,
+}

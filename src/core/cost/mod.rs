@@ -9,7 +9,7 @@ pub mod pricing;
 pub mod recommend;
 
 pub use budget::{Budget, BudgetStatus, PeriodKind, Threshold, Watch};
-pub use event::{BudgetEvent, EventKind, Level, Signal};
+pub use event::{BudgetEvent, EventKind, Level, NotifyCounters, Signal};
 pub use forecast::{Forecast, Method};
 pub use ledger::{Ledger, LedgerView};
 pub use pricing::{PriceSheet, Rate, TaskRate, TaskShape};

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::leader::Role;
+use super::{CostView, Role, VerticalStatus};
+use crate::core::cost::NotifyCounters;
 use crate::core::policy::TargetType;
 use crate::core::{Decision, ManualOverride, Policy};
 
@@ -35,11 +36,11 @@ pub struct Snapshot {
     /// Every action taken (or that would have been, in dry-run), newest last.
     pub actions: VecDeque<ActionRecord>,
     /// Spend, forecast and budget, when the task can be priced.
-    pub cost: Option<super::spend::CostView>,
+    pub cost: Option<CostView>,
     /// Budget notifications delivered and failed, when `[[notify]]` targets are set.
-    pub notifications: Option<crate::notify::NotifyCounters>,
+    pub notifications: Option<NotifyCounters>,
     /// What the last look at resizing the task found (`vertical.mode = "apply"`).
-    pub vertical: Option<super::vertical::VerticalStatus>,
+    pub vertical: Option<VerticalStatus>,
     /// The policy's band, targets and missing-data rule, as the decisions apply them.
     pub policy: PolicyView,
 }

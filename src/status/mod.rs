@@ -1,0 +1,27 @@
+//! What the agent shows of itself: the [`Snapshot`] the loop publishes after every tick, which
+//! the local API serves (`/status`, `/history`, `/cost`, `/metrics`) and `trimtab run --once`
+//! prints, and the [`OverrideSlot`] through which the API hands the loop an operator override.
+//!
+//! Plain data only, built from `core` values: the agent writes it, the API and the CLI read it,
+//! and neither reader needs the agent to do so. That is what keeps the dependencies pointing one
+//! way (`agent → api → status`; `tests/layers.rs` pins it).
+
+mod cost;
+mod role;
+mod snapshot;
+mod vertical;
+
+use std::sync::{Arc, Mutex};
+
+pub use cost::CostView;
+pub use role::Role;
+pub use snapshot::{
+    Action, ActionRecord, Cooldowns, Counters, HISTORY_LEN, MetricView, PolicyView, ServiceView, Snapshot,
+    Tick, push_bounded,
+};
+pub use vertical::VerticalStatus;
+
+use crate::core::ManualOverride;
+
+/// The operator's override, set through the API and read by the loop each tick.
+pub type OverrideSlot = Arc<Mutex<Option<ManualOverride>>>;
