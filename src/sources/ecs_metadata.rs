@@ -65,24 +65,36 @@ pub struct ContainerInfo {
     pub memory_mib: Option<f64>,
 }
 
+/// The least CPU a limit may name: one CPU unit (1/1024 vCPU); anything less is not a value ECS
+/// can hold (a fuzzed `1e-308` made the CPU % infinite). Small EC2 reservations still give large
+/// percentages, as CloudWatch's own `CPUUtilization` does for them: a reservation is a share,
+/// not a cap.
+const MIN_VCPU: f64 = 1.0 / 1024.0;
+
+/// The least memory a limit may name: 4 MiB (Docker refuses less than 6). Below it the payload is
+/// absurd, and a percentage against it would read as an overload.
+const MIN_MEMORY_MIB: f64 = 4.0;
+
 impl TaskInfo {
     /// The vCPUs the task may use: task `Limits.CPU`, else the containers' CPU units / 1024 (EC2 tasks
-    /// without a task-level size), else `None`. Zero means "not set", not "no CPU".
+    /// without a task-level size), else `None`. A limit under [`MIN_VCPU`] is no limit.
     pub fn effective_vcpu(&self) -> Option<f64> {
-        positive(self.cpu_limit_vcpu).or_else(|| {
-            positive(Some(self.containers.iter().filter_map(|c| c.cpu_units).sum::<f64>() / 1024.0))
+        at_least(self.cpu_limit_vcpu, MIN_VCPU).or_else(|| {
+            at_least(Some(self.containers.iter().filter_map(|c| c.cpu_units).sum::<f64>() / 1024.0), MIN_VCPU)
         })
     }
 
     /// The task's memory ceiling in MiB: task `Limits.Memory`, else the sum of container limits.
     pub fn effective_memory_mib(&self) -> Option<f64> {
-        positive(self.memory_limit_mib)
-            .or_else(|| positive(Some(self.containers.iter().filter_map(|c| c.memory_mib).sum())))
+        at_least(self.memory_limit_mib, MIN_MEMORY_MIB).or_else(|| {
+            at_least(Some(self.containers.iter().filter_map(|c| c.memory_mib).sum()), MIN_MEMORY_MIB)
+        })
     }
 }
 
-fn positive(v: Option<f64>) -> Option<f64> {
-    v.filter(|x| x.is_finite() && *x > 0.0)
+/// A finite limit of at least `least`.
+fn at_least(v: Option<f64>, least: f64) -> Option<f64> {
+    v.filter(|x| x.is_finite() && *x >= least)
 }
 
 /// A response body that could not be understood. `what` says which endpoint and why, e.g.

@@ -340,3 +340,16 @@ fn malformed_input_names_the_problem() {
     assert!(e.what.starts_with("task stats: "), "{e}");
     assert!(parse_stats("[]").is_err() && parse_task("").is_err());
 }
+
+/// Issue 14 (found by the `ecs_metadata` fuzz target): a limit no task can have, such as
+/// `Limits.Memory = 1e-308`, gave a finite memory % of 9.5e306 that would have read as an
+/// overload. Such a limit is no limit: the metric is missing.
+#[test]
+fn an_absurdly_small_limit_is_no_limit() {
+    let t = task("task-fargate.json");
+    let absurd =
+        TaskInfo { cpu_limit_vcpu: Some(1e-308), memory_limit_mib: Some(1e-308), containers: vec![], ..t };
+    assert_eq!((absurd.effective_vcpu(), absurd.effective_memory_mib()), (None, None));
+    let least = TaskInfo { cpu_limit_vcpu: Some(1.0 / 1024.0), memory_limit_mib: Some(4.0), ..absurd };
+    assert_eq!((least.effective_vcpu(), least.effective_memory_mib()), (Some(1.0 / 1024.0), Some(4.0)));
+}
