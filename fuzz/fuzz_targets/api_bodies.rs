@@ -16,12 +16,12 @@ use serde_json::Value;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
 use tower::ServiceExt;
-use trimtab::agent::local::SharedMonitor;
-use trimtab::agent::snapshot::Snapshot;
 use trimtab::agent::{Agent, Options};
 use trimtab::api::{State, router};
 use trimtab::config::Config;
+use trimtab::sources::local::SharedMonitor;
 use trimtab::sources::pools::{Limits, PoolSet};
+use trimtab::status::Snapshot;
 use trimtab_fuzz::known::guard;
 
 const TOKEN: &str = "fuzz-token-0123456789";
