@@ -15,6 +15,7 @@ pub mod alarms;
 pub mod deadline;
 pub mod leader;
 pub mod local;
+pub mod plan;
 pub mod replay;
 pub mod restore;
 mod run;
@@ -434,7 +435,7 @@ impl Agent {
         tick
     }
 
-    /// Applies the decision if this agent acts and the tick may still start a change; a cut
+    /// Carries out the plan for `d` ([`plan::plan`]): only an update calls the service. A cut
     /// before (`cut`, or the deadline passing now) leaves the change undone and reported.
     async fn act(
         &mut self,
@@ -443,16 +444,17 @@ impl Agent {
         now: DateTime<Utc>,
         dl: &Deadline,
     ) -> (Action, Option<Cut>) {
-        let (from, to) = (d.current.get(), d.desired.get());
-        if from == to {
-            return (Action::None, cut);
-        } else if !self.role.acts() {
-            return (Action::NotLeader { from, to }, cut);
-        } else if self.cfg.agent.dry_run {
-            return (Action::DryRun { from, to }, cut);
-        }
-        if let Some(cut) = cut.or_else(|| dl.check("ecs:UpdateService").err()) {
-            return (Action::Failed { from, to, error: cut.to_string() }, Some(cut));
+        let why = cut.as_ref().map(Cut::to_string);
+        let cx =
+            plan::Context { acts: self.role.acts(), dry_run: self.cfg.agent.dry_run, cut: why.as_deref() };
+        let intent = plan::plan(d, &cx);
+        let plan::Intent::Update { from, to } = intent else {
+            // Keep and withhold call nothing; a cut stays the tick's error.
+            return (intent.action().unwrap_or(Action::None), cut);
+        };
+        // The deadline may have passed since the plan: a change is only started within it.
+        if let Err(late) = dl.check("ecs:UpdateService") {
+            return (Action::Failed { from, to, error: late.to_string() }, Some(late));
         }
         // Sent, this change is not cut: the SDK's own bound applies (see `deadline`).
         let action = match self.target.set_desired(to).await {
@@ -516,15 +518,9 @@ impl Agent {
 
     /// A desired count that moved since the last tick without us counts as an action.
     fn notice_outside_change(&mut self, state: &ServiceState, now: DateTime<Utc>) {
-        if let Some(prev) = self.last_seen
-            && prev != state.desired
-        {
-            info!(
-                from = prev,
-                to = state.desired,
-                "desired count changed outside this agent; cooldown starts now"
-            );
-            self.history.record_action(now, Replicas(prev), Replicas(state.desired));
+        if let Some((from, to)) = plan::outside_change(self.last_seen, state.desired) {
+            info!(from, to, "desired count changed outside this agent; cooldown starts now");
+            self.history.record_action(now, Replicas(from), Replicas(to));
         }
         self.last_seen = Some(state.desired);
     }

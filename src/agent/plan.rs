@@ -1,0 +1,128 @@
+//! `plan`: what a tick does with its decision, as a value. These are the rules that sit between
+//! `core::decide` and the world: who may act (the sole agent or the elected leader), dry run, a
+//! tick that may no longer start a change (its deadline passed, or shutdown), and a desired
+//! count changed by someone else. Pure and table-tested; the agent's `act` only carries out an
+//! [`Intent::Update`], through the service port.
+
+use crate::core::Decision;
+use crate::status::Action;
+
+/// What the tick knows besides the decision.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Context<'a> {
+    /// This agent acts: the only one, or the elected leader.
+    pub acts: bool,
+    pub dry_run: bool,
+    /// Why no change may start this tick (its deadline passed, or shutdown), if so.
+    pub cut: Option<&'a str>,
+}
+
+/// The tick's intent.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Intent {
+    /// The decision keeps the count.
+    Keep,
+    /// A change the decision asks for that is not made this tick, as `/status` reports it.
+    Withhold(Action),
+    /// Set the desired count.
+    Update { from: u32, to: u32 },
+}
+
+impl Intent {
+    /// How `/status` and the logs report an intent that is not carried out (`Update` is reported
+    /// by what the call did).
+    pub fn action(&self) -> Option<Action> {
+        match self {
+            Intent::Keep => Some(Action::None),
+            Intent::Withhold(a) => Some(a.clone()),
+            Intent::Update { .. } => None,
+        }
+    }
+}
+
+/// The intent for decision `d`: keep, withhold (and say why), or update.
+pub fn plan(d: &Decision, cx: &Context<'_>) -> Intent {
+    let (from, to) = (d.current.get(), d.desired.get());
+    if from == to {
+        Intent::Keep
+    } else if !cx.acts {
+        // A follower decides too (its /status shows what it would do), but never acts.
+        Intent::Withhold(Action::NotLeader { from, to })
+    } else if cx.dry_run {
+        Intent::Withhold(Action::DryRun { from, to })
+    } else if let Some(why) = cx.cut {
+        // A change is only started while the tick may still finish it in time.
+        Intent::Withhold(Action::Failed { from, to, error: why.to_owned() })
+    } else {
+        Intent::Update { from, to }
+    }
+}
+
+/// A desired count that differs from what this agent saw (or set) last was changed by someone
+/// else: an operator, a deployment tool, another scaler. It counts as a scaling action for the
+/// cooldowns, so trimtab does not undo it at once. `(from, to)` when it did.
+pub fn outside_change(last_seen: Option<u32>, desired: u32) -> Option<(u32, u32)> {
+    last_seen.filter(|prev| *prev != desired).map(|prev| (prev, desired))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::core::{History, Observation, Policy, decide};
+
+    /// A decision from `current` to `desired` (the example policy, CPU driving it).
+    fn decision(current: u32, cpu: f64) -> Decision {
+        let policy: Policy =
+            crate::config::from_str("t.toml", "[scaling]\nmin = 1\nmax = 40\n").unwrap().scaling.policy;
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let obs = Observation::new(current).with_sample("cpu", cpu, now).with_sample("memory", 40.0, now);
+        decide(&policy, &obs, &History::default(), now)
+    }
+
+    #[test]
+    fn the_intent_table() {
+        let out = decision(4, 130.0); // 4 × 130 / 65 = 8
+        let hold = decision(4, 65.0);
+        assert_eq!((out.current.get(), out.desired.get(), hold.desired.get()), (4, 8, 4));
+        let cut = "tick deadline (15s) passed during cloudwatch:GetMetricData";
+        // (case, decision, acts, dry run, cut, intent)
+        type Case<'a> = (&'a str, &'a Decision, bool, bool, Option<&'a str>, Intent);
+        let cases: [Case; 7] = [
+            ("no change", &hold, true, false, None, Intent::Keep),
+            ("no change, follower", &hold, false, true, Some(cut), Intent::Keep),
+            ("leader acts", &out, true, false, None, Intent::Update { from: 4, to: 8 }),
+            ("follower", &out, false, false, None, Intent::Withhold(Action::NotLeader { from: 4, to: 8 })),
+            (
+                "follower in dry run",
+                &out,
+                false,
+                true,
+                None,
+                Intent::Withhold(Action::NotLeader { from: 4, to: 8 }),
+            ),
+            ("dry run", &out, true, true, Some(cut), Intent::Withhold(Action::DryRun { from: 4, to: 8 })),
+            (
+                "out of time",
+                &out,
+                true,
+                false,
+                Some(cut),
+                Intent::Withhold(Action::Failed { from: 4, to: 8, error: cut.to_owned() }),
+            ),
+        ];
+        for (case, d, acts, dry_run, cut, want) in cases {
+            assert_eq!(plan(d, &Context { acts, dry_run, cut }), want, "{case}");
+        }
+        assert_eq!(Intent::Keep.action(), Some(Action::None));
+        assert_eq!(Intent::Update { from: 4, to: 8 }.action(), None);
+    }
+
+    #[test]
+    fn a_count_changed_by_someone_else_is_noticed() {
+        assert_eq!(outside_change(None, 5), None, "nothing seen yet");
+        assert_eq!(outside_change(Some(5), 5), None);
+        assert_eq!(outside_change(Some(4), 7), Some((4, 7)));
+    }
+}
