@@ -1,7 +1,12 @@
 //! `src/core/` is pure: no async runtime, AWS, HTTP, environment, file system or clock. This
 //! test reads the sources and fails on any such use, so a slip is caught in review and in CI.
 
+#[path = "common/rust_files.rs"]
+mod rust_files;
+
 use std::path::Path;
+
+use rust_files::rust_files;
 
 /// Patterns that mean I/O, the environment, or the clock.
 const FORBIDDEN: &[&str] = &[
@@ -43,19 +48,6 @@ fn violations(source: &str) -> Vec<String> {
                 .map(|l| format!("imports outside core: {l:?}")),
         )
         .collect()
-}
-
-fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[test]

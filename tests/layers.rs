@@ -4,7 +4,12 @@
 //! (`api` read the snapshot out of `agent`, and `agent` built the API's state), so this test reads
 //! the sources and fails on any path that reaches back up.
 
-use std::path::{Path, PathBuf};
+#[path = "common/rust_files.rs"]
+mod rust_files;
+
+use std::path::Path;
+
+use rust_files::rust_files;
 
 /// Paths that reach the agent, however they are spelled: `crate::agent`, `trimtab::agent::…`,
 /// `super::super::agent::…`.
@@ -53,19 +58,6 @@ fn outside_core(source: &str) -> Vec<String> {
                 .map(move |_| format!("line {n}: a path outside core in {l:?}"))
         })
         .collect()
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    out
 }
 
 /// `check` over every source file under `src/{module}`, each finding prefixed with its file.
