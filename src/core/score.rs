@@ -90,11 +90,6 @@ pub struct Score {
 }
 
 impl Score {
-    /// The usable weighted metric with the highest ratio.
-    pub fn peak(&self) -> Option<(&str, f64)> {
-        peak(&self.contributions)
-    }
-
     /// Names of weighted metrics that were missing, stale or invalid.
     pub fn unusable(&self) -> Vec<&str> {
         self.contributions
