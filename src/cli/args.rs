@@ -315,7 +315,7 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 }
 
 fn parse_duration(s: &str) -> Result<TimeDelta, String> {
-    config::duration::parse(s)
+    config::duration::parse(s).map_err(|e| e.to_string())
 }
 
 /// `FROM..TO` as durations from the trace start, e.g. `11d..13d`.

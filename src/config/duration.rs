@@ -9,11 +9,25 @@ use chrono::TimeDelta;
 /// The longest duration anything accepts: 100 years.
 pub const MAX: TimeDelta = TimeDelta::days(36_500);
 
+/// What is wrong with a duration; the text is the one written.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("empty duration; write e.g. \"90s\", \"5m\" or \"1h30m\"")]
+    Empty,
+    #[error(
+        "invalid duration {0:?}: expected numbers with units ms, s, m, h or d, e.g. \"90s\", \"5m\", \"1h30m\""
+    )]
+    Malformed(String),
+    /// Longer than [`MAX`]: a setting with a tighter bound may say its own range instead.
+    #[error("duration {0:?} is too long: at most 36500d (100 years)")]
+    TooLong(String),
+}
+
 /// Parses a duration, or says what is wrong with it.
-pub fn parse(s: &str) -> Result<TimeDelta, String> {
+pub fn parse(s: &str) -> Result<TimeDelta, DurationError> {
     let text = s.trim();
     if text.is_empty() {
-        return Err("empty duration; write e.g. \"90s\", \"5m\" or \"1h30m\"".into());
+        return Err(DurationError::Empty);
     }
     let mut total = TimeDelta::zero();
     let mut rest = text;
@@ -33,13 +47,13 @@ pub fn parse(s: &str) -> Result<TimeDelta, String> {
 }
 
 /// A number too large for any unit is a duration too long; anything else is malformed.
-fn too_long_or_bad(s: &str, number: &str) -> String {
+fn too_long_or_bad(s: &str, number: &str) -> DurationError {
     let digits = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
     if digits { too_long(s) } else { bad(s) }
 }
 
-fn too_long(s: &str) -> String {
-    format!("duration {s:?} is too long: at most {}d (100 years)", MAX.num_days())
+fn too_long(s: &str) -> DurationError {
+    DurationError::TooLong(s.to_owned())
 }
 
 const UNITS: [&str; 5] = ["ms", "s", "m", "h", "d"];
@@ -55,10 +69,8 @@ fn unit_delta(unit: &str, n: i64) -> Option<TimeDelta> {
     }
 }
 
-fn bad(s: &str) -> String {
-    format!(
-        "invalid duration {s:?}: expected numbers with units ms, s, m, h or d, e.g. \"90s\", \"5m\", \"1h30m\""
-    )
+fn bad(s: &str) -> DurationError {
+    DurationError::Malformed(s.to_owned())
 }
 
 #[cfg(test)]
@@ -91,7 +103,7 @@ mod tests {
             "36500d1ms",
             "9223372036854775807ms",
         ] {
-            let e = parse(text).unwrap_err();
+            let e = parse(text).unwrap_err().to_string();
             assert!(e.contains("too long: at most 36500d (100 years)"), "{text}: {e}");
         }
         assert_eq!(parse("36500d"), Ok(MAX));

@@ -10,6 +10,7 @@ mod source;
 
 use chrono::TimeDelta;
 
+use super::duration::DurationError;
 use super::error::Problems;
 use super::model::Config;
 use super::raw::{RawConfig, RawScaling};
@@ -125,9 +126,13 @@ impl Keys<'_> {
         let range = format!("must be between 0s and {}, got {text:?}", max.1);
         let d = match crate::config::duration::parse(text) {
             Ok(d) => d,
+            // Longer than anything accepts: the setting's own range says more.
+            Err(DurationError::TooLong(_)) => {
+                self.problem(key, range);
+                return None;
+            }
             Err(e) => {
-                // Longer than anything accepts: the setting's own range says more.
-                self.problem(key, if e.contains("too long") { range } else { e });
+                self.problem(key, e.to_string());
                 return None;
             }
         };

@@ -89,7 +89,7 @@ pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
 /// `agent.interval`, from [`MIN_INTERVAL`] to a day.
 fn interval(k: &mut Keys<'_>, v: Option<&str>) -> Option<TimeDelta> {
     let text = v.unwrap_or(DEFAULT_INTERVAL);
-    let d = crate::config::duration::parse(text).map_err(|e| k.problem("interval", e)).ok()?;
+    let d = crate::config::duration::parse(text).map_err(|e| k.problem("interval", e.to_string())).ok()?;
     let (least, most) = (MIN_INTERVAL, ONE_DAY);
     if d < least.0 || d > most.0 {
         k.problem("interval", format!("must be from {} to {}, got {text:?}", least.1, most.1));
