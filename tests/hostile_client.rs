@@ -99,15 +99,7 @@ impl Conn {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> std::io::Result<Answer> {
-        let mut head =
-            format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\n", body.len());
-        for (k, v) in headers {
-            head += &format!("{k}: {v}\r\n");
-        }
-        head += "\r\n";
-        let mut request = head.into_bytes();
-        request.extend_from_slice(body);
-        self.io.get_mut().write_all(&request).await?;
+        self.io.get_mut().write_all(&request(method, path, headers, body)).await?;
         self.read_answer().await
     }
 
@@ -399,7 +391,10 @@ async fn issue_14_a_hostile_client_leaves_the_agent_answering_and_bounded() {
         n(&seen.dropped),
         checks.len(),
     );
-    assert_eq!(n(&seen.attempts), ATTEMPTS);
+    // Served, not dropped: nearly every attempt got its answer (a batch on a connection closed to
+    // make room for another is lost, and retried by no one).
+    let answered = n(&seen.granted) + n(&seen.queued) + n(&seen.refused);
+    assert!(answered * 100 >= ATTEMPTS * 99, "{answered} of {ATTEMPTS} reservation attempts answered");
     assert!(n(&seen.refused) > 0 && n(&seen.granted) > 0 && n(&seen.forbidden) > 0);
     assert!(checks.iter().all(|(code, _)| *code == Some(200)), "every health check answered 200: {checks:?}");
     assert!(worst < HEALTH_LIMIT, "the slowest health check took {worst:?}");

@@ -119,7 +119,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_shutdown_cuts_a_read_at_once_but_a_change_already_sent_finishes() {
+    async fn a_shutdown_cuts_a_read_at_once_and_starts_no_change() {
         let (tx, rx) = watch::channel(false);
         let d = Deadline::new(15 * SECOND, Some(rx));
         let started = Instant::now();
@@ -131,21 +131,8 @@ mod tests {
         assert_eq!(cut.unwrap_err(), Cut::Shutdown { call: "ecs:ListTasks".into() });
         assert_eq!(started.elapsed(), SECOND);
         assert!(d.check("ecs:UpdateService").is_err(), "no change starts after the signal");
-
-        // A change checked before the signal runs to its end: the tick does not cut it.
-        let (tx, rx) = watch::channel(false);
-        let d = Deadline::new(15 * SECOND, Some(rx));
-        d.check("ecs:UpdateService").unwrap();
-        let change = async {
-            tokio::time::sleep(6 * SECOND).await;
-            "applied"
-        };
-        let signal = async {
-            tokio::time::sleep(SECOND).await;
-            tx.send_replace(true);
-        };
-        let (outcome, ()) = tokio::join!(change, signal);
-        assert_eq!(outcome, "applied");
+        // That a change once sent is not cut (it is not read through the deadline) is shown end
+        // to end by agent_bounds::issue_14_sigterm_during_update_service_waits_for_the_change_….
     }
 
     #[tokio::test(start_paused = true)]
