@@ -133,12 +133,6 @@ impl Ecs {
         Ok(())
     }
 
-    /// The service's tasks that ECS wants running, with their status and start times.
-    pub async fn tasks(&self) -> Result<Vec<TaskState>, AwsError> {
-        let arns = self.task_arns().await?;
-        self.describe_tasks(&arns).await
-    }
-
     /// The ARNs of the service's tasks that ECS wants running (`ListTasks`, every page).
     pub async fn task_arns(&self) -> Result<Vec<String>, AwsError> {
         const OP: &str = "ecs:ListTasks";
