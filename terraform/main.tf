@@ -82,7 +82,7 @@ locals {
       valueFrom = var.trimtab_config_ssm_parameter_arn
     }] : []
     # On SIGTERM the agent waits for a desired-count change already sent (at most 8 s) and
-    # exits within 10 s (SHUTDOWN_BOUND in src/agent/mod.rs): 15 s before SIGKILL leaves room.
+    # exits within 10 s (SHUTDOWN_BOUND in src/agent/run.rs): 15 s before SIGKILL leaves room.
     # tests/agent_bounds.rs keeps the two in step.
     stopTimeout = 15
     # No portMappings: the local API (127.0.0.1:9464) is for the task's own containers, which

@@ -42,7 +42,7 @@ use crate::status::{
     push_bounded,
 };
 use deadline::{Cut, Deadline};
-pub use run::{Outcome, SHUTDOWN_BOUND, SHUTDOWN_GRACE, Schedule, run};
+pub use run::{Outcome, RUNTIME_STOP, SHUTDOWN_BOUND, SHUTDOWN_GRACE, Schedule, run};
 use spend::Spend;
 pub use target::Target;
 

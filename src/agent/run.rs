@@ -24,10 +24,25 @@ use crate::status::{Action, CostView, Tick};
 /// [`aws::OPERATION_TIMEOUT`]) is waited for, and this bounds even that.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(9);
 
+/// At shutdown, how long the API server may take to close its connections.
+const SERVER_STOP: Duration = Duration::from_millis(400);
+/// At shutdown, how long the runtime may wait for blocking work (a DNS lookup) before exiting.
+pub const RUNTIME_STOP: Duration = Duration::from_millis(200);
+
 /// The process exits within this long of SIGTERM/SIGINT: [`SHUTDOWN_GRACE`], then at most
-/// 0.3 s for notifications, 0.4 s for the API server and 0.2 s for the runtime. The Terraform
-/// module's `stopTimeout` for the trimtab container leaves room for it (a test compares them).
+/// [`NOTIFY_FLUSH_SHUTDOWN`] for notifications, [`SERVER_STOP`] for the API server and
+/// [`RUNTIME_STOP`] for the runtime. The Terraform module's `stopTimeout` for the trimtab
+/// container leaves room for it (a test compares them).
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(10);
+
+const _: () = assert!(
+    SHUTDOWN_GRACE.as_millis()
+        + NOTIFY_FLUSH_SHUTDOWN.as_millis()
+        + SERVER_STOP.as_millis()
+        + RUNTIME_STOP.as_millis()
+        <= SHUTDOWN_BOUND.as_millis(),
+    "the shutdown steps must fit in SHUTDOWN_BOUND"
+);
 
 /// How the run ended.
 pub struct Outcome {
@@ -41,7 +56,7 @@ pub struct Outcome {
 
 /// How long `run --once` waits for budget notifications (a delivery retries for up to 16.5 s).
 const NOTIFY_FLUSH_ONCE: Duration = Duration::from_secs(20);
-/// At shutdown, within the 5 s a stop may take.
+/// At shutdown, how long budget notifications still being delivered may take.
 const NOTIFY_FLUSH_SHUTDOWN: Duration = Duration::from_millis(300);
 
 /// Sources that need two readings get their first one this long before the first tick.
@@ -119,7 +134,7 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
     }
     info!("shutting down");
     agent.flush_notifications(NOTIFY_FLUSH_SHUTDOWN).await;
-    let _ = tokio::time::timeout(Duration::from_millis(400), server).await;
+    let _ = tokio::time::timeout(SERVER_STOP, server).await;
     Ok(Outcome { ok, last, cost: agent.snap.cost.clone(), policy: agent.policy })
 }
 

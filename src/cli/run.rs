@@ -6,7 +6,7 @@ use anyhow::bail;
 
 use super::UsageError;
 use super::args::{LogFormat, RunArgs};
-use super::setup::{CONFIG_ENV_NAME, config_from_env, runtime};
+use super::setup::{file_or_env, runtime};
 use crate::agent::{self, Options};
 use crate::config;
 use crate::core::Policy;
@@ -18,11 +18,10 @@ use crate::status::{Action, Tick};
 struct TickFailed;
 
 pub fn command(args: RunArgs) -> anyhow::Result<()> {
-    let cfg = match (&args.config, config_from_env(), args.local) {
-        (Some(path), _, _) => config::load(path)?,
-        (None, Some(text), _) => config::from_str(CONFIG_ENV_NAME, &text)?,
-        (None, None, true) => config::from_str("(built-in defaults)", "")?,
-        (None, None, false) => bail!(UsageError(
+    let cfg = match (file_or_env(args.config.as_deref())?, args.local) {
+        (Some(cfg), _) => cfg,
+        (None, true) => config::from_str("(built-in defaults)", "")?,
+        (None, false) => bail!(UsageError(
             "trimtab run needs --config FILE, the config's TOML in $TRIMTAB_CONFIG, or --local to try it on \
              this machine"
                 .into()
@@ -41,7 +40,7 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
     let rt = runtime()?;
     let outcome = rt.block_on(agent::run(cfg, opts, args.once))?;
     // Blocking DNS lookups must not hold up the exit.
-    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    rt.shutdown_timeout(agent::RUNTIME_STOP);
     if args.once
         && let Some(t) = &outcome.last
     {
