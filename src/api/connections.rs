@@ -76,7 +76,7 @@ pub struct Peer(pub SocketAddr);
 /// After a failed accept (out of file descriptors, say), the wait before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// At shutdown, how long open connections have to finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
+const DRAIN_GRACE: Duration = Duration::from_millis(300);
 
 /// Serves `app` on `listener` within `limits` until `shutdown` resolves.
 pub async fn serve(
@@ -98,7 +98,7 @@ pub async fn serve(
         }
     }
     closing.send_replace(true);
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, table.drained()).await;
+    let _ = tokio::time::timeout(DRAIN_GRACE, table.drained()).await;
 }
 
 /// The next connection and its entry in the table: accepted only when there is room, and
@@ -258,35 +258,29 @@ impl Table {
         open.slots.len() < self.max || open.slots.values().any(|s| s.idle().is_some())
     }
 
-    async fn room(&self) {
+    /// Waits until `ready` gives a value, looking again at every change of the table. The
+    /// notification is registered before the look, so a change in between is not missed.
+    async fn wait_for<T>(&self, mut ready: impl FnMut() -> Option<T>) -> T {
         loop {
             let changed = self.changed.notified();
-            if self.has_room() {
-                return;
+            if let Some(v) = ready() {
+                return v;
             }
             changed.await;
         }
+    }
+
+    async fn room(&self) {
+        self.wait_for(|| self.has_room().then_some(())).await
     }
 
     /// Enters a new connection once there is room.
     async fn enter(table: &Arc<Table>) -> Entry {
-        loop {
-            let changed = table.changed.notified();
-            if let Some(entry) = Table::admit(table) {
-                return entry;
-            }
-            changed.await;
-        }
+        table.wait_for(|| Table::admit(table)).await
     }
 
     async fn drained(&self) {
-        loop {
-            let changed = self.changed.notified();
-            if self.lock().slots.is_empty() {
-                return;
-            }
-            changed.await;
-        }
+        self.wait_for(|| self.lock().slots.is_empty().then_some(())).await
     }
 
     /// Enters a new connection, first telling an idle one to close when 7/8 of the table is
