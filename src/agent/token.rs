@@ -11,17 +11,15 @@
 use std::net::SocketAddr;
 
 use crate::config::model::AgentConfig;
-
-/// A secret needs at least this many characters (bytes), as `agent.api_token` does.
-pub const MIN_TOKEN_LEN: usize = 16;
+pub use crate::config::model::MIN_TOKEN_LEN;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    #[error("TRIMTAB_API_TOKEN is too short to be a secret: use at least 16 characters")]
+    #[error("TRIMTAB_API_TOKEN is too short to be a secret: use at least {MIN_TOKEN_LEN} characters")]
     TooShort,
     #[error(
         "agent.listen = \"{listen}\" lets other hosts reach the API, and no API token is set: set \
-         agent.api_token or TRIMTAB_API_TOKEN (at least 16 characters), or listen on 127.0.0.1"
+         agent.api_token or TRIMTAB_API_TOKEN (at least {MIN_TOKEN_LEN} characters), or listen on 127.0.0.1"
     )]
     OpenWithoutToken { listen: SocketAddr },
 }

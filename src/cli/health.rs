@@ -4,15 +4,14 @@
 use anyhow::Context;
 
 use super::args::HealthArgs;
-use super::setup::{CONFIG_ENV_NAME, config_from_env, runtime};
+use super::setup::{file_or_env, runtime};
 use crate::config;
 
 pub fn command(args: HealthArgs) -> anyhow::Result<()> {
-    let addr = match (args.addr, &args.config, config_from_env()) {
-        (Some(a), _, _) => a,
-        (None, Some(path), _) => config::load(path)?.agent.listen.to_string(),
-        (None, None, Some(text)) => config::from_str(CONFIG_ENV_NAME, &text)?.agent.listen.to_string(),
-        (None, None, None) => "127.0.0.1:9464".to_owned(),
+    let addr = match args.addr {
+        Some(a) => a,
+        None => file_or_env(args.config.as_deref())?
+            .map_or_else(|| config::model::DEFAULT_LISTEN.to_owned(), |c| c.agent.listen.to_string()),
     };
     let url = format!("http://{addr}/healthz");
     let rt = runtime()?;

@@ -11,12 +11,22 @@ use crate::config::model::ServiceConfig;
 use crate::config::{self, Config};
 
 /// Where a config given as text in the environment comes from, for messages (`$TRIMTAB_CONFIG:3:1: …`).
-pub const CONFIG_ENV_NAME: &str = "$TRIMTAB_CONFIG";
+const CONFIG_ENV_NAME: &str = "$TRIMTAB_CONFIG";
 
 /// The config's TOML from `TRIMTAB_CONFIG`, when set and not blank: a task definition can pass the
 /// whole config in an environment variable (or an SSM parameter mapped to one) instead of a volume.
-pub fn config_from_env() -> Option<String> {
+fn config_from_env() -> Option<String> {
     std::env::var("TRIMTAB_CONFIG").ok().filter(|t| !t.trim().is_empty())
+}
+
+/// The config of `--config`, else the one in `$TRIMTAB_CONFIG`, else `None` (the agent's own
+/// commands, `run` and `health`, take no embedded example).
+pub fn file_or_env(path: Option<&std::path::Path>) -> anyhow::Result<Option<Config>> {
+    Ok(match (path, config_from_env()) {
+        (Some(path), _) => Some(config::load(path)?),
+        (None, Some(text)) => Some(config::from_str(CONFIG_ENV_NAME, &text)?),
+        (None, None) => None,
+    })
 }
 
 /// The config of `--config`, else the example embedded in the binary.

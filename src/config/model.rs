@@ -31,6 +31,12 @@ pub struct Config {
     pub local: LocalConfig,
 }
 
+/// Where the local API listens unless `agent.listen` says otherwise: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
+
+/// An API token needs at least this many characters (bytes), from the file or the environment.
+pub const MIN_TOKEN_LEN: usize = 16;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentConfig {
     pub interval: TimeDelta,

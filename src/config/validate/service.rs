@@ -6,7 +6,9 @@ use chrono::TimeDelta;
 
 use super::{Keys, Limit, ONE_DAY};
 use crate::config::error::Problems;
-use crate::config::model::{AgentConfig, AlarmsConfig, Architecture, LaunchType, Os, ServiceConfig};
+use crate::config::model::{
+    AgentConfig, AlarmsConfig, Architecture, DEFAULT_LISTEN, LaunchType, MIN_TOKEN_LEN, Os, ServiceConfig,
+};
 use crate::config::raw::{RawAgent, RawAlarms, RawService};
 use crate::core::fargate;
 
@@ -21,15 +23,15 @@ pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
     let raw = raw.cloned().unwrap_or_default();
     let mut k = Keys { path: "agent".into(), p };
     let interval = interval(&mut k, raw.interval.as_deref());
-    let listen_text = raw.listen.as_deref().unwrap_or("127.0.0.1:9464");
+    let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     let listen = listen_text.parse::<SocketAddr>().map_err(|_| {
         k.problem(
             "listen",
             format!("invalid address {listen_text:?}; expected IP:PORT, e.g. \"127.0.0.1:9464\""),
         );
     });
-    if raw.api_token.as_deref().is_some_and(|t| t.trim().len() < 16) {
-        k.problem("api_token", "too short to be a secret: use at least 16 characters");
+    if raw.api_token.as_deref().is_some_and(|t| t.trim().len() < MIN_TOKEN_LEN) {
+        k.problem("api_token", format!("too short to be a secret: use at least {MIN_TOKEN_LEN} characters"));
     }
     Some(AgentConfig {
         interval: interval?,
