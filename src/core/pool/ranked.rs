@@ -1,6 +1,6 @@
-//! An ordered map that also knows positions: how many keys are smaller than a key (`rank`) and
-//! the key at a position (`nth`), each in O(log n). A pool's queue needs both to tell a waiter
-//! its place without walking the queue.
+//! An ordered map that also knows positions: how many keys are smaller than a key (`rank`), and
+//! entries in order from a position (`iter_from`), each reached in O(log n). A pool's queue needs
+//! both to tell a waiter its place and to page through it without walking the queue.
 //!
 //! It is a weight-balanced tree (Adams' trees, with the parameters of Haskell's `Data.Map`,
 //! δ = 3 and γ = 2, which Hirai and Yamamoto proved keep the balance through single insertions
@@ -45,11 +45,9 @@ impl<K: Ord, V> Ranked<K, V> {
         size(&self.root)
     }
 
-    /// Adds `key`, or replaces its value. Returns its position (0-based).
-    pub fn insert(&mut self, key: K, value: V) -> usize {
-        let at = self.rank(&key);
+    /// Adds `key`, or replaces its value.
+    pub fn insert(&mut self, key: K, value: V) {
         self.root = Some(insert(self.root.take(), key, value));
-        at
     }
 
     pub fn remove(&mut self, key: &K) -> Option<V> {
@@ -86,8 +84,13 @@ impl<K: Ord, V> Ranked<K, V> {
         below
     }
 
+    /// The smallest entry: the leftmost node, with no iterator to allocate.
     pub fn first(&self) -> Option<(&K, &V)> {
-        self.iter_from(0).next()
+        let mut n = self.root.as_deref()?;
+        while let Some(left) = n.left.as_deref() {
+            n = left;
+        }
+        Some((&n.key, &n.value))
     }
 
     /// Entries in order, from position `from` (0-based).
@@ -334,9 +337,9 @@ mod tests {
             for (i, op) in ops.iter().enumerate() {
                 match *op {
                     Op::Insert(k) => {
-                        let at = t.insert(k, i);
+                        t.insert(k, i);
                         model.insert(k, i);
-                        prop_assert_eq!(at, model.range(..k).count());
+                        prop_assert_eq!(t.rank(&k), model.range(..k).count());
                     }
                     Op::Remove(k) => prop_assert_eq!(t.remove(&k), model.remove(&k)),
                 }
