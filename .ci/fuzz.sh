@@ -28,6 +28,7 @@ max_len() {
     api_bodies) echo 1024 ;;
     config | promtext) echo 4096 ;;
     ecs_metadata) echo 16384 ;;
+    *) echo 4096 ;; # a new target gets a sane bound, never an empty -max_len=
   esac
 }
 

@@ -1,8 +1,9 @@
 //! Human durations in config: `"90s"`, `"5m"`, `"1h30m"`, `"2d"`, `"250ms"`.
 //!
-//! Every duration read from outside the process (config, CLI flags, API bodies) comes through
-//! [`parse`], which never overflows and caps the result at [`MAX`]: far beyond any setting's own
-//! bound, and far enough inside chrono's range that `now ± duration` can never panic.
+//! Every duration written as text outside the process (config, CLI flags, API bodies) comes
+//! through [`parse`], which never overflows and caps the result at [`MAX`]: far beyond any
+//! setting's own bound, and far enough inside chrono's range that `now ± duration` can never
+//! panic. (The pool API also takes a `ttl` as a number of seconds, capped by its own bound.)
 
 use chrono::TimeDelta;
 

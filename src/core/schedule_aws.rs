@@ -469,11 +469,7 @@ mod tests {
             ("cron(0 8 ? * MON *", "", "cron( has no closing )"),
             ("cron(0 8 ? * MON *) x", "x", "unexpected text after cron(...)"),
         ];
-        for (text, at, want) in cases {
-            let (got_at, got) = error(text);
-            assert!(got.starts_with(want), "{text}: {got}");
-            assert_eq!(got_at, at, "{text}: {got}");
-        }
+        assert_errors(&cases);
     }
 
     #[test]
@@ -508,10 +504,15 @@ mod tests {
             // the page now shows `30 6 ? * MON *`.
             ("cron(30 6 * * 2 *)", "*", "day-of-month is * and day-of-week \"2\" is set"),
         ];
+        assert_errors(&cases);
+    }
+
+    /// Each `(expression, the part pointed at, the start of the message)`.
+    fn assert_errors(cases: &[(&str, &str, &str)]) {
         for (text, at, want) in cases {
             let (got_at, got) = error(text);
             assert!(got.starts_with(want), "{text}: {got}");
-            assert_eq!(got_at, at, "{text}: {got}");
+            assert_eq!(got_at, *at, "{text}: {got}");
         }
     }
 
