@@ -52,6 +52,7 @@ mod tests {
             listen: listen.parse().unwrap(),
             dry_run: false,
             api_token: token.map(str::to_owned),
+            mode: crate::config::model::Mode::Sidecar,
         }
     }
 

@@ -53,6 +53,29 @@ pub struct TaskState {
     pub created_at: Option<DateTime<Utc>>,
 }
 
+/// One service as a controller sees it: `DescribeServices` with its tags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceInfo {
+    pub arn: String,
+    /// The cluster as it was asked for (name or ARN).
+    pub cluster: String,
+    pub name: String,
+    pub state: ServiceState,
+    /// The service's tags (`include = TAGS`), by key.
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// One task of the controller's own service, for membership.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberTask {
+    pub arn: String,
+    pub last_status: String,
+    /// The ECS health status of the member container (`HEALTHY`, `UNHEALTHY`, `UNKNOWN`);
+    /// `None` when the task has no such container.
+    pub health: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Ecs {
     client: Client,

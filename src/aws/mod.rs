@@ -17,7 +17,7 @@ use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::primitives::DateTime as AwsTime;
 
 pub use cloudwatch::{AlarmSpec, CloudWatch, Comparison, Datapoints, MetricData, MetricQuery, Published};
-pub use ecs::{Deployment, Ecs, ServiceState, TaskDefinitionInfo, TaskState};
+pub use ecs::{Deployment, Ecs, MemberTask, ServiceInfo, ServiceState, TaskDefinitionInfo, TaskState};
 pub use sns::Sns;
 
 /// Every AWS API operation the agent calls. The Terraform module's IAM policy grants exactly

@@ -29,6 +29,8 @@ pub struct Config {
     pub pools: Vec<PoolConfig>,
     pub vertical: VerticalConfig,
     pub local: LocalConfig,
+    /// Controller mode's services and policies; `None` in sidecar mode.
+    pub fleet: Option<FleetConfig>,
 }
 
 /// Where the local API listens unless `agent.listen` says otherwise: loopback only.
@@ -44,6 +46,7 @@ pub struct AgentConfig {
     pub dry_run: bool,
     /// From the file; the environment's `TRIMTAB_API_TOKEN` is consulted at run time.
     pub api_token: Option<String>,
+    pub mode: Mode,
 }
 
 pub use crate::core::cost::pricing::{Arch as Architecture, Launch as LaunchType, Os};
@@ -262,4 +265,60 @@ pub struct LocalConfig {
     pub alerts: Vec<(&'static str, f64)>,
     pub alert_for: TimeDelta,
     pub alert_cooldown: TimeDelta,
+}
+
+/// `agent.mode`: one service from inside its tasks, or many from a service of their own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// In the scaled service's own tasks, leader-elected (`[service]` names it).
+    #[default]
+    Sidecar,
+    /// An ECS service of its own that scales many services (`[[services]]`, `[discovery]`).
+    Controller,
+}
+
+/// Controller mode: what it scales and where it runs. Present exactly when `agent.mode =
+/// "controller"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FleetConfig {
+    /// `[controller]`: the AWS connection and the controller's own ECS service.
+    pub controller: ControllerConfig,
+    /// `[policies.NAME]`, each a `[scaling]` table of its own, validated; by name.
+    pub policies: std::collections::BTreeMap<String, ScalingConfig>,
+    /// Every shipped template, validated, so a `trimtab:policy` tag may name one.
+    pub templates: std::collections::BTreeMap<String, ScalingConfig>,
+    /// `[[services]]`, in file order.
+    pub services: Vec<FleetService>,
+    pub discovery: Option<Discovery>,
+}
+
+/// `[controller]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControllerConfig {
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// The controller's own ECS service, whose healthy tasks share the fleet. `None`: this
+    /// process is the only member.
+    pub cluster: Option<String>,
+    pub service: Option<String>,
+    /// The container whose ECS health status makes a task a member. Default `trimtab`.
+    pub container: String,
+}
+
+/// `[[services]]`: one service to scale, by name, with a policy named in `[policies]` or a
+/// template's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FleetService {
+    pub cluster: String,
+    pub name: String,
+    pub policy: String,
+}
+
+/// `[discovery]`: adopt every service of `clusters` that carries `tag`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Discovery {
+    pub clusters: Vec<String>,
+    pub tag: String,
+    pub interval: TimeDelta,
 }

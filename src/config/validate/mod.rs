@@ -60,6 +60,7 @@ pub fn validate(file: &str, raw: &RawConfig, template: &RawScaling) -> Result<Co
                 pools,
                 vertical,
                 local,
+                fleet: None,
             })
         }
         _ => Err(p),

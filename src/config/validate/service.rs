@@ -38,6 +38,7 @@ pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
         listen: listen.ok()?,
         dry_run: raw.dry_run.unwrap_or(false),
         api_token: raw.api_token.clone(),
+        mode: crate::config::model::Mode::Sidecar,
     })
 }
 
