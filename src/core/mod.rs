@@ -21,6 +21,7 @@ pub mod cost;
 pub mod decide;
 pub mod fargate;
 pub mod history;
+pub mod operator;
 pub mod policy;
 pub mod pool;
 pub mod rightsize;
