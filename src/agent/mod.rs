@@ -13,9 +13,11 @@
 
 pub mod alarms;
 pub mod deadline;
+pub mod fleet;
 pub mod leader;
 pub mod local;
 pub mod plan;
+pub mod reconciler;
 pub mod replay;
 pub mod restore;
 mod run;
@@ -42,6 +44,7 @@ use crate::status::{
     push_bounded,
 };
 use deadline::{Cut, Deadline};
+pub use reconciler::Reconciler;
 pub use run::{Outcome, RUNTIME_STOP, SHUTDOWN_BOUND, SHUTDOWN_GRACE, Schedule, run};
 use spend::Spend;
 pub use target::Target;
@@ -60,8 +63,8 @@ pub struct Options {
 
 pub struct Agent {
     cfg: Config,
-    policy: Policy,
-    history: History,
+    /// The service's policy and memory: the same reconciler the controller holds per service.
+    rec: Reconciler,
     sources: Sources,
     target: Target,
     cw: Option<CloudWatch>,
@@ -69,9 +72,6 @@ pub struct Agent {
     metadata_uri: Option<String>,
     own_task: Option<String>,
     role: Role,
-    /// The desired count seen last tick: a change we did not make (an operator, another tool)
-    /// counts as a scaling action for the cooldowns.
-    last_seen: Option<u32>,
     overrides: OverrideSlot,
     /// Cost tracking, when the service's task can be priced.
     spend: Option<Spend>,
@@ -159,8 +159,7 @@ impl Agent {
             policy: PolicyView::of(&policy),
         };
         Ok(Agent {
-            policy,
-            history: History::default(),
+            rec: Reconciler::new(policy),
             sources,
             target,
             cw,
@@ -168,7 +167,6 @@ impl Agent {
             metadata_uri: if opts.local { None } else { opts.metadata_uri },
             own_task: None,
             role,
-            last_seen: None,
             overrides: Arc::new(Mutex::new(None)),
             spend,
             notifier,
@@ -230,7 +228,7 @@ impl Agent {
         let (Some(ecs), Some(cw), Some(svc)) = (self.target.ecs(), &self.cw, &self.cfg.service) else {
             return;
         };
-        let since = crate::core::types::earlier(now, restore::window(&self.policy));
+        let since = crate::core::types::earlier(now, restore::window(&self.rec.policy));
         let metrics = match cw.get_metric_data(&restore::queries(&svc.cluster, &svc.name), since, now).await {
             Ok(m) => {
                 if !m.incomplete.is_empty() {
@@ -255,15 +253,15 @@ impl Agent {
                 vec![]
             }
         };
-        let (history, r) = restore::rebuild(&self.policy, &metrics, &events, now);
+        let (history, r) = restore::rebuild(&self.rec.policy, &metrics, &events, now);
         info!(
             last_scale_out = ?r.last_scale_out,
             last_scale_in = ?r.last_scale_in,
             recommendations = r.recommendations,
             "restored scaling history"
         );
-        self.history = history;
-        self.snap.cooldowns = cooldowns(&self.policy, &self.history);
+        self.rec.history = history;
+        self.snap.cooldowns = cooldowns(&self.rec.policy, &self.rec.history);
         self.restore_spend(now).await;
     }
 
@@ -338,7 +336,7 @@ impl Agent {
         tick.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.snap.ticks += 1;
         self.snap.role = self.role.clone();
-        self.snap.cooldowns = cooldowns(&self.policy, &self.history);
+        self.snap.cooldowns = cooldowns(&self.rec.policy, &self.rec.history);
         self.snap.manual_override = self.current_override(now);
         self.snap.cost = self.spend.as_ref().and_then(|s| s.view().cloned());
         self.snap.notifications = self.notifier.as_ref().map(Notifier::counters);
@@ -373,7 +371,7 @@ impl Agent {
             }
             Err(cut) => return stopped_tick(tick, cut),
         };
-        self.notice_outside_change(&state, now);
+        self.rec.observe(state.desired, now);
         tick.service = Some(ServiceView {
             desired: state.desired,
             running: state.running,
@@ -407,13 +405,12 @@ impl Agent {
             budget_cap,
             deployment_in_progress: state.deployment_in_progress(),
         };
-        let d = core::decide(&self.policy, &obs, &self.history, now);
+        let d = self.rec.decide(&obs, now);
         if let Some(spend) = &mut self.spend {
             let used = |kind| d.score.contributions.iter().find(|c| c.kind == kind).and_then(|c| c.value);
             spend.record_usage(now, used(core::MetricKind::Cpu), used(core::MetricKind::Memory));
         }
         let cut = self.resize(&state, now, dl).await.err();
-        d.remember(&mut self.history, &self.policy);
         *self.snap.counters.decisions.entry(d.reason.as_str().to_owned()).or_default() += 1;
         let (action, cut) = self.act(&d, cut, now, dl).await;
         tick.action = action;
@@ -445,8 +442,12 @@ impl Agent {
         dl: &Deadline,
     ) -> (Action, Option<Cut>) {
         let why = cut.as_ref().map(Cut::to_string);
-        let cx =
-            plan::Context { acts: self.role.acts(), dry_run: self.cfg.agent.dry_run, cut: why.as_deref() };
+        let cx = plan::Context {
+            acts: self.role.acts(),
+            dry_run: self.cfg.agent.dry_run,
+            cut: why.as_deref(),
+            ..Default::default()
+        };
         let intent = plan::plan(d, &cx);
         let plan::Intent::Update { from, to } = intent else {
             // Keep and withhold call nothing; a cut stays the tick's error.
@@ -459,8 +460,7 @@ impl Agent {
         // Sent, this change is not cut: the SDK's own bound applies (see `deadline`).
         let action = match self.target.set_desired(to).await {
             Ok(()) => {
-                self.history.record_action(now, d.current, d.desired);
-                self.last_seen = Some(to);
+                self.rec.applied(d, now);
                 if to > from {
                     self.snap.counters.scale_out += 1;
                 } else {
@@ -480,7 +480,7 @@ impl Agent {
     /// agent, only: followers track the same figures quietly). Returns the budget cap.
     fn charge(&mut self, now: DateTime<Utc>, running: u32) -> Option<Replicas> {
         let spend = self.spend.as_mut()?;
-        let (cap, events) = spend.tick(now, running, &self.policy);
+        let (cap, events) = spend.tick(now, running, &self.rec.policy);
         for e in events.iter().filter(|_| self.role.acts()) {
             warn!(kind = ?e.kind, signal = %e.signal, level = %e.level, period = %e.period, "budget: {}", e.message);
             if let Some(n) = &self.notifier {
@@ -514,15 +514,6 @@ impl Agent {
         if let Some(n) = &self.notifier {
             n.flush(limit).await;
         }
-    }
-
-    /// A desired count that moved since the last tick without us counts as an action.
-    fn notice_outside_change(&mut self, state: &ServiceState, now: DateTime<Utc>) {
-        if let Some((from, to)) = plan::outside_change(self.last_seen, state.desired) {
-            info!(from, to, "desired count changed outside this agent; cooldown starts now");
-            self.history.record_action(now, Replicas(from), Replicas(to));
-        }
-        self.last_seen = Some(state.desired);
     }
 
     /// Sidecars: who acts this tick. A cut leaves this agent a follower for the tick.

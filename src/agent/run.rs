@@ -101,7 +101,7 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
         let t = agent.tick(Utc::now()).await;
         agent.flush_notifications(NOTIFY_FLUSH_ONCE).await;
         let ok = t.error.is_none() && !matches!(t.action, Action::Failed { .. });
-        return Ok(Outcome { ok, last: Some(t), cost: agent.snap.cost.clone(), policy: agent.policy });
+        return Ok(Outcome { ok, last: Some(t), cost: agent.snap.cost.clone(), policy: agent.rec.policy });
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -135,7 +135,7 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
     info!("shutting down");
     agent.flush_notifications(NOTIFY_FLUSH_SHUTDOWN).await;
     let _ = tokio::time::timeout(SERVER_STOP, server).await;
-    Ok(Outcome { ok, last, cost: agent.snap.cost.clone(), policy: agent.policy })
+    Ok(Outcome { ok, last, cost: agent.snap.cost.clone(), policy: agent.rec.policy })
 }
 
 /// One tick of the loop. The tick sees a shutdown signal itself (see [`Agent::stop_on`]): its
