@@ -1,5 +1,6 @@
 //! `plan`: what a tick does with its decision, as a value. These are the rules that sit between
-//! `core::decide` and the world: who may act (the sole agent or the elected leader), dry run, a
+//! `core::decide` and the world: who may act (the sole agent, the elected leader, the controller
+//! that owns the service since an interval), a pause set in the service's tags, dry run, a
 //! tick that may no longer start a change (its deadline passed, or shutdown), and a desired
 //! count changed by someone else. Pure and table-tested; the agent's `act` only carries out an
 //! [`Intent::Update`], through the service port.
@@ -13,6 +14,11 @@ pub struct Context<'a> {
     /// This agent acts: the only one, or the elected leader.
     pub acts: bool,
     pub dry_run: bool,
+    /// A controller that owns the service since less than an interval (the handover rule, see
+    /// [`super::fleet::membership`]).
+    pub settling: bool,
+    /// `trimtab:paused = true` on the service.
+    pub paused: bool,
     /// Why no change may start this tick (its deadline passed, or shutdown), if so.
     pub cut: Option<&'a str>,
 }
@@ -48,6 +54,11 @@ pub fn plan(d: &Decision, cx: &Context<'_>) -> Intent {
     } else if !cx.acts {
         // A follower decides too (its /status shows what it would do), but never acts.
         Intent::Withhold(Action::NotLeader { from, to })
+    } else if cx.settling {
+        // The previous owner may still be finishing a change: decide on the count it leaves.
+        Intent::Withhold(Action::Handover { from, to })
+    } else if cx.paused {
+        Intent::Withhold(Action::Paused { from, to })
     } else if cx.dry_run {
         Intent::Withhold(Action::DryRun { from, to })
     } else if let Some(why) = cx.cut {
@@ -87,6 +98,13 @@ mod tests {
         let hold = decision(4, 65.0);
         assert_eq!((out.current.get(), out.desired.get(), hold.desired.get()), (4, 8, 4));
         let cut = "tick deadline (15s) passed during cloudwatch:GetMetricData";
+        let paused = Context { acts: true, paused: true, ..Context::default() };
+        assert_eq!(plan(&out, &paused), Intent::Withhold(Action::Paused { from: 4, to: 8 }));
+        assert_eq!(plan(&hold, &paused), Intent::Keep);
+        let settling = Context { acts: true, settling: true, paused: true, dry_run: true, cut: None };
+        assert_eq!(plan(&out, &settling), Intent::Withhold(Action::Handover { from: 4, to: 8 }));
+        let paused_dry = Context { acts: true, paused: true, dry_run: true, ..Context::default() };
+        assert_eq!(plan(&out, &paused_dry), Intent::Withhold(Action::Paused { from: 4, to: 8 }));
         // (case, decision, acts, dry run, cut, intent)
         type Case<'a> = (&'a str, &'a Decision, bool, bool, Option<&'a str>, Intent);
         let cases: [Case; 7] = [
@@ -113,7 +131,7 @@ mod tests {
             ),
         ];
         for (case, d, acts, dry_run, cut, want) in cases {
-            assert_eq!(plan(d, &Context { acts, dry_run, cut }), want, "{case}");
+            assert_eq!(plan(d, &Context { acts, dry_run, cut, ..Context::default() }), want, "{case}");
         }
         assert_eq!(Intent::Keep.action(), Some(Action::None));
         assert_eq!(Intent::Update { from: 4, to: 8 }.action(), None);

@@ -163,6 +163,17 @@ pub enum Action {
     },
     /// No decision was made (e.g. the service could not be read).
     Skipped,
+    /// `trimtab:paused = true` on the service: decided and reported, not applied.
+    Paused {
+        from: u32,
+        to: u32,
+    },
+    /// A controller owns the service since less than an interval (the handover rule): decided
+    /// and reported, not applied.
+    Handover {
+        from: u32,
+        to: u32,
+    },
 }
 
 /// How logs and `run --once` say it.
@@ -177,6 +188,10 @@ impl std::fmt::Display for Action {
             }
             Action::Failed { from, to, error } => write!(f, "FAILED to set {from} -> {to}: {error}"),
             Action::Skipped => write!(f, "none: no decision"),
+            Action::Paused { from, to } => write!(f, "none: paused (would set {from} -> {to})"),
+            Action::Handover { from, to } => {
+                write!(f, "none: owned since less than an interval (would set {from} -> {to})")
+            }
         }
     }
 }
