@@ -9,6 +9,7 @@
 
 pub mod duration;
 pub mod error;
+pub mod fleet;
 pub mod model;
 pub mod parse;
 pub mod raw;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::aws::{CloudWatch, MetricQuery};
+use crate::aws::{CloudWatch, MetricData, MetricQuery};
 use crate::config::model::{CloudwatchQuery, Resource};
 use crate::core::Sample;
 use crate::core::types::{earlier, later};
@@ -24,12 +24,24 @@ pub fn service_query(cluster: &str, service: &str, r: Resource) -> CloudwatchQue
 }
 
 pub struct Batch {
+    /// Query ids are this prefix and the metric's index: `m0`, `m1`, … for one service, one
+    /// prefix per service when a controller reads many in one request.
+    prefix: String,
     metrics: Vec<(String, CloudwatchQuery)>,
 }
 
 impl Batch {
     pub fn new(metrics: Vec<(String, CloudwatchQuery)>) -> Self {
-        Batch { metrics }
+        Batch::with_prefix("m", metrics)
+    }
+
+    /// `prefix` must start with a lower-case letter and hold only letters, digits and `_`.
+    pub fn with_prefix(prefix: &str, metrics: Vec<(String, CloudwatchQuery)>) -> Self {
+        Batch { prefix: prefix.to_owned(), metrics }
+    }
+
+    pub fn len(&self) -> usize {
+        self.metrics.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -38,7 +50,7 @@ impl Batch {
 
     /// How far back a tick looks: CloudWatch publishes with a delay of a minute or two, so
     /// the newest datapoint is searched for in the last five periods (at least five minutes).
-    fn lookback(&self) -> TimeDelta {
+    pub fn lookback(&self) -> TimeDelta {
         let longest = self.metrics.iter().map(|(_, q)| q.period).max().unwrap_or(TimeDelta::seconds(60));
         (longest * 5).max(TimeDelta::minutes(5))
     }
@@ -48,7 +60,7 @@ impl Batch {
             .iter()
             .enumerate()
             .map(|(i, (_, q))| MetricQuery {
-                id: format!("m{i}"),
+                id: format!("{}{i}", self.prefix),
                 namespace: q.namespace.clone(),
                 metric: q.metric.clone(),
                 dimensions: q.dimensions.clone(),
@@ -58,8 +70,7 @@ impl Batch {
             .collect()
     }
 
-    /// The newest complete datapoint of each metric. Its time is the end of its period, so
-    /// staleness is judged on when the data was complete, not when it began.
+    /// The newest complete datapoint of each metric, read in one `GetMetricData`.
     pub async fn read(
         &self,
         cw: Option<&CloudWatch>,
@@ -68,13 +79,22 @@ impl Batch {
         if self.metrics.is_empty() {
             return Vec::new();
         }
-        let all_failed =
-            |why: String| self.metrics.iter().map(|(n, _)| (n.clone(), Err(why.clone()))).collect();
-        let Some(cw) = cw else { return all_failed("no CloudWatch client".into()) };
-        let data = match cw.get_metric_data(&self.queries(), earlier(now, self.lookback()), now).await {
-            Ok(d) => d,
-            Err(e) => return all_failed(e.to_string()),
-        };
+        let Some(cw) = cw else { return self.all_failed("no CloudWatch client") };
+        match cw.get_metric_data(&self.queries(), earlier(now, self.lookback()), now).await {
+            Ok(d) => self.interpret(&d, now),
+            Err(e) => self.all_failed(&e.to_string()),
+        }
+    }
+
+    /// Every metric missing, for `why`.
+    pub fn all_failed(&self, why: &str) -> Vec<(String, Result<Sample, String>)> {
+        self.metrics.iter().map(|(n, _)| (n.clone(), Err(why.to_owned()))).collect()
+    }
+
+    /// The newest complete datapoint of each metric in `data` (which may hold other batches'
+    /// answers too). Its time is the end of its period, so staleness is judged on when the
+    /// data was complete, not when it began.
+    pub fn interpret(&self, data: &MetricData, now: DateTime<Utc>) -> Vec<(String, Result<Sample, String>)> {
         self.metrics
             .iter()
             .enumerate()
@@ -83,7 +103,7 @@ impl Batch {
                 // low): only complete periods count. The arithmetic saturates: a datapoint at
                 // the end of time is simply never complete.
                 let complete = |p: &&(DateTime<Utc>, f64)| later(p.0, q.period) <= now;
-                let id = format!("m{i}");
+                let id = format!("{}{i}", self.prefix);
                 if let Some(why) = data.incomplete.get(&id) {
                     let why =
                         format!("CloudWatch did not answer {}/{} in full: {why}", q.namespace, q.metric);

@@ -7,6 +7,7 @@
 //! way (`agent → api → status`; `tests/layers.rs` pins it).
 
 mod cost;
+mod fleet;
 mod role;
 mod snapshot;
 mod vertical;
@@ -14,6 +15,7 @@ mod vertical;
 use std::sync::{Arc, Mutex};
 
 pub use cost::CostView;
+pub use fleet::{DiscoveryView, FleetView, ServiceStanding};
 pub use role::Role;
 pub use snapshot::{
     Action, ActionRecord, Cooldowns, Counters, HISTORY_LEN, MetricView, PolicyView, ServiceView, Snapshot,

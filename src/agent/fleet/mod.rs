@@ -1,0 +1,658 @@
+//! The controller: one process that scales many services, as one member of an ECS service of
+//! N such processes. Each tick:
+//!
+//! 1. **membership**: the controller service's RUNNING, HEALTHY tasks ([`membership`]);
+//! 2. **discovery**, when due: `ListServices` and `DescribeServices` (with tags) of each
+//!    `[discovery]` cluster adopt the services that carry the tag and release those that lost it;
+//! 3. **ownership**: the services this member owns by rendezvous hashing, and whether each has
+//!    been owned for an interval (the handover rule);
+//! 4. **observe**: `DescribeServices` of the owned services, 10 a call, tags included (policy,
+//!    bounds, pause, override);
+//! 5. **metrics**: every owned service's queries in as few `GetMetricData` calls as fit (500
+//!    queries a call);
+//! 6. **decide → plan → act**: each service's [`Reconciler`] decides, [`plan::plan`] says what
+//!    to do, and `UpdateService` is called for the updates (a few at a time), none started
+//!    later than `interval − 8 s` after the membership read;
+//! 7. **publish**: the acting services' own metrics in batched `PutMetricData` calls.
+//!
+//! A service is never scaled on missing data (the core holds), never on a membership that could
+//! not be read (the controller then owns nothing), and a service whose tags cannot be read is
+//! reported and left alone while the others go on.
+
+pub mod fake;
+pub mod membership;
+pub mod ports;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::{Reconciler, plan, restore};
+use crate::aws::{AwsError, OPERATION_TIMEOUT, Published, ServiceInfo};
+use crate::config::model::{CloudwatchQuery, EcsScope, FleetConfig, ScalingConfig, SourceSpec};
+use crate::core::{Decision, Observation, Replicas, operator};
+use crate::sources::cloudwatch::{Batch, service_query};
+use crate::status::{Action, DiscoveryView, FleetView, ServiceStanding};
+use membership::{Ownership, Standing};
+use ports::{Clock, DESCRIBE_BATCH, FleetEcs, FleetMetrics, METRIC_BATCH};
+
+/// Each metric's newest sample, or why it is missing, by metric name.
+type Readings = Vec<(String, Result<crate::core::Sample, String>)>;
+
+/// How many `UpdateService` calls are in flight at once.
+const UPDATES_IN_FLIGHT: usize = 8;
+
+/// The member name of a controller that runs alone (no `[controller]` service to share with).
+pub const SOLE: &str = "self";
+
+/// How a controller runs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub interval: Duration,
+    pub dry_run: bool,
+    /// This controller's task ARN; `None` with no `[controller]` service: it runs alone.
+    pub me: Option<String>,
+}
+
+/// Where a managed service came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Origin {
+    /// `[[services]]`, with its policy.
+    Listed(String),
+    /// Found by the discovery tag.
+    Discovered,
+}
+
+/// A policy as a service's tags resolve it: its name and the bound tags.
+type PolicyKey = (String, Option<String>, Option<String>);
+
+/// The part of a managed service that exists while this controller owns it.
+struct Owned {
+    key: PolicyKey,
+    policy_name: String,
+    rec: Reconciler,
+    metrics: Vec<(String, CloudwatchQuery)>,
+}
+
+struct Managed {
+    cluster: String,
+    name: String,
+    origin: Origin,
+    owned: Option<Owned>,
+    view: ServiceStanding,
+}
+
+impl Managed {
+    fn new(cluster: &str, name: &str, origin: Origin) -> Self {
+        let view = ServiceStanding {
+            standing: "elsewhere",
+            policy: match &origin {
+                Origin::Listed(p) => Some(p.clone()),
+                Origin::Discovered => None,
+            },
+            origin: match origin {
+                Origin::Listed(_) => "listed",
+                Origin::Discovered => "discovered",
+            },
+            desired: None,
+            paused: false,
+            reason: None,
+            action: None,
+            problem: None,
+        };
+        Managed { cluster: cluster.to_owned(), name: name.to_owned(), origin, owned: None, view }
+    }
+}
+
+/// A decision this tick, with what the plan made of it.
+struct Decided {
+    key: String,
+    decision: Decision,
+    intent: plan::Intent,
+}
+
+pub struct Controller<E, M, C> {
+    ecs: E,
+    cw: M,
+    clock: C,
+    fleet: FleetConfig,
+    settings: Settings,
+    ownership: Ownership,
+    /// By `cluster/name`, the key ownership is hashed on.
+    managed: BTreeMap<String, Managed>,
+    next_discovery: Option<DateTime<Utc>>,
+    view: FleetView,
+}
+
+/// Counts one call of `op`.
+fn count(calls: &mut BTreeMap<&'static str, u32>, op: &'static str, n: u32) {
+    *calls.entry(op).or_default() += n;
+}
+
+impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
+    pub fn new(fleet: FleetConfig, settings: Settings, ecs: E, cw: M, clock: C) -> Self {
+        let mut managed = BTreeMap::new();
+        for s in &fleet.services {
+            managed.insert(
+                format!("{}/{}", s.cluster, s.name),
+                Managed::new(&s.cluster, &s.name, Origin::Listed(s.policy.clone())),
+            );
+        }
+        let me = settings.me.clone().unwrap_or_else(|| SOLE.to_owned());
+        let view = FleetView { me, ..FleetView::default() };
+        Controller {
+            ecs,
+            cw,
+            clock,
+            ownership: Ownership::new(settings.interval),
+            fleet,
+            settings,
+            managed,
+            next_discovery: None,
+            view,
+        }
+    }
+
+    pub fn view(&self) -> &FleetView {
+        &self.view
+    }
+
+    /// The services this controller acted for at its last tick (owned for an interval).
+    pub fn acting(&self) -> impl Iterator<Item = &str> {
+        self.managed.iter().filter(|(_, m)| m.view.standing == "acting").map(|(k, _)| k.as_str())
+    }
+
+    /// One tick (see the module's documentation). Never fails: problems are in the view.
+    pub async fn tick(&mut self) -> &FleetView {
+        let read_at = Instant::now();
+        let now = self.clock.now();
+        let mut calls = BTreeMap::new();
+        let members = self.read_members(&mut calls).await;
+        // No change starts later than this: each has ended within an interval of the read.
+        let act_by = read_at + self.settings.interval.saturating_sub(OPERATION_TIMEOUT);
+        if self.fleet.discovery.is_some() && self.next_discovery.is_none_or(|t| now >= t) {
+            self.discover(now, &mut calls).await;
+        }
+        let me = self.view.me.clone();
+        let owned: Vec<String> = match &members {
+            Ok(m) if m.contains(&me) => self
+                .managed
+                .keys()
+                .filter(|k| membership::owner(k, m) == Some(me.as_str()))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        let standing = match &members {
+            Ok(_) => self.ownership.observe(read_at, owned.iter().map(String::as_str)),
+            Err(_) => {
+                self.ownership.reset(read_at);
+                BTreeMap::new()
+            }
+        };
+        for (key, m) in &mut self.managed {
+            m.view.standing = match standing.get(key) {
+                None => {
+                    // Not ours: what we knew of it goes stale; a later owner rebuilds it.
+                    m.owned = None;
+                    m.view.action = None;
+                    "elsewhere"
+                }
+                Some(Standing::Settling) => "settling",
+                Some(Standing::Acting) => "acting",
+                Some(Standing::Elsewhere) => "elsewhere",
+            };
+        }
+        let infos = self.describe_owned(&owned, &mut calls).await;
+        self.resolve(&infos, now);
+        let samples = self.read_metrics(&infos, now, &mut calls).await;
+        let decided = self.decide(&infos, samples, &standing, now, act_by);
+        self.act(decided, now, act_by, &mut calls).await;
+        self.view.members = members.clone().unwrap_or_default();
+        self.view.membership_error = members.err();
+        for (op, n) in &calls {
+            *self.view.calls_total.entry(op).or_default() += u64::from(*n);
+        }
+        self.view.calls = calls;
+        self.view.services = self.managed.iter().map(|(k, m)| (k.clone(), m.view.clone())).collect();
+        self.view.at = Some(now);
+        self.view.ticks += 1;
+        &self.view
+    }
+
+    /// The members, sorted; this controller alone when it has no service to share with.
+    async fn read_members(&self, calls: &mut BTreeMap<&'static str, u32>) -> Result<Vec<String>, String> {
+        let c = &self.fleet.controller;
+        let (Some(cluster), Some(service), Some(_)) = (&c.cluster, &c.service, &self.settings.me) else {
+            return Ok(vec![self.view.me.clone()]);
+        };
+        count(calls, "ecs:ListTasks", 1);
+        count(calls, "ecs:DescribeTasks", 1);
+        match self.ecs.members(cluster, service, &c.container).await {
+            Ok(tasks) => Ok(membership::members(&tasks)),
+            Err(e) => {
+                warn!(error = %e, "cannot read the controller's members: acting on nothing this tick");
+                Err(e.to_string())
+            }
+        }
+    }
+
+    /// Adopts every service of the discovery clusters that carries the tag; releases the
+    /// discovered ones that no longer do (their count is left as it is). A cluster that cannot
+    /// be read keeps what it had.
+    async fn discover(&mut self, now: DateTime<Utc>, calls: &mut BTreeMap<&'static str, u32>) {
+        let Some(d) = self.fleet.discovery.clone() else { return };
+        self.next_discovery = crate::core::types::later(now, d.interval).into();
+        let (mut adopted, mut released, mut errors) = (0, 0, Vec::new());
+        for cluster in &d.clusters {
+            let tagged = match self.tagged(cluster, &d.tag, calls).await {
+                Ok(t) => t,
+                Err(e) => {
+                    warn!(cluster, error = %e, "discovery: cannot read the cluster; keeping what it had");
+                    errors.push(format!("{cluster}: {e}"));
+                    continue;
+                }
+            };
+            let prefix = format!("{cluster}/");
+            let gone: Vec<String> = self
+                .managed
+                .iter()
+                .filter(|(k, m)| {
+                    m.origin == Origin::Discovered && k.starts_with(&prefix) && !tagged.contains(*k)
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in gone {
+                info!(service = %k, tag = %d.tag, "released: the service no longer carries the tag; its count is left as it is");
+                self.managed.remove(&k);
+                released += 1;
+            }
+            for k in tagged {
+                if !self.managed.contains_key(&k) {
+                    let name = &k[prefix.len()..];
+                    info!(service = %k, "adopted by tag");
+                    self.managed.insert(k.clone(), Managed::new(cluster, name, Origin::Discovered));
+                    adopted += 1;
+                }
+            }
+        }
+        let error = (!errors.is_empty()).then(|| errors.join("; "));
+        self.view.discovery = Some(DiscoveryView { at: now, adopted, released, error });
+    }
+
+    /// The `cluster/name` of every service of `cluster` that carries `tag`.
+    async fn tagged(
+        &self,
+        cluster: &str,
+        tag: &str,
+        calls: &mut BTreeMap<&'static str, u32>,
+    ) -> Result<BTreeSet<String>, AwsError> {
+        let arns = self.ecs.list_services(cluster).await?;
+        count(calls, "ecs:ListServices", u32::try_from(arns.len().div_ceil(100).max(1)).unwrap_or(u32::MAX));
+        let mut tagged = BTreeSet::new();
+        for chunk in arns.chunks(DESCRIBE_BATCH) {
+            count(calls, "ecs:DescribeServices", 1);
+            let (found, _) = self.ecs.describe_services(cluster, chunk).await?;
+            tagged.extend(
+                found.iter().filter(|s| s.tags.contains_key(tag)).map(|s| format!("{cluster}/{}", s.name)),
+            );
+        }
+        Ok(tagged)
+    }
+
+    /// `DescribeServices` of the owned services, 10 a call per cluster.
+    async fn describe_owned(
+        &mut self,
+        owned: &[String],
+        calls: &mut BTreeMap<&'static str, u32>,
+    ) -> BTreeMap<String, ServiceInfo> {
+        let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for k in owned {
+            if let Some(m) = self.managed.get(k) {
+                by_cluster.entry(m.cluster.clone()).or_default().push(m.name.clone());
+            }
+        }
+        let mut infos = BTreeMap::new();
+        for (cluster, names) in by_cluster {
+            for chunk in names.chunks(DESCRIBE_BATCH) {
+                count(calls, "ecs:DescribeServices", 1);
+                match self.ecs.describe_services(&cluster, chunk).await {
+                    Ok((found, failures)) => {
+                        for s in found {
+                            infos.insert(format!("{cluster}/{}", s.name), s);
+                        }
+                        for (name, why) in failures {
+                            let short = name.rsplit('/').next().unwrap_or(&name);
+                            let key = format!("{cluster}/{short}");
+                            self.problem(&key, format!("ECS did not return the service: {why}"));
+                        }
+                    }
+                    Err(e) => {
+                        warn!(cluster, error = %e, "cannot read services; not deciding them this tick");
+                        for n in chunk {
+                            self.problem(&format!("{cluster}/{n}"), format!("cannot read the service: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+        infos
+    }
+
+    fn problem(&mut self, key: &str, why: String) {
+        if let Some(m) = self.managed.get_mut(key) {
+            m.view.problem = Some(why);
+            m.view.reason = None;
+            m.view.action = Some(Action::Skipped);
+        }
+    }
+
+    /// Reads each described service's tags: the policy and bounds (discovered services), pause
+    /// and override. A discovered service whose tag is gone is released; one whose tags cannot
+    /// be read is reported and left alone.
+    fn resolve(&mut self, infos: &BTreeMap<String, ServiceInfo>, now: DateTime<Utc>) {
+        let tag = self.fleet.discovery.as_ref().map(|d| d.tag.clone());
+        let mut release = Vec::new();
+        for (key, info) in infos {
+            let Some(m) = self.managed.get_mut(key) else { continue };
+            m.view.desired = Some(info.state.desired);
+            m.view.problem = None;
+            let policy_name = match (&m.origin, &tag) {
+                (Origin::Listed(p), _) => p.clone(),
+                (Origin::Discovered, Some(t)) => match info.tags.get(t) {
+                    Some(v) => v.trim().to_owned(),
+                    None => {
+                        release.push(key.clone());
+                        continue;
+                    }
+                },
+                (Origin::Discovered, None) => continue,
+            };
+            let bound = |k: &str| info.tags.get(k).cloned();
+            let pkey: PolicyKey = (policy_name.clone(), bound(MIN_TAG), bound(MAX_TAG));
+            if m.owned.as_ref().is_none_or(|o| o.key != pkey) {
+                match resolve_policy(&self.fleet, &pkey, &m.cluster, &m.name) {
+                    Ok((scaling, metrics)) => {
+                        // A service new to this owner: its cooldowns from the service's events.
+                        let history = match m.owned.take() {
+                            Some(o) => o.rec.history,
+                            None => {
+                                restore::rebuild(&scaling.policy, &BTreeMap::new(), &info.state.events, now).0
+                            }
+                        };
+                        let mut rec = Reconciler::new(scaling.policy.clone());
+                        rec.history = history;
+                        m.owned = Some(Owned { key: pkey, policy_name: policy_name.clone(), rec, metrics });
+                    }
+                    Err(why) => {
+                        warn!(service = %key, problem = %why, "left alone: its tags cannot be read");
+                        m.owned = None;
+                        m.view.problem = Some(why);
+                        m.view.action = Some(Action::Skipped);
+                        continue;
+                    }
+                }
+            }
+            m.view.policy = m.owned.as_ref().map(|o| o.policy_name.clone());
+        }
+        for k in release {
+            info!(service = %k, "released: the service no longer carries the discovery tag; its count is left as it is");
+            self.managed.remove(&k);
+        }
+    }
+
+    /// Every owned, resolved service's metrics, in as few `GetMetricData` calls as fit.
+    async fn read_metrics(
+        &self,
+        infos: &BTreeMap<String, ServiceInfo>,
+        now: DateTime<Utc>,
+        calls: &mut BTreeMap<&'static str, u32>,
+    ) -> BTreeMap<String, Readings> {
+        let batches: Vec<(String, Batch)> = infos
+            .keys()
+            .filter_map(|k| {
+                let o = self.managed.get(k)?.owned.as_ref()?;
+                Some((k.clone(), o.metrics.clone()))
+            })
+            .enumerate()
+            .map(|(i, (k, metrics))| (k, Batch::with_prefix(&format!("s{i}m"), metrics)))
+            .collect();
+        let mut out = BTreeMap::new();
+        let mut group: Vec<&(String, Batch)> = Vec::new();
+        let mut size = 0;
+        let mut groups = Vec::new();
+        for b in &batches {
+            if size + b.1.len() > METRIC_BATCH && !group.is_empty() {
+                groups.push(std::mem::take(&mut group));
+                size = 0;
+            }
+            size += b.1.len();
+            group.push(b);
+        }
+        if !group.is_empty() {
+            groups.push(group);
+        }
+        for group in groups {
+            let queries: Vec<_> = group.iter().flat_map(|(_, b)| b.queries()).collect();
+            let lookback = group.iter().map(|(_, b)| b.lookback()).max().unwrap_or_default();
+            count(calls, "cloudwatch:GetMetricData", 1);
+            let start = crate::core::types::earlier(now, lookback);
+            let read = self.cw.get_metric_data(&queries, start, now).await;
+            for (k, b) in group {
+                let r = match &read {
+                    Ok(data) => b.interpret(data, now),
+                    Err(e) => b.all_failed(&e.to_string()),
+                };
+                out.insert(k.clone(), r);
+            }
+        }
+        out
+    }
+
+    /// Each owned service's decision and plan.
+    fn decide(
+        &mut self,
+        infos: &BTreeMap<String, ServiceInfo>,
+        mut samples: BTreeMap<String, Readings>,
+        standing: &BTreeMap<String, Standing>,
+        now: DateTime<Utc>,
+        act_by: Instant,
+    ) -> Vec<Decided> {
+        let mut decided = Vec::new();
+        for (key, info) in infos {
+            let Some(m) = self.managed.get_mut(key) else { continue };
+            let Some(o) = m.owned.as_mut() else { continue };
+            let op = match operator::read(&info.tags) {
+                Ok(op) => op,
+                Err(why) => {
+                    warn!(service = %key, problem = %why, "left alone: its tags cannot be read");
+                    m.view.problem = Some(why);
+                    m.view.action = Some(Action::Skipped);
+                    continue;
+                }
+            };
+            o.rec.observe(info.state.desired, now);
+            let mut obs = Observation {
+                current: Replicas(info.state.desired),
+                manual_override: op.active_override(now).cloned(),
+                deployment_in_progress: info.state.deployment_in_progress(),
+                ..Observation::default()
+            };
+            for (name, r) in samples.remove(key).unwrap_or_default() {
+                match r {
+                    Ok(s) => {
+                        obs.samples.insert(name, s);
+                    }
+                    Err(why) => {
+                        tracing::debug!(service = %key, metric = %name, problem = %why, "metric missing")
+                    }
+                }
+            }
+            let d = o.rec.decide(&obs, now);
+            let late = (Instant::now() > act_by).then_some("the tick's time to start changes has passed");
+            let cx = plan::Context {
+                acts: standing.get(key).is_some(),
+                settling: standing.get(key) == Some(&Standing::Settling),
+                paused: op.paused,
+                dry_run: self.settings.dry_run,
+                cut: late,
+            };
+            let intent = plan::plan(&d, &cx);
+            m.view.paused = op.paused;
+            m.view.reason = Some(d.reason.as_str().to_owned());
+            m.view.action = intent.action();
+            decided.push(Decided { key: key.clone(), decision: d, intent });
+        }
+        decided
+    }
+
+    /// Carries out the updates, a few at a time, none started after `act_by`; then publishes
+    /// the acting services' metrics.
+    async fn act(
+        &mut self,
+        decided: Vec<Decided>,
+        now: DateTime<Utc>,
+        act_by: Instant,
+        calls: &mut BTreeMap<&'static str, u32>,
+    ) {
+        let updates: Vec<(String, String, String, u32, u32)> = decided
+            .iter()
+            .filter_map(|d| match d.intent {
+                plan::Intent::Update { from, to } => {
+                    let m = self.managed.get(&d.key)?;
+                    Some((d.key.clone(), m.cluster.clone(), m.name.clone(), from, to))
+                }
+                _ => None,
+            })
+            .collect();
+        let ecs = &self.ecs;
+        let results: Vec<(String, Action)> = futures_util::stream::iter(updates)
+            .map(|(key, cluster, name, from, to)| async move {
+                if Instant::now() > act_by {
+                    let error = "the tick's time to start changes has passed".to_owned();
+                    return (key, false, Action::Failed { from, to, error });
+                }
+                match ecs.update_desired(&cluster, &name, to).await {
+                    Ok(()) => (key, true, Action::Applied { from, to }),
+                    Err(e) => (key, true, Action::Failed { from, to, error: e.to_string() }),
+                }
+            })
+            .buffer_unordered(UPDATES_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|(key, called, action)| {
+                if called {
+                    count(calls, "ecs:UpdateService", 1);
+                }
+                (key, action)
+            })
+            .collect();
+        let mut applied: BTreeMap<String, Action> = results.into_iter().collect();
+        let mut data = Vec::new();
+        for d in &decided {
+            let Some(m) = self.managed.get_mut(&d.key) else { continue };
+            if let Some(action) = applied.remove(&d.key) {
+                match &action {
+                    Action::Applied { from, to } => {
+                        info!(service = %d.key, from, to, reason = %d.decision.reason, "{}", d.decision.message);
+                        if let Some(o) = m.owned.as_mut() {
+                            o.rec.applied(&d.decision, now);
+                        }
+                        self.view.applied += 1;
+                    }
+                    Action::Failed { error, .. } => {
+                        warn!(service = %d.key, error, "could not set the desired count");
+                        self.view.failed += 1;
+                    }
+                    _ => {}
+                }
+                m.view.action = Some(action);
+            }
+            if m.view.standing == "acting" && !self.settings.dry_run {
+                data.extend(published(&m.cluster, &m.name, &d.decision, m.view.action.as_ref()));
+            }
+        }
+        if !data.is_empty() {
+            match self.cw.put_metric_batch(restore::NAMESPACE, &data, now).await {
+                Ok(n) => count(calls, "cloudwatch:PutMetricData", u32::try_from(n).unwrap_or(u32::MAX)),
+                Err(e) => warn!(error = %e, "could not publish the controller's metrics"),
+            }
+        }
+    }
+}
+
+/// `trimtab:min` and `trimtab:max` on a service override its policy's bounds.
+pub const MIN_TAG: &str = "trimtab:min";
+pub const MAX_TAG: &str = "trimtab:max";
+
+/// The policy a service's tags name, and its CloudWatch queries.
+fn resolve_policy(
+    fleet: &FleetConfig,
+    key: &PolicyKey,
+    cluster: &str,
+    name: &str,
+) -> Result<(ScalingConfig, Vec<(String, CloudwatchQuery)>), String> {
+    let scaling = crate::config::fleet::policy_for(fleet, &key.0, key.1.as_deref(), key.2.as_deref())?;
+    let metrics = queries(&scaling, cluster, name)?;
+    Ok((scaling, metrics))
+}
+
+/// A policy's metrics as CloudWatch queries for one service: `ecs` metrics read `AWS/ECS`,
+/// `cloudwatch` ones have `{cluster}` and `{service}` in their dimensions filled in.
+pub fn queries(
+    scaling: &ScalingConfig,
+    cluster: &str,
+    name: &str,
+) -> Result<Vec<(String, CloudwatchQuery)>, String> {
+    scaling
+        .sources
+        .iter()
+        .map(|s| {
+            let q = match &s.spec {
+                SourceSpec::Ecs { resource, scope: EcsScope::Service } => {
+                    service_query(cluster, name, *resource)
+                }
+                SourceSpec::Cloudwatch(q) => {
+                    let mut q = q.clone();
+                    for (_, v) in &mut q.dimensions {
+                        *v = v.replace("{cluster}", cluster).replace("{service}", name);
+                    }
+                    q
+                }
+                _ => return Err(format!("metric {}: a controller reads CloudWatch metrics only", s.name)),
+            };
+            Ok((s.name.clone(), q))
+        })
+        .collect()
+}
+
+/// The acting service's own metrics for the tick, as the sidecar publishes them.
+fn published(
+    cluster: &str,
+    name: &str,
+    d: &Decision,
+    action: Option<&Action>,
+) -> Vec<(Vec<(String, String)>, Published)> {
+    let (out, inn) = match action {
+        Some(Action::Applied { from, to }) => {
+            (f64::from(u8::from(to > from)), f64::from(u8::from(to < from)))
+        }
+        _ => (0.0, 0.0),
+    };
+    let dims = restore::dimensions(cluster, name);
+    [
+        (restore::DESIRED, f64::from(d.desired.get())),
+        (restore::RECOMMENDED, f64::from(d.recommended.get())),
+        (restore::HEARTBEAT, 1.0),
+        (restore::SCALE_OUT, out),
+        (restore::SCALE_IN, inn),
+    ]
+    .into_iter()
+    .map(|(name, value)| (dims.clone(), Published { name, value, count: true }))
+    .collect()
+}

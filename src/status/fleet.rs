@@ -1,0 +1,59 @@
+//! What a controller shows of itself: its membership, each managed service's standing, and
+//! the AWS calls it made per tick by operation.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Action;
+
+/// The controller's view after its last tick.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FleetView {
+    pub at: Option<DateTime<Utc>>,
+    pub ticks: u64,
+    /// This controller's task ARN (`self` when it runs alone).
+    pub me: String,
+    /// The members it saw, sorted; empty when the read failed.
+    pub members: Vec<String>,
+    /// Why the membership read failed, if it did (nothing is acted on then).
+    pub membership_error: Option<String>,
+    /// Every service this controller knows (listed or discovered), by `cluster/name`.
+    pub services: BTreeMap<String, ServiceStanding>,
+    /// AWS calls of the last tick, by operation (`ecs:DescribeServices` …).
+    pub calls: BTreeMap<&'static str, u32>,
+    /// Since start.
+    pub calls_total: BTreeMap<&'static str, u64>,
+    /// Updates applied and failed since start.
+    pub applied: u64,
+    pub failed: u64,
+    /// When discovery last ran and what it found.
+    pub discovery: Option<DiscoveryView>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DiscoveryView {
+    pub at: DateTime<Utc>,
+    pub adopted: usize,
+    pub released: usize,
+    pub error: Option<String>,
+}
+
+/// One managed service as this controller last saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceStanding {
+    /// `elsewhere` (another member owns it), `settling` (owned for less than an interval) or
+    /// `acting`.
+    pub standing: &'static str,
+    /// The policy (a `[policies]` name or a template), once known.
+    pub policy: Option<String>,
+    /// `listed` (`[[services]]`) or `discovered` (by tag).
+    pub origin: &'static str,
+    pub desired: Option<u32>,
+    pub paused: bool,
+    pub reason: Option<String>,
+    pub action: Option<Action>,
+    /// Why the service is left alone (a bad tag, a service ECS did not return), if it is.
+    pub problem: Option<String>,
+}
