@@ -20,7 +20,7 @@ pub mod plan;
 pub mod reconciler;
 pub mod replay;
 pub mod restore;
-mod run;
+pub(crate) mod run;
 pub mod spend;
 mod target;
 pub mod token;

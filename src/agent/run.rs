@@ -25,7 +25,7 @@ use crate::status::{Action, CostView, Tick};
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(9);
 
 /// At shutdown, how long the API server may take to close its connections.
-const SERVER_STOP: Duration = Duration::from_millis(400);
+pub(crate) const SERVER_STOP: Duration = Duration::from_millis(400);
 /// At shutdown, how long the runtime may wait for blocking work (a DNS lookup) before exiting.
 pub const RUNTIME_STOP: Duration = Duration::from_millis(200);
 
@@ -209,11 +209,11 @@ async fn put_alarms(
 }
 
 /// Resolves once `stop` turns true.
-async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {

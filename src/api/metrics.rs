@@ -6,14 +6,14 @@ use std::fmt::Write;
 use crate::sources::pools::PoolView;
 use crate::status::{CostView, Snapshot};
 
-struct Out(String);
+pub(super) struct Out(pub(super) String);
 
 impl Out {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
+    pub(super) fn family(&mut self, name: &str, kind: &str, help: &str) {
         let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
     }
 
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+    pub(super) fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
         let _ = write!(self.0, "{name}");
         if !labels.is_empty() {
             let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
@@ -22,7 +22,7 @@ impl Out {
         let _ = writeln!(self.0, " {}", number(value));
     }
 
-    fn one(&mut self, name: &str, kind: &str, help: &str, value: f64) {
+    pub(super) fn one(&mut self, name: &str, kind: &str, help: &str, value: f64) {
         self.family(name, kind, help);
         self.sample(name, &[], value);
     }

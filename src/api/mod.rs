@@ -10,6 +10,7 @@
 
 mod connections;
 mod dashboard;
+pub mod fleet;
 mod metrics;
 mod pools;
 
