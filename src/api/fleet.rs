@@ -72,7 +72,12 @@ async fn prometheus(Extract(s): Extract<FleetState>) -> Response {
 pub fn render(v: &FleetView) -> String {
     let mut o = Out(String::new());
     o.one("trimtab_ticks_total", "counter", "Ticks run since start.", v.ticks as f64);
-    o.one("trimtab_controller_members", "gauge", "Healthy members seen at the last tick.", v.members.len() as f64);
+    o.one(
+        "trimtab_controller_members",
+        "gauge",
+        "Healthy members seen at the last tick.",
+        v.members.len() as f64,
+    );
     o.one(
         "trimtab_controller_membership_ok",
         "gauge",
@@ -100,7 +105,12 @@ pub fn render(v: &FleetView) -> String {
         o.sample("trimtab_aws_calls_total", &[("operation", op)], *n as f64);
     }
     o.one("trimtab_scaling_actions_total", "counter", "Desired counts set since start.", v.applied as f64);
-    o.one("trimtab_scaling_failures_total", "counter", "Desired counts that could not be set.", v.failed as f64);
+    o.one(
+        "trimtab_scaling_failures_total",
+        "counter",
+        "Desired counts that could not be set.",
+        v.failed as f64,
+    );
     o.0
 }
 
@@ -126,7 +136,10 @@ mod tests {
         };
         v.services.insert("prod/a".into(), s("acting", None));
         v.services.insert("prod/b".into(), s("elsewhere", None));
-        v.services.insert("prod/c".into(), s("acting", Some("tag trimtab:paused = \"yes\": expected true or false")));
+        v.services.insert(
+            "prod/c".into(),
+            s("acting", Some("tag trimtab:paused = \"yes\": expected true or false")),
+        );
         let text = render(&v);
         for line in [
             "trimtab_controller_members 2",

@@ -7,7 +7,8 @@
 //! 3. **ownership**: the services this member owns by rendezvous hashing, and whether each has
 //!    been owned for an interval (the handover rule);
 //! 4. **observe**: `DescribeServices` of the owned services, 10 a call, tags included (policy,
-//!    bounds, pause, override);
+//!    bounds, pause, override); a service new to this owner gets its cooldowns back from its
+//!    events and its own published metrics (`restore`, batched);
 //! 5. **metrics**: every owned service's queries in as few `GetMetricData` calls as fit (500
 //!    queries a call);
 //! 6. **decide → plan → act**: each service's [`Reconciler`] decides, [`plan::plan`] says what
@@ -54,7 +55,9 @@ pub const SOLE: &str = "self";
 pub struct Settings {
     pub interval: Duration,
     pub dry_run: bool,
-    /// This controller's task ARN; `None` with no `[controller]` service: it runs alone.
+    /// This controller's task ARN; `None` with no `[controller]` service: it runs alone, owns
+    /// every service and acts at once (there is no one to hand over from). Run that way only
+    /// as a single process; two such processes would both act.
     pub me: Option<String>,
 }
 
@@ -188,6 +191,10 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             _ => Vec::new(),
         };
         let standing = match &members {
+            // Alone by configuration: no one to hand over from, it acts at once.
+            Ok(_) if self.settings.me.is_none() => {
+                owned.iter().map(|k| (k.clone(), Standing::Acting)).collect()
+            }
             Ok(_) => self.ownership.observe(read_at, owned.iter().map(String::as_str)),
             Err(_) => {
                 self.ownership.reset(read_at);
@@ -208,7 +215,8 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             };
         }
         let infos = self.describe_owned(&owned, &mut calls).await;
-        self.resolve(&infos, now);
+        let new = self.resolve(&infos, now);
+        self.restore(&new, &infos, now, &mut calls).await;
         let samples = self.read_metrics(&infos, now, &mut calls).await;
         let decided = self.decide(&infos, samples, &standing, now, act_by);
         self.act(decided, now, act_by, &mut calls).await;
@@ -354,9 +362,10 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
     /// Reads each described service's tags: the policy and bounds (discovered services), pause
     /// and override. A discovered service whose tag is gone is released; one whose tags cannot
     /// be read is reported and left alone.
-    fn resolve(&mut self, infos: &BTreeMap<String, ServiceInfo>, now: DateTime<Utc>) {
+    fn resolve(&mut self, infos: &BTreeMap<String, ServiceInfo>, now: DateTime<Utc>) -> Vec<String> {
         let tag = self.fleet.discovery.as_ref().map(|d| d.tag.clone());
         let mut release = Vec::new();
+        let mut new = Vec::new();
         for (key, info) in infos {
             let Some(m) = self.managed.get_mut(key) else { continue };
             m.view.desired = Some(info.state.desired);
@@ -402,6 +411,58 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         for k in release {
             info!(service = %k, "released: the service no longer carries the discovery tag; its count is left as it is");
             self.managed.remove(&k);
+        }
+        new.retain(|k| self.managed.get(k).is_some_and(|m| m.owned.is_some()));
+        new
+    }
+
+    /// Services new to this owner: their cooldowns and stabilization window from the
+    /// `ScaleOut`, `ScaleIn` and `RecommendedCount` series their previous owner (or sidecar)
+    /// published, with the service's events, in as few `GetMetricData` calls as fit. A failed
+    /// read leaves what the events gave.
+    async fn restore(
+        &mut self,
+        new: &[String],
+        infos: &BTreeMap<String, ServiceInfo>,
+        now: DateTime<Utc>,
+        calls: &mut BTreeMap<&'static str, u32>,
+    ) {
+        let per = restore::queries("c", "s").len();
+        for chunk in new.chunks(METRIC_BATCH / per) {
+            let mut queries = Vec::new();
+            let mut window = chrono::TimeDelta::zero();
+            for (i, key) in chunk.iter().enumerate() {
+                let (Some(m), Some(_)) = (self.managed.get(key), infos.get(key)) else { continue };
+                let Some(o) = &m.owned else { continue };
+                window = window.max(restore::window(&o.rec.policy));
+                for mut q in restore::queries(&m.cluster, &m.name) {
+                    q.id = format!("r{i}_{}", q.id);
+                    queries.push(q);
+                }
+            }
+            if queries.is_empty() {
+                continue;
+            }
+            count(calls, "cloudwatch:GetMetricData", 1);
+            let start = crate::core::types::earlier(now, window);
+            let data = match self.cw.get_metric_data(&queries, start, now).await {
+                Ok(d) => d,
+                Err(e) => {
+                    warn!(error = %e, services = chunk.len(), "restore: cannot read the services' own metrics; using their events only");
+                    continue;
+                }
+            };
+            for (i, key) in chunk.iter().enumerate() {
+                let (Some(m), Some(info)) = (self.managed.get_mut(key), infos.get(key)) else { continue };
+                let Some(o) = m.owned.as_mut() else { continue };
+                let prefix = format!("r{i}_");
+                let points: BTreeMap<String, crate::aws::Datapoints> = data
+                    .points
+                    .iter()
+                    .filter_map(|(id, p)| Some((id.strip_prefix(&prefix)?.to_owned(), p.clone())))
+                    .collect();
+                o.rec.history = restore::rebuild(&o.rec.policy, &points, &info.state.events, now).0;
+            }
         }
     }
 
