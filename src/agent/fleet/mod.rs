@@ -23,6 +23,8 @@
 pub mod fake;
 pub mod membership;
 pub mod ports;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -386,10 +388,12 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             if m.owned.as_ref().is_none_or(|o| o.key != pkey) {
                 match resolve_policy(&self.fleet, &pkey, &m.cluster, &m.name) {
                     Ok((scaling, metrics)) => {
-                        // A service new to this owner: its cooldowns from the service's events.
+                        // A service new to this owner: its cooldowns from the service's events
+                        // now, and from its own metrics before it acts (see `restore`).
                         let history = match m.owned.take() {
                             Some(o) => o.rec.history,
                             None => {
+                                new.push(key.clone());
                                 restore::rebuild(&scaling.policy, &BTreeMap::new(), &info.state.events, now).0
                             }
                         };

@@ -1,0 +1,133 @@
+//! One controller alone on the fakes: tags, discovery, pause, override, missing data.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::fake::{FakeClock, FakeEcs, FakeMetrics, World};
+use super::{Controller, Settings};
+use crate::config::model::{ControllerConfig, Discovery, FleetConfig, FleetService};
+use crate::status::Action;
+
+const POLICY: &str = "[scaling]\nmin = 1\nmax = 20\nscale_out_cooldown = \"0s\"\nscale_in_cooldown = \"0s\"\n\
+    scale_in_stabilization = \"0s\"\nmax_scale_out_step = 20\nmax_scale_in_step = 20\n\
+    [[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\nkind = \"cpu\"\ntarget = 50\nweight = 1\n";
+
+fn start() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+fn fleet(listed: &[(&str, &str)]) -> FleetConfig {
+    let scaling = crate::config::from_str("p.toml", POLICY).unwrap().scaling;
+    FleetConfig {
+        controller: ControllerConfig {
+            region: None,
+            endpoint_url: None,
+            cluster: None,
+            service: None,
+            container: "trimtab".into(),
+        },
+        policies: BTreeMap::from([("web".to_owned(), scaling)]),
+        templates: BTreeMap::new(),
+        services: listed
+            .iter()
+            .map(|(c, n)| FleetService { cluster: (*c).into(), name: (*n).into(), policy: "web".into() })
+            .collect(),
+        discovery: Some(Discovery {
+            clusters: vec!["prod".into(), "staging".into()],
+            tag: "trimtab:policy".into(),
+            interval: TimeDelta::minutes(5),
+        }),
+    }
+}
+
+/// A world where every service runs at `cpu` % on 2 tasks (load = 2 × cpu).
+fn world(cpu: f64) -> Arc<Mutex<World>> {
+    let clock = FakeClock::new(start());
+    Arc::new(Mutex::new(World::new(clock, Box::new(move |_, _, _| 2.0 * cpu))))
+}
+
+fn controller(w: &Arc<Mutex<World>>, listed: &[(&str, &str)]) -> Controller<FakeEcs, FakeMetrics, FakeClock> {
+    let clock = w.lock().unwrap().clock;
+    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None };
+    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
+    Controller::new(fleet(listed), settings, ecs, FakeMetrics { world: w.clone() }, clock)
+}
+
+fn desired(w: &Arc<Mutex<World>>, key: &str) -> u32 {
+    w.lock().unwrap().services[key].desired
+}
+
+#[tokio::test(start_paused = true)]
+async fn tags_adopt_release_pause_override_and_a_bad_one_touches_nothing_else() {
+    let w = world(100.0); // 2 tasks at 100 % → 4 at 50 %
+    let until = (start() + TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let held = format!("count=7 until={until} reason=launch");
+    {
+        let mut w = w.lock().unwrap();
+        w.add_service("prod", "web", 2, &[("trimtab:policy", "web")]);
+        w.add_service("staging", "api", 2, &[("trimtab:policy", "web")]);
+        w.add_service("prod", "bad", 2, &[("trimtab:policy", "web"), ("trimtab:paused", "maybe")]);
+        w.add_service("prod", "nobody", 2, &[("team", "x")]);
+        w.add_service("prod", "paused", 2, &[("trimtab:policy", "web"), ("trimtab:paused", "true")]);
+        w.add_service(
+            "staging",
+            "held",
+            2,
+            &[("trimtab:policy", "web"), ("trimtab:override", held.as_str())],
+        );
+        w.add_service("staging", "listed", 2, &[]);
+        w.add_service("staging", "unknown-policy", 2, &[("trimtab:policy", "gpu")]);
+    }
+    let mut c = controller(&w, &[("staging", "listed"), ("prod", "gone")]);
+    let v = c.tick().await.clone();
+    assert_eq!(v.discovery.as_ref().map(|d| d.adopted), Some(6));
+    assert_eq!(
+        (desired(&w, "prod/web"), desired(&w, "staging/api"), desired(&w, "staging/listed")),
+        (4, 4, 4)
+    );
+    assert_eq!(desired(&w, "staging/held"), 7, "the override holds 7");
+    assert_eq!(desired(&w, "prod/paused"), 2);
+    assert_eq!(v.services["prod/paused"].action, Some(Action::Paused { from: 2, to: 4 }));
+    assert_eq!(desired(&w, "prod/bad"), 2);
+    assert_eq!(
+        v.services["prod/bad"].problem.as_deref(),
+        Some("tag trimtab:paused = \"maybe\": expected true or false")
+    );
+    assert!(v.services["staging/unknown-policy"].problem.as_deref().unwrap().contains("gpu"));
+    assert_eq!(v.services["prod/gone"].problem.as_deref(), Some("ECS did not return the service: MISSING"));
+    assert!(!v.services.contains_key("prod/nobody"));
+    assert_eq!(desired(&w, "prod/nobody"), 2);
+    assert_eq!(w.lock().unwrap().updates.len(), 4, "web, api, listed, held");
+
+    // The tag goes: the service is released and left at its count.
+    w.lock().unwrap().services.get_mut("staging/api").unwrap().tags.clear();
+    tokio::time::advance(Duration::from_secs(15)).await;
+    let v = c.tick().await.clone();
+    assert!(!v.services.contains_key("staging/api"));
+    assert_eq!(desired(&w, "staging/api"), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn missing_metrics_scale_nothing_and_calls_are_batched() {
+    let w = world(f64::NAN);
+    {
+        let mut w = w.lock().unwrap();
+        for i in 0..25 {
+            w.add_service("prod", &format!("s{i:02}"), 3, &[("trimtab:policy", "web")]);
+        }
+    }
+    let mut c = controller(&w, &[]);
+    let v = c.tick().await.clone();
+    assert!(w.lock().unwrap().updates.is_empty(), "CloudWatch answered NaN: nothing scales");
+    assert_eq!(v.services["prod/s00"].action, Some(Action::None));
+    // Discovery: 1 ListServices + 3 DescribeServices for prod, 1 for staging (empty); the tick:
+    // 3 DescribeServices (10 a call) and 1 GetMetricData for 25 queries, 1 for their restore.
+    assert_eq!(v.calls.get("ecs:DescribeServices"), Some(&6));
+    assert_eq!(v.calls.get("ecs:ListServices"), Some(&2));
+    assert_eq!(v.calls.get("cloudwatch:GetMetricData"), Some(&2));
+    assert_eq!(v.calls.get("cloudwatch:PutMetricData"), Some(&1));
+    assert_eq!(v.calls.get("ecs:UpdateService"), None);
+}
