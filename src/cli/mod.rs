@@ -7,6 +7,7 @@ pub mod alarms;
 pub mod args;
 pub mod cost;
 pub mod explain;
+pub mod fleet;
 pub mod health;
 pub mod logs;
 pub mod rightsize;
