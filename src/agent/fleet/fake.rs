@@ -124,7 +124,7 @@ pub struct FakeEcs {
 }
 
 /// The world's CloudWatch: `AWS/ECS` CPU is the service's load over its desired count,
-/// memory a steady 30 %.
+/// memory a steady 30 %, and the SQS backlog of a queue named after a service is its load.
 #[derive(Clone)]
 pub struct FakeMetrics {
     pub world: Shared,
@@ -236,6 +236,19 @@ impl FleetMetrics for FakeMetrics {
         let mut data = MetricData::default();
         for q in queries {
             let dim = |k: &str| q.dimensions.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+            // A queue named after a service holds that service's load in messages, whatever
+            // its count: it can be read at zero tasks.
+            if let (Some(queue), "ApproximateNumberOfMessagesVisible") = (dim("QueueName"), q.metric.as_str())
+            {
+                let Some(key) = w.services.keys().find(|k| k.rsplit('/').next() == Some(queue)) else {
+                    continue;
+                };
+                let (cluster, service) = key.split_once('/').unwrap_or_default();
+                let minute = end.timestamp() - end.timestamp().rem_euclid(60) - 60;
+                let at = DateTime::from_timestamp(minute, 0).unwrap_or(end);
+                data.points.insert(q.id.clone(), vec![(at, (w.load)(cluster, service, end))]);
+                continue;
+            }
             let (Some(cluster), Some(service)) = (dim("ClusterName"), dim("ServiceName")) else { continue };
             let Some(s) = w.services.get(&format!("{cluster}/{service}")) else { continue };
             if s.desired == 0 {

@@ -131,3 +131,41 @@ async fn missing_metrics_scale_nothing_and_calls_are_batched() {
     assert_eq!(v.calls.get("cloudwatch:PutMetricData"), Some(&1));
     assert_eq!(v.calls.get("ecs:UpdateService"), None);
 }
+
+const WORKER: &str = "[scaling]\nmin = 0\nmax = 10\nscale_out_cooldown = \"0s\"\nscale_in_cooldown = \"0s\"\nscale_in_stabilization = \"0s\"\n\
+    max_scale_out_step = 10\nmax_scale_in_step = 10\n\
+    [[scaling.metrics]]\nname = \"backlog\"\nsource = \"cloudwatch\"\nnamespace = \"AWS/SQS\"\n\
+    metric = \"ApproximateNumberOfMessagesVisible\"\ndimensions = { QueueName = \"{service}\" }\n\
+    statistic = \"Maximum\"\ntarget_type = \"average_value\"\ntarget = 100\nactivation = 0\nweight = 1\n";
+
+/// Issue 15, point 6: the controller does not live in the tasks it scales, so a service at
+/// zero tasks whose metric CloudWatch reports without them wakes, and goes back to zero.
+#[tokio::test(start_paused = true)]
+async fn a_service_at_zero_wakes_on_its_queue_and_rests_again() {
+    let backlog = Arc::new(Mutex::new(0.0));
+    let b = backlog.clone();
+    let clock = FakeClock::new(start());
+    let w = Arc::new(Mutex::new(World::new(clock, Box::new(move |_, _, _| *b.lock().unwrap()))));
+    w.lock().unwrap().add_service("prod", "worker", 0, &[]);
+    let mut cfg = fleet(&[("prod", "worker")]);
+    cfg.discovery = None;
+    cfg.policies.insert("web".into(), crate::config::from_str("w.toml", WORKER).unwrap().scaling);
+    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None };
+    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
+    let mut c = Controller::new(cfg, settings, ecs, FakeMetrics { world: w.clone() }, clock);
+    c.tick().await;
+    assert_eq!(desired(&w, "prod/worker"), 0, "an empty queue: it rests");
+    *backlog.lock().unwrap() = 450.0;
+    tokio::time::advance(Duration::from_secs(15)).await;
+    c.tick().await;
+    assert_eq!(desired(&w, "prod/worker"), 5, "450 messages at 100 a task");
+    *backlog.lock().unwrap() = 0.0;
+    tokio::time::advance(Duration::from_secs(15)).await;
+    c.tick().await;
+    assert_eq!(desired(&w, "prod/worker"), 1, "drained: one task, until the queue has been quiet");
+    tokio::time::advance(Duration::from_secs(15)).await;
+    c.tick().await;
+    assert_eq!(desired(&w, "prod/worker"), 0, "quiet: back to zero");
+    let updates: Vec<(u32, u32)> = w.lock().unwrap().updates.iter().map(|u| (u.from, u.to)).collect();
+    assert_eq!(updates, [(0, 5), (5, 1), (1, 0)]);
+}
