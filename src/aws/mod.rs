@@ -16,7 +16,9 @@ use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::primitives::DateTime as AwsTime;
 
-pub use cloudwatch::{AlarmSpec, CloudWatch, Comparison, Datapoints, MetricData, MetricQuery, Published};
+pub use cloudwatch::{
+    AlarmSpec, CloudWatch, Comparison, Datapoints, MAX_BODY, MAX_DATUMS, MetricData, MetricQuery, Published,
+};
 pub use ecs::{
     DESCRIBE_SERVICES_MAX, Deployment, Ecs, EcsFleet, MemberTask, ServiceInfo, ServiceState,
     TaskDefinitionInfo, TaskState,
