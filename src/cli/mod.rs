@@ -15,6 +15,7 @@ pub mod schedule;
 pub mod setup;
 pub mod simulate;
 pub mod table;
+pub mod tags;
 
 use anyhow::bail;
 
