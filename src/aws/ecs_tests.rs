@@ -225,7 +225,7 @@ impl Respond for Tasks {
                 4 => containers.push(json!({ "name": "trimtab", "lastStatus": "RUNNING" })),
                 _ => containers.push(json!({
                     "name": "trimtab", "lastStatus": "RUNNING",
-                    "healthStatus": if i % 2 == 0 { "HEALTHY" } else { "UNHEALTHY" }
+                    "healthStatus": if i.is_multiple_of(2) { "HEALTHY" } else { "UNHEALTHY" }
                 })),
             }
             tasks.push(json!({
