@@ -32,6 +32,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Rightsize(args) => cli::rightsize::command(args),
         Command::Alarms(args) => cli::alarms::command(args),
         Command::Health(args) => cli::health::command(args),
+        Command::Pause(target) => cli::tags::pause(target),
+        Command::Resume(target) => cli::tags::resume(target),
+        Command::Override(args) => cli::tags::override_command(args),
         Command::Policies { name } => cli::policies(name),
     }
 }

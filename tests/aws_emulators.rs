@@ -439,3 +439,126 @@ async fn vertical_apply_refuses_a_size_a_container_does_not_fit_and_registers_no
     let revisions = ecs_client().await.list_task_definitions().family_prefix("nofit").send().await.unwrap();
     assert_eq!(revisions.task_definition_arns(), [old], "nothing registered");
 }
+
+/// Runs the binary as an operator would from a laptop: credentials from the environment, the
+/// region and the endpoint (moto) as flags only.
+async fn operator(args: &[&str]) -> Output {
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    args.extend(["--region".into(), "us-east-1".into(), "--endpoint-url".into(), emulators::moto().into()]);
+    tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(&args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// The one line a command printed; fails the test, with its stderr, if it did not succeed.
+fn said(out: &Output) -> String {
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    stdout.trim_end().to_owned()
+}
+
+/// The service's tags, as the SDK reads them back from moto.
+async fn tags_of(ecs: &aws_sdk_ecs::Client, arn: &str) -> Vec<(String, String)> {
+    let out = ecs.list_tags_for_resource().resource_arn(arn).send().await.unwrap();
+    let mut tags: Vec<(String, String)> =
+        out.tags().iter().map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned())).collect();
+    tags.sort();
+    tags
+}
+
+#[tokio::test]
+async fn pause_override_and_resume_write_exactly_the_operator_tags_on_moto() {
+    use aws_sdk_ecs::types::Tag;
+    let (ecs, cluster) = cluster("operator").await;
+    ecs.register_task_definition()
+        .family("operator")
+        .container_definitions(container(512))
+        .send()
+        .await
+        .unwrap();
+    let mut arns = Vec::new();
+    for name in ["checkout", "search"] {
+        let out = ecs
+            .create_service()
+            .cluster(&cluster)
+            .service_name(name)
+            .task_definition("operator")
+            .desired_count(2)
+            .launch_type(LaunchType::Ec2)
+            .tags(Tag::builder().key("trimtab:policy").value("web").build())
+            .send()
+            .await
+            .unwrap();
+        arns.push(out.service().unwrap().service_arn().unwrap().to_owned());
+    }
+    let (checkout, search) = (arns[0].as_str(), arns[1].as_str());
+    let policy = ("trimtab:policy".to_owned(), "web".to_owned());
+    fn with<'a>(cmd: &'a str, cluster: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        [&[cmd, "--cluster", cluster, "--service", "checkout"][..], extra].concat()
+    }
+
+    let line = said(&operator(&with("pause", &cluster, &[])).await);
+    assert_eq!(
+        line,
+        format!(
+            "paused {cluster}/checkout ({checkout}): trimtab will decide and report but change nothing until resumed"
+        )
+    );
+    assert_eq!(tags_of(&ecs, checkout).await, [("trimtab:paused".into(), "true".into()), policy.clone()]);
+
+    let until = (Utc::now() + TimeDelta::days(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let line = said(
+        &operator(&with(
+            "override",
+            &cluster,
+            &["--count", "6", "--until", &until, "--reason", "black friday"],
+        ))
+        .await,
+    );
+    assert_eq!(
+        line,
+        format!(
+            "override on {cluster}/checkout ({checkout}): trimtab holds it at 6 tasks, within its policy's bounds, \
+             until {until} (black friday)"
+        )
+    );
+    let held = ("trimtab:override".to_owned(), format!("count=6 until={until} reason=black friday"));
+    assert_eq!(
+        tags_of(&ecs, checkout).await,
+        [held.clone(), ("trimtab:paused".into(), "true".into()), policy.clone()]
+    );
+
+    let line = said(&operator(&with("resume", &cluster, &[])).await);
+    assert_eq!(line, format!("resumed {cluster}/checkout ({checkout}): trimtab scales it again"));
+    assert_eq!(tags_of(&ecs, checkout).await, [held, policy.clone()]);
+    let line = said(&operator(&with("resume", &cluster, &[])).await);
+    assert_eq!(line, format!("{cluster}/checkout ({checkout}) was not paused: nothing to do"));
+
+    let line = said(&operator(&with("override", &cluster, &["--clear"])).await);
+    assert_eq!(
+        line,
+        format!(
+            "override cleared on {cluster}/checkout ({checkout}): trimtab scales it on its metrics again"
+        )
+    );
+    assert_eq!(tags_of(&ecs, checkout).await, [policy.clone()]);
+    assert_eq!(tags_of(&ecs, search).await, [policy], "the other service is untouched");
+
+    let out = operator(&["pause", "--cluster", &cluster, "--service", "nope"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("service nope not found in cluster {cluster}: MISSING")), "{stderr}");
+}

@@ -1,10 +1,12 @@
-//! The Terraform module's task role grants exactly what the agent calls, and the agent calls
-//! nothing it is not granted:
-//! - the actions of `data "aws_iam_policy_document" "task"` in `terraform/main.tf` are
-//!   `trimtab::aws::OPERATIONS` plus [`ON_BEHALF`], no more, no fewer;
+//! Each Terraform task role grants exactly what its process calls, and trimtab calls nothing
+//! it is not granted:
+//! - the actions of `data "aws_iam_policy_document" "task"` in `terraform/main.tf` (the sidecar
+//!   agent) are `trimtab::aws::AGENT_OPERATIONS` plus [`ON_BEHALF`], no more, no fewer;
 //! - every AWS operation an adapter in `src/aws/*.rs` names (`classify("ecs:UpdateService", e)`,
 //!   `const OP: &str = "ecs:DescribeServices"`) is in `OPERATIONS`, and every entry of
 //!   `OPERATIONS` is named by an adapter, so a new call without a permission fails here;
+//! - `OPERATIONS` is exactly the agent's, the controller's and the operator commands' lists
+//!   together, so a new call must be given to (at least) one of them;
 //! - no IAM action anywhere in `terraform/` contains `*`.
 //!
 //! `TRIMTAB_TERRAFORM_DIR` points the test at another copy of the module (`.ci/terraform.sh`
@@ -158,9 +160,9 @@ fn tf_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The actions of the task role's policy document.
-fn task_role_actions() -> BTreeSet<String> {
-    let path = terraform_dir().join("main.tf");
+/// The actions of the task role's policy document in `file` (under the Terraform directory).
+fn task_role_actions(file: &str) -> BTreeSet<String> {
+    let path = terraform_dir().join(file);
     let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let src = strip_hcl_comments(&src);
     let header = r#"data "aws_iam_policy_document" "task""#;
@@ -171,19 +173,22 @@ fn task_role_actions() -> BTreeSet<String> {
     found
 }
 
-/// Every `"service:Operation"` string literal in `src/aws/*.rs` except the `OPERATIONS` list
-/// itself, with the file it is in.
+/// Every `"service:Operation"` string literal in `src/aws/*.rs` except the operation lists
+/// themselves (`OPERATIONS`, `AGENT_OPERATIONS`, …) and the adapters' tests (`*_tests.rs`),
+/// with the file it is in.
 fn adapter_operations() -> BTreeSet<(String, String)> {
     let dir = repo().join("src/aws");
     let mut found = BTreeSet::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "rs") {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.extension().is_none_or(|e| e != "rs") || name.ends_with("_tests.rs") {
             continue;
         }
         let mut src = std::fs::read_to_string(&path).unwrap();
-        if let Some(start) = src.find("pub const OPERATIONS") {
-            let end = start + src[start..].find("];").expect("OPERATIONS ends with `];`");
+        while let Some(at) = src.find("OPERATIONS: &[&str] = &[") {
+            let start = src[..at].rfind("pub const").expect("an operation list is a `pub const`");
+            let end = at + src[at..].find("];").expect("an operation list ends with `];`");
             src.replace_range(start..end, "");
         }
         for lit in string_literals(&src) {
@@ -192,25 +197,48 @@ fn adapter_operations() -> BTreeSet<(String, String)> {
                 && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
                 && op.chars().all(|c| c.is_ascii_alphanumeric())
             {
-                found.insert((lit.clone(), path.file_name().unwrap().to_string_lossy().into_owned()));
+                found.insert((lit.clone(), name.clone()));
             }
         }
     }
     found
 }
 
-#[test]
-fn the_task_role_grants_exactly_the_operations_the_agent_calls() {
-    let granted = task_role_actions();
-    let wanted: BTreeSet<String> =
-        trimtab::aws::OPERATIONS.iter().chain(ON_BEHALF).map(|s| (*s).to_owned()).collect();
-    let missing: Vec<_> = wanted.difference(&granted).collect();
-    let extra: Vec<_> = granted.difference(&wanted).collect();
+/// `granted` is `wanted`, or the assertion says what is missing and what is extra.
+fn assert_grants(role: &str, granted: &BTreeSet<String>, wanted: &BTreeSet<String>, source: &str) {
+    let missing: Vec<_> = wanted.difference(granted).collect();
+    let extra: Vec<_> = granted.difference(wanted).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
-        "{} task role vs trimtab::aws::OPERATIONS + {ON_BEHALF:?}:\n  missing (the agent \
-         calls them, the role does not grant them): {missing:?}\n  extra (granted, never called): {extra:?}",
-        terraform_dir().join("main.tf").display()
+        "{} task role vs {source}:\n  missing (trimtab calls them, the role does not grant them): \
+         {missing:?}\n  extra (granted, never called): {extra:?}",
+        terraform_dir().join(role).display()
+    );
+}
+
+fn set(lists: &[&[&str]]) -> BTreeSet<String> {
+    lists.iter().flat_map(|l| l.iter()).map(|s| (*s).to_owned()).collect()
+}
+
+#[test]
+fn the_task_role_grants_exactly_the_operations_the_agent_calls() {
+    let wanted = set(&[trimtab::aws::AGENT_OPERATIONS, ON_BEHALF]);
+    let source = format!("trimtab::aws::AGENT_OPERATIONS + {ON_BEHALF:?}");
+    assert_grants("main.tf", &task_role_actions("main.tf"), &wanted, &source);
+}
+
+#[test]
+fn every_operation_belongs_to_a_caller_and_every_callers_operation_is_listed() {
+    use trimtab::aws::{AGENT_OPERATIONS, CONTROLLER_OPERATIONS, OPERATIONS, OPERATOR_OPERATIONS};
+    let all = set(&[OPERATIONS]);
+    assert_eq!(all.len(), OPERATIONS.len(), "OPERATIONS lists an operation twice: {OPERATIONS:?}");
+    let callers = set(&[AGENT_OPERATIONS, CONTROLLER_OPERATIONS, OPERATOR_OPERATIONS]);
+    let orphans: Vec<_> = all.difference(&callers).collect();
+    let unlisted: Vec<_> = callers.difference(&all).collect();
+    assert!(
+        orphans.is_empty() && unlisted.is_empty(),
+        "OPERATIONS vs the agent's, the controller's and the operator commands' lists:\n  \
+         called by none of them: {orphans:?}\n  missing from OPERATIONS: {unlisted:?}"
     );
 }
 

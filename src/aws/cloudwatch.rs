@@ -75,6 +75,23 @@ pub struct AlarmSpec {
     pub actions: Vec<String>,
 }
 
+/// `PutMetricData` takes at most this many values (datums) per call. AWS: "Each PutMetricData
+/// request is limited to 1 MB in size for HTTP POST requests. [...] Each request is also limited
+/// to no more than 1000 different metrics."
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html>,
+/// read 2026-12; the limits were 20 metrics and 40 KB before 2023.)
+pub const MAX_DATUMS: usize = 1_000;
+/// The most request body one `PutMetricData` call may have, uncompressed (1 MB, same source).
+pub const MAX_BODY: usize = 1_000_000;
+/// Body kept free in every call for the namespace and the request's own framing.
+const BODY_RESERVE: usize = 4_096;
+/// An upper bound on what one datum adds to the body besides its metric name and dimensions
+/// (member names, value, unit, timestamp): about 75 bytes in rpc-v2-cbor; the wiremock test
+/// checks the bound against the bodies the SDK really sends.
+const DATUM_FRAME: usize = 96;
+/// Likewise for one dimension besides its name and value (about 18 bytes).
+const DIMENSION_FRAME: usize = 24;
+
 #[derive(Clone, Debug)]
 pub struct CloudWatch {
     client: Client,
@@ -163,18 +180,29 @@ impl CloudWatch {
         values: &[Published],
         at: DateTime<Utc>,
     ) -> Result<(), AwsError> {
-        let data: Vec<MetricDatum> = values
-            .iter()
-            .map(|p| {
-                MetricDatum::builder()
-                    .metric_name(p.name)
-                    .set_dimensions(Some(dimensions(dims)))
-                    .value(p.value)
-                    .unit(if p.count { StandardUnit::Count } else { StandardUnit::None })
-                    .timestamp(from_chrono(at))
-                    .build()
-            })
-            .collect();
+        let data = values.iter().map(|p| datum(dims, p, at)).collect();
+        self.put(namespace, data).await
+    }
+
+    /// Many services' values, each with its own dimensions, stamped `now`, in as few
+    /// `PutMetricData` calls as the API allows ([`MAX_DATUMS`] values and [`MAX_BODY`] bytes a
+    /// call); returns how many calls it made (none for no values). Stops at the first call that
+    /// fails: the calls before it were published.
+    pub async fn put_metric_batch(
+        &self,
+        namespace: &str,
+        data: &[(Vec<(String, String)>, Published)],
+        now: DateTime<Utc>,
+    ) -> Result<usize, AwsError> {
+        let batches = batches(namespace, data);
+        for range in &batches {
+            let datums = data[range.clone()].iter().map(|(dims, p)| datum(dims, p, now)).collect();
+            self.put(namespace, datums).await?;
+        }
+        Ok(batches.len())
+    }
+
+    async fn put(&self, namespace: &str, data: Vec<MetricDatum>) -> Result<(), AwsError> {
         self.client
             .put_metric_data()
             .namespace(namespace)
@@ -284,3 +312,43 @@ fn sdk_query(q: &MetricQuery) -> MetricDataQuery {
     let stat = MetricStat::builder().metric(metric).period(q.period_seconds).stat(&q.statistic).build();
     MetricDataQuery::builder().id(&q.id).metric_stat(stat).return_data(true).build()
 }
+
+fn datum(dims: &[(String, String)], p: &Published, at: DateTime<Utc>) -> MetricDatum {
+    MetricDatum::builder()
+        .metric_name(p.name)
+        .set_dimensions(Some(dimensions(dims)))
+        .value(p.value)
+        .unit(if p.count { StandardUnit::Count } else { StandardUnit::None })
+        .timestamp(from_chrono(at))
+        .build()
+}
+
+/// An upper bound on the bytes one datum adds to a `PutMetricData` body.
+fn datum_size(dims: &[(String, String)], p: &Published) -> usize {
+    let dims: usize = dims.iter().map(|(n, v)| DIMENSION_FRAME + n.len() + v.len()).sum();
+    DATUM_FRAME + p.name.len() + dims
+}
+
+/// `data` cut into consecutive calls, each of at most [`MAX_DATUMS`] datums and [`MAX_BODY`]
+/// bytes; a datum is never split from its dimensions, and every call holds at least one.
+fn batches(namespace: &str, data: &[(Vec<(String, String)>, Published)]) -> Vec<std::ops::Range<usize>> {
+    let budget = MAX_BODY - BODY_RESERVE - namespace.len();
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, (dims, p)) in data.iter().enumerate() {
+        let size = datum_size(dims, p);
+        if i > start && (i - start == MAX_DATUMS || bytes + size > budget) {
+            out.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < data.len() {
+        out.push(start..data.len());
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "cloudwatch_tests.rs"]
+mod tests;

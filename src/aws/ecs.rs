@@ -1,7 +1,11 @@
-//! ECS: the service's state, its desired count, and its tasks (for leader election).
+//! ECS: the service's state, its desired count, and its tasks (for leader election); for the
+//! fleet controller, [`EcsFleet`]: many services of many clusters, their tags, and the
+//! controller's own members.
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::{DesiredStatus, TaskDefinition, TaskDefinitionField};
+use aws_sdk_ecs::types::{
+    DesiredStatus, Failure, Service, ServiceField, Tag, Task, TaskDefinition, TaskDefinitionField,
+};
 use chrono::{DateTime, Utc};
 
 use super::{AwsError, ErrorKind, Pages, classify, to_chrono};
@@ -92,6 +96,7 @@ impl Ecs {
         Ecs { client: Client::new(config), cluster: cluster.to_owned(), service: service.to_owned() }
     }
 
+    /// The service's state (`DescribeServices` of this one service).
     pub async fn describe_service(&self) -> Result<ServiceState, AwsError> {
         const OP: &str = "ecs:DescribeServices";
         let out = self
@@ -112,68 +117,200 @@ impl Ecs {
                 message: format!("service {} in cluster {}: {why}", self.service, self.cluster),
             });
         };
-        let deployments = s
-            .deployments()
-            .iter()
-            .map(|d| Deployment {
-                id: d.id().unwrap_or_default().to_owned(),
-                status: d.status().unwrap_or_default().to_owned(),
-                rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
-                desired: count(d.desired_count()),
-                running: count(d.running_count()),
-                updated_at: d.updated_at().and_then(to_chrono),
-            })
-            .collect();
-        let events = s
-            .events()
-            .iter()
-            .filter_map(|e| Some((e.created_at().and_then(to_chrono)?, e.message()?.to_owned())))
-            .collect();
-        Ok(ServiceState {
-            task_definition: s.task_definition().map(str::to_owned),
-            desired: count(s.desired_count()),
-            running: count(s.running_count()),
-            pending: count(s.pending_count()),
-            deployments,
-            events,
-        })
+        Ok(service_state(s))
     }
 
+    /// Sets the service's desired count (`UpdateService`).
     pub async fn update_desired(&self, desired: u32) -> Result<(), AwsError> {
-        let n = i32::try_from(desired).map_err(|_| AwsError {
-            operation: "ecs:UpdateService",
-            kind: ErrorKind::Client,
-            message: format!("desired count {desired} is larger than ECS accepts"),
-        })?;
-        self.client
-            .update_service()
-            .cluster(&self.cluster)
-            .service(&self.service)
-            .desired_count(n)
-            .send()
-            .await
-            .map_err(|e| classify("ecs:UpdateService", e))?;
-        Ok(())
+        update_desired(&self.client, &self.cluster, &self.service, desired).await
     }
 
     /// The ARNs of the service's tasks that ECS wants running (`ListTasks`, every page).
     pub async fn task_arns(&self) -> Result<Vec<String>, AwsError> {
-        const OP: &str = "ecs:ListTasks";
+        running_task_arns(&self.client, &self.cluster, &self.service).await
+    }
+
+    /// The status and start times of `arns` (`DescribeTasks`, 100 at a time).
+    pub async fn describe_tasks(&self, arns: &[String]) -> Result<Vec<TaskState>, AwsError> {
+        let tasks = describe_tasks(&self.client, &self.cluster, arns).await?;
+        Ok(tasks
+            .iter()
+            .map(|t| TaskState {
+                arn: t.task_arn().unwrap_or_default().to_owned(),
+                last_status: t.last_status().unwrap_or_default().to_owned(),
+                started_at: t.started_at().and_then(to_chrono),
+                created_at: t.created_at().and_then(to_chrono),
+            })
+            .collect())
+    }
+}
+
+/// `DescribeServices` takes at most this many services per call.
+pub const DESCRIBE_SERVICES_MAX: usize = 10;
+/// `DescribeTasks` takes at most this many tasks per call.
+const DESCRIBE_TASKS_MAX: usize = 100;
+/// The most ARNs `ListServices` and `ListTasks` hand back a page (their `maxResults` cap).
+const LIST_PAGE: i32 = 100;
+
+/// What scaling reads of one service of a `DescribeServices` answer.
+fn service_state(s: &Service) -> ServiceState {
+    let deployments = s
+        .deployments()
+        .iter()
+        .map(|d| Deployment {
+            id: d.id().unwrap_or_default().to_owned(),
+            status: d.status().unwrap_or_default().to_owned(),
+            rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
+            desired: count(d.desired_count()),
+            running: count(d.running_count()),
+            updated_at: d.updated_at().and_then(to_chrono),
+        })
+        .collect();
+    let events = s
+        .events()
+        .iter()
+        .filter_map(|e| Some((e.created_at().and_then(to_chrono)?, e.message()?.to_owned())))
+        .collect();
+    ServiceState {
+        task_definition: s.task_definition().map(str::to_owned),
+        desired: count(s.desired_count()),
+        running: count(s.running_count()),
+        pending: count(s.pending_count()),
+        deployments,
+        events,
+    }
+}
+
+async fn update_desired(client: &Client, cluster: &str, service: &str, desired: u32) -> Result<(), AwsError> {
+    const OP: &str = "ecs:UpdateService";
+    let n = i32::try_from(desired).map_err(|_| AwsError {
+        operation: OP,
+        kind: ErrorKind::Client,
+        message: format!("desired count {desired} is larger than ECS accepts"),
+    })?;
+    client
+        .update_service()
+        .cluster(cluster)
+        .service(service)
+        .desired_count(n)
+        .send()
+        .await
+        .map_err(|e| classify(OP, e))?;
+    Ok(())
+}
+
+/// The ARNs of `service`'s tasks that ECS wants running (`ListTasks`, every page).
+async fn running_task_arns(client: &Client, cluster: &str, service: &str) -> Result<Vec<String>, AwsError> {
+    const OP: &str = "ecs:ListTasks";
+    let mut arns = Vec::new();
+    let mut pages = Pages::new(OP);
+    let mut token = None;
+    loop {
+        let out = client
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(DesiredStatus::Running)
+            .max_results(LIST_PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        arns.extend(out.task_arns().iter().cloned());
+        token = pages.next(out.next_token())?;
+        if token.is_none() {
+            return Ok(arns);
+        }
+    }
+}
+
+/// The tasks `arns` of `cluster` (`DescribeTasks`, [`DESCRIBE_TASKS_MAX`] a call). Tasks ECS
+/// no longer knows are left out (its `failures`).
+async fn describe_tasks(client: &Client, cluster: &str, arns: &[String]) -> Result<Vec<Task>, AwsError> {
+    let mut tasks = Vec::with_capacity(arns.len());
+    for chunk in arns.chunks(DESCRIBE_TASKS_MAX) {
+        let out = client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify("ecs:DescribeTasks", e))?;
+        tasks.extend(out.tasks().iter().cloned());
+    }
+    Ok(tasks)
+}
+
+/// ECS for a controller of many services in many clusters: every call names its cluster and
+/// service. The batching limits are ECS's own, and a batch over them is refused before any call.
+#[derive(Clone, Debug)]
+pub struct EcsFleet {
+    client: Client,
+}
+
+impl EcsFleet {
+    /// A client on `config` (region, credentials, endpoint, retries and timeouts).
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        EcsFleet { client: Client::new(config) }
+    }
+
+    /// Up to [`DESCRIBE_SERVICES_MAX`] services of `cluster` (names or ARNs) with their tags, in
+    /// one `DescribeServices` call; with them, the ones ECS could not return, as `(ARN or name,
+    /// reason)` from its `failures` (`MISSING` for a service that does not exist). More than 10
+    /// names is a [`ErrorKind::Client`] error and no call; no names is no call and no services.
+    pub async fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<(Vec<ServiceInfo>, Vec<(String, String)>), AwsError> {
+        const OP: &str = "ecs:DescribeServices";
+        if names.len() > DESCRIBE_SERVICES_MAX {
+            let message = format!(
+                "{} services of cluster {cluster} in one call; ECS takes at most {DESCRIBE_SERVICES_MAX}",
+                names.len()
+            );
+            return Err(AwsError { operation: OP, kind: ErrorKind::Client, message });
+        }
+        if names.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let out = self
+            .client
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(names.to_vec()))
+            .include(ServiceField::Tags)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        let services = out.services().iter().map(|s| service_info(cluster, s)).collect();
+        let failures = out.failures().iter().map(failure).collect();
+        Ok((services, failures))
+    }
+
+    /// Sets `service`'s desired count (`UpdateService`).
+    pub async fn update_desired(&self, cluster: &str, service: &str, desired: u32) -> Result<(), AwsError> {
+        update_desired(&self.client, cluster, service, desired).await
+    }
+
+    /// The ARN of every service of `cluster` (`ListServices`, 100 a page, every page up to
+    /// [`super::MAX_PAGES`]).
+    pub async fn list_services(&self, cluster: &str) -> Result<Vec<String>, AwsError> {
+        const OP: &str = "ecs:ListServices";
         let mut arns = Vec::new();
         let mut pages = Pages::new(OP);
         let mut token = None;
         loop {
             let out = self
                 .client
-                .list_tasks()
-                .cluster(&self.cluster)
-                .service_name(&self.service)
-                .desired_status(DesiredStatus::Running)
+                .list_services()
+                .cluster(cluster)
+                .max_results(LIST_PAGE)
                 .set_next_token(token)
                 .send()
                 .await
                 .map_err(|e| classify(OP, e))?;
-            arns.extend(out.task_arns().iter().cloned());
+            arns.extend(out.service_arns().iter().cloned());
             token = pages.next(out.next_token())?;
             if token.is_none() {
                 return Ok(arns);
@@ -181,27 +318,86 @@ impl Ecs {
         }
     }
 
-    /// The status and start times of `arns` (`DescribeTasks`, 100 at a time).
-    pub async fn describe_tasks(&self, arns: &[String]) -> Result<Vec<TaskState>, AwsError> {
-        let mut tasks = Vec::with_capacity(arns.len());
-        // DescribeTasks takes at most 100 tasks per call.
-        for chunk in arns.chunks(100) {
-            let out = self
-                .client
-                .describe_tasks()
-                .cluster(&self.cluster)
-                .set_tasks(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| classify("ecs:DescribeTasks", e))?;
-            tasks.extend(out.tasks().iter().map(|t| TaskState {
-                arn: t.task_arn().unwrap_or_default().to_owned(),
-                last_status: t.last_status().unwrap_or_default().to_owned(),
-                started_at: t.started_at().and_then(to_chrono),
-                created_at: t.created_at().and_then(to_chrono),
-            }));
+    /// The tasks of `service` that ECS wants running (`ListTasks`, every page, then
+    /// `DescribeTasks`, 100 a call), each with the health status of its container named
+    /// `container`.
+    pub async fn members(
+        &self,
+        cluster: &str,
+        service: &str,
+        container: &str,
+    ) -> Result<Vec<MemberTask>, AwsError> {
+        let arns = running_task_arns(&self.client, cluster, service).await?;
+        let tasks = describe_tasks(&self.client, cluster, &arns).await?;
+        Ok(tasks.iter().map(|t| member(t, container)).collect())
+    }
+
+    /// Sets `tags` on the resource `arn` (`TagResource`); other tags are left as they are. No
+    /// tags is no call.
+    pub async fn tag(&self, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        if tags.is_empty() {
+            return Ok(());
         }
-        Ok(tasks)
+        let tags = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| classify("ecs:TagResource", e))?;
+        Ok(())
+    }
+
+    /// Removes the tags `keys` from the resource `arn` (`UntagResource`); a key it does not
+    /// carry is no error. No keys is no call.
+    pub async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify("ecs:UntagResource", e))?;
+        Ok(())
+    }
+}
+
+fn service_info(cluster: &str, s: &Service) -> ServiceInfo {
+    let tags = s.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect();
+    ServiceInfo {
+        arn: s.service_arn().unwrap_or_default().to_owned(),
+        cluster: cluster.to_owned(),
+        name: s.service_name().unwrap_or_default().to_owned(),
+        state: service_state(s),
+        tags,
+    }
+}
+
+/// `(ARN or name, reason)`, with ECS's detail after the reason when it gives one.
+fn failure(f: &Failure) -> (String, String) {
+    let reason = f.reason().unwrap_or("no reason given");
+    let why = match f.detail().filter(|d| !d.is_empty()) {
+        Some(detail) => format!("{reason}: {detail}"),
+        None => reason.to_owned(),
+    };
+    (f.arn().unwrap_or_default().to_owned(), why)
+}
+
+fn member(t: &Task, container: &str) -> MemberTask {
+    let health = t
+        .containers()
+        .iter()
+        .find(|c| c.name() == Some(container))
+        .map(|c| c.health_status().map_or("UNKNOWN", |h| h.as_str()).to_owned());
+    MemberTask {
+        arn: t.task_arn().unwrap_or_default().to_owned(),
+        last_status: t.last_status().unwrap_or_default().to_owned(),
+        health,
+        started_at: t.started_at().and_then(to_chrono),
     }
 }
 
@@ -261,10 +457,7 @@ fn misfit(td: &TaskDefinitionInfo, cpu: u32, memory: u32) -> Option<String> {
 
 impl Ecs {
     /// `DescribeTaskDefinition` of `arn`, with its tags.
-    async fn describe_task_definition(
-        &self,
-        arn: &str,
-    ) -> Result<(TaskDefinition, Vec<aws_sdk_ecs::types::Tag>), AwsError> {
+    async fn describe_task_definition(&self, arn: &str) -> Result<(TaskDefinition, Vec<Tag>), AwsError> {
         const OP: &str = "ecs:DescribeTaskDefinition";
         let out = self
             .client
@@ -306,7 +499,7 @@ impl Ecs {
         }
         tags.retain(|t| t.key() != Some(RESIZED_TAG));
         let from = format!("{}/{}", old.cpu.unwrap_or(0), old.memory.unwrap_or(0));
-        tags.push(aws_sdk_ecs::types::Tag::builder().key(RESIZED_TAG).value(from).build());
+        tags.push(Tag::builder().key(RESIZED_TAG).value(from).build());
         let placement = td
             .placement_constraints()
             .iter()
@@ -361,3 +554,7 @@ impl Ecs {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "ecs_tests.rs"]
+mod tests;

@@ -16,13 +16,40 @@ use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::primitives::DateTime as AwsTime;
 
-pub use cloudwatch::{AlarmSpec, CloudWatch, Comparison, Datapoints, MetricData, MetricQuery, Published};
-pub use ecs::{Deployment, Ecs, MemberTask, ServiceInfo, ServiceState, TaskDefinitionInfo, TaskState};
+pub use cloudwatch::{
+    AlarmSpec, CloudWatch, Comparison, Datapoints, MAX_BODY, MAX_DATUMS, MetricData, MetricQuery, Published,
+};
+pub use ecs::{
+    DESCRIBE_SERVICES_MAX, Deployment, Ecs, EcsFleet, MemberTask, ServiceInfo, ServiceState,
+    TaskDefinitionInfo, TaskState,
+};
 pub use sns::Sns;
 
-/// Every AWS API operation the agent calls. The Terraform module's IAM policy grants exactly
-/// these (a test compares them).
+/// Every AWS API operation trimtab calls, from any of its commands: the union of
+/// [`AGENT_OPERATIONS`], [`CONTROLLER_OPERATIONS`] and [`OPERATOR_OPERATIONS`]. `tests/iam.rs`
+/// checks that every operation an adapter here names is listed, that every listed one is named,
+/// and that each IAM role of `terraform/` grants exactly its list.
 pub const OPERATIONS: &[&str] = &[
+    "ecs:DescribeServices",
+    "ecs:UpdateService",
+    "ecs:ListServices",
+    "ecs:ListTasks",
+    "ecs:DescribeTasks",
+    "ecs:DescribeTaskDefinition",
+    "ecs:RegisterTaskDefinition",
+    "ecs:TagResource",
+    "ecs:UntagResource",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:PutMetricData",
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DescribeAlarms",
+    "sns:Publish",
+];
+
+/// What the agent calls (`trimtab run` with a `[service]`, as the sidecar): the task role of
+/// the Terraform module in `terraform/` grants exactly these (plus what ECS authorizes on its
+/// behalf; see `tests/iam.rs`).
+pub const AGENT_OPERATIONS: &[&str] = &[
     "ecs:DescribeServices",
     "ecs:UpdateService",
     "ecs:ListTasks",
@@ -35,6 +62,28 @@ pub const OPERATIONS: &[&str] = &[
     "cloudwatch:DescribeAlarms",
     "sns:Publish",
 ];
+
+/// What the fleet controller calls (issue 15): discovery (`ListServices`, `DescribeServices`
+/// with tags), membership (`ListTasks`, `DescribeTasks` of its own service), the size of a
+/// service's tasks (`DescribeTaskDefinition`), scaling (`UpdateService`), the operator tags
+/// (`TagResource`, `UntagResource`), metrics in and out. The task role of
+/// `terraform/controller/` grants exactly these.
+pub const CONTROLLER_OPERATIONS: &[&str] = &[
+    "ecs:DescribeServices",
+    "ecs:UpdateService",
+    "ecs:ListServices",
+    "ecs:ListTasks",
+    "ecs:DescribeTasks",
+    "ecs:DescribeTaskDefinition",
+    "ecs:TagResource",
+    "ecs:UntagResource",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:PutMetricData",
+];
+
+/// What `trimtab pause`, `resume` and `override` call, with the operator's own credentials:
+/// the service's ARN from `DescribeServices`, then its tags.
+pub const OPERATOR_OPERATIONS: &[&str] = &["ecs:DescribeServices", "ecs:TagResource", "ecs:UntagResource"];
 
 /// How the clients connect: region and endpoint from config (else from the environment).
 #[derive(Clone, Debug, Default)]

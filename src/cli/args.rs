@@ -71,6 +71,24 @@ out-of-memory kill). Percentages are of the configured service.cpu and service.m
     Alarms(AlarmsArgs),
     /// Ask a running agent's local API whether it is healthy (for container health checks).
     Health(HealthArgs),
+    /// Pause a service: trimtab keeps deciding and reporting but changes nothing until resumed
+    /// (sets the service's tag trimtab:paused=true).
+    #[command(after_help = "Example:\n  trimtab pause --cluster prod --service checkout\n\n\
+Uses the default AWS credentials (environment, profile, SSO); needs ecs:DescribeServices and \
+ecs:TagResource on the service.")]
+    Pause(ServiceTarget),
+    /// Resume a paused service: trimtab scales it again (removes its tag trimtab:paused).
+    #[command(after_help = "Needs ecs:DescribeServices and ecs:UntagResource on the service.")]
+    Resume(ServiceTarget),
+    /// Hold a service at N tasks (within its policy's bounds) for a while, or with --clear end
+    /// the hold early (the service's tag trimtab:override).
+    #[command(
+        after_help = "Examples:\n  trimtab override --cluster prod --service checkout --count 12 --for 2h --reason \"launch\"\n  \
+trimtab override --cluster prod --service checkout --count 12 --until 2026-12-08T18:00:00Z\n  \
+trimtab override --cluster prod --service checkout --clear\n\n\
+Needs ecs:DescribeServices and ecs:TagResource (ecs:UntagResource with --clear) on the service."
+    )]
+    Override(OverrideArgs),
     /// List the policy templates; with a NAME, print that template.
     Policies {
         /// A template to print in full.
@@ -164,6 +182,45 @@ pub struct HealthArgs {
     /// The agent's API address, HOST:PORT (overrides --config).
     #[arg(long, value_name = "HOST:PORT")]
     pub addr: Option<String>,
+}
+
+/// The service a tag command changes, and how to reach ECS.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServiceTarget {
+    /// The service's cluster (name or ARN).
+    #[arg(long, value_name = "CLUSTER")]
+    pub cluster: String,
+    /// The service (name or ARN).
+    #[arg(long, value_name = "SERVICE")]
+    pub service: String,
+    /// The AWS region [default: AWS_REGION, else the profile's].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send the ECS calls to this URL instead of AWS's (an emulator, a VPC endpoint).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("when").args(["duration", "until"])))]
+pub struct OverrideArgs {
+    #[command(flatten)]
+    pub target: ServiceTarget,
+    /// Hold this many tasks (the policy's bounds still apply).
+    #[arg(long, value_name = "N", required_unless_present = "clear", requires = "when")]
+    pub count: Option<u32>,
+    /// For this long from now, e.g. 2h or 1h30m.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<TimeDelta>,
+    /// Until this time (RFC 3339), e.g. 2026-12-08T18:00:00Z.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub until: Option<DateTime<Utc>>,
+    /// Why, kept in the tag (letters, digits, spaces and _ . : / = + - @; others are dropped).
+    #[arg(long, value_name = "TEXT", requires = "count")]
+    pub reason: Option<String>,
+    /// End the override now: trimtab scales the service on its metrics again.
+    #[arg(long, conflicts_with_all = ["count", "when", "reason"])]
+    pub clear: bool,
 }
 
 #[derive(clap::Args)]

@@ -16,6 +16,7 @@ pub mod schedule;
 pub mod setup;
 pub mod simulate;
 pub mod table;
+pub mod tags;
 
 use anyhow::bail;
 
