@@ -574,3 +574,31 @@ async fn issue_14_a_failing_sns_publish_is_counted_and_named_not_fatal() {
     let why = n.last_failure.unwrap_or_default();
     assert!(why.contains("sns:Publish: client_error: ") && why.contains("AuthorizationError"), "{why}");
 }
+
+/// Issue 15: the sidecar honours the operator tags a controller reads (`trimtab pause|override`).
+#[tokio::test]
+async fn the_sidecar_honours_pause_and_override_tags() {
+    let mut w = World::default();
+    cpu(&mut w, 90.0);
+    w.tags = vec![("trimtab:paused".into(), "true".into())];
+    let fake = FakeAws::start(w).await;
+    let mut a = agent(&fake, false).await;
+    let t = a.tick(Utc::now()).await;
+    assert_eq!(t.action, Action::Paused { from: 4, to: 6 }, "{t:?}");
+    assert!(fake.updates().await.is_empty());
+
+    let until = (Utc::now() + chrono::TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
+    fake.world.lock().unwrap().tags =
+        vec![("trimtab:override".into(), format!("count=9 until={until} reason=launch"))];
+    let t = a.tick(Utc::now()).await;
+    assert_eq!(t.action, Action::Applied { from: 4, to: 9 }, "{t:?}");
+
+    fake.world.lock().unwrap().tags = vec![("trimtab:paused".into(), "maybe".into())];
+    let t = a.tick(Utc::now()).await;
+    assert_eq!(t.action, Action::Skipped, "{t:?}");
+    assert_eq!(
+        t.error.as_deref(),
+        Some("left alone: tag trimtab:paused = \"maybe\": expected true or false")
+    );
+    assert_eq!(fake.updates().await, vec![9]);
+}

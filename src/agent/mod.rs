@@ -73,6 +73,8 @@ pub struct Agent {
     own_task: Option<String>,
     role: Role,
     overrides: OverrideSlot,
+    /// `trimtab:paused = true` on the service at the last tick.
+    paused: bool,
     /// Cost tracking, when the service's task can be priced.
     spend: Option<Spend>,
     notifier: Option<Notifier>,
@@ -168,6 +170,7 @@ impl Agent {
             own_task: None,
             role,
             overrides: Arc::new(Mutex::new(None)),
+            paused: false,
             spend,
             notifier,
             pools,
@@ -372,6 +375,16 @@ impl Agent {
             Err(cut) => return stopped_tick(tick, cut),
         };
         self.rec.observe(state.desired, now);
+        // Operator intent in the service's tags (`trimtab pause|override`), as a controller reads it.
+        let operator = match core::operator::read(&state.tags) {
+            Ok(op) => op,
+            Err(why) => {
+                warn!(problem = %why, "the service's tags cannot be read; not deciding this tick");
+                tick.error = Some(format!("left alone: {why}"));
+                return tick;
+            }
+        };
+        self.paused = operator.paused;
         tick.service = Some(ServiceView {
             desired: state.desired,
             running: state.running,
@@ -401,7 +414,8 @@ impl Agent {
         let obs = Observation {
             current: Replicas(state.desired),
             samples: gathered.samples,
-            manual_override: self.current_override(now),
+            // An override set through this agent's API comes first, then the service's tag.
+            manual_override: self.current_override(now).or_else(|| operator.active_override(now).cloned()),
             budget_cap,
             deployment_in_progress: state.deployment_in_progress(),
         };
@@ -446,7 +460,8 @@ impl Agent {
             acts: self.role.acts(),
             dry_run: self.cfg.agent.dry_run,
             cut: why.as_deref(),
-            ..Default::default()
+            paused: self.paused,
+            settling: false,
         };
         let intent = plan::plan(d, &cx);
         let plan::Intent::Update { from, to } = intent else {

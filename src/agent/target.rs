@@ -20,6 +20,7 @@ impl Target {
                 pending: 0,
                 deployments: vec![],
                 events: vec![],
+                tags: Default::default(),
             }),
         }
     }

@@ -21,6 +21,9 @@ pub struct ServiceState {
     pub deployments: Vec<Deployment>,
     /// Newest first, as ECS returns them.
     pub events: Vec<(DateTime<Utc>, String)>,
+    /// The service's tags (`include = TAGS`), by key: operator intent (`trimtab:paused`,
+    /// `trimtab:override`) and, for a controller, the policy and bounds.
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -64,9 +67,8 @@ pub struct ServiceInfo {
     /// The cluster as it was asked for (name or ARN).
     pub cluster: String,
     pub name: String,
+    /// Its state, tags included.
     pub state: ServiceState,
-    /// The service's tags (`include = TAGS`), by key.
-    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// One task of the controller's own service, for membership.
@@ -96,7 +98,7 @@ impl Ecs {
         Ecs { client: Client::new(config), cluster: cluster.to_owned(), service: service.to_owned() }
     }
 
-    /// The service's state (`DescribeServices` of this one service).
+    /// The service's state (`DescribeServices` of this one service, with its tags).
     pub async fn describe_service(&self) -> Result<ServiceState, AwsError> {
         const OP: &str = "ecs:DescribeServices";
         let out = self
@@ -104,6 +106,7 @@ impl Ecs {
             .describe_services()
             .cluster(&self.cluster)
             .services(&self.service)
+            .include(ServiceField::Tags)
             .send()
             .await
             .map_err(|e| classify(OP, e))?;
@@ -178,6 +181,7 @@ fn service_state(s: &Service) -> ServiceState {
         pending: count(s.pending_count()),
         deployments,
         events,
+        tags: s.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect(),
     }
 }
 
@@ -367,13 +371,11 @@ impl EcsFleet {
 }
 
 fn service_info(cluster: &str, s: &Service) -> ServiceInfo {
-    let tags = s.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect();
     ServiceInfo {
         arn: s.service_arn().unwrap_or_default().to_owned(),
         cluster: cluster.to_owned(),
         name: s.service_name().unwrap_or_default().to_owned(),
         state: service_state(s),
-        tags,
     }
 }
 

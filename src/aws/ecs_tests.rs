@@ -104,7 +104,7 @@ async fn describe_services_maps_tags_state_and_failures() {
         (s.arn.as_str(), s.cluster.as_str(), s.name.as_str()),
         ("arn:aws:ecs:us-east-1:123456789012:service/prod/checkout", "prod", "checkout")
     );
-    let tags: Vec<(&str, &str)> = s.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let tags: Vec<(&str, &str)> = s.state.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     assert_eq!(
         tags,
         [("trimtab:override", "count=6 until=2026-12-08T18:00:00Z reason=launch"), ("trimtab:policy", "web")]
@@ -142,7 +142,11 @@ async fn the_single_service_client_reads_the_same_state() {
     };
     let s = Ecs::new(&sdk_config(&conn).await, "prod", "web").describe_service().await.unwrap();
     assert_eq!((s.desired, s.running, s.deployment_in_progress()), (2, 2, false));
-    assert_eq!(sent(&server, "DescribeServices").await, [json!({ "cluster": "prod", "services": ["web"] })]);
+    assert_eq!(
+        sent(&server, "DescribeServices").await,
+        [json!({ "cluster": "prod", "services": ["web"], "include": ["TAGS"] })],
+        "the sidecar reads the operator tags too"
+    );
 }
 
 /// Pages of service ARNs: `pages[i]` answers the request with `nextToken` `t{i}` (the first has

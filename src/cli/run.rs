@@ -27,6 +27,9 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
                 .into()
         )),
     };
+    if cfg.agent.mode == config::model::Mode::Controller {
+        return controller(cfg, &args);
+    }
     if !args.local && cfg.service.is_none() {
         bail!(UsageError(format!("{}: {}", cfg.file, super::RUN_NEEDS_SERVICE)));
     }
@@ -51,6 +54,26 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
     }
     if !outcome.ok && args.once {
         bail!(TickFailed);
+    }
+    Ok(())
+}
+
+/// Controller mode: the fleet's loop ([`crate::agent::fleet::run`]); with `--once`, one tick and
+/// its report, service by service.
+fn controller(cfg: config::Config, args: &RunArgs) -> anyhow::Result<()> {
+    if args.local {
+        bail!(UsageError(format!(
+            "{}: --local runs one pretend service on this machine; a controller scales ECS services",
+            cfg.file
+        )));
+    }
+    super::logs::init(matches!(args.log_format, LogFormat::Json));
+    let metadata_uri = std::env::var("ECS_CONTAINER_METADATA_URI_V4").ok().filter(|u| !u.is_empty());
+    let rt = runtime()?;
+    let view = rt.block_on(agent::fleet::run::run(cfg, metadata_uri, args.once))?;
+    rt.shutdown_timeout(agent::RUNTIME_STOP);
+    if args.once {
+        print!("{}", super::fleet::report(&view));
     }
     Ok(())
 }

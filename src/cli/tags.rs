@@ -94,7 +94,7 @@ pub async fn apply(ecs: &EcsFleet, target: &ServiceTarget, change: &Change) -> R
         source,
     })?;
     let info = found(target, described)?;
-    let (set, remove) = plan(change, &info.tags);
+    let (set, remove) = plan(change, &info.state.tags);
     let tagged = |source| TagError::Tag { arn: info.arn.clone(), source };
     ecs.tag(&info.arn, &set).await.map_err(tagged)?;
     ecs.untag(&info.arn, &remove).await.map_err(tagged)?;

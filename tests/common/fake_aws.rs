@@ -46,6 +46,8 @@ pub struct World {
     /// The service's events, `(epoch seconds, message)`, newest first. A scale-out through
     /// `UpdateService` adds a "has started" event, as ECS does once the tasks start.
     pub events: Vec<(i64, String)>,
+    /// The service's tags, answered when `DescribeServices` asks for them (`include: TAGS`).
+    pub tags: Vec<(String, String)>,
 }
 
 /// How a paged operation answers.
@@ -84,6 +86,7 @@ impl Default for World {
             status_codes: BTreeMap::new(),
             omitted: vec![],
             events: vec![],
+            tags: vec![],
         }
     }
 }
@@ -280,7 +283,12 @@ impl Respond for Ecs {
                     })).collect::<Vec<_>>(),
                     "events": w.events.iter().enumerate().map(|(i, (at, message))| json!({
                         "id": format!("event-{i}"), "createdAt": at, "message": message
-                    })).collect::<Vec<_>>()
+                    })).collect::<Vec<_>>(),
+                    "tags": if body["include"].as_array().is_some_and(|i| i.contains(&json!("TAGS"))) {
+                        w.tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>()
+                    } else {
+                        vec![]
+                    }
                 }],
                 "failures": []
             }),

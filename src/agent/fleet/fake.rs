@@ -194,8 +194,8 @@ impl FleetEcs for FakeEcs {
                             updated_at: None,
                         }],
                         events: vec![],
+                        tags: s.tags.clone(),
                     },
-                    tags: s.tags.clone(),
                 }),
                 None => failures.push((n.clone(), "MISSING".to_owned())),
             }

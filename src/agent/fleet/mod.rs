@@ -20,9 +20,11 @@
 //! not be read (the controller then owns nothing), and a service whose tags cannot be read is
 //! reported and left alone while the others go on.
 
+mod aws_ports;
 pub mod fake;
 pub mod membership;
 pub mod ports;
+pub mod run;
 #[cfg(test)]
 mod tests;
 
@@ -308,7 +310,10 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             count(calls, "ecs:DescribeServices", 1);
             let (found, _) = self.ecs.describe_services(cluster, chunk).await?;
             tagged.extend(
-                found.iter().filter(|s| s.tags.contains_key(tag)).map(|s| format!("{cluster}/{}", s.name)),
+                found
+                    .iter()
+                    .filter(|s| s.state.tags.contains_key(tag))
+                    .map(|s| format!("{cluster}/{}", s.name)),
             );
         }
         Ok(tagged)
@@ -374,7 +379,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             m.view.problem = None;
             let policy_name = match (&m.origin, &tag) {
                 (Origin::Listed(p), _) => p.clone(),
-                (Origin::Discovered, Some(t)) => match info.tags.get(t) {
+                (Origin::Discovered, Some(t)) => match info.state.tags.get(t) {
                     Some(v) => v.trim().to_owned(),
                     None => {
                         release.push(key.clone());
@@ -383,7 +388,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 },
                 (Origin::Discovered, None) => continue,
             };
-            let bound = |k: &str| info.tags.get(k).cloned();
+            let bound = |k: &str| info.state.tags.get(k).cloned();
             let pkey: PolicyKey = (policy_name.clone(), bound(MIN_TAG), bound(MAX_TAG));
             if m.owned.as_ref().is_none_or(|o| o.key != pkey) {
                 match resolve_policy(&self.fleet, &pkey, &m.cluster, &m.name) {
@@ -531,7 +536,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         for (key, info) in infos {
             let Some(m) = self.managed.get_mut(key) else { continue };
             let Some(o) = m.owned.as_mut() else { continue };
-            let op = match operator::read(&info.tags) {
+            let op = match operator::read(&info.state.tags) {
                 Ok(op) => op,
                 Err(why) => {
                     warn!(service = %key, problem = %why, "left alone: its tags cannot be read");

@@ -1,0 +1,123 @@
+//! The controller's driver: the loop around [`Controller::tick`], as thin as the sidecar's.
+//! Signals first; then a tick at every slot of `agent.interval` until SIGTERM/SIGINT, each
+//! published to the API ([`crate::api::fleet`]). A tick in progress at a signal is waited for
+//! within [`super::super::SHUTDOWN_GRACE`]: a change it started is bounded by its own 8 s.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Utc;
+use tracing::{info, warn};
+
+use super::ports::SystemClock;
+use super::{Controller, Settings};
+use crate::aws::{self, CloudWatch, Connection, EcsFleet};
+use crate::config::model::Config;
+use crate::status::FleetView;
+
+/// Runs the controller until SIGTERM/SIGINT, or for one tick with `once` (its view returned).
+pub async fn run(cfg: Config, metadata_uri: Option<String>, once: bool) -> anyhow::Result<FleetView> {
+    let fleet = cfg
+        .fleet
+        .clone()
+        .with_context(|| format!("{}: controller mode needs [[services]] or [discovery]", cfg.file))?;
+    let interval = cfg.agent.interval.to_std().context("agent.interval")?;
+    let token = crate::agent::token::api_token(&cfg.agent, std::env::var("TRIMTAB_API_TOKEN").ok())?;
+    if !once {
+        crate::agent::token::check_listen(cfg.agent.listen, token.as_deref())?;
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        crate::agent::run::shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let c = &fleet.controller;
+    let conn = Connection {
+        region: c.region.clone(),
+        endpoint_url: c.endpoint_url.clone(),
+        retries: true,
+        ..Connection::default()
+    };
+    let sdk = aws::sdk_config(&conn).await;
+    anyhow::ensure!(
+        sdk.region().is_some(),
+        "{}: no AWS region: set [controller].region or AWS_REGION",
+        cfg.file
+    );
+    let shares = c.cluster.is_some() && c.service.is_some();
+    let me = match (shares, &metadata_uri) {
+        (false, _) => None,
+        (true, Some(uri)) => {
+            let http = crate::sources::http_client();
+            let arn = crate::sources::task::own_task_arn(&http, uri)
+                .await
+                .map_err(anyhow::Error::msg)
+                .context("cannot read this task's ARN from the task metadata endpoint")?;
+            Some(arn)
+        }
+        (true, None) => anyhow::bail!(
+            "{}: [controller] cluster and service name the service this controller shares the fleet with, \
+             but this process is not in an ECS task (no ECS_CONTAINER_METADATA_URI_V4), so it cannot be one of \
+             its members. Run it as that service's task, or remove [controller] cluster and service to run it alone",
+            cfg.file
+        ),
+    };
+    let settings = Settings { interval, dry_run: cfg.agent.dry_run, me };
+    let mut ctl = Controller::new(fleet, settings, EcsFleet::new(&sdk), CloudWatch::new(&sdk), SystemClock);
+    if once {
+        return Ok(ctl.tick().await.clone());
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.agent.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (agent.listen)", cfg.agent.listen))?;
+    info!(listen = %listener.local_addr()?, interval = ?interval, dry_run = cfg.agent.dry_run, "trimtab controller started");
+    let (view_tx, view_rx) = tokio::sync::watch::channel(Arc::new(ctl.view().clone()));
+    let state = crate::api::fleet::FleetState {
+        view: view_rx,
+        started_at: Utc::now(),
+        interval_seconds: cfg.agent.interval.num_seconds(),
+    };
+    let server =
+        tokio::spawn(crate::api::fleet::serve(listener, state, crate::agent::run::stopped(stop_rx.clone())));
+    let mut ticker = crate::agent::Schedule::new(interval);
+    loop {
+        tokio::select! {
+            biased;
+            _ = crate::agent::run::stopped(stop_rx.clone()) => break,
+            _ = ticker.tick() => {}
+        }
+        let tick = ctl.tick();
+        tokio::pin!(tick);
+        let view = tokio::select! {
+            v = &mut tick => v.clone(),
+            _ = crate::agent::run::stopped(stop_rx.clone()) => {
+                match tokio::time::timeout(crate::agent::SHUTDOWN_GRACE, tick).await {
+                    Ok(v) => v.clone(),
+                    Err(_) => {
+                        warn!("the tick did not end within the shutdown grace; stopping without it");
+                        break;
+                    }
+                }
+            }
+        };
+        log_tick(&view);
+        view_tx.send_replace(Arc::new(view));
+        ticker.skip_missed();
+    }
+    info!("shutting down");
+    let _ = tokio::time::timeout(crate::agent::run::SERVER_STOP, server).await;
+    Ok(view_tx.borrow().as_ref().clone())
+}
+
+fn log_tick(v: &FleetView) {
+    let count = |s: &str| v.services.values().filter(|x| x.standing == s).count();
+    let calls: u32 = v.calls.values().sum();
+    info!(
+        members = v.members.len(),
+        acting = count("acting"),
+        settling = count("settling"),
+        elsewhere = count("elsewhere"),
+        aws_calls = calls,
+        "controller tick"
+    );
+}
