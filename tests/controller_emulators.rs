@@ -1,0 +1,179 @@
+//! Issue 15: the controller against real AWS API emulators on 127.0.0.1 — moto for ECS (services,
+//! tags, `ListServices`, `DescribeServices` with `include = TAGS`, `UpdateService`), LocalStack for
+//! CloudWatch (the load, and the controller's own metrics a restart rebuilds its cooldowns from).
+//! The controller runs in-process on the SDK ports, alone (no `[controller]` service: moto runs no
+//! tasks, so membership is the fakes' business, see tests/fleet.rs).
+
+#[path = "common/emulators.rs"]
+mod emulators;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_ecs::types::{ContainerDefinition, LaunchType, Tag};
+use chrono::{TimeDelta, Utc};
+use trimtab::agent::fleet::ports::SystemClock;
+use trimtab::agent::fleet::{Controller, Settings};
+use trimtab::aws::{CloudWatch, Connection, EcsFleet, Published};
+use trimtab::config::model::{ControllerConfig, Discovery, FleetConfig};
+use trimtab::status::{Action, FleetView};
+
+const POLICY: &str = r#"
+[scaling]
+min = 1
+max = 20
+scale_out_cooldown = "5m"
+
+[[scaling.metrics]]
+name = "cpu"
+source = "ecs"
+kind = "cpu"
+target = 50
+weight = 1
+"#;
+
+fn connection(endpoint: &str) -> Connection {
+    Connection {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint.into()),
+        retries: true,
+        static_credentials: Some(("test".into(), "test".into())),
+        bulk: false,
+    }
+}
+
+async fn ecs() -> (aws_sdk_ecs::Client, EcsFleet) {
+    let sdk = trimtab::aws::sdk_config(&connection(emulators::moto())).await;
+    (aws_sdk_ecs::Client::new(&sdk), EcsFleet::new(&sdk))
+}
+
+async fn cloudwatch() -> CloudWatch {
+    CloudWatch::new(&trimtab::aws::sdk_config(&connection(emulators::localstack())).await)
+}
+
+fn tag(k: &str, v: &str) -> Tag {
+    Tag::builder().key(k).value(v).build()
+}
+
+async fn service(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str, tags: Vec<Tag>) {
+    let app = ContainerDefinition::builder()
+        .name("app")
+        .image("public.ecr.aws/nginx/nginx:latest")
+        .memory(512)
+        .build();
+    ecs.register_task_definition().family(name).container_definitions(app).send().await.unwrap();
+    ecs.create_service()
+        .cluster(cluster)
+        .service_name(name)
+        .task_definition(name)
+        .desired_count(2)
+        .launch_type(LaunchType::Ec2)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn desired(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str) -> i32 {
+    let out = ecs.describe_services().cluster(cluster).services(name).send().await.unwrap();
+    out.services()[0].desired_count()
+}
+
+fn fleet(clusters: &[&str]) -> FleetConfig {
+    let scaling = trimtab::config::from_str("policy.toml", POLICY).unwrap().scaling;
+    FleetConfig {
+        controller: ControllerConfig {
+            region: Some("us-east-1".into()),
+            endpoint_url: None,
+            cluster: None,
+            service: None,
+            container: "trimtab".into(),
+        },
+        policies: BTreeMap::from([("web".to_owned(), scaling)]),
+        templates: BTreeMap::new(),
+        services: vec![],
+        discovery: Some(Discovery {
+            clusters: clusters.iter().map(|c| (*c).to_owned()).collect(),
+            tag: "trimtab:policy".into(),
+            interval: TimeDelta::minutes(5),
+        }),
+    }
+}
+
+async fn controller(clusters: &[&str]) -> Controller<EcsFleet, CloudWatch, SystemClock> {
+    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None };
+    Controller::new(fleet(clusters), settings, ecs().await.1, cloudwatch().await, SystemClock)
+}
+
+fn action<'a>(v: &'a FleetView, key: &str) -> Option<&'a Action> {
+    v.services.get(key).and_then(|s| s.action.as_ref())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_tags_pause_and_override_on_moto_survive_a_restart() {
+    let (ecs, _) = ecs().await;
+    let pid = std::process::id();
+    let (a, b) = (format!("ctl-a-{pid}"), format!("ctl-b-{pid}"));
+    for c in [&a, &b] {
+        ecs.create_cluster().cluster_name(c).send().await.unwrap();
+    }
+    let until = (Utc::now() + TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let policy = || tag("trimtab:policy", "web");
+    service(&ecs, &a, "web", vec![policy()]).await;
+    service(&ecs, &b, "api", vec![policy(), tag("team", "payments")]).await;
+    service(&ecs, &a, "bad", vec![policy(), tag("trimtab:max", "lots")]).await;
+    service(&ecs, &b, "plain", vec![tag("team", "payments")]).await;
+    service(&ecs, &a, "paused", vec![policy(), tag("trimtab:paused", "true")]).await;
+    service(
+        &ecs,
+        &b,
+        "held",
+        vec![policy(), tag("trimtab:override", &format!("count=5 until={until} reason=launch"))],
+    )
+    .await;
+    // Every service runs hot: 90 % CPU on 2 tasks asks for 4 at a target of 50.
+    let cw = cloudwatch().await;
+    let at = Utc::now() - TimeDelta::minutes(2);
+    for (c, n) in [(&a, "web"), (&b, "api"), (&a, "bad"), (&b, "plain"), (&a, "paused"), (&b, "held")] {
+        let dims = [("ClusterName".to_owned(), c.clone()), ("ServiceName".to_owned(), n.to_owned())];
+        let cpu = [Published { name: "CPUUtilization", value: 90.0, count: false }];
+        cw.put_metric_data("AWS/ECS", &dims, &cpu, at).await.unwrap();
+    }
+
+    let mut ctl = controller(&[&a, &b]).await;
+    let v = ctl.tick().await.clone();
+    assert_eq!(v.discovery.as_ref().map(|d| (d.adopted, d.error.clone())), Some((5, None)), "{v:#?}");
+    let key = |c: &str, n: &str| format!("{c}/{n}");
+    assert!(!v.services.contains_key(&key(&b, "plain")), "no tag, not adopted");
+    // Two services scaled in one tick, on their own load.
+    assert_eq!(action(&v, &key(&a, "web")), Some(&Action::Applied { from: 2, to: 4 }), "{v:#?}");
+    assert_eq!(action(&v, &key(&b, "api")), Some(&Action::Applied { from: 2, to: 4 }));
+    assert_eq!((desired(&ecs, &a, "web").await, desired(&ecs, &b, "api").await), (4, 4));
+    // The override holds 5; the pause changes nothing; the bad tag is reported, nothing else.
+    assert_eq!((desired(&ecs, &b, "held").await, desired(&ecs, &a, "paused").await), (5, 2));
+    assert_eq!(action(&v, &key(&a, "paused")), Some(&Action::Paused { from: 2, to: 4 }));
+    let bad = v.services[&key(&a, "bad")].problem.clone().unwrap_or_default();
+    assert!(bad.contains("trimtab:max") && bad.contains("lots"), "{bad}");
+    assert_eq!((desired(&ecs, &a, "bad").await, desired(&ecs, &b, "plain").await), (2, 2));
+
+    // The policy tag goes from api: released, its count left as it is.
+    let api_arn = ecs.describe_services().cluster(&b).services("api").send().await.unwrap().services()[0]
+        .service_arn()
+        .unwrap()
+        .to_owned();
+    ecs.untag_resource().resource_arn(&api_arn).tag_keys("trimtab:policy").send().await.unwrap();
+    let v = ctl.tick().await.clone();
+    assert!(!v.services.contains_key(&key(&b, "api")), "{v:#?}");
+    assert_eq!(desired(&ecs, &b, "api").await, 4);
+
+    // A new controller process: the tags still hold, and the scale-out a minute ago still
+    // counts (its cooldown comes back from the ScaleOut metric the first one published).
+    drop(ctl);
+    let mut ctl = controller(&[&a, &b]).await;
+    let v = ctl.tick().await.clone();
+    assert_eq!(action(&v, &key(&a, "paused")), Some(&Action::Paused { from: 2, to: 4 }), "{v:#?}");
+    assert_eq!(desired(&ecs, &a, "paused").await, 2);
+    assert_eq!(desired(&ecs, &b, "held").await, 5);
+    assert_eq!(v.services[&key(&a, "web")].reason.as_deref(), Some("scale_out_cooldown"), "{v:#?}");
+    assert_eq!(desired(&ecs, &a, "web").await, 4);
+}
