@@ -554,7 +554,7 @@ async fn pause_override_and_resume_write_exactly_the_operator_tags_on_moto() {
             "override cleared on {cluster}/checkout ({checkout}): trimtab scales it on its metrics again"
         )
     );
-    assert_eq!(tags_of(&ecs, checkout).await, [policy.clone()]);
+    assert_eq!(tags_of(&ecs, checkout).await, std::slice::from_ref(&policy));
     assert_eq!(tags_of(&ecs, search).await, [policy], "the other service is untouched");
 
     let out = operator(&["pause", "--cluster", &cluster, "--service", "nope"]).await;
