@@ -258,18 +258,23 @@ async fn issue_14_sigterm_during_update_service_waits_for_the_change_and_exits_c
     assert_eq!(fake.world.lock().unwrap().desired, 6);
 }
 
-/// The Terraform module gives the trimtab container time to shut down as the agent does.
+/// The Terraform modules (the sidecar's and the fleet controller's) give the trimtab container
+/// time to shut down as the agent does.
 #[test]
 fn the_modules_stop_timeout_leaves_room_for_the_shutdown() {
-    let main = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/terraform/main.tf")).unwrap();
-    let container = main.split("trimtab_container = {").nth(1).expect("the trimtab container");
-    let line = container.lines().find(|l| l.trim_start().starts_with("stopTimeout")).expect("a stopTimeout");
-    let secs: u64 = line.split('=').nth(1).unwrap().trim().parse().unwrap();
-    assert!(
-        Duration::from_secs(secs) >= SHUTDOWN_BOUND + Duration::from_secs(2),
-        "stopTimeout {secs} s leaves no room for the agent's {SHUTDOWN_BOUND:?}"
-    );
-    assert!(secs <= 120, "Fargate allows at most 120 s");
+    for file in ["terraform/main.tf", "terraform/controller/main.tf"] {
+        let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+        let main = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let container = main.split("trimtab_container = {").nth(1).expect("the trimtab container");
+        let line =
+            container.lines().find(|l| l.trim_start().starts_with("stopTimeout")).expect("a stopTimeout");
+        let secs: u64 = line.split('=').nth(1).unwrap().trim().parse().unwrap();
+        assert!(
+            Duration::from_secs(secs) >= SHUTDOWN_BOUND + Duration::from_secs(2),
+            "{file}: stopTimeout {secs} s leaves no room for the agent's {SHUTDOWN_BOUND:?}"
+        );
+        assert!(secs <= 120, "{file}: Fargate allows at most 120 s");
+    }
 }
 
 /// Issue 14: at DEBUG and TRACE the SDK's own targets logged the access key id (and more). No

@@ -2,6 +2,8 @@
 //! it is not granted:
 //! - the actions of `data "aws_iam_policy_document" "task"` in `terraform/main.tf` (the sidecar
 //!   agent) are `trimtab::aws::AGENT_OPERATIONS` plus [`ON_BEHALF`], no more, no fewer;
+//! - those of the same document in `terraform/controller/main.tf` (the fleet controller) are
+//!   `trimtab::aws::CONTROLLER_OPERATIONS`, no more, no fewer;
 //! - every AWS operation an adapter in `src/aws/*.rs` names (`classify("ecs:UpdateService", e)`,
 //!   `const OP: &str = "ecs:DescribeServices"`) is in `OPERATIONS`, and every entry of
 //!   `OPERATIONS` is named by an adapter, so a new call without a permission fails here;
@@ -225,6 +227,13 @@ fn the_task_role_grants_exactly_the_operations_the_agent_calls() {
     let wanted = set(&[trimtab::aws::AGENT_OPERATIONS, ON_BEHALF]);
     let source = format!("trimtab::aws::AGENT_OPERATIONS + {ON_BEHALF:?}");
     assert_grants("main.tf", &task_role_actions("main.tf"), &wanted, &source);
+}
+
+#[test]
+fn the_controller_role_grants_exactly_the_operations_the_controller_calls() {
+    let file = "controller/main.tf";
+    let wanted = set(&[trimtab::aws::CONTROLLER_OPERATIONS]);
+    assert_grants(file, &task_role_actions(file), &wanted, "trimtab::aws::CONTROLLER_OPERATIONS");
 }
 
 #[test]

@@ -201,9 +201,11 @@ pub struct ServiceTarget {
     pub endpoint_url: Option<String>,
 }
 
+/// `trimtab override`: a count and when it ends (`--for` or `--until`), or `--clear`.
 #[derive(Clone, Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("when").args(["duration", "until"])))]
 pub struct OverrideArgs {
+    /// The service and how to reach ECS.
     #[command(flatten)]
     pub target: ServiceTarget,
     /// Hold this many tasks (the policy's bounds still apply).

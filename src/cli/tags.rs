@@ -35,8 +35,10 @@ pub enum Change {
 /// Why a tag command failed (exit code 1).
 #[derive(Debug, thiserror::Error)]
 pub enum TagError {
+    /// ECS did not return the service (`reason`: its failure, e.g. `MISSING`).
     #[error("service {service} not found in cluster {cluster}: {reason}")]
     NotFound { cluster: String, service: String, reason: String },
+    /// `DescribeServices` failed.
     #[error("cannot read service {service} of cluster {cluster}")]
     Describe {
         cluster: String,
@@ -44,6 +46,7 @@ pub enum TagError {
         #[source]
         source: AwsError,
     },
+    /// `TagResource` or `UntagResource` failed.
     #[error("cannot change the tags of {arn}")]
     Tag {
         arn: String,

@@ -1,0 +1,11 @@
+# Provider requirements of the trimtab fleet controller module.
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.0"
+    }
+  }
+}
