@@ -64,19 +64,15 @@ pub const AGENT_OPERATIONS: &[&str] = &[
 ];
 
 /// What the fleet controller calls (issue 15): discovery (`ListServices`, `DescribeServices`
-/// with tags), membership (`ListTasks`, `DescribeTasks` of its own service), the size of a
-/// service's tasks (`DescribeTaskDefinition`), scaling (`UpdateService`), the operator tags
-/// (`TagResource`, `UntagResource`), metrics in and out. The task role of
-/// `terraform/controller/` grants exactly these.
+/// with tags), membership (`ListTasks`, `DescribeTasks` of its own service), scaling
+/// (`UpdateService`), metrics in and out. It reads the operator tags but never writes them. The
+/// task role of `terraform/controller/` grants exactly these.
 pub const CONTROLLER_OPERATIONS: &[&str] = &[
     "ecs:DescribeServices",
     "ecs:UpdateService",
     "ecs:ListServices",
     "ecs:ListTasks",
     "ecs:DescribeTasks",
-    "ecs:DescribeTaskDefinition",
-    "ecs:TagResource",
-    "ecs:UntagResource",
     "cloudwatch:GetMetricData",
     "cloudwatch:PutMetricData",
 ];

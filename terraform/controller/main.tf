@@ -170,10 +170,10 @@ data "aws_iam_policy_document" "assume" {
 # IAM: task role (what the controller may do). tests/iam.rs checks that the actions below are
 # exactly trimtab::aws::CONTROLLER_OPERATIONS. Which ECS actions take which condition keys is
 # from the Service Authorization Reference, "Actions, resources, and condition keys for Amazon
-# Elastic Container Service": UpdateService, TagResource and UntagResource on a service take
-# aws:ResourceTag/${TagKey} (the last two also aws:TagKeys); ListServices has no resource type
-# (only ecs:cluster); ListTasks and DescribeTasks take ecs:cluster; DescribeTaskDefinition,
-# GetMetricData and PutMetricData have no resource type.
+# Elastic Container Service": UpdateService on a service takes aws:ResourceTag/${TagKey};
+# ListServices has no resource type (only ecs:cluster); ListTasks and DescribeTasks take
+# ecs:cluster; GetMetricData and PutMetricData have no resource type. The controller never
+# writes tags: operators set pause and override with their own credentials (trimtab pause).
 ################################################################################
 
 data "aws_iam_policy_document" "task" {
@@ -214,27 +214,6 @@ data "aws_iam_policy_document" "task" {
     }
   }
 
-  # The operator tags (pause, override) of those same services, and no other tag key: the
-  # controller can neither adopt a service nor change its policy.
-  statement {
-    sid       = "OperatorTagsOfTaggedServices"
-    effect    = "Allow"
-    actions   = ["ecs:TagResource", "ecs:UntagResource"]
-    resources = local.managed_service_arns
-
-    condition {
-      test     = "Null"
-      variable = "aws:ResourceTag/${var.policy_tag}"
-      values   = ["false"]
-    }
-
-    condition {
-      test     = "ForAllValues:StringEquals"
-      variable = "aws:TagKeys"
-      values   = var.controller_tag_keys
-    }
-  }
-
   # [[services]] named in the config without the policy tag: by ARN.
   dynamic "statement" {
     for_each = length(local.untagged_arns) > 0 ? [1] : []
@@ -243,22 +222,6 @@ data "aws_iam_policy_document" "task" {
       effect    = "Allow"
       actions   = ["ecs:UpdateService"]
       resources = local.untagged_arns
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(local.untagged_arns) > 0 ? [1] : []
-    content {
-      sid       = "OperatorTagsOfListedServices"
-      effect    = "Allow"
-      actions   = ["ecs:TagResource", "ecs:UntagResource"]
-      resources = local.untagged_arns
-
-      condition {
-        test     = "ForAllValues:StringEquals"
-        variable = "aws:TagKeys"
-        values   = var.controller_tag_keys
-      }
     }
   }
 
@@ -274,14 +237,6 @@ data "aws_iam_policy_document" "task" {
       variable = "ecs:cluster"
       values   = [local.cluster_arn]
     }
-  }
-
-  # The CPU and memory of the revision a service runs (cost). No resource-level permissions.
-  statement {
-    sid       = "ReadTaskSizes"
-    effect    = "Allow"
-    actions   = ["ecs:DescribeTaskDefinition"]
-    resources = ["*"]
   }
 
   statement {

@@ -114,13 +114,13 @@ variable "managed_clusters" {
 }
 
 variable "policy_tag" {
-  description = "The tag key that marks a service as the controller's ([discovery] tag). UpdateService, TagResource and UntagResource are allowed only on services that carry it."
+  description = "The tag key that marks a service as the controller's ([discovery] tag). UpdateService is allowed only on services that carry it."
   type        = string
   default     = "trimtab:policy"
 }
 
 variable "untagged_services" {
-  description = "Services named in [[services]] that do not carry policy_tag, as CLUSTER/SERVICE: they get UpdateService, TagResource and UntagResource by ARN instead."
+  description = "Services named in [[services]] that do not carry policy_tag, as CLUSTER/SERVICE: they get UpdateService by ARN instead."
   type        = list(string)
   default     = []
 
@@ -128,12 +128,6 @@ variable "untagged_services" {
     condition     = alltrue([for s in var.untagged_services : can(regex("^[A-Za-z0-9_-]{1,255}/[A-Za-z0-9_-]{1,255}$", s))])
     error_message = "untagged_services must be CLUSTER/SERVICE names."
   }
-}
-
-variable "controller_tag_keys" {
-  description = "The only tag keys the controller may set or remove on a managed service (the operator tags). It can never write policy_tag, so it cannot adopt a service or change a service's policy."
-  type        = list(string)
-  default     = ["trimtab:paused", "trimtab:override"]
 }
 
 variable "metrics_namespace" {
