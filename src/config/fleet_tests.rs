@@ -1,5 +1,6 @@
 //! Controller mode's config (issue 15): the example is read as written; each refusal is located
-//! at its file, line, column and key path.
+//! at its file, line, column and key path; the tags a controller reads at run time are checked
+//! by the rules the config's own policies are.
 
 use chrono::TimeDelta;
 
@@ -351,4 +352,98 @@ fn every_example_loads() {
     }
     loaded.sort();
     assert!(loaded.contains(&"controller.toml".to_owned()) && loaded.len() >= 4, "{loaded:?}");
+}
+
+// ---- the tags a controller reads at run time ----
+
+/// A fleet with `[policies.web]` (2..40, a business-hours window with min 4) and `[policies.queue]`
+/// (0..50 on an SQS backlog), and every template.
+fn tagged_fleet() -> FleetConfig {
+    from_str("controller.toml", EXAMPLE).unwrap().fleet.unwrap()
+}
+
+/// The policy tag's value, the min and max tags' (if any), and what comes of them.
+type Tags<'a, T> = (&'a str, Option<&'a str>, Option<&'a str>, T);
+
+#[test]
+fn tags_name_a_policy_and_set_its_bounds() {
+    let f = tagged_fleet();
+    let bounds = |name: &str, min: Option<&str>, max: Option<&str>| {
+        fleet::policy_for(&f, name, min, max)
+            .map(|s| (s.template, s.policy.bounds.min().get(), s.policy.bounds.max().get()))
+    };
+    let ok: &[Tags<(&str, u32, u32)>] = &[
+        ("web", None, None, ("web-balanced", 2, 40)),
+        ("web", Some("4"), Some("8"), ("web-balanced", 4, 8)),
+        ("web", Some(" 6 "), None, ("web-balanced", 6, 40)),
+        ("worker", Some("0"), Some("10000"), ("batch-cost-optimized", 0, 10000)),
+        ("dev-minimal", None, Some("2"), ("dev-minimal", 1, 2)),
+        ("web-balanced", Some("3"), None, ("web-balanced", 3, 10)),
+    ];
+    for (name, min, max, want) in ok {
+        assert_eq!(
+            bounds(name, *min, *max),
+            Ok((want.0.to_owned(), want.1, want.2)),
+            "{name} {min:?} {max:?}"
+        );
+    }
+    let refused: &[Tags<&str>] = &[
+        ("web", None, Some("lots"), "tag trimtab:max = \"lots\": not a whole number"),
+        ("web", Some("2.5"), None, "tag trimtab:min = \"2.5\": not a whole number"),
+        ("web", Some("-1"), None, "tag trimtab:min = \"-1\": must be a whole number from 0 to 10000"),
+        ("web", None, Some("10001"), "tag trimtab:max = \"10001\": must be a whole number from 0 to 10000"),
+        ("web", Some("50"), None, "tag trimtab:min = \"50\": above the policy's max (40)"),
+        ("web", None, Some("1"), "tag trimtab:max = \"1\": below the policy's min (2)"),
+        (
+            "web",
+            Some("9"),
+            Some("5"),
+            "tags trimtab:min = \"9\" and trimtab:max = \"5\": min must not exceed max",
+        ),
+        (
+            "web",
+            None,
+            Some("3"),
+            "tag trimtab:max = \"3\": the policy's schedule window \"business-hours\": window bounds are empty: min 4 > max 3",
+        ),
+        (
+            "gpu",
+            None,
+            None,
+            "tag trimtab:policy = \"gpu\": no such policy; [policies]: web, worker; templates: api-performance, batch-cost-optimized, dev-minimal, ml-gpu, web-aggressive, web-balanced",
+        ),
+        (
+            "ml-gpu",
+            None,
+            None,
+            "tag trimtab:policy = \"ml-gpu\": template \"ml-gpu\" reads metric \"latency_p95_ms\" from the app's Prometheus endpoint inside a task, but a controller reads CloudWatch only: use a [policies.NAME] with template = \"ml-gpu\" and [[policies.NAME.metrics]] from source = \"ecs\" or \"cloudwatch\"",
+        ),
+    ];
+    for (name, min, max, want) in refused {
+        assert_eq!(bounds(name, *min, *max), Err((*want).to_owned()), "{name} {min:?} {max:?}");
+    }
+}
+
+/// `trimtab:min = "0"` is held to the rule `[scaling]`'s `min = 0` is: a way back from zero.
+#[test]
+fn a_tag_may_bring_min_to_zero_only_with_a_way_back() {
+    let f = tagged_fleet();
+    let e = fleet::policy_for(&f, "dev-minimal", Some("0"), None).unwrap_err();
+    assert!(e.starts_with("tag trimtab:min = \"0\": min = 0 could never scale up again"), "{e}");
+    let scaling_rule = errors("[scaling]\nmin = 0\n");
+    assert!(
+        scaling_rule[0].ends_with(&e["tag trimtab:min = \"0\": ".len()..]),
+        "the same rule, in the same words"
+    );
+    // The web policy's business-hours window raises min, so it wakes; the worker's queue wakes it.
+    assert!(fleet::policy_for(&f, "web", Some("0"), None).is_ok());
+    assert!(fleet::policy_for(&f, "worker", Some("0"), None).is_ok());
+    // A discovery tag of its own is named in the messages.
+    let mut f = f;
+    f.discovery.as_mut().unwrap().tag = "team:scaling".into();
+    assert!(
+        fleet::policy_for(&f, "nope", None, None)
+            .unwrap_err()
+            .starts_with("tag team:scaling = \"nope\": no such policy")
+    );
 }

@@ -6,7 +6,8 @@
 //! controller's `[policies.NAME]`) and checks every value, again collecting every problem.
 //! Nothing is applied unless both phases pass. Each problem is then located —
 //! `FILE:LINE:COL: key.path: message` — in the user's file, or in the template's file when the
-//! offending value came from the template.
+//! offending value came from the template. [`fleet`] holds what a controller checks at run time:
+//! the policy a discovered service's tags ask for.
 
 pub mod duration;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod validate;
 use std::path::Path;
 
 pub use error::{ConfigError, Diagnostic};
+pub use fleet::policy_for;
 pub use model::{
     AgentConfig, Architecture, Budget, Config, CostConfig, FleetConfig, LaunchType, MetricSource, Mode,
     NotifyTarget, ScalingConfig, ServiceConfig, SourceKind,

@@ -23,6 +23,10 @@ use super::error::Problems;
 use super::model::{Config, Mode};
 use super::raw::{RawConfig, RawScaling};
 
+pub(super) use fleet::unreadable_template;
+pub(super) use scaling::{CANNOT_LEAVE_ZERO, can_leave_zero};
+pub(super) use schedule::conflict;
+
 /// The shipped templates' `[scaling]` tables as written, by name.
 pub type Templates = BTreeMap<&'static str, RawScaling>;
 
