@@ -17,6 +17,8 @@ pub struct Config {
     pub file: String,
     pub agent: AgentConfig,
     pub service: Option<ServiceConfig>,
+    /// `[scaling]` over its template. In controller mode, where `[scaling]` is refused, the
+    /// default template's policy; each service's policy is in [`Config::fleet`] instead.
     pub scaling: ScalingConfig,
     pub budget: Option<Budget>,
     pub alarms: AlarmsConfig,
@@ -278,6 +280,10 @@ pub enum Mode {
     Controller,
 }
 
+impl Mode {
+    pub const NAMES: &'static [&'static str] = &["sidecar", "controller"];
+}
+
 /// Controller mode: what it scales and where it runs. Present exactly when `agent.mode =
 /// "controller"`.
 #[derive(Clone, Debug, PartialEq)]
@@ -292,6 +298,21 @@ pub struct FleetConfig {
     pub services: Vec<FleetService>,
     pub discovery: Option<Discovery>,
 }
+
+impl FleetConfig {
+    /// The policy `name` stands for: a `[policies]` entry first, else a shipped template.
+    pub fn policy(&self, name: &str) -> Option<&ScalingConfig> {
+        self.policies.get(name).or_else(|| self.templates.get(name))
+    }
+
+    /// The tag that names a discovered service's policy.
+    pub fn policy_tag(&self) -> &str {
+        self.discovery.as_ref().map_or(DEFAULT_DISCOVERY_TAG, |d| d.tag.as_str())
+    }
+}
+
+/// `controller.container` unless the file says otherwise.
+pub const DEFAULT_CONTAINER: &str = "trimtab";
 
 /// `[controller]`.
 #[derive(Clone, Debug, PartialEq)]
@@ -314,6 +335,11 @@ pub struct FleetService {
     pub name: String,
     pub policy: String,
 }
+
+/// `discovery.tag` unless the file says otherwise.
+pub const DEFAULT_DISCOVERY_TAG: &str = "trimtab:policy";
+/// `discovery.interval` unless the file says otherwise.
+pub const DEFAULT_DISCOVERY_INTERVAL: &str = "5m";
 
 /// `[discovery]`: adopt every service of `clusters` that carries `tag`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,12 +6,27 @@ use serde::de::DeserializeOwned;
 use toml::de::DeTable;
 
 use super::error::{Diagnostic, Problems};
-use super::raw::{RawConfig, RawMetric, RawNotify, RawPool, RawScaling, RawSchedule};
+use super::raw::{
+    RawConfig, RawFleetService, RawMetric, RawNotify, RawPolicy, RawPool, RawScaling, RawSchedule,
+};
 use super::span::SpanIndex;
 
 pub const SECTIONS: &[&str] = &[
-    "agent", "service", "scaling", "schedule", "budget", "cost", "notify", "alarms", "pools", "vertical",
+    "agent",
+    "service",
+    "scaling",
+    "schedule",
+    "budget",
+    "cost",
+    "notify",
+    "alarms",
+    "pools",
+    "vertical",
     "local",
+    "controller",
+    "policies",
+    "services",
+    "discovery",
 ];
 
 /// A parsed file: the raw config and where its keys are.
@@ -68,6 +83,10 @@ fn sections(table: toml::Table, problems: &mut Problems) -> RawConfig {
             "pools" => raw.pools = pools(value, problems),
             "vertical" => raw.vertical = section(value, "vertical", problems),
             "local" => raw.local = section(value, "local", problems),
+            "controller" => raw.controller = section(value, "controller", problems),
+            "policies" => raw.policies = policies(value, problems),
+            "services" => raw.services = elements::<RawFleetService>(value, "services", problems),
+            "discovery" => raw.discovery = section(value, "discovery", problems),
             other => {
                 problems.push(other, format!("unknown section; expected one of {}", SECTIONS.join(", ")))
             }
@@ -77,14 +96,40 @@ fn sections(table: toml::Table, problems: &mut Problems) -> RawConfig {
 }
 
 fn scaling(value: toml::Value, problems: &mut Problems) -> Option<RawScaling> {
-    let toml::Value::Table(mut t) = value else {
+    let toml::Value::Table(t) = value else {
         problems.push("scaling", "expected a table");
         return None;
     };
-    let metrics = t.remove("metrics").map(|m| elements::<RawMetric>(m, "scaling.metrics", problems));
-    let mut s: RawScaling = section(toml::Value::Table(t), "scaling", problems)?;
+    policy_table(t, "scaling", problems)
+}
+
+/// A `[scaling]`-shaped table at `path`, its metrics read element by element.
+fn policy_table(mut t: toml::Table, path: &str, problems: &mut Problems) -> Option<RawScaling> {
+    let at = format!("{path}.metrics");
+    let metrics = t.remove("metrics").map(|m| elements::<RawMetric>(m, &at, problems));
+    let mut s: RawScaling = section(toml::Value::Table(t), path, problems)?;
     s.metrics = metrics;
     Some(s)
+}
+
+/// `[policies.NAME]` tables: each a `[scaling]` table with its own `schedule` windows.
+fn policies(value: toml::Value, problems: &mut Problems) -> Vec<(String, Option<RawPolicy>)> {
+    let toml::Value::Table(t) = value else {
+        problems.push("policies", "expected tables of policies ([policies.NAME])");
+        return vec![];
+    };
+    t.into_iter().map(|(name, v)| (name.clone(), policy(v, &format!("policies.{name}"), problems))).collect()
+}
+
+fn policy(value: toml::Value, path: &str, problems: &mut Problems) -> Option<RawPolicy> {
+    let toml::Value::Table(mut t) = value else {
+        problems.push(path, "expected a table");
+        return None;
+    };
+    let at = format!("{path}.schedule");
+    let schedule = t.remove("schedule").map(|s| elements::<RawSchedule>(s, &at, problems));
+    let scaling = policy_table(t, path, problems)?;
+    Some(RawPolicy { scaling, schedule: schedule.unwrap_or_default() })
 }
 
 /// `[pools.NAME]` tables, each deserialized on its own, in file order.

@@ -17,6 +17,10 @@ pub struct RawAgent {
     /// Bearer token for the API's mutating endpoints (`POST /override`). Also read from the
     /// `TRIMTAB_API_TOKEN` environment variable. Without one, mutating endpoints are off.
     pub api_token: Option<String>,
+    /// `sidecar`: in the tasks of the one service `[service]` names, scaling it by `[scaling]`.
+    /// `controller`: an ECS service of its own that scales the services listed in `[[services]]`
+    /// or found by `[discovery]`, each by a `[policies.NAME]` or a template. Default `sidecar`.
+    pub mode: Option<String>,
 }
 
 /// `[service]`: the ECS service to scale.
@@ -115,6 +119,9 @@ pub struct RawMetric {
     // cloudwatch
     pub namespace: Option<String>,
     pub metric: Option<String>,
+    /// In a controller's `[policies.NAME]`, a value may hold `{cluster}` and `{service}`: they
+    /// are kept as written and filled in with each scaled service's cluster and name (e.g.
+    /// `QueueName = "{service}-jobs"`). A sidecar's `[scaling]` sends every value as written.
     pub dimensions: Option<std::collections::BTreeMap<String, String>>,
     pub statistic: Option<String>,
     pub period: Option<String>,
@@ -279,6 +286,54 @@ pub struct RawLocalAlerts {
     pub cooldown: Option<String>,
 }
 
+/// `[controller]`: controller mode's AWS connection and its own ECS service.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawController {
+    /// `None`: the environment's AWS region.
+    pub region: Option<String>,
+    /// Endpoint for every AWS client (tests, VPC endpoints).
+    pub endpoint_url: Option<String>,
+    /// The controller's own ECS service, whose healthy tasks share the services between them.
+    /// Give both or neither; without them this process is the only controller.
+    pub cluster: Option<String>,
+    pub service: Option<String>,
+    /// The container whose ECS health makes a task of that service a member. Default `trimtab`.
+    pub container: Option<String>,
+}
+
+/// `[policies.NAME]`: a named policy, written as a `[scaling]` table is (on top of a template),
+/// with its own `[[policies.NAME.metrics]]` and `[[policies.NAME.schedule]]`.
+#[derive(Clone, Debug, Default)]
+pub struct RawPolicy {
+    pub scaling: RawScaling,
+    /// `None` marks an element phase one could not read (already reported).
+    pub schedule: Vec<Option<RawSchedule>>,
+}
+
+/// `[[services]]`: one service a controller scales.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFleetService {
+    pub cluster: Option<String>,
+    pub name: Option<String>,
+    /// A `[policies.NAME]` name, or a template's name.
+    pub policy: Option<String>,
+}
+
+/// `[discovery]`: services a controller adopts by tag.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDiscovery {
+    /// The clusters to look in.
+    pub clusters: Option<Vec<String>>,
+    /// The tag whose value names a service's policy (a `[policies]` name or a template's).
+    /// Default `trimtab:policy`. `trimtab:min` and `trimtab:max` tags override its bounds.
+    pub tag: Option<String>,
+    /// Time between two looks, from `"30s"` to `"1d"`. Default `"5m"`.
+    pub interval: Option<String>,
+}
+
 /// The whole file after phase one.
 #[derive(Clone, Debug, Default)]
 pub struct RawConfig {
@@ -296,4 +351,10 @@ pub struct RawConfig {
     pub pools: Vec<(String, Option<RawPool>)>,
     pub vertical: Option<RawVertical>,
     pub local: Option<RawLocal>,
+    pub controller: Option<RawController>,
+    /// By name, in file order; `None` marks a policy phase one could not read (already reported).
+    pub policies: Vec<(String, Option<RawPolicy>)>,
+    /// `None` marks an element phase one could not read (already reported).
+    pub services: Vec<Option<RawFleetService>>,
+    pub discovery: Option<RawDiscovery>,
 }

@@ -1,24 +1,68 @@
-//! Phase two: raw config (+ template) → validated [`Config`], reporting every problem at once by
+//! Phase two: raw config (+ templates) → validated [`Config`], reporting every problem at once by
 //! key path. Pure: no I/O, no clock, no environment.
+//!
+//! `agent.mode` decides which sections are read: a sidecar's (`[service]`, `[scaling]`, …) or a
+//! controller's (`[controller]`, `[policies.NAME]`, `[[services]]`, `[discovery]`, in
+//! [`fleet`]). The other mode's sections are refused, each with what to write instead.
 
 pub mod cost;
+mod fleet;
 mod local;
 mod scaling;
 mod schedule;
 mod service;
 mod source;
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use chrono::TimeDelta;
 
 use super::duration::DurationError;
 use super::error::Problems;
-use super::model::Config;
+use super::model::{Config, Mode};
 use super::raw::{RawConfig, RawScaling};
 
-/// Validates `raw` on top of `template` (the `[scaling]` of the named policy template).
-pub fn validate(file: &str, raw: &RawConfig, template: &RawScaling) -> Result<Config, Problems> {
+pub(super) use fleet::unreadable_template;
+pub(super) use scaling::{CANNOT_LEAVE_ZERO, can_leave_zero};
+pub(super) use schedule::conflict;
+
+/// The shipped templates' `[scaling]` tables as written, by name.
+pub type Templates = BTreeMap<&'static str, RawScaling>;
+
+/// Where a policy's keys are and who reads its metrics: `[scaling]` with the top-level
+/// `[[schedule]]` (a sidecar), or a controller's `[policies.NAME]` with its
+/// `[[policies.NAME.schedule]]`.
+#[derive(Clone, Debug)]
+pub(super) struct At {
+    pub scaling: String,
+    pub schedule: String,
+    pub mode: Mode,
+}
+
+impl At {
+    pub fn top() -> At {
+        At { scaling: "scaling".into(), schedule: "schedule".into(), mode: Mode::Sidecar }
+    }
+
+    pub fn policy(name: &str) -> At {
+        let scaling = format!("policies.{name}");
+        At { schedule: format!("{scaling}.schedule"), scaling, mode: Mode::Controller }
+    }
+}
+
+/// Validates `raw`; each policy table builds on the one of `templates` it names.
+pub fn validate(file: &str, raw: &RawConfig, templates: &Templates) -> Result<Config, Problems> {
     let mut p = Problems::default();
-    let agent = service::agent(raw.agent.as_ref(), &mut p);
+    let mode = service::mode(raw.agent.as_ref(), &mut p);
+    let agent = service::agent(raw.agent.as_ref(), mode, &mut p);
+    fleet::refuse_other_mode(raw, mode, &mut p);
+    let (fleet, raw) = match mode {
+        Some(Mode::Controller) => {
+            (fleet::fleet(raw, templates, &mut p).map(Some), Cow::Owned(fleet::without_sidecar(raw)))
+        }
+        _ => (Some(None), Cow::Borrowed(raw)),
+    };
     let svc = raw.service.as_ref().and_then(|s| service::service(s, &mut p));
     let budget = raw.budget.as_ref().and_then(|b| cost::budget(b, &mut p));
     let mut alarms = service::alarms(raw.alarms.as_ref(), svc.is_some(), &mut p);
@@ -36,33 +80,38 @@ pub fn validate(file: &str, raw: &RawConfig, template: &RawScaling) -> Result<Co
         p.push("budget", "a budget needs the [service] it pays for");
     }
     let user_scaling = raw.scaling.clone().unwrap_or_default();
-    let scaling = scaling::scaling(&user_scaling, template, &raw.schedule, &mut p);
+    let scaling = scaling::scaling(&At::top(), &user_scaling, templates, &raw.schedule, &mut p);
     let pools = local::pools(&raw.pools, &mut p);
     if let Some(s) = &scaling {
         local::pool_metrics(s, &pools, &mut p);
     }
     let vertical = local::vertical(raw.vertical.as_ref(), svc.as_ref(), &mut p);
     let local = local::local(raw.local.as_ref(), &mut p);
-    match (agent, scaling, alarms, costs, notify, vertical, local) {
-        (Some(agent), Some(scaling), Some(alarms), Some(cost), Some(notify), Some(vertical), Some(local))
-            if p.is_empty() =>
-        {
-            Ok(Config {
-                file: file.to_owned(),
-                agent,
-                service: svc,
-                scaling,
-                budget,
-                alarms,
-                cost,
-                notify,
-                prices,
-                pools,
-                vertical,
-                local,
-                fleet: None,
-            })
-        }
+    match (agent, scaling, alarms, costs, notify, vertical, local, fleet) {
+        (
+            Some(agent),
+            Some(scaling),
+            Some(alarms),
+            Some(cost),
+            Some(notify),
+            Some(vertical),
+            Some(local),
+            Some(fleet),
+        ) if p.is_empty() => Ok(Config {
+            file: file.to_owned(),
+            agent,
+            service: svc,
+            scaling,
+            budget,
+            alarms,
+            cost,
+            notify,
+            prices,
+            pools,
+            vertical,
+            local,
+            fleet,
+        }),
         _ => Err(p),
     }
 }
@@ -79,7 +128,7 @@ pub(super) const ONE_YEAR: Limit = Limit(TimeDelta::days(366), "366d");
 /// The most tasks any count may name (bounds, steps, schedule windows). ECS's default quota is
 /// 5,000 tasks per service; twice that leaves room for a raised quota, and keeps every cost
 /// figure and allocation that a count sizes small.
-pub(super) const MAX_TASKS: u32 = 10_000;
+pub(in crate::config) const MAX_TASKS: u32 = 10_000;
 
 /// Small helpers shared by the section validators: each reads one key and records a problem
 /// when it is missing or out of range.
@@ -139,6 +188,24 @@ impl Keys<'_> {
         };
         if d < TimeDelta::zero() || d > max.0 {
             self.problem(key, range);
+            return None;
+        }
+        Some(d)
+    }
+
+    /// A duration from `v` (or `default`), from `least` to `most`.
+    fn duration_between(
+        &mut self,
+        key: &str,
+        v: Option<&str>,
+        default: &str,
+        least: Limit,
+        most: Limit,
+    ) -> Option<TimeDelta> {
+        let text = v.unwrap_or(default);
+        let d = crate::config::duration::parse(text).map_err(|e| self.problem(key, e.to_string())).ok()?;
+        if d < least.0 || d > most.0 {
+            self.problem(key, format!("must be from {} to {}, got {text:?}", least.1, most.1));
             return None;
         }
         Some(d)

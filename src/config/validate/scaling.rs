@@ -1,11 +1,13 @@
 //! `[scaling]` and `[[scaling.metrics]]`, merged over the template: a key the user writes wins;
 //! a key the user leaves out comes from the template; `metrics`, when given, replace the
-//! template's list whole.
+//! template's list whole. A controller's `[policies.NAME]` is read the same way, at its own
+//! key paths ([`At`]).
 
-use super::{Keys, MAX_TASKS, ONE_DAY, ONE_WEEK, schedule};
+use super::{At, Keys, MAX_TASKS, ONE_DAY, ONE_WEEK, Templates, schedule};
 use crate::config::error::Problems;
-use crate::config::model::{MetricSource, ScalingConfig, SourceKind, SourceSpec};
+use crate::config::model::{MetricSource, Mode, ScalingConfig, SourceKind, SourceSpec};
 use crate::config::raw::{RawMetric, RawScaling, RawSchedule};
+use crate::config::templates;
 use crate::core::policy::TargetType;
 use crate::core::{Bounds, MetricKind, MetricSpec, OnMissingData, Policy, Thresholds};
 
@@ -34,14 +36,17 @@ const KIND_VALUES: &[MetricKind] = &[
     MetricKind::Custom,
 ];
 
+/// The policy `user` writes at `at`, over the template it names (the default one if none), with
+/// its `schedules`.
 pub fn scaling(
+    at: &At,
     user: &RawScaling,
-    template: &RawScaling,
+    templates: &Templates,
     schedules: &[Option<RawSchedule>],
     p: &mut Problems,
 ) -> Option<ScalingConfig> {
-    let m = merge(user, template);
-    let mut k = Keys { path: "scaling".into(), p };
+    let mut k = Keys { path: at.scaling.clone(), p };
+    let m = merge(user, template(&mut k, user, templates));
     let bounds = bounds(&mut k, &m, user);
     let thresholds = thresholds(&mut k, &m, user);
     let scale_out_cooldown =
@@ -64,8 +69,8 @@ pub fn scaling(
         &["hold", "use-available", "scale-out"],
         &[OnMissingData::Hold, OnMissingData::UseAvailable, OnMissingData::ScaleOut],
     );
-    let metrics = metrics(&mut k, m.metrics.as_deref().unwrap_or_default());
-    let windows = schedule::windows(schedules, bounds, k.p);
+    let metrics = metrics(&mut k, m.metrics.as_deref().unwrap_or_default(), at.mode);
+    let windows = schedule::windows(at, schedules, bounds, k.p);
     let (metrics, sources): (Vec<_>, Vec<_>) = metrics?.into_iter().unzip();
     let policy = Policy {
         bounds: bounds?,
@@ -82,9 +87,23 @@ pub fn scaling(
         lookahead: lookahead?,
         trend_window: trend_window?,
     };
-    wakes_from_zero(&mut k, &policy, &sources)?;
-    let template = user.template.clone().unwrap_or_else(|| super::super::templates::DEFAULT.to_owned());
+    if policy.bounds.min().get() == 0 && !can_leave_zero(&policy, &sources) {
+        k.problem("min", CANNOT_LEAVE_ZERO);
+        return None;
+    }
+    let template = user.template.clone().unwrap_or_else(|| templates::DEFAULT.to_owned());
     Some(ScalingConfig { template, policy, sources })
+}
+
+/// The template `user` builds on. An unknown name is reported, and the default template stands
+/// in for it so that no follow-on errors appear.
+fn template<'t>(k: &mut Keys<'_>, user: &RawScaling, shipped: &'t Templates) -> &'t RawScaling {
+    let name = user.template.as_deref().unwrap_or(templates::DEFAULT);
+    shipped.get(name).unwrap_or_else(|| {
+        let known = templates::names().join(", ");
+        k.problem("template", format!("unknown template {name:?}; known templates: {known}"));
+        &shipped[templates::DEFAULT]
+    })
 }
 
 fn merge(user: &RawScaling, t: &RawScaling) -> RawScaling {
@@ -151,17 +170,22 @@ fn thresholds(k: &mut Keys<'_>, m: &RawScaling, user: &RawScaling) -> Option<Thr
     Some(Thresholds { scale_out: 1.0 + out?, scale_in: 1.0 - inn? })
 }
 
-fn metrics(k: &mut Keys<'_>, raw: &[Option<RawMetric>]) -> Option<Vec<(MetricSpec, MetricSource)>> {
+fn metrics(
+    k: &mut Keys<'_>,
+    raw: &[Option<RawMetric>],
+    mode: Mode,
+) -> Option<Vec<(MetricSpec, MetricSource)>> {
+    let at = k.at("metrics");
     if raw.is_empty() {
-        k.problem("metrics", "at least one [[scaling.metrics]] entry is needed");
+        k.problem("metrics", format!("at least one [[{at}]] entry is needed"));
         return None;
     }
     let names = raw.iter().map(|r| r.as_ref().and_then(|r| r.name.as_deref()));
-    super::report_duplicates("scaling.metrics", "metric", names, k.p);
+    super::report_duplicates(&at, "metric", names, k.p);
     let mut out = Vec::new();
     for (i, r) in raw.iter().enumerate() {
-        let mut mk = Keys { path: format!("scaling.metrics[{i}]"), p: &mut *k.p };
-        out.push(r.as_ref().and_then(|r| metric(&mut mk, r)));
+        let mut mk = Keys { path: format!("{at}[{i}]"), p: &mut *k.p };
+        out.push(r.as_ref().and_then(|r| metric(&mut mk, r, mode)));
     }
     let out: Vec<_> = out.into_iter().collect::<Option<_>>()?;
     if out.iter().all(|(m, _): &(MetricSpec, MetricSource)| m.weight == 0.0) {
@@ -171,7 +195,8 @@ fn metrics(k: &mut Keys<'_>, raw: &[Option<RawMetric>]) -> Option<Vec<(MetricSpe
     Some(out)
 }
 
-fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)> {
+/// One metric, read by a sidecar or a controller (`mode`).
+fn metric(k: &mut Keys<'_>, r: &RawMetric, mode: Mode) -> Option<(MetricSpec, MetricSource)> {
     let name = k.required("name", &r.name).filter(|n| {
         let ok = !n.trim().is_empty();
         if !ok {
@@ -218,7 +243,8 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)>
         &[TargetType::Utilization, TargetType::AverageValue],
     );
     let activation = activation(k, r, target_type, target);
-    let detail = source.and_then(|s| super::source::spec(k, r, s, kind));
+    let readable = source.is_none_or(|s| mode == Mode::Sidecar || controller_reads(k, r, s));
+    let detail = source.and_then(|s| super::source::spec(k, r, s, kind, mode));
     if let (
         Some(TargetType::AverageValue),
         Some(s @ (SourceKind::Ecs | SourceKind::Host | SourceKind::Pools)),
@@ -234,6 +260,9 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)>
         );
         return None;
     }
+    if !readable {
+        return None;
+    }
     let name = name?;
     let spec = MetricSpec {
         name: name.clone(),
@@ -244,6 +273,15 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric) -> Option<(MetricSpec, MetricSource)>
         activation: activation?,
     };
     Some((spec, MetricSource { name, source: source?, spec: detail? }))
+}
+
+/// Whether a controller can read the metric (it reads CloudWatch only); reports it if not.
+fn controller_reads(k: &mut Keys<'_>, r: &RawMetric, source: SourceKind) -> bool {
+    let name = r.name.as_deref().unwrap_or_default();
+    let task_scope = r.scope.as_deref() == Some("task");
+    let Some((key, why)) = super::fleet::unreadable(name, source, task_scope) else { return true };
+    k.problem(key, why);
+    false
 }
 
 /// KEDA's activation: a non-negative value, below the target for a utilization (else a loaded
@@ -278,19 +316,18 @@ fn readable_at_zero(s: &MetricSource) -> bool {
 /// A service allowed to reach zero tasks must be able to leave zero again: a weighted metric
 /// that exists at zero tasks (its activation wakes the service), or a schedule window that
 /// raises `min`. With no usable metric trimtab holds, so `on_missing_data` cannot wake it.
-fn wakes_from_zero(k: &mut Keys<'_>, policy: &Policy, sources: &[MetricSource]) -> Option<()> {
+/// Checked for `[scaling]` and `[policies.NAME]` here, and for a controller's `trimtab:min` tag
+/// in [`crate::config::fleet::policy_for`].
+pub(in crate::config) fn can_leave_zero(policy: &Policy, sources: &[MetricSource]) -> bool {
     let readable = policy.metrics.iter().zip(sources).any(|(m, s)| m.weight > 0.0 && readable_at_zero(s));
     let raised = policy.schedules.iter().any(|w| w.min.unwrap_or(0) > 0 || w.desired.unwrap_or(0) > 0);
-    if policy.bounds.min().get() == 0 && !readable && !raised {
-        k.problem(
-            "min",
-            "min = 0 could never scale up again: every weighted metric is read from the service's own tasks \
-             (ecs, host, prometheus, pools, or CloudWatch AWS/ECS and ECS/ContainerInsights), so at zero tasks \
-             there is no data, and with no data trimtab holds. Add a weighted cloudwatch metric the tasks do not \
-             produce (e.g. namespace = \"AWS/SQS\", metric = \"ApproximateNumberOfMessagesVisible\", \
-             target_type = \"average_value\", activation = 0), a schedule window that raises min, or use min = 1",
-        );
-        return None;
-    }
-    Some(())
+    readable || raised
 }
+
+/// Why `min = 0` is refused when [`can_leave_zero`] is false.
+pub(in crate::config) const CANNOT_LEAVE_ZERO: &str = "min = 0 could never scale up again: every weighted \
+    metric is read from the service's own tasks (ecs, host, prometheus, pools, or CloudWatch AWS/ECS and \
+    ECS/ContainerInsights), so at zero tasks there is no data, and with no data trimtab holds. Add a weighted \
+    cloudwatch metric the tasks do not produce (e.g. namespace = \"AWS/SQS\", metric = \
+    \"ApproximateNumberOfMessagesVisible\", target_type = \"average_value\", activation = 0), a schedule window \
+    that raises min, or use min = 1";

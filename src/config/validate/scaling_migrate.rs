@@ -42,7 +42,8 @@ pub(super) fn old_band(k: &mut Keys<'_>, user: &RawScaling, merged: &RawScaling)
     let Some(first) = written.first() else { return false };
     k.problem(first, advice(user, merged));
     for key in &written[1..] {
-        k.problem(key, format!("gone with the old score scale; see scaling.{first}"));
+        let see = k.at(first);
+        k.problem(key, format!("gone with the old score scale; see {see}"));
     }
     true
 }

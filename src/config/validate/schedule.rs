@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::Keys;
+use super::{At, Keys};
 use crate::config::error::Problems;
 use crate::config::raw::RawSchedule;
 use crate::core::schedule_expr::{CronExpr, Dialect, ExprError};
@@ -16,21 +16,23 @@ use crate::core::{Bounds, ScheduleWindow, WindowTime, schedule_at};
 /// A cron window must be able to open at all; one whose years are past is valid (it stays shut),
 /// so that validity never depends on the date.
 pub fn windows(
+    at: &At,
     raw: &[Option<RawSchedule>],
     base: Option<Bounds>,
     p: &mut Problems,
 ) -> Option<Vec<ScheduleWindow>> {
     let names = raw.iter().map(|r| r.as_ref().and_then(|r| r.name.as_deref()));
-    super::report_duplicates("schedule", "schedule", names, p);
+    super::report_duplicates(&at.schedule, "schedule", names, p);
     let mut out = Vec::new();
     for (i, r) in raw.iter().enumerate() {
-        let mut k = Keys { path: format!("schedule[{i}]"), p: &mut *p };
-        out.push(r.as_ref().and_then(|r| window(&mut k, r, base)));
+        let mut k = Keys { path: format!("{}[{i}]", at.schedule), p: &mut *p };
+        out.push(r.as_ref().and_then(|r| window(&mut k, r, base, &at.scaling)));
     }
     out.into_iter().collect()
 }
 
-fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<ScheduleWindow> {
+/// One window; `table` names the policy's table (`scaling`, `policies.NAME`) for messages.
+fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>, table: &str) -> Option<ScheduleWindow> {
     let name = k.required("name", &r.name);
     let tz = timezone(k, r);
     // With a bad zone the expression is still checked, on UTC.
@@ -44,8 +46,13 @@ fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>) -> Option<Sch
     if r.min.is_none() && r.max.is_none() && r.desired.is_none() {
         k.problem("min", "a window must set at least one of min, max or desired");
     }
-    if let Some(base) = base {
-        check_bounds(k, base, min, max, desired);
+    if let Some((key, why)) = base.and_then(|b| conflict(b, min, max, desired)) {
+        let from = if key == "desired" {
+            String::new()
+        } else {
+            format!(" (a key the window leaves out comes from [{table}])")
+        };
+        k.problem(key, format!("{why}{from}"));
     }
     let priority = r.priority.unwrap_or(0);
     let priority = i32::try_from(priority).map_err(|_| k.problem("priority", "out of range"));
@@ -149,13 +156,21 @@ fn datetime(k: &mut Keys<'_>, at: &toml::value::Datetime) -> Option<WindowTime> 
     None
 }
 
-fn check_bounds(k: &mut Keys<'_>, base: Bounds, min: Option<u32>, max: Option<u32>, desired: Option<u32>) {
+/// What is wrong with a window's `min`, `max` and `desired` over the policy's `base` bounds, and
+/// the key to blame; `None` when they fit. Also checked against a controller's `trimtab:min` and
+/// `trimtab:max` tags in [`crate::config::fleet::policy_for`].
+pub(in crate::config) fn conflict(
+    base: Bounds,
+    min: Option<u32>,
+    max: Option<u32>,
+    desired: Option<u32>,
+) -> Option<(&'static str, String)> {
     let lo = min.unwrap_or(base.min().get());
     let hi = max.unwrap_or(base.max().get());
     if lo > hi {
         let key = if min.is_some() { "min" } else { "max" };
-        k.problem(key, format!("window bounds are empty: min {lo} > max {hi} (a key the window leaves out comes from [scaling])"));
-    } else if let Some(d) = desired.filter(|d| !(lo..=hi).contains(d)) {
-        k.problem("desired", format!("desired {d} lies outside the window's bounds [{lo}, {hi}]"));
+        return Some((key, format!("window bounds are empty: min {lo} > max {hi}")));
     }
+    let d = desired.filter(|d| !(lo..=hi).contains(d))?;
+    Some(("desired", format!("desired {d} lies outside the window's bounds [{lo}, {hi}]")))
 }

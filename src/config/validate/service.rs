@@ -7,7 +7,8 @@ use chrono::TimeDelta;
 use super::{Keys, Limit, ONE_DAY};
 use crate::config::error::Problems;
 use crate::config::model::{
-    AgentConfig, AlarmsConfig, Architecture, DEFAULT_LISTEN, LaunchType, MIN_TOKEN_LEN, Os, ServiceConfig,
+    AgentConfig, AlarmsConfig, Architecture, DEFAULT_LISTEN, LaunchType, MIN_TOKEN_LEN, Mode, Os,
+    ServiceConfig,
 };
 use crate::config::raw::{RawAgent, RawAlarms, RawService};
 use crate::core::fargate;
@@ -19,10 +20,37 @@ use crate::core::fargate;
 const MIN_INTERVAL: Limit = Limit(TimeDelta::seconds(1), "1s");
 const DEFAULT_INTERVAL: &str = "15s";
 
-pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
+/// The shortest `agent.interval` of a controller. A service changes owner only after one
+/// interval (the handover rule), and an `UpdateService` may take 8 s: a shorter interval would
+/// let a new owner act while the old one's update is still under way.
+const MIN_CONTROLLER_INTERVAL: Limit = Limit(TimeDelta::seconds(10), "10s");
+
+/// `agent.mode`; `None` when the value is unknown (reported).
+pub fn mode(raw: Option<&RawAgent>, p: &mut Problems) -> Option<Mode> {
+    let mut k = Keys { path: "agent".into(), p };
+    let text = raw.and_then(|r| r.mode.as_deref());
+    k.one_of("mode", text, "sidecar", Mode::NAMES, &[Mode::Sidecar, Mode::Controller])
+}
+
+/// `[agent]`, for `mode` as [`mode`] read it (`None`: unknown, already reported).
+pub fn agent(raw: Option<&RawAgent>, mode: Option<Mode>, p: &mut Problems) -> Option<AgentConfig> {
     let raw = raw.cloned().unwrap_or_default();
     let mut k = Keys { path: "agent".into(), p };
     let interval = interval(&mut k, raw.interval.as_deref());
+    if mode == Some(Mode::Controller)
+        && let Some(d) = interval
+        && d < MIN_CONTROLLER_INTERVAL.0
+    {
+        let text = raw.interval.as_deref().unwrap_or(DEFAULT_INTERVAL);
+        k.problem(
+            "interval",
+            format!(
+                "controller mode needs agent.interval of at least {}: a service changes owner only after \
+                 one interval, and an UpdateService takes up to 8s (got {text:?})",
+                MIN_CONTROLLER_INTERVAL.1
+            ),
+        );
+    }
     let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     let listen = listen_text.parse::<SocketAddr>().map_err(|_| {
         k.problem(
@@ -38,7 +66,7 @@ pub fn agent(raw: Option<&RawAgent>, p: &mut Problems) -> Option<AgentConfig> {
         listen: listen.ok()?,
         dry_run: raw.dry_run.unwrap_or(false),
         api_token: raw.api_token.clone(),
-        mode: crate::config::model::Mode::Sidecar,
+        mode: mode?,
     })
 }
 
@@ -46,9 +74,7 @@ pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
     let mut k = Keys { path: "service".into(), p };
     let cluster = k.non_empty("cluster", &raw.cluster);
     let name = k.non_empty("name", &raw.name);
-    if let Some(r) = raw.region.as_deref().filter(|r| !is_region(r)) {
-        k.problem("region", format!("{r:?} is not an AWS region name (e.g. \"us-east-1\")"));
-    }
+    region(&mut k, raw.region.as_deref());
     let launch_type = k.one_of(
         "launch_type",
         raw.launch_type.as_deref(),
@@ -91,14 +117,14 @@ pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
 
 /// `agent.interval`, from [`MIN_INTERVAL`] to a day.
 fn interval(k: &mut Keys<'_>, v: Option<&str>) -> Option<TimeDelta> {
-    let text = v.unwrap_or(DEFAULT_INTERVAL);
-    let d = crate::config::duration::parse(text).map_err(|e| k.problem("interval", e.to_string())).ok()?;
-    let (least, most) = (MIN_INTERVAL, ONE_DAY);
-    if d < least.0 || d > most.0 {
-        k.problem("interval", format!("must be from {} to {}, got {text:?}", least.1, most.1));
-        return None;
+    k.duration_between("interval", v, DEFAULT_INTERVAL, MIN_INTERVAL, ONE_DAY)
+}
+
+/// An optional `region` key: an AWS region's name.
+pub(super) fn region(k: &mut Keys<'_>, v: Option<&str>) {
+    if let Some(r) = v.filter(|r| !is_region(r)) {
+        k.problem("region", format!("{r:?} is not an AWS region name (e.g. \"us-east-1\")"));
     }
-    Some(d)
 }
 
 fn fargate_size(k: &mut Keys<'_>, raw: &RawService, cpu: Option<u32>, memory: Option<u32>) {
@@ -128,7 +154,7 @@ fn fargate_size(k: &mut Keys<'_>, raw: &RawService, cpu: Option<u32>, memory: Op
     }
 }
 
-fn endpoint_url(k: &mut Keys<'_>, v: &Option<String>) -> Option<Option<String>> {
+pub(super) fn endpoint_url(k: &mut Keys<'_>, v: &Option<String>) -> Option<Option<String>> {
     match v.as_deref() {
         Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
             k.problem("endpoint_url", format!("{u:?} is not an http:// or https:// URL"));

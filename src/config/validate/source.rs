@@ -3,7 +3,7 @@
 
 use super::{Keys, ONE_DAY};
 use crate::config::model::{
-    CloudwatchQuery, EcsScope, PromQuery, PromRead, Resource, SourceKind, SourceSpec,
+    CloudwatchQuery, EcsScope, Mode, PromQuery, PromRead, Resource, SourceKind, SourceSpec,
 };
 use crate::config::raw::RawMetric;
 use crate::core::MetricKind;
@@ -51,6 +51,7 @@ pub fn spec(
     r: &RawMetric,
     source: SourceKind,
     kind: Option<MetricKind>,
+    mode: Mode,
 ) -> Option<SourceSpec> {
     let allowed = own_keys(source);
     let stray: Vec<_> = written(r).into_iter().filter(|key| !allowed.contains(key)).collect();
@@ -70,7 +71,7 @@ pub fn spec(
             Some(SourceSpec::Ecs { resource: resource(k, kind, "ecs")?, scope: scope? })
         }
         SourceKind::Host => Some(SourceSpec::Host { resource: resource(k, kind, "host")? }),
-        SourceKind::Cloudwatch => cloudwatch(k, r).map(SourceSpec::Cloudwatch),
+        SourceKind::Cloudwatch => cloudwatch(k, r, mode).map(SourceSpec::Cloudwatch),
         SourceKind::Prometheus => prometheus(k, r).map(SourceSpec::Prometheus),
         // Whether the pool exists is checked against `[pools]` once both are read.
         SourceKind::Pools => Some(SourceSpec::Pools { pool: r.pool.clone() }),
@@ -101,7 +102,7 @@ fn resource(k: &mut Keys<'_>, kind: Option<MetricKind>, source: &str) -> Option<
     }
 }
 
-fn cloudwatch(k: &mut Keys<'_>, r: &RawMetric) -> Option<CloudwatchQuery> {
+fn cloudwatch(k: &mut Keys<'_>, r: &RawMetric, mode: Mode) -> Option<CloudwatchQuery> {
     let namespace = k.non_empty("namespace", &r.namespace);
     let metric = k.non_empty("metric", &r.metric);
     let statistic = r.statistic.clone().unwrap_or_else(|| "Average".to_owned());
@@ -128,12 +129,50 @@ fn cloudwatch(k: &mut Keys<'_>, r: &RawMetric) -> Option<CloudwatchQuery> {
         k.problem("dimensions", format!("CloudWatch allows at most 30 dimensions, got {}", dimensions.len()));
         return None;
     }
+    if !placeholders(k, &dimensions, mode) {
+        return None;
+    }
     Some(CloudwatchQuery {
         namespace: namespace?,
         metric: metric?,
         dimensions,
         statistic: statistic_ok.then_some(statistic)?,
         period: period?,
+    })
+}
+
+/// What a controller fills in, per service, in a dimension value of a `[policies.NAME]` metric.
+const PLACEHOLDERS: &[&str] = &["{cluster}", "{service}"];
+
+/// Checks the `{word}` placeholders of dimension values in a controller's policy: only
+/// [`PLACEHOLDERS`], which are kept as written (the controller fills them in per service). Other
+/// braces are plain text, and a sidecar's `[scaling]` takes any value as written.
+fn placeholders(k: &mut Keys<'_>, dimensions: &[(String, String)], mode: Mode) -> bool {
+    if mode == Mode::Sidecar {
+        return true;
+    }
+    let mut ok = true;
+    for (dim, value) in dimensions {
+        for (at, word) in braced(value).filter(|(_, w)| !PLACEHOLDERS.contains(w)) {
+            let known = PLACEHOLDERS.join(" and ");
+            k.problem_in(
+                &format!("dimensions.{dim}"),
+                at,
+                format!("unknown placeholder {word}; a controller fills in {known}"),
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Each `{word}` in `s` (lower-case letters and `_`), with its byte offset.
+fn braced(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    s.match_indices('{').filter_map(|(i, _)| {
+        let end = i + 1 + s[i + 1..].find('}')?;
+        let word = &s[i + 1..end];
+        let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        plain.then(|| (i, &s[i..=end]))
     })
 }
 
