@@ -656,9 +656,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
     }
 }
 
-/// `trimtab:min` and `trimtab:max` on a service override its policy's bounds.
-pub const MIN_TAG: &str = "trimtab:min";
-pub const MAX_TAG: &str = "trimtab:max";
+use crate::config::fleet::{MAX_TAG, MIN_TAG};
 
 /// The policy a service's tags name, and its CloudWatch queries.
 fn resolve_policy(
