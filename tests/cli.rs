@@ -605,3 +605,28 @@ fn check_says_what_run_needs_and_run_refuses_with_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("`trimtab run` needs a [service] section"), "{}", stderr(&o));
 }
+
+/// Issue 15: a controller config checks as one, and `run` refuses to join a controller service
+/// from outside ECS (it could not be one of its members) before any AWS call.
+#[test]
+fn a_controller_config_checks_and_will_not_join_its_service_from_outside_ecs() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/controller.toml");
+    let o = trimtab(&["check", "--config", example]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).ends_with(
+            ": controller (shares the fleet with the healthy tasks of ops/trimtab-controller), 2 policies \
+             (web, worker), 3 listed services, discovery by tag trimtab:policy in prod, staging\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_trimtab"))
+        .args(["run", "--once", "--config", example])
+        .env_remove("ECS_CONTAINER_METADATA_URI_V4")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("this process is not in an ECS task"), "{}", stderr(&o));
+}

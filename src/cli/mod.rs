@@ -57,6 +57,25 @@ pub fn policies(name: Option<String>) -> anyhow::Result<()> {
 
 /// `trimtab check`'s one-line summary of a valid config.
 pub fn check_summary(c: &Config) -> String {
+    if let Some(f) = &c.fleet {
+        let discovery = f.discovery.as_ref().map_or(String::new(), |d| {
+            format!(", discovery by tag {} in {}", d.tag, d.clusters.join(", "))
+        });
+        let members = match (&f.controller.cluster, &f.controller.service) {
+            (Some(c), Some(s)) => format!("shares the fleet with the healthy tasks of {c}/{s}"),
+            _ => "runs alone".to_owned(),
+        };
+        let names: Vec<&str> = f.policies.keys().map(String::as_str).collect();
+        return format!(
+            "ok: {}: controller ({members}), {} polic{} ({}), {} listed service{}{discovery}",
+            c.file,
+            names.len(),
+            if names.len() == 1 { "y" } else { "ies" },
+            names.join(", "),
+            f.services.len(),
+            plural(f.services.len()),
+        );
+    }
     let p = &c.scaling.policy;
     let service = c.service.as_ref().map_or_else(
         || "no [service] (fine for explain and simulate; `trimtab run` needs one, or --local)".to_owned(),
