@@ -454,7 +454,10 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             }
             count(calls, "cloudwatch:GetMetricData", 1);
             let start = crate::core::types::earlier(now, window);
-            let data = match self.cw.get_metric_data(&queries, start, now).await {
+            // Up to a minute ahead, so the minute in progress (a change its previous owner
+            // made seconds ago) is read whatever the store's alignment of periods.
+            let end = crate::core::types::later(now, chrono::TimeDelta::minutes(1));
+            let data = match self.cw.get_metric_data(&queries, start, end).await {
                 Ok(d) => d,
                 Err(e) => {
                     warn!(error = %e, services = chunk.len(), "restore: cannot read the services' own metrics; using their events only");
