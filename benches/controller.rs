@@ -16,16 +16,16 @@ fn tick(c: &mut Criterion) {
     g.sample_size(10);
     for n in [1_000, 10_000] {
         let rt = common::runtime();
-        let (mut controller, _world) = rt.block_on(async { common::build(n) });
+        let (mut controller, world) = rt.block_on(async { common::build(n) });
         rt.block_on(async {
             for _ in 0..common::WARM_UP {
-                common::next_tick(&mut controller).await;
+                common::next_tick(&mut controller, &world).await;
             }
         });
         assert_eq!(controller.acting().count(), n, "every service is acting after the warm-up");
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(format!("one tick, {n} services, a tenth updated"), |b| {
-            b.iter(|| rt.block_on(common::next_tick(&mut controller)))
+            b.iter(|| rt.block_on(common::next_tick(&mut controller, &world)))
         });
     }
     g.finish();

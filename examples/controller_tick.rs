@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo run --release --example controller_tick            # 1,000 services, 10 ticks
 //! cargo run --release --example controller_tick -- 10000   # 10,000 services
+//! cargo run --release --example controller_tick -- 1000 200 # 200 ticks
 //! ```
 //!
 //! Run each size in its own process: the peak (`VmHWM`) is the process's since it started.
@@ -17,43 +18,50 @@ use std::collections::BTreeMap;
 #[path = "../benches/common/mod.rs"]
 mod common;
 
+/// Ticks run unless a second argument says otherwise.
 const TICKS: u32 = 10;
 
 fn main() {
-    let n: usize = match std::env::args().nth(1).map(|a| a.parse()) {
-        None => 1_000,
-        Some(Ok(n)) => n,
-        Some(Err(e)) => {
-            eprintln!("usage: controller_tick [SERVICES]: {e}");
-            std::process::exit(2);
-        }
-    };
+    let n = arg(1, 1_000);
+    let ticks = arg(2, TICKS);
     let rt = common::runtime();
-    let (mut controller, _world) = rt.block_on(async { common::build(n) });
+    let (mut controller, world) = rt.block_on(async { common::build(n) });
     let built = kib("VmRSS");
-    println!("{n} services in 2 clusters, one controller alone, {TICKS} ticks of 15 s");
+    println!("{n} services in 2 clusters, one controller alone, {ticks} ticks of 15 s");
     println!("tick      ms  RSS KiB  requests by operation");
     let mut last = BTreeMap::new();
     let (cpu_before, wall_before) = (cpu_ms(), std::time::Instant::now());
-    for t in 1..=TICKS {
+    for t in 1..=ticks {
         let began = std::time::Instant::now();
-        last = rt.block_on(common::next_tick(&mut controller));
+        last = rt.block_on(common::next_tick(&mut controller, &world));
         let ms = began.elapsed().as_secs_f64() * 1e3;
         let warm = if t <= common::WARM_UP { " (warm-up)" } else { "" };
         println!("{t:>4}  {ms:>6.1}  {:>7}  {}{warm}", kib("VmRSS"), by_op(&last));
     }
     let (cpu, wall) = (cpu_ms() - cpu_before, wall_before.elapsed().as_millis());
     println!(
-        "the {TICKS} ticks: {wall} ms wall, {cpu} ms CPU of the process (user + system, to the kernel's 10 ms)"
+        "the {ticks} ticks: {wall} ms wall, {cpu} ms CPU of the process (user + system, to the kernel's 10 ms)"
     );
     let total: u32 = last.values().sum();
     println!("last tick: {total} requests ({})", by_op(&last));
     println!("RSS after building the world: {} KiB", built);
     println!(
-        "peak RSS (VmHWM) after {TICKS} ticks: {} KiB ({:.1} MiB)",
+        "peak RSS (VmHWM) after {ticks} ticks: {} KiB ({:.1} MiB)",
         kib("VmHWM"),
         kib("VmHWM") as f64 / 1024.0
     );
+}
+
+/// The `i`th argument as a number, or `default` when absent.
+fn arg<T: std::str::FromStr<Err = std::num::ParseIntError>>(i: usize, default: T) -> T {
+    match std::env::args().nth(i).map(|a| a.parse()) {
+        None => default,
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            eprintln!("usage: controller_tick [SERVICES [TICKS]]: {e}");
+            std::process::exit(2);
+        }
+    }
 }
 
 fn by_op(calls: &BTreeMap<&'static str, u32>) -> String {

@@ -107,8 +107,10 @@ pub fn build(n: usize) -> (Fleet, Shared) {
     (Controller::new(fleet_config(n), settings, ecs, cw, clock), world)
 }
 
-/// The next interval, then one tick; the tick's AWS calls by operation.
-pub async fn next_tick(c: &mut Fleet) -> BTreeMap<&'static str, u32> {
+/// The next interval, then one tick; the tick's AWS calls by operation. The world's log of
+/// updates is emptied first: it is the fake's record for tests, not the controller's memory.
+pub async fn next_tick(c: &mut Fleet, world: &Shared) -> BTreeMap<&'static str, u32> {
+    world.lock().unwrap_or_else(|e| e.into_inner()).updates.clear();
     tokio::time::advance(INTERVAL).await;
     c.tick().await.calls.clone()
 }
