@@ -272,6 +272,22 @@ async fn three_controllers_share_a_thousand_services_through_churn() {
         &wrong[..wrong.len().min(5)]
     );
     assert_eq!(world.updates.len(), 4000);
+    // Each controller keeps to its share of the account's UpdateService rate: 4 a second over
+    // the members, 30 a tick with two, 20 with three, 15 with four. A step of the load is more
+    // than that, so it is spread over several ticks.
+    let mut per_tick: BTreeMap<(&str, i64), usize> = BTreeMap::new();
+    for u in &world.updates {
+        let tick = (u.at - start()).num_milliseconds() / T.as_millis() as i64;
+        *per_tick.entry((u.by.as_str(), tick)).or_default() += 1;
+    }
+    let busiest = per_tick.values().max().copied().unwrap_or(0);
+    assert!((15..=30).contains(&busiest), "the most updates a controller made in a tick: {busiest}");
+    let last_of_first_step =
+        world.updates.iter().filter(|u| u.at < start() + TimeDelta::seconds(15 * 60)).map(|u| u.at).max();
+    assert!(
+        last_of_first_step > Some(start() + TimeDelta::seconds(15 * 30)),
+        "the first step took more than 10 ticks: {last_of_first_step:?}"
+    );
     // Every controller that lived made some of them.
     let by: BTreeSet<&str> = world.updates.iter().map(|u| u.by.as_str()).collect();
     assert_eq!(by, BTreeSet::from(["c1", "c3", "c4", "c5", "c6"]), "c2 died before the first step");

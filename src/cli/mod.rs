@@ -58,9 +58,10 @@ pub fn policies(name: Option<String>) -> anyhow::Result<()> {
 /// `trimtab check`'s one-line summary of a valid config.
 pub fn check_summary(c: &Config) -> String {
     if let Some(f) = &c.fleet {
-        let discovery = f.discovery.as_ref().map_or(String::new(), |d| {
-            format!(", discovery by tag {} in {}", d.tag, d.clusters.join(", "))
-        });
+        let discovery = f
+            .discovery
+            .as_ref()
+            .map_or(String::new(), |d| format!(", discovery by tag {} in {}", d.tag, d.clusters.join(", ")));
         let members = match (&f.controller.cluster, &f.controller.service) {
             (Some(c), Some(s)) => format!("shares the fleet with the healthy tasks of {c}/{s}"),
             _ => "runs alone".to_owned(),

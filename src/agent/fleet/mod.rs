@@ -48,8 +48,15 @@ use ports::{Clock, DESCRIBE_BATCH, FleetEcs, FleetMetrics, METRIC_BATCH};
 /// Each metric's newest sample, or why it is missing, by metric name.
 type Readings = Vec<(String, Result<crate::core::Sample, String>)>;
 
-/// How many `UpdateService` calls are in flight at once.
-const UPDATES_IN_FLIGHT: usize = 8;
+/// How many `DescribeServices` or `UpdateService` calls are in flight at once.
+const CALLS_IN_FLIGHT: usize = 8;
+
+/// `UpdateService` calls per second the whole controller service spends, shared among its
+/// members. ECS refills its service-modify bucket at 5 a second (burst 50) for the account and
+/// region (the ECS API reference, "Request throttling"); this leaves a fifth of it to deploy
+/// tools and people. Changes past a member's share of a tick wait for its next tick, scale-outs
+/// first.
+pub const UPDATES_PER_SECOND: f64 = 4.0;
 
 /// The member name of a controller that runs alone (no `[controller]` service to share with).
 pub const SOLE: &str = "self";
@@ -223,7 +230,8 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         self.restore(&new, &infos, now, &mut calls).await;
         let samples = self.read_metrics(&infos, now, &mut calls).await;
         let decided = self.decide(&infos, samples, &standing, now, act_by);
-        self.act(decided, now, act_by, &mut calls).await;
+        let n = members.as_ref().map_or(1, Vec::len);
+        self.act(decided, (now, act_by, n), &mut calls).await;
         self.view.members = members.clone().unwrap_or_default();
         self.view.membership_error = members.err();
         for (op, n) in &calls {
@@ -331,26 +339,40 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 by_cluster.entry(m.cluster.clone()).or_default().push(m.name.clone());
             }
         }
+        let batches: Vec<(String, Vec<String>)> = by_cluster
+            .into_iter()
+            .flat_map(|(cluster, names)| {
+                names.chunks(DESCRIBE_BATCH).map(|c| (cluster.clone(), c.to_vec())).collect::<Vec<_>>()
+            })
+            .collect();
+        count(calls, "ecs:DescribeServices", u32::try_from(batches.len()).unwrap_or(u32::MAX));
+        // A few calls in flight: a thousand services are a hundred calls.
+        let ecs = &self.ecs;
+        let answers: Vec<_> = futures_util::stream::iter(batches)
+            .map(|(cluster, chunk)| async move {
+                let answer = ecs.describe_services(&cluster, &chunk).await;
+                (cluster, chunk, answer)
+            })
+            .buffer_unordered(CALLS_IN_FLIGHT)
+            .collect()
+            .await;
         let mut infos = BTreeMap::new();
-        for (cluster, names) in by_cluster {
-            for chunk in names.chunks(DESCRIBE_BATCH) {
-                count(calls, "ecs:DescribeServices", 1);
-                match self.ecs.describe_services(&cluster, chunk).await {
-                    Ok((found, failures)) => {
-                        for s in found {
-                            infos.insert(format!("{cluster}/{}", s.name), s);
-                        }
-                        for (name, why) in failures {
-                            let short = name.rsplit('/').next().unwrap_or(&name);
-                            let key = format!("{cluster}/{short}");
-                            self.problem(&key, format!("ECS did not return the service: {why}"));
-                        }
+        for (cluster, chunk, answer) in answers {
+            match answer {
+                Ok((found, failures)) => {
+                    for s in found {
+                        infos.insert(format!("{cluster}/{}", s.name), s);
                     }
-                    Err(e) => {
-                        warn!(cluster, error = %e, "cannot read services; not deciding them this tick");
-                        for n in chunk {
-                            self.problem(&format!("{cluster}/{n}"), format!("cannot read the service: {e}"));
-                        }
+                    for (name, why) in failures {
+                        let short = name.rsplit('/').next().unwrap_or(&name);
+                        let key = format!("{cluster}/{short}");
+                        self.problem(&key, format!("ECS did not return the service: {why}"));
+                    }
+                }
+                Err(e) => {
+                    warn!(cluster, error = %e, "cannot read services; not deciding them this tick");
+                    for n in &chunk {
+                        self.problem(&format!("{cluster}/{n}"), format!("cannot read the service: {e}"));
                     }
                 }
             }
@@ -588,11 +610,10 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
     async fn act(
         &mut self,
         decided: Vec<Decided>,
-        now: DateTime<Utc>,
-        act_by: Instant,
+        (now, act_by, members): (DateTime<Utc>, Instant, usize),
         calls: &mut BTreeMap<&'static str, u32>,
     ) {
-        let updates: Vec<(String, String, String, u32, u32)> = decided
+        let mut updates: Vec<(String, String, String, u32, u32)> = decided
             .iter()
             .filter_map(|d| match d.intent {
                 plan::Intent::Update { from, to } => {
@@ -601,6 +622,20 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 }
                 _ => None,
             })
+            .collect();
+        // This member's share of the account's UpdateService rate for one tick; the rest wait,
+        // scale-outs first, the largest change first.
+        let budget = update_budget(self.settings.interval, members);
+        updates.sort_by(|a, b| {
+            let (out_a, out_b) = (a.4 > a.3, b.4 > b.3);
+            let change =
+                |u: &(String, String, String, u32, u32)| f64::from(u.4.abs_diff(u.3)) / f64::from(u.3.max(1));
+            out_b.cmp(&out_a).then(change(b).total_cmp(&change(a))).then(a.0.cmp(&b.0))
+        });
+        let deferred: Vec<(String, Action)> = updates
+            .split_off(budget.min(updates.len()))
+            .into_iter()
+            .map(|(key, _, _, from, to)| (key, Action::Deferred { from, to }))
             .collect();
         let ecs = &self.ecs;
         let results: Vec<(String, Action)> = futures_util::stream::iter(updates)
@@ -614,7 +649,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                     Err(e) => (key, true, Action::Failed { from, to, error: e.to_string() }),
                 }
             })
-            .buffer_unordered(UPDATES_IN_FLIGHT)
+            .buffer_unordered(CALLS_IN_FLIGHT)
             .collect::<Vec<_>>()
             .await
             .into_iter()
@@ -625,7 +660,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 (key, action)
             })
             .collect();
-        let mut applied: BTreeMap<String, Action> = results.into_iter().collect();
+        let mut applied: BTreeMap<String, Action> = results.into_iter().chain(deferred).collect();
         let mut data = Vec::new();
         for d in &decided {
             let Some(m) = self.managed.get_mut(&d.key) else { continue };
@@ -660,6 +695,13 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
 }
 
 use crate::config::fleet::{MAX_TAG, MIN_TAG};
+
+/// How many `UpdateService` calls one of `members` controllers may make in a tick of
+/// `interval` ([`UPDATES_PER_SECOND`] shared); at least one.
+pub fn update_budget(interval: Duration, members: usize) -> usize {
+    let share = interval.as_secs_f64() * UPDATES_PER_SECOND / members.max(1) as f64;
+    (share.floor() as usize).max(1)
+}
 
 /// The policy a service's tags name, and its CloudWatch queries.
 fn resolve_policy(

@@ -169,3 +169,49 @@ async fn a_service_at_zero_wakes_on_its_queue_and_rests_again() {
     let updates: Vec<(u32, u32)> = w.lock().unwrap().updates.iter().map(|u| (u.from, u.to)).collect();
     assert_eq!(updates, [(0, 5), (5, 1), (1, 0)]);
 }
+
+#[test]
+fn the_update_budget_shares_the_account_rate_among_members() {
+    use super::update_budget;
+    let t = Duration::from_secs(15);
+    assert_eq!(update_budget(t, 1), 60);
+    assert_eq!(update_budget(t, 3), 20);
+    assert_eq!(update_budget(Duration::from_secs(30), 4), 30);
+    assert_eq!(update_budget(t, 1000), 1, "never none");
+}
+
+/// More changes than a tick's budget: scale-outs first, the largest first; the rest wait.
+#[tokio::test(start_paused = true)]
+async fn changes_past_the_budget_wait_for_the_next_tick_scale_outs_first() {
+    // Service i runs 2 tasks at (100 + i) % CPU below s40, and idle from s40 on.
+    let clock = FakeClock::new(start());
+    let w = Arc::new(Mutex::new(World::new(
+        clock,
+        Box::new(|_, name, _| {
+            let i: u32 = name[1..].parse().unwrap();
+            if i < 40 { 2.0 * (100.0 + f64::from(i)) } else { 2.0 * 10.0 }
+        }),
+    )));
+    {
+        let mut w = w.lock().unwrap();
+        for i in 0..80 {
+            w.add_service("prod", &format!("s{i:02}"), 2, &[("trimtab:policy", "web")]);
+        }
+    }
+    let mut c = controller(&w, &[]);
+    let v = c.tick().await.clone();
+    let updates = w.lock().unwrap().updates.clone();
+    assert_eq!(updates.len(), 60, "the budget of a 15 s tick for one controller");
+    assert!(updates.iter().take(40).all(|u| u.to > u.from), "the 40 scale-outs go first");
+    let deferred: Vec<&String> = v
+        .services
+        .iter()
+        .filter(|(_, s)| matches!(s.action, Some(Action::Deferred { .. })))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(deferred.len(), 20);
+    assert!(deferred.iter().all(|k| k.as_str() >= "prod/s40"), "only scale-ins wait: {deferred:?}");
+    tokio::time::advance(Duration::from_secs(15)).await;
+    c.tick().await;
+    assert_eq!(w.lock().unwrap().updates.len(), 80, "the rest at the next tick");
+}
