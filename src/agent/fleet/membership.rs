@@ -64,6 +64,12 @@ fn weight(member: &str, service: &str) -> u64 {
     h ^ (h >> 31)
 }
 
+/// A number in `0..n` that is the same for `member` in every process: spreads what members do
+/// in time.
+pub fn spread(member: &str, n: i32) -> i32 {
+    i32::try_from(weight(member, "spread") % u64::from(n.max(1).unsigned_abs())).unwrap_or(0)
+}
+
 /// The member that owns `service`: the highest weight, ties by ARN. `None` without members.
 pub fn owner<'a>(service: &str, members: &'a [String]) -> Option<&'a str> {
     members
@@ -182,6 +188,10 @@ mod tests {
         assert_eq!(weight("a", "b"), weight("a", "b"));
         assert_ne!(weight("ab", "c"), weight("a", "bc"));
         assert_eq!(owner("prod/checkout", &[]), None);
+        let spreads: Vec<i32> = three.iter().map(|m| spread(m, 1000)).collect();
+        assert!(spreads.iter().all(|s| (0..1000).contains(s)), "{spreads:?}");
+        assert_eq!(spreads, three.iter().map(|m| spread(m, 1000)).collect::<Vec<_>>());
+        assert_ne!(spreads[0], spreads[1]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -266,7 +266,10 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
     /// be read keeps what it had.
     async fn discover(&mut self, now: DateTime<Utc>, calls: &mut BTreeMap<&'static str, u32>) {
         let Some(d) = self.fleet.discovery.clone() else { return };
-        self.next_discovery = crate::core::types::later(now, d.interval).into();
+        // Members look at different moments (up to a fifth of the interval apart, by a hash
+        // of the member), so N controllers do not spend the account's read burst together.
+        let jitter = d.interval / 5 * membership::spread(&self.view.me, 1000) / 1000;
+        self.next_discovery = crate::core::types::later(now, d.interval + jitter).into();
         let (mut adopted, mut released, mut errors) = (0, 0, Vec::new());
         for cluster in &d.clusters {
             let tagged = match self.tagged(cluster, &d.tag, calls).await {
