@@ -447,3 +447,27 @@ fn a_tag_may_bring_min_to_zero_only_with_a_way_back() {
             .starts_with("tag team:scaling = \"nope\": no such policy")
     );
 }
+
+/// One service must have one key: a cluster given as an ARN in one place and a name in another
+/// would be managed twice (review of issue 15).
+#[test]
+fn clusters_and_services_are_names_not_arns() {
+    let arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/prod";
+    let text = format!(
+        "[agent]\nmode = \"controller\"\n[[services]]\ncluster = \"{arn}\"\nname = \"web/x\"\npolicy = \"web-balanced\"\n\
+         [discovery]\nclusters = [\"{arn}\"]\n"
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            format!(
+                "t.toml:4:1: services[0].cluster: \"{arn}\" is an ARN; write the name alone (the controller knows each service as cluster/name, once)"
+            ),
+            "t.toml:5:1: services[0].name: \"web/x\" is not an ECS name (1 to 255 letters, digits, - and _)"
+                .to_owned(),
+            format!(
+                "t.toml:8:13: discovery.clusters[0]: \"{arn}\" is an ARN; write the name alone (the controller knows each service as cluster/name, once)"
+            ),
+        ]
+    );
+}

@@ -285,8 +285,8 @@ fn listed(
     policies: &[&str],
     shipped: &BTreeMap<String, ScalingConfig>,
 ) -> Option<FleetService> {
-    let cluster = k.non_empty("cluster", &r.cluster);
-    let name = k.non_empty("name", &r.name);
+    let cluster = k.non_empty("cluster", &r.cluster).filter(|c| ecs_name(k, "cluster", c));
+    let name = k.non_empty("name", &r.name).filter(|n| ecs_name(k, "name", n));
     let policy = k.non_empty("policy", &r.policy).filter(|n| match policy_problem(n, policies, shipped) {
         None => true,
         Some(why) => {
@@ -332,7 +332,30 @@ fn discovery(raw: &RawDiscovery, p: &mut Problems) -> Option<Discovery> {
     Some(Discovery { clusters: clusters?, tag: tag?, interval: interval? })
 }
 
-/// `discovery.clusters`: at least one, none blank, none twice.
+/// A cluster or service as a controller keys it: its name (1–255 of `A-Z a-z 0-9 - _`, as
+/// ECS names them), never its ARN, so one service cannot be managed under two keys.
+fn ecs_name_problem(v: &str) -> Option<String> {
+    let ok =
+        (1..=255).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    match (ok, v.starts_with("arn:")) {
+        (true, _) => None,
+        (false, true) => Some(format!(
+            "{v:?} is an ARN; write the name alone (the controller knows each service as cluster/name, once)"
+        )),
+        (false, false) => Some(format!("{v:?} is not an ECS name (1 to 255 letters, digits, - and _)")),
+    }
+}
+
+/// Records `ecs_name_problem` at `key`; true when `v` is a name.
+fn ecs_name(k: &mut Keys<'_>, key: &str, v: &str) -> bool {
+    let problem = ecs_name_problem(v);
+    if let Some(why) = &problem {
+        k.problem(key, why.clone());
+    }
+    problem.is_none()
+}
+
+/// `discovery.clusters`: at least one, none blank, none twice, names not ARNs.
 fn clusters(k: &mut Keys<'_>, raw: Option<&[String]>) -> Option<Vec<String>> {
     let Some(list) = raw else {
         k.problem("clusters", "missing required key (the clusters whose tagged services to adopt)");
@@ -346,6 +369,8 @@ fn clusters(k: &mut Keys<'_>, raw: Option<&[String]>) -> Option<Vec<String>> {
     for (i, c) in list.iter().enumerate() {
         let why = if c.trim().is_empty() {
             "must not be empty".to_owned()
+        } else if let Some(why) = ecs_name_problem(c) {
+            why
         } else if list[..i].contains(c) {
             format!("duplicate cluster {c:?}")
         } else {
