@@ -15,6 +15,7 @@ impl Target {
             Target::Ecs(e) => e.describe_service().await,
             Target::Local { desired } => Ok(ServiceState {
                 task_definition: None,
+                status: "ACTIVE".into(),
                 desired: *desired,
                 running: *desired,
                 pending: 0,

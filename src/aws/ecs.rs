@@ -15,6 +15,8 @@ use super::{AwsError, ErrorKind, Pages, classify, to_chrono};
 pub struct ServiceState {
     /// The task definition ARN the service runs (its primary deployment's).
     pub task_definition: Option<String>,
+    /// `ACTIVE`, `DRAINING` or `INACTIVE` (deleted; ECS still describes it for a while).
+    pub status: String,
     pub desired: u32,
     pub running: u32,
     pub pending: u32,
@@ -176,6 +178,7 @@ fn service_state(s: &Service) -> ServiceState {
         .collect();
     ServiceState {
         task_definition: s.task_definition().map(str::to_owned),
+        status: s.status().unwrap_or_default().to_owned(),
         desired: count(s.desired_count()),
         running: count(s.running_count()),
         pending: count(s.pending_count()),

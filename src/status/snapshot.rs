@@ -174,11 +174,12 @@ pub enum Action {
         from: u32,
         to: u32,
     },
-    /// A controller's share of the account's `UpdateService` rate for the tick was spent: the
-    /// change waits for the next tick.
+    /// A controller's change that waits for its next tick: its share of the account's
+    /// `UpdateService` rate for the tick is spent, or the tick's time to start changes passed.
     Deferred {
         from: u32,
         to: u32,
+        why: String,
     },
 }
 
@@ -195,11 +196,8 @@ impl std::fmt::Display for Action {
             Action::Failed { from, to, error } => write!(f, "FAILED to set {from} -> {to}: {error}"),
             Action::Skipped => write!(f, "none: no decision"),
             Action::Paused { from, to } => write!(f, "none: paused (would set {from} -> {to})"),
-            Action::Deferred { from, to } => {
-                write!(
-                    f,
-                    "deferred to the next tick: the UpdateService budget is spent (would set {from} -> {to})"
-                )
+            Action::Deferred { from, to, why } => {
+                write!(f, "deferred to the next tick: {why} (would set {from} -> {to})")
             }
             Action::Handover { from, to } => {
                 write!(f, "none: owned since less than an interval (would set {from} -> {to})")

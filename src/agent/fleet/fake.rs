@@ -22,6 +22,8 @@ pub type Load = Box<dyn Fn(&str, &str, DateTime<Utc>) -> f64 + Send + Sync>;
 #[derive(Clone, Debug)]
 pub struct FakeService {
     pub arn: String,
+    /// `ACTIVE` unless a test deletes it (`INACTIVE`).
+    pub status: String,
     pub desired: u32,
     pub tags: BTreeMap<String, String>,
 }
@@ -51,6 +53,8 @@ pub struct World {
     pub load: Load,
     /// How long each call takes.
     pub latency: Duration,
+    /// The membership read fails (a throttled or unreachable ECS).
+    pub members_fail: bool,
     pub clock: FakeClock,
 }
 
@@ -64,6 +68,7 @@ impl World {
             put: 0,
             load,
             latency: Duration::from_millis(20),
+            members_fail: false,
             clock,
         }
     }
@@ -71,7 +76,8 @@ impl World {
     pub fn add_service(&mut self, cluster: &str, name: &str, desired: u32, tags: &[(&str, &str)]) {
         let arn = format!("arn:aws:ecs:eu-west-1:123456789012:service/{cluster}/{name}");
         let tags = tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        self.services.insert(format!("{cluster}/{name}"), FakeService { arn, desired, tags });
+        let status = "ACTIVE".to_owned();
+        self.services.insert(format!("{cluster}/{name}"), FakeService { arn, status, desired, tags });
     }
 
     /// Sets the controller task's status and health (adds it when new).
@@ -148,7 +154,12 @@ impl FleetEcs for FakeEcs {
     ) -> Result<Vec<MemberTask>, AwsError> {
         call(&self.world, "ecs:ListTasks").await;
         call(&self.world, "ecs:DescribeTasks").await;
-        Ok(lock(&self.world).tasks.clone())
+        let w = lock(&self.world);
+        if w.members_fail {
+            let message = "Rate exceeded".to_owned();
+            return Err(AwsError { operation: "ecs:DescribeTasks", kind: ErrorKind::Throttled, message });
+        }
+        Ok(w.tasks.clone())
     }
 
     async fn list_services(&self, cluster: &str) -> Result<Vec<String>, AwsError> {
@@ -182,6 +193,7 @@ impl FleetEcs for FakeEcs {
                     name: short.to_owned(),
                     state: ServiceState {
                         task_definition: None,
+                        status: s.status.clone(),
                         desired: s.desired,
                         running: s.desired,
                         pending: 0,

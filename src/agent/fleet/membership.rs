@@ -22,10 +22,18 @@
 //! (rule 2). B owns S first at a read `r₁ ≥ c`, and acts first at a read `r ≥ r₁ + T ≥ c + T`
 //! (rule 1): after every change A could still make, so B's `DescribeServices` (which follows
 //! its membership read) sees A's result and B decides on it. Each decision is made on the
-//! count the previous one left, and applied once. (B also rebuilds S's cooldowns from the
-//! service's events before it acts.) The argument needs each membership state to hold for an
-//! interval; a member flapping faster than `T` is settled again every time it is seen back,
-//! and the gap limit in rule 1 resets a controller whose ticks were held up.
+//! count the previous one left, and applied once; a count that moved since B last saw it
+//! starts B's cooldown (`Reconciler::observe`), and B rebuilds S's cooldowns from its events and
+//! published metrics when it first owns it. B counts its ownership from the *end* of the read
+//! that showed it (it surely saw the change by then); the deadline of rule 2 runs from the
+//! read's *start* (A surely had not seen it before then).
+//!
+//! What the argument assumes: every member runs the same `T` (a rolling deployment that
+//! changes `agent.interval` should go through a longer one first); ECS's `DescribeTasks` and
+//! `DescribeServices` show a change to every reader once one has seen it; an `UpdateService`
+//! the SDK gave up on after 8 s does not land later; and each membership state holds for an
+//! interval (a member flapping faster than `T` is settled again every time it is seen back, and
+//! the gap limit in rule 1 resets a controller whose ticks were held up).
 //!
 //! *No service stays unowned for more than two ticks.* After a change, the new owner sees it at
 //! its next tick (within `T`) and acts at the one after (`T` later): S waits at most two of

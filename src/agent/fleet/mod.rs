@@ -38,6 +38,7 @@ use tracing::{info, warn};
 
 use super::{Reconciler, plan, restore};
 use crate::aws::{AwsError, OPERATION_TIMEOUT, Published, ServiceInfo};
+use crate::config::fleet::{MAX_TAG, MIN_TAG};
 use crate::config::model::{CloudwatchQuery, EcsScope, FleetConfig, ScalingConfig, SourceSpec};
 use crate::core::{Decision, Observation, Replicas, operator};
 use crate::sources::cloudwatch::{Batch, service_query};
@@ -142,7 +143,7 @@ pub struct Controller<E, M, C> {
     view: FleetView,
 }
 
-/// Counts one call of `op`.
+/// Counts `n` calls of `op`.
 fn count(calls: &mut BTreeMap<&'static str, u32>, op: &'static str, n: u32) {
     *calls.entry(op).or_default() += n;
 }
@@ -182,15 +183,20 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
 
     /// One tick (see the module's documentation). Never fails: problems are in the view.
     pub async fn tick(&mut self) -> &FleetView {
-        let read_at = Instant::now();
-        let now = self.clock.now();
         let mut calls = BTreeMap::new();
-        let members = self.read_members(&mut calls).await;
-        // No change starts later than this: each has ended within an interval of the read.
-        let act_by = read_at + self.settings.interval.saturating_sub(OPERATION_TIMEOUT);
+        // Discovery first: its reads must not eat into the time to start changes, which runs
+        // from the membership read.
+        let now = self.clock.now();
         if self.fleet.discovery.is_some() && self.next_discovery.is_none_or(|t| now >= t) {
             self.discover(now, &mut calls).await;
         }
+        let read_at = Instant::now();
+        let now = self.clock.now();
+        let members = self.read_members(&mut calls).await;
+        // Rule 2: no change starts later than this, so each has ended within an interval of the
+        // read's start. Rule 1 counts ownership from the read's end, when it was surely seen.
+        let act_by = read_at + self.settings.interval.saturating_sub(OPERATION_TIMEOUT);
+        let seen = Instant::now();
         let me = self.view.me.clone();
         let owned: Vec<String> = match &members {
             Ok(m) if m.contains(&me) => self
@@ -206,9 +212,9 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             Ok(_) if self.settings.me.is_none() => {
                 owned.iter().map(|k| (k.clone(), Standing::Acting)).collect()
             }
-            Ok(_) => self.ownership.observe(read_at, owned.iter().map(String::as_str)),
+            Ok(_) => self.ownership.observe(seen, owned.iter().map(String::as_str)),
             Err(_) => {
-                self.ownership.reset(read_at);
+                self.ownership.reset(seen);
                 BTreeMap::new()
             }
         };
@@ -217,7 +223,8 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 None => {
                     // Not ours: what we knew of it goes stale; a later owner rebuilds it.
                     m.owned = None;
-                    m.view.action = None;
+                    let fresh = Managed::new(&m.cluster, &m.name, m.origin.clone()).view;
+                    m.view = ServiceStanding { policy: m.view.policy.take(), ..fresh };
                     "elsewhere"
                 }
                 Some(Standing::Settling) => "settling",
@@ -229,7 +236,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         let new = self.resolve(&infos, now);
         self.restore(&new, &infos, now, &mut calls).await;
         let samples = self.read_metrics(&infos, now, &mut calls).await;
-        let decided = self.decide(&infos, samples, &standing, now, act_by);
+        let decided = self.decide(&infos, samples, &standing, now);
         let n = members.as_ref().map_or(1, Vec::len);
         self.act(decided, (now, act_by, n), &mut calls).await;
         self.view.members = members.clone().unwrap_or_default();
@@ -253,7 +260,24 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         count(calls, "ecs:ListTasks", 1);
         count(calls, "ecs:DescribeTasks", 1);
         match self.ecs.members(cluster, service, &c.container).await {
-            Ok(tasks) => Ok(membership::members(&tasks)),
+            Ok(tasks) => {
+                let members = membership::members(&tasks);
+                let own = tasks.iter().find(|t| Some(&t.arn) == self.settings.me.as_ref());
+                if let Some(t) = own.filter(|t| !members.contains(&t.arn)) {
+                    let (status, health) = (t.last_status.as_str(), t.health.as_deref());
+                    if health.is_none() {
+                        warn!(container = %c.container, "this task has no container named so: it is never a member and scales nothing ([controller] container)");
+                    } else if health == Some("UNHEALTHY") {
+                        warn!(status, "this task is UNHEALTHY: not a member, it scales nothing");
+                    } else {
+                        info!(
+                            status,
+                            health, "this task is not a member yet (RUNNING and HEALTHY): it scales nothing"
+                        );
+                    }
+                }
+                Ok(members)
+            }
             Err(e) => {
                 warn!(error = %e, "cannot read the controller's members: acting on nothing this tick");
                 Err(e.to_string())
@@ -316,14 +340,21 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
     ) -> Result<BTreeSet<String>, AwsError> {
         let arns = self.ecs.list_services(cluster).await?;
         count(calls, "ecs:ListServices", u32::try_from(arns.len().div_ceil(100).max(1)).unwrap_or(u32::MAX));
+        let chunks: Vec<Vec<String>> = arns.chunks(DESCRIBE_BATCH).map(<[String]>::to_vec).collect();
+        count(calls, "ecs:DescribeServices", u32::try_from(chunks.len()).unwrap_or(u32::MAX));
+        let ecs = &self.ecs;
+        let answers: Vec<_> = futures_util::stream::iter(chunks)
+            .map(|chunk| async move { ecs.describe_services(cluster, &chunk).await })
+            .buffer_unordered(CALLS_IN_FLIGHT)
+            .collect()
+            .await;
         let mut tagged = BTreeSet::new();
-        for chunk in arns.chunks(DESCRIBE_BATCH) {
-            count(calls, "ecs:DescribeServices", 1);
-            let (found, _) = self.ecs.describe_services(cluster, chunk).await?;
+        for answer in answers {
+            let (found, _) = answer?;
             tagged.extend(
                 found
                     .iter()
-                    .filter(|s| s.state.tags.contains_key(tag))
+                    .filter(|s| s.state.status == "ACTIVE" && s.state.tags.contains_key(tag))
                     .map(|s| format!("{cluster}/{}", s.name)),
             );
         }
@@ -364,7 +395,14 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             match answer {
                 Ok((found, failures)) => {
                     for s in found {
-                        infos.insert(format!("{cluster}/{}", s.name), s);
+                        let key = format!("{cluster}/{}", s.name);
+                        if s.state.status == "ACTIVE" {
+                            infos.insert(key, s);
+                        } else {
+                            // Deleted (INACTIVE) or being deleted (DRAINING): nothing to scale.
+                            let why = format!("the service is {}: left alone", s.state.status);
+                            self.problem(&key, why);
+                        }
                     }
                     for (name, why) in failures {
                         let short = name.rsplit('/').next().unwrap_or(&name);
@@ -420,20 +458,32 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                     Ok((scaling, metrics)) => {
                         // A service new to this owner: its cooldowns from the service's events
                         // now, and from its own metrics before it acts (see `restore`).
-                        let history = match m.owned.take() {
-                            Some(o) => o.rec.history,
+                        // A policy that changed keeps the service's memory (history, the count
+                        // seen last).
+                        let rec = match m.owned.take() {
+                            Some(mut o) => {
+                                o.rec.policy = scaling.policy.clone();
+                                o.rec
+                            }
                             None => {
                                 new.push(key.clone());
-                                restore::rebuild(&scaling.policy, &BTreeMap::new(), &info.state.events, now).0
+                                let mut rec = Reconciler::new(scaling.policy.clone());
+                                rec.history = restore::rebuild(
+                                    &scaling.policy,
+                                    &BTreeMap::new(),
+                                    &info.state.events,
+                                    now,
+                                )
+                                .0;
+                                rec
                             }
                         };
-                        let mut rec = Reconciler::new(scaling.policy.clone());
-                        rec.history = history;
                         m.owned = Some(Owned { key: pkey, policy_name: policy_name.clone(), rec, metrics });
                     }
                     Err(why) => {
+                        // Left alone, not forgotten: what it remembers stays for when the tags
+                        // are mended.
                         warn!(service = %key, problem = %why, "left alone: its tags cannot be read");
-                        m.owned = None;
                         m.view.problem = Some(why);
                         m.view.action = Some(Action::Skipped);
                         continue;
@@ -558,22 +608,27 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         mut samples: BTreeMap<String, Readings>,
         standing: &BTreeMap<String, Standing>,
         now: DateTime<Utc>,
-        act_by: Instant,
     ) -> Vec<Decided> {
         let mut decided = Vec::new();
         for (key, info) in infos {
             let Some(m) = self.managed.get_mut(key) else { continue };
             let Some(o) = m.owned.as_mut() else { continue };
+            // The count first, even for a service left alone: a change made meanwhile (by a
+            // previous owner, an operator) starts its cooldown.
+            o.rec.observe(info.state.desired, now);
+            if m.view.problem.is_some() {
+                continue;
+            }
             let op = match operator::read(&info.state.tags) {
                 Ok(op) => op,
                 Err(why) => {
                     warn!(service = %key, problem = %why, "left alone: its tags cannot be read");
                     m.view.problem = Some(why);
+                    m.view.reason = None;
                     m.view.action = Some(Action::Skipped);
                     continue;
                 }
             };
-            o.rec.observe(info.state.desired, now);
             let mut obs = Observation {
                 current: Replicas(info.state.desired),
                 manual_override: op.active_override(now).cloned(),
@@ -591,13 +646,14 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 }
             }
             let d = o.rec.decide(&obs, now);
-            let late = (Instant::now() > act_by).then_some("the tick's time to start changes has passed");
+            // A change too late to start is deferred by `act`, which checks the time again
+            // before each call.
             let cx = plan::Context {
                 acts: standing.get(key).is_some(),
                 settling: standing.get(key) == Some(&Standing::Settling),
                 paused: op.paused,
                 dry_run: self.settings.dry_run,
-                cut: late,
+                cut: None,
             };
             let intent = plan::plan(&d, &cx);
             m.view.paused = op.paused;
@@ -638,14 +694,17 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         let deferred: Vec<(String, Action)> = updates
             .split_off(budget.min(updates.len()))
             .into_iter()
-            .map(|(key, _, _, from, to)| (key, Action::Deferred { from, to }))
+            .map(|(key, _, _, from, to)| {
+                let why = format!("this tick's UpdateService share ({budget}) is spent");
+                (key, Action::Deferred { from, to, why })
+            })
             .collect();
         let ecs = &self.ecs;
         let results: Vec<(String, Action)> = futures_util::stream::iter(updates)
             .map(|(key, cluster, name, from, to)| async move {
                 if Instant::now() > act_by {
-                    let error = "the tick's time to start changes has passed".to_owned();
-                    return (key, false, Action::Failed { from, to, error });
+                    let why = "the tick's time to start changes has passed".to_owned();
+                    return (key, false, Action::Deferred { from, to, why });
                 }
                 match ecs.update_desired(&cluster, &name, to).await {
                     Ok(()) => (key, true, Action::Applied { from, to }),
@@ -696,8 +755,6 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         }
     }
 }
-
-use crate::config::fleet::{MAX_TAG, MIN_TAG};
 
 /// How many `UpdateService` calls one of `members` controllers may make in a tick of
 /// `interval` ([`UPDATES_PER_SECOND`] shared); at least one.

@@ -215,3 +215,101 @@ async fn changes_past_the_budget_wait_for_the_next_tick_scale_outs_first() {
     c.tick().await;
     assert_eq!(w.lock().unwrap().updates.len(), 80, "the rest at the next tick");
 }
+
+fn member_controller(w: &Arc<Mutex<World>>, me: &str) -> Controller<FakeEcs, FakeMetrics, FakeClock> {
+    let clock = w.lock().unwrap().clock;
+    let mut cfg = fleet(&[]);
+    cfg.controller.cluster = Some("ops".into());
+    cfg.controller.service = Some("trimtab".into());
+    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: Some(me.into()) };
+    let ecs = FakeEcs { world: w.clone(), who: me.into() };
+    Controller::new(cfg, settings, ecs, FakeMetrics { world: w.clone() }, clock)
+}
+
+/// The handover rule on one member: it settles an interval first; it owns nothing while it is
+/// not RUNNING and HEALTHY, or when the membership cannot be read, and settles again after.
+#[tokio::test(start_paused = true)]
+async fn a_member_settles_first_and_owns_nothing_it_cannot_be_sure_of() {
+    let w = world(100.0);
+    {
+        let mut w = w.lock().unwrap();
+        for i in 0..5 {
+            w.add_service("prod", &format!("s{i}"), 2, &[("trimtab:policy", "web")]);
+        }
+        w.set_task("c1", "RUNNING", "HEALTHY");
+    }
+    let mut c = member_controller(&w, "c1");
+    let t = Duration::from_secs(15);
+    let v = c.tick().await.clone();
+    assert!(v.services.values().all(|s| s.standing == "settling"), "{v:?}");
+    assert_eq!(v.services["prod/s0"].action, Some(Action::Handover { from: 2, to: 4 }));
+    assert!(w.lock().unwrap().updates.is_empty(), "nothing in the first interval");
+    tokio::time::advance(t).await;
+    c.tick().await;
+    assert_eq!(w.lock().unwrap().updates.len(), 5, "an interval later it acts");
+
+    // Unhealthy: not a member, nothing owned, nothing done.
+    for (_, s) in w.lock().unwrap().services.iter_mut() {
+        s.desired = 2;
+    }
+    w.lock().unwrap().set_task("c1", "RUNNING", "UNHEALTHY");
+    tokio::time::advance(t).await;
+    let v = c.tick().await.clone();
+    assert!(v.members.is_empty() && v.services.values().all(|s| s.standing == "elsewhere"), "{v:?}");
+    assert_eq!(w.lock().unwrap().updates.len(), 5);
+
+    // Healthy, but the membership cannot be read: still nothing.
+    w.lock().unwrap().set_task("c1", "RUNNING", "HEALTHY");
+    w.lock().unwrap().members_fail = true;
+    tokio::time::advance(t).await;
+    let v = c.tick().await.clone();
+    assert!(v.membership_error.as_deref().unwrap().contains("Rate exceeded"), "{v:?}");
+    assert!(v.services.values().all(|s| s.standing == "elsewhere"));
+    // Readable again: it settles for an interval before it acts.
+    w.lock().unwrap().members_fail = false;
+    tokio::time::advance(t).await;
+    let v = c.tick().await.clone();
+    assert!(v.services.values().all(|s| s.standing == "settling"), "{v:?}");
+    assert_eq!(w.lock().unwrap().updates.len(), 5);
+    tokio::time::advance(t).await;
+    c.tick().await;
+    assert_eq!(w.lock().unwrap().updates.len(), 10);
+}
+
+/// Rule 2 of the handover: no `UpdateService` starts later than `interval - 8 s` after the
+/// membership read. Here every call takes 3 s, so the reads use up a 10 s tick's 2 s.
+#[tokio::test(start_paused = true)]
+async fn no_change_starts_after_the_ticks_time_to_start_changes() {
+    let w = world(100.0);
+    {
+        let mut w = w.lock().unwrap();
+        w.add_service("prod", "web", 2, &[("trimtab:policy", "web")]);
+        w.latency = Duration::from_secs(3);
+    }
+    let clock = w.lock().unwrap().clock;
+    let settings = Settings { interval: Duration::from_secs(10), dry_run: false, me: None };
+    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
+    let mut c = Controller::new(fleet(&[]), settings, ecs, FakeMetrics { world: w.clone() }, clock);
+    let v = c.tick().await.clone();
+    assert!(
+        matches!(&v.services["prod/web"].action, Some(Action::Deferred { from: 2, to: 4, why }) if why.contains("time to start changes")),
+        "{v:?}"
+    );
+    assert!(w.lock().unwrap().updates.is_empty());
+    w.lock().unwrap().latency = Duration::from_millis(100);
+    tokio::time::advance(Duration::from_secs(10)).await;
+    c.tick().await;
+    assert_eq!(w.lock().unwrap().updates.len(), 1);
+}
+
+/// A deleted service (INACTIVE, still described by ECS for a while) is reported, not scaled.
+#[tokio::test(start_paused = true)]
+async fn a_deleted_service_is_left_alone() {
+    let w = world(100.0);
+    w.lock().unwrap().add_service("prod", "gone", 2, &[]);
+    w.lock().unwrap().services.get_mut("prod/gone").unwrap().status = "INACTIVE".into();
+    let mut c = controller(&w, &[("prod", "gone")]);
+    let v = c.tick().await.clone();
+    assert_eq!(v.services["prod/gone"].problem.as_deref(), Some("the service is INACTIVE: left alone"));
+    assert!(w.lock().unwrap().updates.is_empty());
+}
