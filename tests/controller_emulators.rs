@@ -101,7 +101,7 @@ fn fleet(clusters: &[&str]) -> FleetConfig {
 }
 
 async fn controller(clusters: &[&str]) -> Controller<EcsFleet, CloudWatch, SystemClock> {
-    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None };
+    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None, region: None };
     Controller::new(fleet(clusters), settings, ecs().await.1, cloudwatch().await, SystemClock)
 }
 

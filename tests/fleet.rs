@@ -114,7 +114,7 @@ impl Fleet {
     fn start(&mut self, who: &str, offset: Duration) {
         let ecs = FakeEcs { world: self.world.clone(), who: who.to_owned() };
         let cw = FakeMetrics { world: self.world.clone() };
-        let settings = Settings { interval: T, dry_run: false, me: Some(who.to_owned()) };
+        let settings = Settings { interval: T, dry_run: false, me: Some(who.to_owned()), region: None };
         let mut c = Controller::new(fleet(), settings, ecs, cw, self.clock);
         let acting = self.acting.clone();
         let who = who.to_owned();

@@ -103,7 +103,7 @@ pub fn build(n: usize) -> (Fleet, Shared) {
     let world: Shared = std::sync::Arc::new(std::sync::Mutex::new(world));
     let ecs = FakeEcs { world: world.clone(), who: "bench".into() };
     let cw = FakeMetrics { world: world.clone() };
-    let settings = Settings { interval: INTERVAL, dry_run: false, me: None };
+    let settings = Settings { interval: INTERVAL, dry_run: false, me: None, region: None };
     (Controller::new(fleet_config(n), settings, ecs, cw, clock), world)
 }
 

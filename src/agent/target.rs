@@ -16,6 +16,8 @@ impl Target {
             Target::Local { desired } => Ok(ServiceState {
                 task_definition: None,
                 status: "ACTIVE".into(),
+                launch_type: None,
+                capacity: vec![],
                 desired: *desired,
                 running: *desired,
                 pending: 0,

@@ -195,6 +195,9 @@ mod tests {
             cpu: Some(512),
             memory: Some(1024),
             containers: vec![],
+            arch: None,
+            os: None,
+            storage_gib: None,
         }
     }
 

@@ -104,6 +104,12 @@ pub fn render(v: &FleetView) -> String {
     for (op, n) in &v.calls_total {
         o.sample("trimtab_aws_calls_total", &[("operation", op)], *n as f64);
     }
+    o.one(
+        "trimtab_controller_cost_per_hour_usd",
+        "gauge",
+        "What the services this member acts for cost an hour at their running counts (those priced).",
+        v.cost_per_hour_usd,
+    );
     o.one("trimtab_scaling_actions_total", "counter", "Desired counts set since start.", v.applied as f64);
     o.one(
         "trimtab_scaling_failures_total",
@@ -133,6 +139,9 @@ mod tests {
             reason: None,
             action: None,
             problem: problem.map(Into::into),
+            task_per_hour_usd: None,
+            per_hour_usd: None,
+            cost_problem: None,
         };
         v.services.insert("prod/a".into(), s("acting", None));
         v.services.insert("prod/b".into(), s("elsewhere", None));

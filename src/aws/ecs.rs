@@ -17,6 +17,11 @@ pub struct ServiceState {
     pub task_definition: Option<String>,
     /// `ACTIVE`, `DRAINING` or `INACTIVE` (deleted; ECS still describes it for a while).
     pub status: String,
+    /// `FARGATE`, `EC2`, `EXTERNAL`; `None` when a capacity provider strategy places the tasks.
+    pub launch_type: Option<String>,
+    /// The capacity provider strategy, `(provider, weight)` (`FARGATE`, `FARGATE_SPOT`, or an
+    /// Auto Scaling group's provider).
+    pub capacity: Vec<(String, i32)>,
     pub desired: u32,
     pub running: u32,
     pub pending: u32,
@@ -179,6 +184,12 @@ fn service_state(s: &Service) -> ServiceState {
     ServiceState {
         task_definition: s.task_definition().map(str::to_owned),
         status: s.status().unwrap_or_default().to_owned(),
+        launch_type: s.launch_type().map(|l| l.as_str().to_owned()),
+        capacity: s
+            .capacity_provider_strategy()
+            .iter()
+            .map(|c| (c.capacity_provider().to_owned(), c.weight()))
+            .collect(),
         desired: count(s.desired_count()),
         running: count(s.running_count()),
         pending: count(s.pending_count()),
@@ -423,6 +434,12 @@ pub struct TaskDefinitionInfo {
     pub memory: Option<u32>,
     /// Each container's name, CPU units and hard memory limit (MiB), as declared.
     pub containers: Vec<(String, u32, Option<u32>)>,
+    /// `runtimePlatform`: `X86_64` / `ARM64`, and `LINUX` / `WINDOWS_SERVER_…`; `None` when
+    /// not declared (Linux on x86).
+    pub arch: Option<String>,
+    pub os: Option<String>,
+    /// `ephemeralStorage.sizeInGiB`; `None`: Fargate's 20.
+    pub storage_gib: Option<u32>,
 }
 
 fn info(td: &TaskDefinition) -> TaskDefinitionInfo {
@@ -443,6 +460,9 @@ fn info(td: &TaskDefinition) -> TaskDefinitionInfo {
                 (c.name().unwrap_or_default().to_owned(), count(c.cpu()), memory)
             })
             .collect(),
+        arch: td.runtime_platform().and_then(|p| p.cpu_architecture()).map(|a| a.as_str().to_owned()),
+        os: td.runtime_platform().and_then(|p| p.operating_system_family()).map(|o| o.as_str().to_owned()),
+        storage_gib: td.ephemeral_storage().and_then(|e| u32::try_from(e.size_in_gib()).ok()),
     }
 }
 
@@ -460,24 +480,39 @@ fn misfit(td: &TaskDefinitionInfo, cpu: u32, memory: u32) -> Option<String> {
     })
 }
 
+impl EcsFleet {
+    /// The task definition `arn` (`DescribeTaskDefinition`): the size, platform and storage a
+    /// service's tasks are priced by.
+    pub async fn task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError> {
+        let (td, _) = describe_task_definition(&self.client, arn).await?;
+        Ok(info(&td))
+    }
+}
+
+/// `DescribeTaskDefinition` of `arn`, with its tags.
+async fn describe_task_definition(
+    client: &Client,
+    arn: &str,
+) -> Result<(TaskDefinition, Vec<Tag>), AwsError> {
+    const OP: &str = "ecs:DescribeTaskDefinition";
+    let out = client
+        .describe_task_definition()
+        .task_definition(arn)
+        .include(TaskDefinitionField::Tags)
+        .send()
+        .await
+        .map_err(|e| classify(OP, e))?;
+    let td = out.task_definition().cloned().ok_or_else(|| AwsError {
+        operation: OP,
+        kind: ErrorKind::Malformed,
+        message: format!("no task definition returned for {arn}"),
+    })?;
+    Ok((td, out.tags().to_vec()))
+}
+
 impl Ecs {
-    /// `DescribeTaskDefinition` of `arn`, with its tags.
     async fn describe_task_definition(&self, arn: &str) -> Result<(TaskDefinition, Vec<Tag>), AwsError> {
-        const OP: &str = "ecs:DescribeTaskDefinition";
-        let out = self
-            .client
-            .describe_task_definition()
-            .task_definition(arn)
-            .include(TaskDefinitionField::Tags)
-            .send()
-            .await
-            .map_err(|e| classify(OP, e))?;
-        let td = out.task_definition().cloned().ok_or_else(|| AwsError {
-            operation: OP,
-            kind: ErrorKind::Malformed,
-            message: format!("no task definition returned for {arn}"),
-        })?;
-        Ok((td, out.tags().to_vec()))
+        describe_task_definition(&self.client, arn).await
     }
 
     pub async fn task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError> {

@@ -321,3 +321,37 @@ async fn refusals_are_client_errors_named_by_operation() {
         [json!({ "cluster": "prod", "service": "gone", "desiredCount": 3 })]
     );
 }
+
+/// What a controller prices a service by: its placement (`launchType` or
+/// `capacityProviderStrategy`, `API_DescribeServices`) and its task definition's size, platform
+/// and storage (`runtimePlatform`, `ephemeralStorage`, `API_DescribeTaskDefinition`).
+#[tokio::test]
+async fn placement_and_task_definition_are_read_for_pricing() {
+    let server = MockServer::start().await;
+    let services = json!({ "services": [{
+        "serviceArn": format!("{ARN}:service/prod/web"), "serviceName": "web", "status": "ACTIVE",
+        "desiredCount": 2, "runningCount": 2, "pendingCount": 0,
+        "taskDefinition": format!("{ARN}:task-definition/web:7"),
+        "capacityProviderStrategy": [
+            { "capacityProvider": "FARGATE", "weight": 1, "base": 1 },
+            { "capacityProvider": "FARGATE_SPOT", "weight": 3, "base": 0 }
+        ]
+    }], "failures": [] });
+    op("DescribeServices").respond_with(answer(services)).mount(&server).await;
+    let td = json!({ "taskDefinition": {
+        "taskDefinitionArn": format!("{ARN}:task-definition/web:7"), "family": "web", "revision": 7,
+        "cpu": "2048", "memory": "4096", "containerDefinitions": [{ "name": "app", "cpu": 0 }],
+        "runtimePlatform": { "cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX" },
+        "ephemeralStorage": { "sizeInGiB": 50 }
+    }, "tags": [] });
+    op("DescribeTaskDefinition").respond_with(answer(td)).mount(&server).await;
+    let ecs = fleet(&server).await;
+    let (found, _) = ecs.describe_services("prod", &names(1)).await.unwrap();
+    let s = &found[0].state;
+    assert_eq!((s.status.as_str(), s.launch_type.as_deref()), ("ACTIVE", None));
+    assert_eq!(s.capacity, [("FARGATE".to_owned(), 1), ("FARGATE_SPOT".to_owned(), 3)]);
+    let td = ecs.task_definition(&format!("{ARN}:task-definition/web:7")).await.unwrap();
+    assert_eq!((td.cpu, td.memory, td.storage_gib), (Some(2048), Some(4096), Some(50)));
+    assert_eq!((td.arch.as_deref(), td.os.as_deref()), (Some("ARM64"), Some("LINUX")));
+    assert_eq!(sent(&server, "DescribeTaskDefinition").await.len(), 1);
+}

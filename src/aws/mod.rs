@@ -64,7 +64,8 @@ pub const AGENT_OPERATIONS: &[&str] = &[
 ];
 
 /// What the fleet controller calls (issue 15): discovery (`ListServices`, `DescribeServices`
-/// with tags), membership (`ListTasks`, `DescribeTasks` of its own service), scaling
+/// with tags), membership (`ListTasks`, `DescribeTasks` of its own service), the size of a
+/// service's tasks for its price (`DescribeTaskDefinition`, once per revision), scaling
 /// (`UpdateService`), metrics in and out. It reads the operator tags but never writes them. The
 /// task role of `terraform/controller/` grants exactly these.
 pub const CONTROLLER_OPERATIONS: &[&str] = &[
@@ -73,6 +74,7 @@ pub const CONTROLLER_OPERATIONS: &[&str] = &[
     "ecs:ListServices",
     "ecs:ListTasks",
     "ecs:DescribeTasks",
+    "ecs:DescribeTaskDefinition",
     "cloudwatch:GetMetricData",
     "cloudwatch:PutMetricData",
 ];

@@ -20,8 +20,9 @@ pub fn report(v: &FleetView) -> String {
     }
     let calls: Vec<String> = v.calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
     let total: u32 = v.calls.values().sum();
-    out.push_str(&format!("aws calls: {total} ({})\n\n", calls.join(", ")));
-    let mut t = Table::new(["service", "standing", "policy", "desired", "reason", "action"]);
+    out.push_str(&format!("aws calls: {total} ({})\n", calls.join(", ")));
+    out.push_str(&format!("cost of the services acted for: ${:.4} an hour\n\n", v.cost_per_hour_usd));
+    let mut t = Table::new(["service", "standing", "policy", "desired", "$/hour", "reason", "action"]);
     for (key, s) in &v.services {
         let action = match (&s.problem, &s.action) {
             (Some(p), _) => format!("left alone: {p}"),
@@ -33,6 +34,7 @@ pub fn report(v: &FleetView) -> String {
             s.standing.to_owned(),
             s.policy.clone().unwrap_or_else(|| "-".into()),
             s.desired.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+            s.per_hour_usd.map(|c| format!("{c:.4}")).unwrap_or_else(|| "-".into()),
             s.reason.clone().unwrap_or_else(|| "-".into()),
             action,
         ]);
@@ -60,6 +62,9 @@ mod tests {
             reason: Some("scale_out".into()),
             action,
             problem: problem.map(Into::into),
+            task_per_hour_usd: None,
+            per_hour_usd: None,
+            cost_problem: None,
         };
         v.services.insert("prod/web".into(), s(Some(2), Some(Action::Applied { from: 2, to: 4 }), None));
         v.services.insert(
@@ -67,9 +72,15 @@ mod tests {
             s(Some(2), Some(Action::Skipped), Some("tag trimtab:max = \"lots\": not a whole number")),
         );
         let r = report(&v);
-        assert!(r.starts_with("members: 1 (self is this controller)\naws calls: 3 (cloudwatch:GetMetricData 1, ecs:DescribeServices 2)\n"), "{r}");
         assert!(
-            r.contains("prod/web  acting    web     2        scale_out  desired count set 2 -> 4"),
+            r.starts_with(
+                "members: 1 (self is this controller)\naws calls: 3 (cloudwatch:GetMetricData 1, ecs:DescribeServices 2)\n\
+                 cost of the services acted for: $0.0000 an hour\n"
+            ),
+            "{r}"
+        );
+        assert!(
+            r.contains("prod/web  acting    web     2        -       scale_out  desired count set 2 -> 4"),
             "{r}"
         );
         assert!(r.contains("left alone: tag trimtab:max = \"lots\": not a whole number"), "{r}");

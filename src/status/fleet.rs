@@ -25,6 +25,9 @@ pub struct FleetView {
     pub calls: BTreeMap<&'static str, u32>,
     /// Since start.
     pub calls_total: BTreeMap<&'static str, u64>,
+    /// What the services this member acts for cost an hour at their running counts, in USD
+    /// (those it can price: Fargate, in a region of the shipped tables).
+    pub cost_per_hour_usd: f64,
     /// Updates applied and failed since start.
     pub applied: u64,
     pub failed: u64,
@@ -56,4 +59,9 @@ pub struct ServiceStanding {
     pub action: Option<Action>,
     /// Why the service is left alone (a bad tag, a service ECS did not return), if it is.
     pub problem: Option<String>,
+    /// One task's price an hour and the service's at its running count, in USD, when priced.
+    pub task_per_hour_usd: Option<f64>,
+    pub per_hour_usd: Option<f64>,
+    /// Why it is not priced (EC2, no region, a task definition without a size), if so.
+    pub cost_problem: Option<String>,
 }

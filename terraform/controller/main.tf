@@ -172,7 +172,7 @@ data "aws_iam_policy_document" "assume" {
 # from the Service Authorization Reference, "Actions, resources, and condition keys for Amazon
 # Elastic Container Service": UpdateService on a service takes aws:ResourceTag/${TagKey};
 # ListServices has no resource type (only ecs:cluster); ListTasks and DescribeTasks take
-# ecs:cluster; GetMetricData and PutMetricData have no resource type. The controller never
+# ecs:cluster; DescribeTaskDefinition, GetMetricData and PutMetricData have no resource type. The controller never
 # writes tags: operators set pause and override with their own credentials (trimtab pause).
 ################################################################################
 
@@ -237,6 +237,15 @@ data "aws_iam_policy_document" "task" {
       variable = "ecs:cluster"
       values   = [local.cluster_arn]
     }
+  }
+
+  # The size and platform of the revision a service runs, for its price. No resource-level
+  # permissions.
+  statement {
+    sid       = "ReadTaskSizes"
+    effect    = "Allow"
+    actions   = ["ecs:DescribeTaskDefinition"]
+    resources = ["*"]
   }
 
   statement {

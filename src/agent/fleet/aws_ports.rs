@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use super::ports::{Described, FleetEcs, FleetMetrics};
-use crate::aws::{AwsError, CloudWatch, EcsFleet, MemberTask, MetricData, MetricQuery, Published};
+use crate::aws::{
+    AwsError, CloudWatch, EcsFleet, MemberTask, MetricData, MetricQuery, Published, TaskDefinitionInfo,
+};
 
 impl FleetEcs for EcsFleet {
     async fn members(
@@ -25,6 +27,10 @@ impl FleetEcs for EcsFleet {
 
     async fn update_desired(&self, cluster: &str, service: &str, desired: u32) -> Result<(), AwsError> {
         EcsFleet::update_desired(self, cluster, service, desired).await
+    }
+
+    async fn task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError> {
+        EcsFleet::task_definition(self, arn).await
     }
 }
 

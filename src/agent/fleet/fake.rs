@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::ports::{Clock, Described, FleetEcs, FleetMetrics};
 use crate::aws::{
     AwsError, Deployment, ErrorKind, MemberTask, MetricData, MetricQuery, Published, ServiceInfo,
-    ServiceState,
+    ServiceState, TaskDefinitionInfo,
 };
 
 /// The total load of a service at a time, in task-percent: `cpu = load / desired`.
@@ -24,6 +24,10 @@ pub struct FakeService {
     pub arn: String,
     /// `ACTIVE` unless a test deletes it (`INACTIVE`).
     pub status: String,
+    /// `FARGATE` unless a test says otherwise.
+    pub launch: String,
+    /// Its task's CPU units and memory MiB (1024 / 2048 unless a test says otherwise).
+    pub size: (u32, u32),
     pub desired: u32,
     pub tags: BTreeMap<String, String>,
 }
@@ -77,7 +81,9 @@ impl World {
         let arn = format!("arn:aws:ecs:eu-west-1:123456789012:service/{cluster}/{name}");
         let tags = tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let status = "ACTIVE".to_owned();
-        self.services.insert(format!("{cluster}/{name}"), FakeService { arn, status, desired, tags });
+        let (launch, size) = ("FARGATE".to_owned(), (1024, 2048));
+        self.services
+            .insert(format!("{cluster}/{name}"), FakeService { arn, status, launch, size, desired, tags });
     }
 
     /// Sets the controller task's status and health (adds it when new).
@@ -192,8 +198,12 @@ impl FleetEcs for FakeEcs {
                     cluster: cluster.to_owned(),
                     name: short.to_owned(),
                     state: ServiceState {
-                        task_definition: None,
                         status: s.status.clone(),
+                        task_definition: Some(format!(
+                            "arn:aws:ecs:eu-west-1:123456789012:task-definition/{short}:1"
+                        )),
+                        launch_type: Some(s.launch.clone()),
+                        capacity: vec![],
                         desired: s.desired,
                         running: s.desired,
                         pending: 0,
@@ -229,6 +239,41 @@ impl FleetEcs for FakeEcs {
         s.desired = desired;
         w.updates.push(Update { at, by: self.who.clone(), service: key, from, to: desired });
         Ok(())
+    }
+
+    async fn task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError> {
+        self.task_definition_of(arn).await
+    }
+}
+
+impl FakeEcs {
+    /// `DescribeTaskDefinition` of a service's task definition (`…/task-definition/NAME:1`).
+    async fn task_definition_of(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError> {
+        call(&self.world, "ecs:DescribeTaskDefinition").await;
+        let w = lock(&self.world);
+        let name = arn.rsplit('/').next().and_then(|n| n.split(':').next()).unwrap_or_default();
+        let Some(s) = w.services.iter().find(|(k, _)| k.rsplit('/').next() == Some(name)).map(|(_, s)| s)
+        else {
+            let message = format!("unable to describe task definition {arn}");
+            return Err(AwsError {
+                operation: "ecs:DescribeTaskDefinition",
+                kind: ErrorKind::Client,
+                message,
+            });
+        };
+        Ok(TaskDefinitionInfo {
+            arn: arn.to_owned(),
+            family: name.to_owned(),
+            revision: 1,
+            registered_at: None,
+            resized_by_trimtab: false,
+            cpu: Some(s.size.0),
+            memory: Some(s.size.1),
+            containers: vec![],
+            arch: None,
+            os: None,
+            storage_gib: None,
+        })
     }
 }
 

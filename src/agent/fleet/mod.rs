@@ -21,6 +21,7 @@
 //! reported and left alone while the others go on.
 
 mod aws_ports;
+pub mod cost;
 pub mod fake;
 pub mod membership;
 pub mod ports;
@@ -71,6 +72,8 @@ pub struct Settings {
     /// every service and acts at once (there is no one to hand over from). Run that way only
     /// as a single process; two such processes would both act.
     pub me: Option<String>,
+    /// The services' region, for their prices; `None`: not priced.
+    pub region: Option<String>,
 }
 
 /// Where a managed service came from.
@@ -118,6 +121,9 @@ impl Managed {
             reason: None,
             action: None,
             problem: None,
+            task_per_hour_usd: None,
+            per_hour_usd: None,
+            cost_problem: None,
         };
         Managed { cluster: cluster.to_owned(), name: name.to_owned(), origin, owned: None, view }
     }
@@ -140,12 +146,16 @@ pub struct Controller<E, M, C> {
     /// By `cluster/name`, the key ownership is hashed on.
     managed: BTreeMap<String, Managed>,
     next_discovery: Option<DateTime<Utc>>,
+    /// Task definitions read, by ARN (once per revision; kept while a managed service runs it).
+    task_definitions: BTreeMap<String, Result<crate::aws::TaskDefinitionInfo, String>>,
     view: FleetView,
 }
 
 /// Counts `n` calls of `op`.
 fn count(calls: &mut BTreeMap<&'static str, u32>, op: &'static str, n: u32) {
-    *calls.entry(op).or_default() += n;
+    if n > 0 {
+        *calls.entry(op).or_default() += n;
+    }
 }
 
 impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
@@ -168,6 +178,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             settings,
             managed,
             next_discovery: None,
+            task_definitions: BTreeMap::new(),
             view,
         }
     }
@@ -235,6 +246,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         let infos = self.describe_owned(&owned, &mut calls).await;
         let new = self.resolve(&infos, now);
         self.restore(&new, &infos, now, &mut calls).await;
+        self.price(&infos, &mut calls).await;
         let samples = self.read_metrics(&infos, now, &mut calls).await;
         let decided = self.decide(&infos, samples, &standing, now);
         let n = members.as_ref().map_or(1, Vec::len);
@@ -246,6 +258,12 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         }
         self.view.calls = calls;
         self.view.services = self.managed.iter().map(|(k, m)| (k.clone(), m.view.clone())).collect();
+        self.view.cost_per_hour_usd = self
+            .managed
+            .values()
+            .filter(|m| m.view.standing == "acting")
+            .filter_map(|m| m.view.per_hour_usd)
+            .sum();
         self.view.at = Some(now);
         self.view.ticks += 1;
         &self.view
@@ -549,6 +567,55 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                     .filter_map(|(id, p)| Some((id.strip_prefix(&prefix)?.to_owned(), p.clone())))
                     .collect();
                 o.rec.history = restore::rebuild(&o.rec.policy, &points, &info.state.events, now).0;
+            }
+        }
+    }
+
+    /// What each owned service costs an hour: its task definition read once per revision (a
+    /// few at a time), priced by [`cost`]. A service that cannot be priced says why; scaling
+    /// does not depend on it.
+    async fn price(
+        &mut self,
+        infos: &BTreeMap<String, ServiceInfo>,
+        calls: &mut BTreeMap<&'static str, u32>,
+    ) {
+        let in_use: BTreeSet<String> =
+            infos.values().filter_map(|i| i.state.task_definition.clone()).collect();
+        self.task_definitions.retain(|arn, _| in_use.contains(arn));
+        let missing: Vec<String> =
+            in_use.into_iter().filter(|a| !self.task_definitions.contains_key(a)).collect();
+        count(calls, "ecs:DescribeTaskDefinition", u32::try_from(missing.len()).unwrap_or(u32::MAX));
+        let ecs = &self.ecs;
+        let read: Vec<_> = futures_util::stream::iter(missing)
+            .map(|arn| async move {
+                let td = ecs.task_definition(&arn).await.map_err(|e| e.to_string());
+                (arn, td)
+            })
+            .buffer_unordered(CALLS_IN_FLIGHT)
+            .collect()
+            .await;
+        self.task_definitions.extend(read);
+        let region = self.settings.region.clone();
+        for (key, info) in infos {
+            let Some(m) = self.managed.get_mut(key) else { continue };
+            let td = info.state.task_definition.as_ref().and_then(|a| self.task_definitions.get(a));
+            let rate = match (&region, td) {
+                (None, _) => Err("no region to price it in".to_owned()),
+                (_, None) => Err("ECS names no task definition for it".to_owned()),
+                (_, Some(Err(e))) => Err(format!("cannot read its task definition: {e}")),
+                (Some(r), Some(Ok(td))) => cost::shape(&info.state, td).and_then(|t| cost::task_rate(r, &t)),
+            };
+            match rate {
+                Ok(r) => {
+                    m.view.task_per_hour_usd = Some(r.as_usd());
+                    m.view.per_hour_usd = Some(r.times(info.state.running).as_usd());
+                    m.view.cost_problem = None;
+                }
+                Err(why) => {
+                    m.view.task_per_hour_usd = None;
+                    m.view.per_hour_usd = None;
+                    m.view.cost_problem = Some(why);
+                }
             }
         }
     }

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use crate::aws::{AwsError, MemberTask, MetricData, MetricQuery, Published, ServiceInfo};
+use crate::aws::{AwsError, MemberTask, MetricData, MetricQuery, Published, ServiceInfo, TaskDefinitionInfo};
 
 /// What `DescribeServices` answers for one batch: the services found, and the ones ECS could
 /// not return with why.
@@ -36,6 +36,9 @@ pub trait FleetEcs: Send + Sync {
         service: &str,
         desired: u32,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// A task definition (`DescribeTaskDefinition`), read once per revision to price a service.
+    fn task_definition(&self, arn: &str)
+    -> impl Future<Output = Result<TaskDefinitionInfo, AwsError>> + Send;
 }
 
 /// CloudWatch, as the controller uses it.

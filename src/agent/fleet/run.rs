@@ -62,7 +62,8 @@ pub async fn run(cfg: Config, metadata_uri: Option<String>, once: bool) -> anyho
             cfg.file
         ),
     };
-    let settings = Settings { interval, dry_run: cfg.agent.dry_run, me };
+    let region = sdk.region().map(ToString::to_string);
+    let settings = Settings { interval, dry_run: cfg.agent.dry_run, me, region };
     let mut ctl = Controller::new(fleet, settings, EcsFleet::new(&sdk), CloudWatch::new(&sdk), SystemClock);
     if once {
         return Ok(ctl.tick().await.clone());

@@ -51,7 +51,7 @@ fn world(cpu: f64) -> Arc<Mutex<World>> {
 
 fn controller(w: &Arc<Mutex<World>>, listed: &[(&str, &str)]) -> Controller<FakeEcs, FakeMetrics, FakeClock> {
     let clock = w.lock().unwrap().clock;
-    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None };
+    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None, region: None };
     let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
     Controller::new(fleet(listed), settings, ecs, FakeMetrics { world: w.clone() }, clock)
 }
@@ -150,7 +150,7 @@ async fn a_service_at_zero_wakes_on_its_queue_and_rests_again() {
     let mut cfg = fleet(&[("prod", "worker")]);
     cfg.discovery = None;
     cfg.policies.insert("web".into(), crate::config::from_str("w.toml", WORKER).unwrap().scaling);
-    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None };
+    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None, region: None };
     let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
     let mut c = Controller::new(cfg, settings, ecs, FakeMetrics { world: w.clone() }, clock);
     c.tick().await;
@@ -221,7 +221,8 @@ fn member_controller(w: &Arc<Mutex<World>>, me: &str) -> Controller<FakeEcs, Fak
     let mut cfg = fleet(&[]);
     cfg.controller.cluster = Some("ops".into());
     cfg.controller.service = Some("trimtab".into());
-    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: Some(me.into()) };
+    let settings =
+        Settings { interval: Duration::from_secs(15), dry_run: false, me: Some(me.into()), region: None };
     let ecs = FakeEcs { world: w.clone(), who: me.into() };
     Controller::new(cfg, settings, ecs, FakeMetrics { world: w.clone() }, clock)
 }
@@ -287,7 +288,7 @@ async fn no_change_starts_after_the_ticks_time_to_start_changes() {
         w.latency = Duration::from_secs(3);
     }
     let clock = w.lock().unwrap().clock;
-    let settings = Settings { interval: Duration::from_secs(10), dry_run: false, me: None };
+    let settings = Settings { interval: Duration::from_secs(10), dry_run: false, me: None, region: None };
     let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
     let mut c = Controller::new(fleet(&[]), settings, ecs, FakeMetrics { world: w.clone() }, clock);
     let v = c.tick().await.clone();
@@ -312,4 +313,43 @@ async fn a_deleted_service_is_left_alone() {
     let v = c.tick().await.clone();
     assert_eq!(v.services["prod/gone"].problem.as_deref(), Some("the service is INACTIVE: left alone"));
     assert!(w.lock().unwrap().updates.is_empty());
+}
+
+/// Each service is priced from its own task definition, read once per revision; an EC2 service
+/// says why it is not.
+#[tokio::test(start_paused = true)]
+async fn each_service_is_priced_from_its_task_definition_read_once() {
+    let w = world(50.0); // 2 tasks at 50 %: no change
+    {
+        let mut w = w.lock().unwrap();
+        w.add_service("prod", "web", 2, &[("trimtab:policy", "web")]);
+        w.add_service("prod", "big", 2, &[("trimtab:policy", "web")]);
+        w.services.get_mut("prod/big").unwrap().size = (4096, 8192);
+        w.add_service("prod", "ec2", 2, &[("trimtab:policy", "web")]);
+        w.services.get_mut("prod/ec2").unwrap().launch = "EC2".into();
+    }
+    let clock = w.lock().unwrap().clock;
+    let settings = Settings {
+        interval: Duration::from_secs(15),
+        dry_run: false,
+        me: None,
+        region: Some("us-east-1".into()),
+    };
+    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
+    let mut c = Controller::new(fleet(&[]), settings, ecs, FakeMetrics { world: w.clone() }, clock);
+    let v = c.tick().await.clone();
+    // us-east-1 Fargate Linux/x86: $0.04048 a vCPU-hour, $0.004445 a GB-hour.
+    assert_eq!(v.services["prod/web"].task_per_hour_usd, Some(0.04937));
+    assert_eq!(v.services["prod/web"].per_hour_usd, Some(0.09874));
+    assert_eq!(v.services["prod/big"].per_hour_usd, Some(0.39496), "4 vCPU, 8 GB, 2 tasks");
+    assert_eq!(
+        v.services["prod/ec2"].cost_problem.as_deref(),
+        Some("runs on EC2: a controller prices Fargate services only")
+    );
+    assert!((v.cost_per_hour_usd - 0.4937).abs() < 1e-9, "{}", v.cost_per_hour_usd);
+    assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), Some(&3));
+    tokio::time::advance(Duration::from_secs(15)).await;
+    let v = c.tick().await.clone();
+    assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), None, "read once per revision");
+    assert_eq!(v.services["prod/web"].per_hour_usd, Some(0.09874));
 }
