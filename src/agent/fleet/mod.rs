@@ -53,6 +53,10 @@ type Readings = Vec<(String, Result<crate::core::Sample, String>)>;
 /// How many `DescribeServices` or `UpdateService` calls are in flight at once.
 const CALLS_IN_FLIGHT: usize = 8;
 
+/// At most this many `DescribeTaskDefinition` calls a tick (a service is priced once its
+/// revision has been read).
+pub const TASK_DEFINITIONS_PER_TICK: usize = 20;
+
 /// `UpdateService` calls per second the whole controller service spends, shared among its
 /// members. ECS refills its service-modify bucket at 5 a second (burst 50) for the account and
 /// region (the ECS API reference, "Request throttling"); this leaves a fifth of it to deploy
@@ -582,8 +586,13 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         let in_use: BTreeSet<String> =
             infos.values().filter_map(|i| i.state.task_definition.clone()).collect();
         self.task_definitions.retain(|arn, _| in_use.contains(arn));
-        let missing: Vec<String> =
-            in_use.into_iter().filter(|a| !self.task_definitions.contains_key(a)).collect();
+        // A few revisions a tick: a thousand services are priced over their first minutes,
+        // never at the cost of a burst of reads (ECS's buckets are shared with everything else).
+        let missing: Vec<String> = in_use
+            .into_iter()
+            .filter(|a| !self.task_definitions.contains_key(a))
+            .take(TASK_DEFINITIONS_PER_TICK)
+            .collect();
         count(calls, "ecs:DescribeTaskDefinition", u32::try_from(missing.len()).unwrap_or(u32::MAX));
         let ecs = &self.ecs;
         let read: Vec<_> = futures_util::stream::iter(missing)
@@ -601,7 +610,10 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             let td = info.state.task_definition.as_ref().and_then(|a| self.task_definitions.get(a));
             let rate = match (&region, td) {
                 (None, _) => Err("no region to price it in".to_owned()),
-                (_, None) => Err("ECS names no task definition for it".to_owned()),
+                (_, None) if info.state.task_definition.is_none() => {
+                    Err("ECS names no task definition for it".to_owned())
+                }
+                (_, None) => Err("not priced yet: its task definition is read in turn".to_owned()),
                 (_, Some(Err(e))) => Err(format!("cannot read its task definition: {e}")),
                 (Some(r), Some(Ok(td))) => cost::shape(&info.state, td).and_then(|t| cost::task_rate(r, &t)),
             };

@@ -353,3 +353,31 @@ async fn each_service_is_priced_from_its_task_definition_read_once() {
     assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), None, "read once per revision");
     assert_eq!(v.services["prod/web"].per_hour_usd, Some(0.09874));
 }
+
+#[tokio::test(start_paused = true)]
+async fn task_definitions_are_read_a_few_a_tick() {
+    let w = world(50.0);
+    for i in 0..25 {
+        w.lock().unwrap().add_service("prod", &format!("s{i:02}"), 2, &[("trimtab:policy", "web")]);
+    }
+    let clock = w.lock().unwrap().clock;
+    let settings = Settings {
+        interval: Duration::from_secs(15),
+        dry_run: false,
+        me: None,
+        region: Some("us-east-1".into()),
+    };
+    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
+    let mut c = Controller::new(fleet(&[]), settings, ecs, FakeMetrics { world: w.clone() }, clock);
+    let v = c.tick().await.clone();
+    assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), Some(&20));
+    let waiting = v
+        .services
+        .values()
+        .filter(|s| s.cost_problem.as_deref() == Some("not priced yet: its task definition is read in turn"));
+    assert_eq!(waiting.count(), 5);
+    tokio::time::advance(Duration::from_secs(15)).await;
+    let v = c.tick().await.clone();
+    assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), Some(&5));
+    assert!(v.services.values().all(|s| s.per_hour_usd == Some(0.09874)));
+}
