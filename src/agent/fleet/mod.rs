@@ -583,8 +583,11 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         infos: &BTreeMap<String, ServiceInfo>,
         calls: &mut BTreeMap<&'static str, u32>,
     ) {
-        let in_use: BTreeSet<String> =
-            infos.values().filter_map(|i| i.state.task_definition.clone()).collect();
+        // No region, no prices: nothing is read for them.
+        let in_use: BTreeSet<String> = match &self.settings.region {
+            Some(_) => infos.values().filter_map(|i| i.state.task_definition.clone()).collect(),
+            None => BTreeSet::new(),
+        };
         self.task_definitions.retain(|arn, _| in_use.contains(arn));
         // A few revisions a tick: a thousand services are priced over their first minutes,
         // never at the cost of a burst of reads (ECS's buckets are shared with everything else).
