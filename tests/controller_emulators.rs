@@ -101,7 +101,13 @@ fn fleet(clusters: &[&str]) -> FleetConfig {
 }
 
 async fn controller(clusters: &[&str]) -> Controller<EcsFleet, CloudWatch, SystemClock> {
-    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None, region: None };
+    let settings = Settings {
+        interval: Duration::from_secs(15),
+        dry_run: false,
+        me: None,
+        region: None,
+        updates_per_second: trimtab::agent::fleet::UPDATES_PER_SECOND,
+    };
     Controller::new(fleet(clusters), settings, ecs().await.1, cloudwatch().await, SystemClock)
 }
 

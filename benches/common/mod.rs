@@ -103,7 +103,13 @@ pub fn build(n: usize) -> (Fleet, Shared) {
     let world: Shared = std::sync::Arc::new(std::sync::Mutex::new(world));
     let ecs = FakeEcs { world: world.clone(), who: "bench".into() };
     let cw = FakeMetrics { world: world.clone() };
-    let settings = Settings { interval: INTERVAL, dry_run: false, me: None, region: None };
+    let settings = Settings {
+        interval: INTERVAL,
+        dry_run: false,
+        me: None,
+        region: None,
+        updates_per_second: trimtab::agent::fleet::UPDATES_PER_SECOND,
+    };
     (Controller::new(fleet_config(n), settings, ecs, cw, clock), world)
 }
 

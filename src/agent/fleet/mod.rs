@@ -78,6 +78,9 @@ pub struct Settings {
     pub me: Option<String>,
     /// The services' region, for their prices; `None`: not priced.
     pub region: Option<String>,
+    /// The `UpdateService` calls a second the controller service spends, shared among its
+    /// members ([`UPDATES_PER_SECOND`] in a deployment).
+    pub updates_per_second: f64,
 }
 
 /// Where a managed service came from.
@@ -766,7 +769,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             .collect();
         // This member's share of the account's UpdateService rate for one tick; the rest wait,
         // scale-outs first, the largest change first.
-        let budget = update_budget(self.settings.interval, members);
+        let budget = update_budget(self.settings.interval, self.settings.updates_per_second, members);
         updates.sort_by(|a, b| {
             let (out_a, out_b) = (a.4 > a.3, b.4 > b.3);
             let change =
@@ -839,9 +842,9 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
 }
 
 /// How many `UpdateService` calls one of `members` controllers may make in a tick of
-/// `interval` ([`UPDATES_PER_SECOND`] shared); at least one.
-pub fn update_budget(interval: Duration, members: usize) -> usize {
-    let share = interval.as_secs_f64() * UPDATES_PER_SECOND / members.max(1) as f64;
+/// `interval`, `per_second` shared among them; at least one.
+pub fn update_budget(interval: Duration, per_second: f64, members: usize) -> usize {
+    let share = interval.as_secs_f64() * per_second / members.max(1) as f64;
     (share.floor() as usize).max(1)
 }
 

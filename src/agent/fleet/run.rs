@@ -63,7 +63,13 @@ pub async fn run(cfg: Config, metadata_uri: Option<String>, once: bool) -> anyho
         ),
     };
     let region = sdk.region().map(ToString::to_string);
-    let settings = Settings { interval, dry_run: cfg.agent.dry_run, me, region };
+    let settings = Settings {
+        interval,
+        dry_run: cfg.agent.dry_run,
+        me,
+        region,
+        updates_per_second: super::UPDATES_PER_SECOND,
+    };
     let mut ctl = Controller::new(fleet, settings, EcsFleet::new(&sdk), CloudWatch::new(&sdk), SystemClock);
     if once {
         return Ok(ctl.tick().await.clone());

@@ -51,7 +51,13 @@ fn world(cpu: f64) -> Arc<Mutex<World>> {
 
 fn controller(w: &Arc<Mutex<World>>, listed: &[(&str, &str)]) -> Controller<FakeEcs, FakeMetrics, FakeClock> {
     let clock = w.lock().unwrap().clock;
-    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None, region: None };
+    let settings = Settings {
+        interval: Duration::from_secs(15),
+        dry_run: false,
+        me: None,
+        region: None,
+        updates_per_second: super::UPDATES_PER_SECOND,
+    };
     let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
     Controller::new(fleet(listed), settings, ecs, FakeMetrics { world: w.clone() }, clock)
 }
@@ -150,7 +156,13 @@ async fn a_service_at_zero_wakes_on_its_queue_and_rests_again() {
     let mut cfg = fleet(&[("prod", "worker")]);
     cfg.discovery = None;
     cfg.policies.insert("web".into(), crate::config::from_str("w.toml", WORKER).unwrap().scaling);
-    let settings = Settings { interval: Duration::from_secs(15), dry_run: false, me: None, region: None };
+    let settings = Settings {
+        interval: Duration::from_secs(15),
+        dry_run: false,
+        me: None,
+        region: None,
+        updates_per_second: super::UPDATES_PER_SECOND,
+    };
     let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
     let mut c = Controller::new(cfg, settings, ecs, FakeMetrics { world: w.clone() }, clock);
     c.tick().await;
@@ -172,12 +184,12 @@ async fn a_service_at_zero_wakes_on_its_queue_and_rests_again() {
 
 #[test]
 fn the_update_budget_shares_the_account_rate_among_members() {
-    use super::update_budget;
+    use super::{UPDATES_PER_SECOND as RATE, update_budget};
     let t = Duration::from_secs(15);
-    assert_eq!(update_budget(t, 1), 60);
-    assert_eq!(update_budget(t, 3), 20);
-    assert_eq!(update_budget(Duration::from_secs(30), 4), 30);
-    assert_eq!(update_budget(t, 1000), 1, "never none");
+    assert_eq!(update_budget(t, RATE, 1), 60);
+    assert_eq!(update_budget(t, RATE, 3), 20);
+    assert_eq!(update_budget(Duration::from_secs(30), RATE, 4), 30);
+    assert_eq!(update_budget(t, RATE, 1000), 1, "never none");
 }
 
 /// More changes than a tick's budget: scale-outs first, the largest first; the rest wait.
@@ -221,8 +233,13 @@ fn member_controller(w: &Arc<Mutex<World>>, me: &str) -> Controller<FakeEcs, Fak
     let mut cfg = fleet(&[]);
     cfg.controller.cluster = Some("ops".into());
     cfg.controller.service = Some("trimtab".into());
-    let settings =
-        Settings { interval: Duration::from_secs(15), dry_run: false, me: Some(me.into()), region: None };
+    let settings = Settings {
+        interval: Duration::from_secs(15),
+        dry_run: false,
+        me: Some(me.into()),
+        region: None,
+        updates_per_second: super::UPDATES_PER_SECOND,
+    };
     let ecs = FakeEcs { world: w.clone(), who: me.into() };
     Controller::new(cfg, settings, ecs, FakeMetrics { world: w.clone() }, clock)
 }
@@ -288,7 +305,13 @@ async fn no_change_starts_after_the_ticks_time_to_start_changes() {
         w.latency = Duration::from_secs(3);
     }
     let clock = w.lock().unwrap().clock;
-    let settings = Settings { interval: Duration::from_secs(10), dry_run: false, me: None, region: None };
+    let settings = Settings {
+        interval: Duration::from_secs(10),
+        dry_run: false,
+        me: None,
+        region: None,
+        updates_per_second: super::UPDATES_PER_SECOND,
+    };
     let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
     let mut c = Controller::new(fleet(&[]), settings, ecs, FakeMetrics { world: w.clone() }, clock);
     let v = c.tick().await.clone();
@@ -334,6 +357,7 @@ async fn each_service_is_priced_from_its_task_definition_read_once() {
         dry_run: false,
         me: None,
         region: Some("us-east-1".into()),
+        updates_per_second: super::UPDATES_PER_SECOND,
     };
     let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
     let mut c = Controller::new(fleet(&[]), settings, ecs, FakeMetrics { world: w.clone() }, clock);
@@ -366,6 +390,7 @@ async fn task_definitions_are_read_a_few_a_tick() {
         dry_run: false,
         me: None,
         region: Some("us-east-1".into()),
+        updates_per_second: super::UPDATES_PER_SECOND,
     };
     let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
     let mut c = Controller::new(fleet(&[]), settings, ecs, FakeMetrics { world: w.clone() }, clock);
