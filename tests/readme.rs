@@ -73,3 +73,14 @@ fn ci_runs_the_readme_test_command() {
         .expect("README shows the test command");
     assert!(CI.lines().any(|l| l.trim() == command), "{command:?} not run by .ci/run");
 }
+
+/// The controller section's config is one `trimtab check` accepts as written.
+#[test]
+fn the_controller_sections_config_loads() {
+    let section = README.split("## Running one controller for many services").nth(1).expect("the section");
+    let block = section.split("```toml\n").nth(1).and_then(|b| b.split("```").next()).expect("a toml block");
+    let c = trimtab::config::from_str("README.md", block).unwrap_or_else(|e| panic!("{e}"));
+    let fleet = c.fleet.expect("controller mode");
+    assert_eq!((fleet.policies.len(), fleet.services.len()), (1, 1));
+    assert_eq!(fleet.discovery.map(|d| d.clusters), Some(vec!["prod".to_owned(), "staging".to_owned()]));
+}
