@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use super::connections::{self, Limits};
 use super::metrics::Out;
-use crate::status::FleetView;
+use crate::status::{FleetView, Standing};
 
 #[derive(Clone)]
 pub struct FleetState {
@@ -85,9 +85,9 @@ pub fn render(v: &FleetView) -> String {
         f64::from(u8::from(v.membership_error.is_none())),
     );
     o.family("trimtab_controller_services", "gauge", "Managed services by standing on this controller.");
-    for standing in ["acting", "settling", "elsewhere"] {
+    for standing in Standing::ALL {
         let n = v.services.values().filter(|s| s.standing == standing).count();
-        o.sample("trimtab_controller_services", &[("standing", standing)], n as f64);
+        o.sample("trimtab_controller_services", &[("standing", standing.as_str())], n as f64);
     }
     let problems = v.services.values().filter(|s| s.problem.is_some()).count();
     o.one(
@@ -143,11 +143,11 @@ mod tests {
             per_hour_usd: None,
             cost_problem: None,
         };
-        v.services.insert("prod/a".into(), s("acting", None));
-        v.services.insert("prod/b".into(), s("elsewhere", None));
+        v.services.insert("prod/a".into(), s(Standing::Acting, None));
+        v.services.insert("prod/b".into(), s(Standing::Elsewhere, None));
         v.services.insert(
             "prod/c".into(),
-            s("acting", Some("tag trimtab:paused = \"yes\": expected true or false")),
+            s(Standing::Acting, Some("tag trimtab:paused = \"yes\": expected true or false")),
         );
         let text = render(&v);
         for line in [

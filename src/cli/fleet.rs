@@ -31,7 +31,7 @@ pub fn report(v: &FleetView) -> String {
         };
         t.row(vec![
             key.clone(),
-            s.standing.to_owned(),
+            s.standing.as_str().to_owned(),
             s.policy.clone().unwrap_or_else(|| "-".into()),
             s.desired.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
             s.per_hour_usd.map(|c| format!("{c:.4}")).unwrap_or_else(|| "-".into()),
@@ -54,7 +54,7 @@ mod tests {
         v.calls.insert("ecs:DescribeServices", 2);
         v.calls.insert("cloudwatch:GetMetricData", 1);
         let s = |desired, action, problem: Option<&str>| ServiceStanding {
-            standing: "acting",
+            standing: crate::status::Standing::Acting,
             policy: Some("web".into()),
             origin: "discovered",
             desired,

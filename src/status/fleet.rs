@@ -43,12 +43,34 @@ pub struct DiscoveryView {
     pub error: Option<String>,
 }
 
+/// What one controller does with a service this tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Standing {
+    /// Another member owns it (or this controller is not a member): not read, not decided.
+    Elsewhere,
+    /// Owned, but not yet for an interval (the handover rule): decided, not acted on.
+    Settling,
+    /// Owned for at least an interval: decided and acted on.
+    Acting,
+}
+
+impl Standing {
+    pub const ALL: [Standing; 3] = [Standing::Acting, Standing::Settling, Standing::Elsewhere];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Elsewhere => "elsewhere",
+            Standing::Settling => "settling",
+            Standing::Acting => "acting",
+        }
+    }
+}
+
 /// One managed service as this controller last saw it.
 #[derive(Clone, Debug, Serialize)]
 pub struct ServiceStanding {
-    /// `elsewhere` (another member owns it), `settling` (owned for less than an interval) or
-    /// `acting`.
-    pub standing: &'static str,
+    pub standing: Standing,
     /// The policy (a `[policies]` name or a template), once known.
     pub policy: Option<String>,
     /// `listed` (`[[services]]`) or `discovered` (by tag).

@@ -15,7 +15,7 @@ mod vertical;
 use std::sync::{Arc, Mutex};
 
 pub use cost::CostView;
-pub use fleet::{DiscoveryView, FleetView, ServiceStanding};
+pub use fleet::{DiscoveryView, FleetView, ServiceStanding, Standing};
 pub use role::Role;
 pub use snapshot::{
     Action, ActionRecord, Cooldowns, Counters, HISTORY_LEN, MetricView, PolicyView, ServiceView, Snapshot,

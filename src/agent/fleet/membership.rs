@@ -86,16 +86,7 @@ pub fn owner<'a>(service: &str, members: &'a [String]) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-/// What one controller may do with a service this tick.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Standing {
-    /// Another member owns it (or this controller is not a member): not read, not decided.
-    Elsewhere,
-    /// Owned, but not yet for an interval (handover rule 1): decided, not acted on.
-    Settling,
-    /// Owned for at least an interval: decided and acted on.
-    Acting,
-}
+pub use crate::status::Standing;
 
 /// One controller's memory of what it has owned since when (handover rule 1).
 #[derive(Debug)]

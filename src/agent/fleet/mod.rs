@@ -114,7 +114,7 @@ struct Managed {
 impl Managed {
     fn new(cluster: &str, name: &str, origin: Origin) -> Self {
         let view = ServiceStanding {
-            standing: "elsewhere",
+            standing: Standing::Elsewhere,
             policy: match &origin {
                 Origin::Listed(p) => Some(p.clone()),
                 Origin::Discovered => None,
@@ -196,7 +196,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
 
     /// The services this controller acted for at its last tick (owned for an interval).
     pub fn acting(&self) -> impl Iterator<Item = &str> {
-        self.managed.iter().filter(|(_, m)| m.view.standing == "acting").map(|(k, _)| k.as_str())
+        self.managed.iter().filter(|(_, m)| m.view.standing == Standing::Acting).map(|(k, _)| k.as_str())
     }
 
     /// One tick (see the module's documentation). Never fails: problems are in the view.
@@ -243,11 +243,9 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                     m.owned = None;
                     let fresh = Managed::new(&m.cluster, &m.name, m.origin.clone()).view;
                     m.view = ServiceStanding { policy: m.view.policy.take(), ..fresh };
-                    "elsewhere"
+                    Standing::Elsewhere
                 }
-                Some(Standing::Settling) => "settling",
-                Some(Standing::Acting) => "acting",
-                Some(Standing::Elsewhere) => "elsewhere",
+                Some(s) => *s,
             };
         }
         let infos = self.describe_owned(&owned, &mut calls).await;
@@ -268,7 +266,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         self.view.cost_per_hour_usd = self
             .managed
             .values()
-            .filter(|m| m.view.standing == "acting")
+            .filter(|m| m.view.standing == Standing::Acting)
             .filter_map(|m| m.view.per_hour_usd)
             .sum();
         self.view.at = Some(now);
@@ -828,7 +826,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 }
                 m.view.action = Some(action);
             }
-            if m.view.standing == "acting" && !self.settings.dry_run {
+            if m.view.standing == Standing::Acting && !self.settings.dry_run {
                 data.extend(published(&m.cluster, &m.name, &d.decision, m.view.action.as_ref()));
             }
         }

@@ -13,7 +13,7 @@ use super::ports::SystemClock;
 use super::{Controller, Settings};
 use crate::aws::{self, CloudWatch, Connection, EcsFleet};
 use crate::config::model::Config;
-use crate::status::FleetView;
+use crate::status::{FleetView, Standing};
 
 /// Runs the controller until SIGTERM/SIGINT, or for one tick with `once` (its view returned).
 pub async fn run(cfg: Config, metadata_uri: Option<String>, once: bool) -> anyhow::Result<FleetView> {
@@ -117,13 +117,13 @@ pub async fn run(cfg: Config, metadata_uri: Option<String>, once: bool) -> anyho
 }
 
 fn log_tick(v: &FleetView) {
-    let count = |s: &str| v.services.values().filter(|x| x.standing == s).count();
+    let count = |s: Standing| v.services.values().filter(|x| x.standing == s).count();
     let calls: u32 = v.calls.values().sum();
     info!(
         members = v.members.len(),
-        acting = count("acting"),
-        settling = count("settling"),
-        elsewhere = count("elsewhere"),
+        acting = count(Standing::Acting),
+        settling = count(Standing::Settling),
+        elsewhere = count(Standing::Elsewhere),
         aws_calls = calls,
         "controller tick"
     );

@@ -10,6 +10,7 @@ use super::fake::{FakeClock, FakeEcs, FakeMetrics, World};
 use super::{Controller, Settings};
 use crate::config::model::{ControllerConfig, Discovery, FleetConfig, FleetService};
 use crate::status::Action;
+use crate::status::Standing;
 
 const POLICY: &str = "[scaling]\nmin = 1\nmax = 20\nscale_out_cooldown = \"0s\"\nscale_in_cooldown = \"0s\"\n\
     scale_in_stabilization = \"0s\"\nmax_scale_out_step = 20\nmax_scale_in_step = 20\n\
@@ -259,7 +260,7 @@ async fn a_member_settles_first_and_owns_nothing_it_cannot_be_sure_of() {
     let mut c = member_controller(&w, "c1");
     let t = Duration::from_secs(15);
     let v = c.tick().await.clone();
-    assert!(v.services.values().all(|s| s.standing == "settling"), "{v:?}");
+    assert!(v.services.values().all(|s| s.standing == Standing::Settling), "{v:?}");
     assert_eq!(v.services["prod/s0"].action, Some(Action::Handover { from: 2, to: 4 }));
     assert!(w.lock().unwrap().updates.is_empty(), "nothing in the first interval");
     tokio::time::advance(t).await;
@@ -273,7 +274,7 @@ async fn a_member_settles_first_and_owns_nothing_it_cannot_be_sure_of() {
     w.lock().unwrap().set_task("c1", "RUNNING", "UNHEALTHY");
     tokio::time::advance(t).await;
     let v = c.tick().await.clone();
-    assert!(v.members.is_empty() && v.services.values().all(|s| s.standing == "elsewhere"), "{v:?}");
+    assert!(v.members.is_empty() && v.services.values().all(|s| s.standing == Standing::Elsewhere), "{v:?}");
     assert_eq!(w.lock().unwrap().updates.len(), 5);
 
     // Healthy, but the membership cannot be read: still nothing.
@@ -282,12 +283,12 @@ async fn a_member_settles_first_and_owns_nothing_it_cannot_be_sure_of() {
     tokio::time::advance(t).await;
     let v = c.tick().await.clone();
     assert!(v.membership_error.as_deref().unwrap().contains("Rate exceeded"), "{v:?}");
-    assert!(v.services.values().all(|s| s.standing == "elsewhere"));
+    assert!(v.services.values().all(|s| s.standing == Standing::Elsewhere));
     // Readable again: it settles for an interval before it acts.
     w.lock().unwrap().members_fail = false;
     tokio::time::advance(t).await;
     let v = c.tick().await.clone();
-    assert!(v.services.values().all(|s| s.standing == "settling"), "{v:?}");
+    assert!(v.services.values().all(|s| s.standing == Standing::Settling), "{v:?}");
     assert_eq!(w.lock().unwrap().updates.len(), 5);
     tokio::time::advance(t).await;
     c.tick().await;
