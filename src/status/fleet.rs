@@ -19,6 +19,8 @@ pub struct FleetView {
     pub members: Vec<String>,
     /// Why the membership read failed, if it did (nothing is acted on then).
     pub membership_error: Option<String>,
+    /// Why the last tick decided nothing, if it did not (its reads overran the interval).
+    pub error: Option<String>,
     /// Every service this controller knows (listed or discovered), by `cluster/name`.
     pub services: BTreeMap<String, ServiceStanding>,
     /// AWS calls of the last tick, by operation (`ecs:DescribeServices` …).

@@ -205,12 +205,19 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
         // Discovery first: its reads must not eat into the time to start changes, which runs
         // from the membership read.
         let now = self.clock.now();
+        let interval = self.settings.interval;
         if self.fleet.discovery.is_some() && self.next_discovery.is_none_or(|t| now >= t) {
-            self.discover(now, &mut calls).await;
+            // Bounded like every read of the tick: what it had not found yet waits for the next look.
+            if tokio::time::timeout(interval, self.discover(now, &mut calls)).await.is_err() {
+                warn!(limit = ?interval, "discovery overran the interval; it looks again at its next turn");
+            }
         }
         let read_at = Instant::now();
         let now = self.clock.now();
-        let members = self.read_members(&mut calls).await;
+        let members = match tokio::time::timeout_at(read_at + interval, self.read_members(&mut calls)).await {
+            Ok(m) => m,
+            Err(_) => Err(format!("the membership read overran the interval ({interval:?})")),
+        };
         // Rule 2: no change starts later than this, so each has ended within an interval of the
         // read's start. Rule 1 counts ownership from the read's end, when it was surely seen.
         let act_by = read_at + self.settings.interval.saturating_sub(OPERATION_TIMEOUT);
@@ -248,14 +255,28 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 Some(s) => *s,
             };
         }
-        let infos = self.describe_owned(&owned, &mut calls).await;
-        let new = self.resolve(&infos, now);
-        self.restore(&new, &infos, now, &mut calls).await;
-        self.price(&infos, &mut calls).await;
-        let samples = self.read_metrics(&infos, now, &mut calls).await;
-        let decided = self.decide(&infos, samples, &standing, now);
-        let n = members.as_ref().map_or(1, Vec::len);
-        self.act(decided, (now, act_by, n), &mut calls).await;
+        // Every read of the tick ends within the interval of the membership read; past it
+        // nothing is decided this tick (what was read is stale by then).
+        let reads = async {
+            let infos = self.describe_owned(&owned, &mut calls).await;
+            let new = self.resolve(&infos, now);
+            self.restore(&new, &infos, now, &mut calls).await;
+            self.price(&infos, &mut calls).await;
+            let samples = self.read_metrics(&infos, now, &mut calls).await;
+            (infos, samples)
+        };
+        self.view.error = match tokio::time::timeout_at(read_at + interval, reads).await {
+            Ok((infos, samples)) => {
+                let decided = self.decide(&infos, samples, &standing, now);
+                let n = members.as_ref().map_or(1, Vec::len);
+                self.act(decided, (now, act_by, n), &mut calls).await;
+                None
+            }
+            Err(_) => {
+                warn!(limit = ?interval, "the tick's reads overran the interval: nothing decided this tick");
+                Some(format!("the tick's reads overran the interval ({interval:?}): nothing decided"))
+            }
+        };
         self.view.members = members.clone().unwrap_or_default();
         self.view.membership_error = members.err();
         for (op, n) in &calls {

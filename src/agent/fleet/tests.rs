@@ -407,3 +407,29 @@ async fn task_definitions_are_read_a_few_a_tick() {
     assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), Some(&5));
     assert!(v.services.values().all(|s| s.per_hour_usd == Some(0.09874)));
 }
+
+/// A tick's reads end within the interval: an ECS that answers in 20 s leaves a 10 s tick
+/// undecided, and it ends on time.
+#[tokio::test(start_paused = true)]
+async fn a_tick_whose_reads_overrun_the_interval_ends_on_time_and_decides_nothing() {
+    let w = world(100.0);
+    w.lock().unwrap().add_service("prod", "web", 2, &[]);
+    w.lock().unwrap().latency = Duration::from_secs(20);
+    let clock = w.lock().unwrap().clock;
+    let mut cfg = fleet(&[("prod", "web")]);
+    cfg.discovery = None;
+    let settings = Settings {
+        interval: Duration::from_secs(10),
+        dry_run: false,
+        me: None,
+        region: None,
+        updates_per_second: super::UPDATES_PER_SECOND,
+    };
+    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
+    let mut c = Controller::new(cfg, settings, ecs, FakeMetrics { world: w.clone() }, clock);
+    let began = tokio::time::Instant::now();
+    let v = c.tick().await.clone();
+    assert_eq!(began.elapsed(), Duration::from_secs(10));
+    assert_eq!(v.error.as_deref(), Some("the tick's reads overran the interval (10s): nothing decided"));
+    assert!(w.lock().unwrap().updates.is_empty());
+}
