@@ -8,6 +8,7 @@
 mod emulators;
 
 use std::collections::BTreeMap;
+use std::process::Command;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType, Tag};
@@ -182,4 +183,63 @@ async fn discovery_tags_pause_and_override_on_moto_survive_a_restart() {
     assert_eq!(desired(&ecs, &b, "held").await, 5);
     assert_eq!(v.services[&key(&a, "web")].reason.as_deref(), Some("scale_out_cooldown"), "{v:#?}");
     assert_eq!(desired(&ecs, &a, "web").await, 4);
+}
+
+/// The binary, as an operator runs it: `trimtab run --once` in controller mode, configured by a
+/// file and the standard AWS environment variables only, prints every service's line.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_once_in_controller_mode_scales_and_reports_each_service() {
+    let (ecs, _) = ecs().await;
+    let cluster = format!("ctl-run-{}", std::process::id());
+    ecs.create_cluster().cluster_name(&cluster).send().await.unwrap();
+    service(&ecs, &cluster, "api", vec![]).await;
+    service(&ecs, &cluster, "web", vec![tag("trimtab:policy", "hot")]).await;
+    let cw = cloudwatch().await;
+    for n in ["api", "web"] {
+        let dims = [("ClusterName".to_owned(), cluster.clone()), ("ServiceName".to_owned(), n.to_owned())];
+        let cpu = [Published { name: "CPUUtilization", value: 90.0, count: false }];
+        cw.put_metric_data("AWS/ECS", &dims, &cpu, Utc::now() - TimeDelta::minutes(2)).await.unwrap();
+    }
+    let config = format!(
+        "[agent]\nmode = \"controller\"\n\
+         [policies.hot]\nmin = 1\nmax = 20\n\
+         [[policies.hot.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 50\n\
+         [[services]]\ncluster = \"{cluster}\"\nname = \"api\"\npolicy = \"hot\"\n\
+         [discovery]\nclusters = [\"{cluster}\"]\n"
+    );
+    let file = std::env::temp_dir().join(format!("trimtab-ctl-{}.toml", std::process::id()));
+    std::fs::write(&file, config).unwrap();
+    let (moto, localstack) = (emulators::moto().to_owned(), emulators::localstack().to_owned());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_trimtab"))
+            .args(["run", "--once", "--config", file.to_str().unwrap()])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL_ECS", moto)
+            .env("AWS_ENDPOINT_URL_CLOUDWATCH", localstack)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with("members: 1 (self is this controller)\ndiscovery: 1 adopted, 0 released\n"),
+        "{stdout}"
+    );
+    for n in ["api", "web"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{cluster}/{n} ")))
+            .unwrap_or_else(|| panic!("{stdout}"));
+        assert!(line.contains("acting") && line.contains("desired count set 2 -> 4"), "{line}");
+        assert_eq!(desired(&ecs, &cluster, n).await, 4);
+    }
 }

@@ -8,30 +8,7 @@ use crate::core::cost::pricing::{Arch, Os, Rate, TaskShape, Used};
 
 /// One task of the service, as it is billed.
 pub fn shape(state: &ServiceState, td: &TaskDefinitionInfo) -> Result<TaskShape, String> {
-    let spot = |p: &str| p == "FARGATE_SPOT";
-    let on_fargate = |p: &str| p == "FARGATE" || spot(p);
-    let launch = match (state.launch_type.as_deref(), state.capacity.as_slice()) {
-        (Some("FARGATE"), _) => LaunchType::Fargate,
-        (Some(other), _) => {
-            return Err(format!("runs on {other}: a controller prices Fargate services only"));
-        }
-        (None, providers) if !providers.is_empty() && providers.iter().all(|(p, _)| on_fargate(p)) => {
-            // All weight on Spot is Spot; a mix is priced on demand (the estimate errs high).
-            let weight = |f: &dyn Fn(&str) -> bool| {
-                providers.iter().filter(|(p, _)| f(p)).map(|(_, w)| w).sum::<i32>()
-            };
-            if weight(&|p| spot(p)) > 0 && weight(&|p| !spot(p)) == 0 {
-                LaunchType::FargateSpot
-            } else {
-                LaunchType::Fargate
-            }
-        }
-        (None, _) => {
-            return Err(
-                "its capacity providers are not Fargate's: a controller prices Fargate services only".into(),
-            );
-        }
-    };
+    let launch = placement(state)?;
     let (Some(cpu), Some(memory)) = (td.cpu, td.memory) else {
         return Err(format!("task definition {} has no task-level CPU and memory", td.arn));
     };
@@ -43,6 +20,31 @@ pub fn shape(state: &ServiceState, td: &TaskDefinitionInfo) -> Result<TaskShape,
         memory,
         storage_gib: td.storage_gib.unwrap_or(crate::core::cost::pricing::FREE_STORAGE_GIB),
     })
+}
+
+/// How the service's tasks are billed: Fargate or Fargate Spot; why not, for anything else (its
+/// task definition is then not worth reading).
+pub fn placement(state: &ServiceState) -> Result<LaunchType, String> {
+    let spot = |p: &str| p == "FARGATE_SPOT";
+    let on_fargate = |p: &str| p == "FARGATE" || spot(p);
+    match (state.launch_type.as_deref(), state.capacity.as_slice()) {
+        (Some("FARGATE"), _) => Ok(LaunchType::Fargate),
+        (Some(other), _) => Err(format!("runs on {other}: a controller prices Fargate services only")),
+        (None, providers) if !providers.is_empty() && providers.iter().all(|(p, _)| on_fargate(p)) => {
+            // All weight on Spot is Spot; a mix is priced on demand (the estimate errs high).
+            let weight = |f: &dyn Fn(&str) -> bool| {
+                providers.iter().filter(|(p, _)| f(p)).map(|(_, w)| w).sum::<i32>()
+            };
+            if weight(&|p| spot(p)) > 0 && weight(&|p| !spot(p)) == 0 {
+                Ok(LaunchType::FargateSpot)
+            } else {
+                Ok(LaunchType::Fargate)
+            }
+        }
+        (None, _) => {
+            Err("its capacity providers are not Fargate's: a controller prices Fargate services only".into())
+        }
+    }
 }
 
 /// One task's price per hour in `region`, from the shipped tables.

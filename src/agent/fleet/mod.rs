@@ -289,7 +289,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             .values()
             .filter(|m| m.view.standing == Standing::Acting)
             .filter_map(|m| m.view.per_hour_usd)
-            .sum();
+            .fold(0.0, |a, b| a + b);
         self.view.at = Some(now);
         self.view.ticks += 1;
         &self.view
@@ -607,7 +607,12 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
     ) {
         // No region, no prices: nothing is read for them.
         let in_use: BTreeSet<String> = match &self.settings.region {
-            Some(_) => infos.values().filter_map(|i| i.state.task_definition.clone()).collect(),
+            // Only Fargate services are priced: the others' task definitions are not read.
+            Some(_) => infos
+                .values()
+                .filter(|i| cost::placement(&i.state).is_ok())
+                .filter_map(|i| i.state.task_definition.clone())
+                .collect(),
             None => BTreeSet::new(),
         };
         self.task_definitions.retain(|arn, _| in_use.contains(arn));
@@ -635,6 +640,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             let td = info.state.task_definition.as_ref().and_then(|a| self.task_definitions.get(a));
             let rate = match (&region, td) {
                 (None, _) => Err("no region to price it in".to_owned()),
+                (_, _) if let Err(why) = cost::placement(&info.state) => Err(why),
                 (_, None) if info.state.task_definition.is_none() => {
                     Err("ECS names no task definition for it".to_owned())
                 }

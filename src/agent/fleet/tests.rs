@@ -372,7 +372,7 @@ async fn each_service_is_priced_from_its_task_definition_read_once() {
         Some("runs on EC2: a controller prices Fargate services only")
     );
     assert!((v.cost_per_hour_usd - 0.4937).abs() < 1e-9, "{}", v.cost_per_hour_usd);
-    assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), Some(&3));
+    assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), Some(&2), "not the EC2 service's");
     tokio::time::advance(Duration::from_secs(15)).await;
     let v = c.tick().await.clone();
     assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), None, "read once per revision");
