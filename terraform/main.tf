@@ -271,7 +271,7 @@ data "aws_iam_policy_document" "assume" {
 
 ################################################################################
 # IAM: task role (what the trimtab agent may do). tests/iam.rs checks that the actions below are
-# exactly trimtab::aws::OPERATIONS plus the permissions AWS checks on the agent's behalf.
+# exactly trimtab::aws::AGENT_OPERATIONS plus the permissions AWS checks on the agent's behalf.
 ################################################################################
 
 data "aws_iam_policy_document" "task" {

@@ -5,10 +5,9 @@
 //! - those of the same document in `terraform/controller/main.tf` (the fleet controller) are
 //!   `trimtab::aws::CONTROLLER_OPERATIONS`, no more, no fewer;
 //! - every AWS operation an adapter in `src/aws/*.rs` names (`classify("ecs:UpdateService", e)`,
-//!   `const OP: &str = "ecs:DescribeServices"`) is in `OPERATIONS`, and every entry of
-//!   `OPERATIONS` is named by an adapter, so a new call without a permission fails here;
-//! - `OPERATIONS` is exactly the agent's, the controller's and the operator commands' lists
-//!   together, so a new call must be given to (at least) one of them;
+//!   `const OP: &str = "ecs:DescribeServices"`) is in `operations()` (the agent's, the
+//!   controller's and the operator commands' lists together), and every entry of those lists is
+//!   named by an adapter, so a new call without a permission fails here;
 //! - no IAM action anywhere in `terraform/` contains `*`.
 //!
 //! `TRIMTAB_TERRAFORM_DIR` points the test at another copy of the module (`.ci/terraform.sh`
@@ -18,7 +17,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Permissions the module grants for calls AWS authorizes on the agent's behalf, which are not
-/// API calls of their own and so are not in `OPERATIONS`:
+/// API calls of their own and so are not in `operations()`:
 /// - `iam:PassRole`: `RegisterTaskDefinition` of a copy that names the task role and the
 ///   execution role passes both roles to ECS tasks;
 /// - `ecs:TagResource`: the copy is registered with the `trimtab:resized-from` tag, and ECS
@@ -176,7 +175,7 @@ fn task_role_actions(file: &str) -> BTreeSet<String> {
 }
 
 /// Every `"service:Operation"` string literal in `src/aws/*.rs` except the operation lists
-/// themselves (`OPERATIONS`, `AGENT_OPERATIONS`, …) and the adapters' tests (`*_tests.rs`),
+/// themselves (`AGENT_OPERATIONS`, …) and the adapters' tests (`*_tests.rs`),
 /// with the file it is in.
 fn adapter_operations() -> BTreeSet<(String, String)> {
     let dir = repo().join("src/aws");
@@ -237,34 +236,19 @@ fn the_controller_role_grants_exactly_the_operations_the_controller_calls() {
 }
 
 #[test]
-fn every_operation_belongs_to_a_caller_and_every_callers_operation_is_listed() {
-    use trimtab::aws::{AGENT_OPERATIONS, CONTROLLER_OPERATIONS, OPERATIONS, OPERATOR_OPERATIONS};
-    let all = set(&[OPERATIONS]);
-    assert_eq!(all.len(), OPERATIONS.len(), "OPERATIONS lists an operation twice: {OPERATIONS:?}");
-    let callers = set(&[AGENT_OPERATIONS, CONTROLLER_OPERATIONS, OPERATOR_OPERATIONS]);
-    let orphans: Vec<_> = all.difference(&callers).collect();
-    let unlisted: Vec<_> = callers.difference(&all).collect();
-    assert!(
-        orphans.is_empty() && unlisted.is_empty(),
-        "OPERATIONS vs the agent's, the controller's and the operator commands' lists:\n  \
-         called by none of them: {orphans:?}\n  missing from OPERATIONS: {unlisted:?}"
-    );
-}
-
-#[test]
 fn every_operation_an_adapter_names_is_in_operations() {
     let named = adapter_operations();
     assert!(!named.is_empty(), "found no operation names in src/aws/*.rs");
-    let ops: BTreeSet<&str> = trimtab::aws::OPERATIONS.iter().copied().collect();
+    let ops = trimtab::aws::operations();
     let unlisted: Vec<_> = named.iter().filter(|(op, _)| !ops.contains(op.as_str())).collect();
     assert!(
         unlisted.is_empty(),
-        "AWS operations named in src/aws/ but missing from trimtab::aws::OPERATIONS (and so from the \
+        "AWS operations named in src/aws/ but in none of trimtab::aws's operation lists (and so in no \
          task role): {unlisted:?}"
     );
     let names: BTreeSet<&str> = named.iter().map(|(op, _)| op.as_str()).collect();
     let stale: Vec<_> = ops.iter().filter(|op| !names.contains(**op)).collect();
-    assert!(stale.is_empty(), "OPERATIONS lists operations no adapter in src/aws/ names: {stale:?}");
+    assert!(stale.is_empty(), "the operation lists name operations no adapter in src/aws/ names: {stale:?}");
 }
 
 #[test]

@@ -25,27 +25,6 @@ pub use ecs::{
 };
 pub use sns::Sns;
 
-/// Every AWS API operation trimtab calls, from any of its commands: the union of
-/// [`AGENT_OPERATIONS`], [`CONTROLLER_OPERATIONS`] and [`OPERATOR_OPERATIONS`]. `tests/iam.rs`
-/// checks that every operation an adapter here names is listed, that every listed one is named,
-/// and that each IAM role of `terraform/` grants exactly its list.
-pub const OPERATIONS: &[&str] = &[
-    "ecs:DescribeServices",
-    "ecs:UpdateService",
-    "ecs:ListServices",
-    "ecs:ListTasks",
-    "ecs:DescribeTasks",
-    "ecs:DescribeTaskDefinition",
-    "ecs:RegisterTaskDefinition",
-    "ecs:TagResource",
-    "ecs:UntagResource",
-    "cloudwatch:GetMetricData",
-    "cloudwatch:PutMetricData",
-    "cloudwatch:PutMetricAlarm",
-    "cloudwatch:DescribeAlarms",
-    "sns:Publish",
-];
-
 /// What the agent calls (`trimtab run` with a `[service]`, as the sidecar): the task role of
 /// the Terraform module in `terraform/` grants exactly these (plus what ECS authorizes on its
 /// behalf; see `tests/iam.rs`).
@@ -82,6 +61,14 @@ pub const CONTROLLER_OPERATIONS: &[&str] = &[
 /// What `trimtab pause`, `resume` and `override` call, with the operator's own credentials:
 /// the service's ARN from `DescribeServices`, then its tags.
 pub const OPERATOR_OPERATIONS: &[&str] = &["ecs:DescribeServices", "ecs:TagResource", "ecs:UntagResource"];
+
+/// Every AWS API operation trimtab calls, from any of its commands: the union of
+/// [`AGENT_OPERATIONS`], [`CONTROLLER_OPERATIONS`] and [`OPERATOR_OPERATIONS`]. `tests/iam.rs`
+/// checks that every operation an adapter here names is in it, that each one is named, and that
+/// each IAM role of `terraform/` grants exactly its list.
+pub fn operations() -> std::collections::BTreeSet<&'static str> {
+    [AGENT_OPERATIONS, CONTROLLER_OPERATIONS, OPERATOR_OPERATIONS].into_iter().flatten().copied().collect()
+}
 
 /// How the clients connect: region and endpoint from config (else from the environment).
 #[derive(Clone, Debug, Default)]
