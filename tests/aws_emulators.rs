@@ -6,28 +6,16 @@
 #[path = "common/emulators.rs"]
 mod emulators;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
 use chrono::{TimeDelta, Utc};
-use trimtab::aws::{CloudWatch, Connection, MetricQuery, Published};
+use trimtab::aws::{CloudWatch, MetricQuery, Published};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const BIN: &str = env!("CARGO_BIN_EXE_trimtab");
-
-fn connection(endpoint: &str) -> Connection {
-    Connection {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(endpoint.into()),
-        retries: true,
-        static_credentials: Some(("test".into(), "test".into())),
-        bulk: false,
-    }
-}
-
 async fn sdk_moto() -> aws_config::SdkConfig {
-    trimtab::aws::sdk_config(&connection(emulators::moto())).await
+    trimtab::aws::sdk_config(&emulators::connection(emulators::moto())).await
 }
 
 async fn ecs_client() -> aws_sdk_ecs::Client {
@@ -35,7 +23,7 @@ async fn ecs_client() -> aws_sdk_ecs::Client {
 }
 
 async fn cloudwatch() -> CloudWatch {
-    CloudWatch::new(&trimtab::aws::sdk_config(&connection(emulators::localstack())).await)
+    CloudWatch::new(&trimtab::aws::sdk_config(&emulators::connection(emulators::localstack())).await)
 }
 
 /// A new moto cluster named after the test (and this process), with a client.
@@ -98,32 +86,6 @@ fn write_config(name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
-/// Runs the binary with only loopback endpoints and dummy credentials in its environment
-/// (off the test's runtime, which keeps serving the fake app meanwhile).
-async fn trimtab(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let (moto, localstack) = (emulators::moto(), emulators::localstack());
-    tokio::task::spawn_blocking(move || run(&args, moto, localstack)).await.unwrap()
-}
-
-fn run(args: &[String], moto: &str, localstack: &str) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL_ECS", moto)
-        .env("AWS_ENDPOINT_URL_CLOUDWATCH", localstack)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("RUST_LOG", "info")
-        .output()
-        .unwrap()
-}
-
 fn agent_config(cluster: &str, app: &str, dry_run: bool) -> String {
     format!(
         "[agent]\ndry_run = {dry_run}\n[service]\ncluster = \"{cluster}\"\nname = \"web\"\nlaunch_type = \"ec2\"\n\
@@ -137,7 +99,7 @@ async fn run_once_scales_the_moto_service_exactly_as_decided() {
     let cluster = service("scaleout", 2).await;
     let app = app(180.0).await;
     let file = write_config("scaleout", &agent_config(&cluster, &app.uri(), false));
-    let out = trimtab(&["run", "--once", "--config", file.to_str().unwrap()]).await;
+    let out = emulators::trimtab(&["run", "--once", "--config", file.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
@@ -176,7 +138,7 @@ async fn dry_run_changes_nothing() {
     let cluster = service("dryrun", 2).await;
     let app = app(180.0).await;
     let file = write_config("dryrun", &agent_config(&cluster, &app.uri(), true));
-    let out = trimtab(&["run", "--once", "--config", file.to_str().unwrap()]).await;
+    let out = emulators::trimtab(&["run", "--once", "--config", file.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("action: dry run: would set the desired count 2 -> 6"), "{stdout}");
@@ -230,7 +192,7 @@ async fn alarms_are_put_idempotently_with_a_breaching_heartbeat() {
     for (extra, want) in steps {
         let mut args = vec!["alarms", "--config", file.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let out = trimtab(&args).await;
+        let out = emulators::trimtab(&args).await;
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success() && stdout.contains(want),
@@ -279,7 +241,7 @@ async fn simulate_replays_the_services_own_history_from_cloudwatch() {
         "[service]\ncluster = \"{cluster}\"\nname = \"web\"\nlaunch_type = \"ec2\"\n[scaling]\nmin = 1\nmax = 20\n"
     );
     let file = write_config("history", &text);
-    let out = trimtab(&[
+    let out = emulators::trimtab(&[
         "simulate",
         "--from-cloudwatch",
         "--config",
@@ -445,21 +407,7 @@ async fn vertical_apply_refuses_a_size_a_container_does_not_fit_and_registers_no
 async fn operator(args: &[&str]) -> Output {
     let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     args.extend(["--region".into(), "us-east-1".into(), "--endpoint-url".into(), emulators::moto().into()]);
-    tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(&args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || emulators::binary().args(&args).output().unwrap()).await.unwrap()
 }
 
 /// The one line a command printed; fails the test, with its stderr, if it did not succeed.

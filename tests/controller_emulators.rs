@@ -8,14 +8,13 @@
 mod emulators;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType, Tag};
 use chrono::{TimeDelta, Utc};
 use trimtab::agent::fleet::ports::SystemClock;
 use trimtab::agent::fleet::{Controller, Settings};
-use trimtab::aws::{CloudWatch, Connection, EcsFleet, Published};
+use trimtab::aws::{CloudWatch, EcsFleet, Published};
 use trimtab::config::model::{ControllerConfig, Discovery, FleetConfig};
 use trimtab::status::{Action, FleetView};
 
@@ -33,23 +32,13 @@ target = 50
 weight = 1
 "#;
 
-fn connection(endpoint: &str) -> Connection {
-    Connection {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(endpoint.into()),
-        retries: true,
-        static_credentials: Some(("test".into(), "test".into())),
-        bulk: false,
-    }
-}
-
 async fn ecs() -> (aws_sdk_ecs::Client, EcsFleet) {
-    let sdk = trimtab::aws::sdk_config(&connection(emulators::moto())).await;
+    let sdk = trimtab::aws::sdk_config(&emulators::connection(emulators::moto())).await;
     (aws_sdk_ecs::Client::new(&sdk), EcsFleet::new(&sdk))
 }
 
 async fn cloudwatch() -> CloudWatch {
-    CloudWatch::new(&trimtab::aws::sdk_config(&connection(emulators::localstack())).await)
+    CloudWatch::new(&trimtab::aws::sdk_config(&emulators::connection(emulators::localstack())).await)
 }
 
 fn tag(k: &str, v: &str) -> Tag {
@@ -209,25 +198,7 @@ async fn run_once_in_controller_mode_scales_and_reports_each_service() {
     );
     let file = std::env::temp_dir().join(format!("trimtab-ctl-{}.toml", std::process::id()));
     std::fs::write(&file, config).unwrap();
-    let (moto, localstack) = (emulators::moto().to_owned(), emulators::localstack().to_owned());
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_trimtab"))
-            .args(["run", "--once", "--config", file.to_str().unwrap()])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL_ECS", moto)
-            .env("AWS_ENDPOINT_URL_CLOUDWATCH", localstack)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = emulators::trimtab(&["run", "--once", "--config", file.to_str().unwrap()]).await;
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(

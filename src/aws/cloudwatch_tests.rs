@@ -15,13 +15,7 @@ use crate::aws::{Connection, ErrorKind, sdk_config};
 const PUT: &str = "/service/GraniteServiceVersion20100801/operation/PutMetricData";
 
 async fn cloudwatch(server: &MockServer) -> CloudWatch {
-    let conn = Connection {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(server.uri()),
-        retries: false,
-        static_credentials: Some(("test".into(), "test".into())),
-        bulk: false,
-    };
+    let conn = Connection::fake(&server.uri());
     CloudWatch::new(&sdk_config(&conn).await)
 }
 

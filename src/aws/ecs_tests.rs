@@ -19,13 +19,7 @@ const TARGET: &str = "AmazonEC2ContainerServiceV20141113.";
 const ARN: &str = "arn:aws:ecs:us-east-1:123456789012";
 
 async fn fleet(server: &MockServer) -> EcsFleet {
-    let conn = Connection {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(server.uri()),
-        retries: false,
-        static_credentials: Some(("test".into(), "test".into())),
-        bulk: false,
-    };
+    let conn = Connection::fake(&server.uri());
     EcsFleet::new(&sdk_config(&conn).await)
 }
 
@@ -133,13 +127,7 @@ async fn the_single_service_client_reads_the_same_state() {
         "deployments": [{ "id": "d", "status": "PRIMARY", "rolloutState": "COMPLETED", "desiredCount": 2, "runningCount": 2 }]
     }], "failures": [] });
     op("DescribeServices").respond_with(answer(body)).mount(&server).await;
-    let conn = Connection {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(server.uri()),
-        retries: false,
-        static_credentials: Some(("test".into(), "test".into())),
-        bulk: false,
-    };
+    let conn = Connection::fake(&server.uri());
     let s = Ecs::new(&sdk_config(&conn).await, "prod", "web").describe_service().await.unwrap();
     assert_eq!((s.desired, s.running, s.deployment_in_progress()), (2, 2, false));
     assert_eq!(

@@ -85,6 +85,19 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// A fake AWS on loopback (wiremock) for the adapters' tests: us-east-1, dummy
+    /// credentials, no retries (the tests count requests).
+    #[cfg(test)]
+    pub(crate) fn fake(endpoint: &str) -> Connection {
+        Connection {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(endpoint.into()),
+            retries: false,
+            static_credentials: Some(("test".into(), "test".into())),
+            bulk: false,
+        }
+    }
+
     /// The connection `[service]` describes: its region and endpoint, retries on, the default
     /// credential chain.
     pub fn for_service(svc: &crate::config::model::ServiceConfig) -> Connection {

@@ -144,13 +144,7 @@ fn each_command_says_what_it_did_in_one_line() {
 }
 
 async fn ecs(server: &MockServer) -> EcsFleet {
-    let conn = Connection {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(server.uri()),
-        retries: false,
-        static_credentials: Some(("test".into(), "test".into())),
-        bulk: false,
-    };
+    let conn = Connection::fake(&server.uri());
     EcsFleet::new(&sdk_config(&conn).await)
 }
 

@@ -10,7 +10,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -55,6 +55,50 @@ fn start(name: &str, env_var: &str) -> Result<String, String> {
             status = out.status,
         )),
     }
+}
+
+/// How the tests' in-process clients reach an emulator at `endpoint`: us-east-1, fixed dummy
+/// credentials, retries on.
+pub fn connection(endpoint: &str) -> trimtab::aws::Connection {
+    trimtab::aws::Connection {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint.into()),
+        retries: true,
+        static_credentials: Some(("test".into(), "test".into())),
+        bulk: false,
+    }
+}
+
+/// The binary with dummy credentials and nothing of this machine's AWS setup in its
+/// environment (no profile, no instance metadata).
+pub fn binary() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_trimtab"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    c
+}
+
+/// Runs [`binary`] configured by the standard AWS variables only: ECS on moto, CloudWatch on
+/// LocalStack (off the test's runtime, which may be serving a fake app meanwhile).
+pub async fn trimtab(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let (moto, localstack) = (moto(), localstack());
+    let run = move || {
+        binary()
+            .args(&args)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL_ECS", moto)
+            .env("AWS_ENDPOINT_URL_CLOUDWATCH", localstack)
+            .env("RUST_LOG", "info")
+            .output()
+            .unwrap()
+    };
+    tokio::task::spawn_blocking(run).await.unwrap()
 }
 
 /// Wipes all state of the moto server at `url` (`POST /moto-api/reset`). This affects every test
