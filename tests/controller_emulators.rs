@@ -7,15 +7,14 @@
 #[path = "common/emulators.rs"]
 mod emulators;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType, Tag};
 use chrono::{TimeDelta, Utc};
 use trimtab::agent::fleet::ports::SystemClock;
-use trimtab::agent::fleet::{Controller, Settings};
+use trimtab::agent::fleet::{Controller, Settings, fake};
 use trimtab::aws::{CloudWatch, EcsFleet, Published};
-use trimtab::config::model::{ControllerConfig, Discovery, FleetConfig};
+use trimtab::config::model::{Discovery, FleetConfig};
 use trimtab::status::{Action, FleetView};
 
 const POLICY: &str = r#"
@@ -70,34 +69,16 @@ async fn desired(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str) -> i32 {
 }
 
 fn fleet(clusters: &[&str]) -> FleetConfig {
-    let scaling = trimtab::config::from_str("policy.toml", POLICY).unwrap().scaling;
-    FleetConfig {
-        controller: ControllerConfig {
-            region: Some("us-east-1".into()),
-            endpoint_url: None,
-            cluster: None,
-            service: None,
-            container: "trimtab".into(),
-        },
-        policies: BTreeMap::from([("web".to_owned(), scaling)]),
-        templates: BTreeMap::new(),
-        services: vec![],
-        discovery: Some(Discovery {
-            clusters: clusters.iter().map(|c| (*c).to_owned()).collect(),
-            tag: "trimtab:policy".into(),
-            interval: TimeDelta::minutes(5),
-        }),
-    }
+    let discovery = Discovery {
+        clusters: clusters.iter().map(|c| (*c).to_owned()).collect(),
+        tag: "trimtab:policy".into(),
+        interval: TimeDelta::minutes(5),
+    };
+    fake::fleet_config(POLICY, &[], Some(discovery))
 }
 
 async fn controller(clusters: &[&str]) -> Controller<EcsFleet, CloudWatch, SystemClock> {
-    let settings = Settings {
-        interval: Duration::from_secs(15),
-        dry_run: false,
-        me: None,
-        region: None,
-        updates_per_second: trimtab::agent::fleet::UPDATES_PER_SECOND,
-    };
+    let settings = Settings::alone(Duration::from_secs(15));
     Controller::new(fleet(clusters), settings, ecs().await.1, cloudwatch().await, SystemClock)
 }
 

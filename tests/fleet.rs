@@ -15,32 +15,14 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until};
-use trimtab::agent::fleet::fake::{FakeClock, FakeEcs, FakeMetrics, Update, World};
-use trimtab::agent::fleet::{Controller, Settings};
-use trimtab::config::model::{ControllerConfig, Discovery, FleetConfig, FleetService};
+use trimtab::agent::fleet::Settings;
+use trimtab::agent::fleet::fake::{self, FakeClock, Update, World};
+use trimtab::config::model::{Discovery, FleetConfig};
 
 const T: Duration = Duration::from_secs(15);
 const TICKS: u64 = 200;
 /// The load steps at these ticks: up, down, up, down.
 const STEPS: [u64; 4] = [20, 60, 110, 160];
-
-const POLICY: &str = r#"
-[scaling]
-min = 1
-max = 100
-scale_out_cooldown = "0s"
-scale_in_cooldown = "0s"
-scale_in_stabilization = "0s"
-max_scale_out_step = 100
-max_scale_in_step = 100
-
-[[scaling.metrics]]
-name = "cpu"
-source = "ecs"
-kind = "cpu"
-target = 50
-weight = 1
-"#;
 
 fn start() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()
@@ -72,31 +54,20 @@ fn load(name: &str, at: DateTime<Utc>) -> f64 {
     50.0 * f64::from(tasks)
 }
 
+/// 600 services listed, the rest found by tag; the controllers share the healthy tasks of
+/// ops/trimtab.
 fn fleet() -> FleetConfig {
-    let scaling = trimtab::config::from_str("policy.toml", POLICY).unwrap().scaling;
-    let services = (0..600)
-        .map(|i| {
-            let (cluster, name) = service(i);
-            FleetService { cluster: cluster.into(), name, policy: "web".into() }
-        })
-        .collect();
-    FleetConfig {
-        controller: ControllerConfig {
-            region: None,
-            endpoint_url: None,
-            cluster: Some("ops".into()),
-            service: Some("trimtab".into()),
-            container: "trimtab".into(),
-        },
-        policies: BTreeMap::from([("web".to_owned(), scaling)]),
-        templates: BTreeMap::new(),
-        services,
-        discovery: Some(Discovery {
-            clusters: vec!["prod".into(), "staging".into()],
-            tag: "trimtab:policy".into(),
-            interval: TimeDelta::minutes(5),
-        }),
-    }
+    let listed: Vec<(&str, String)> = (0..600).map(service).collect();
+    let listed: Vec<(&str, &str)> = listed.iter().map(|(c, n)| (*c, n.as_str())).collect();
+    let discovery = Discovery {
+        clusters: vec!["prod".into(), "staging".into()],
+        tag: "trimtab:policy".into(),
+        interval: TimeDelta::minutes(5),
+    };
+    let mut f = fake::fleet_config(fake::CPU_POLICY, &listed, Some(discovery));
+    f.controller.cluster = Some("ops".into());
+    f.controller.service = Some("trimtab".into());
+    f
 }
 
 /// What each live controller acted for at its last tick.
@@ -104,7 +75,6 @@ type Acting = Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>;
 
 struct Fleet {
     world: Arc<Mutex<World>>,
-    clock: FakeClock,
     acting: Acting,
     running: BTreeMap<String, JoinHandle<()>>,
     /// `UpdateService` calls a second the controllers share.
@@ -114,16 +84,9 @@ struct Fleet {
 impl Fleet {
     /// Starts controller `who`, its first tick `offset` from now.
     fn start(&mut self, who: &str, offset: Duration) {
-        let ecs = FakeEcs { world: self.world.clone(), who: who.to_owned() };
-        let cw = FakeMetrics { world: self.world.clone() };
-        let settings = Settings {
-            interval: T,
-            dry_run: false,
-            me: Some(who.to_owned()),
-            region: None,
-            updates_per_second: self.rate,
-        };
-        let mut c = Controller::new(fleet(), settings, ecs, cw, self.clock);
+        let settings =
+            Settings { me: Some(who.to_owned()), updates_per_second: self.rate, ..Settings::alone(T) };
+        let mut c = fake::controller(&self.world, who, fleet(), settings);
         let acting = self.acting.clone();
         let who = who.to_owned();
         let first = Instant::now() + offset;
@@ -196,13 +159,8 @@ async fn churn(rate: f64) -> Vec<Update> {
     }
     // A service of the same clusters with no tag and not listed is never touched.
     world.add_service("prod", "not-managed", 3, &[]);
-    let mut f = Fleet {
-        world: Arc::new(Mutex::new(world)),
-        clock,
-        acting: Arc::default(),
-        running: BTreeMap::new(),
-        rate,
-    };
+    let mut f =
+        Fleet { world: Arc::new(Mutex::new(world)), acting: Arc::default(), running: BTreeMap::new(), rate };
     let began = Instant::now();
     // Ticks of different controllers overlap: each starts within a second of the others.
     sleep(Duration::from_millis(1)).await;

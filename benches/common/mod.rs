@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use trimtab::agent::fleet::fake::{FakeClock, FakeEcs, FakeMetrics, Shared, World};
-use trimtab::agent::fleet::{Controller, Settings};
-use trimtab::config::model::{ControllerConfig, FleetConfig, FleetService};
+use trimtab::agent::fleet::Settings;
+use trimtab::agent::fleet::fake::{self, FakeClock, Shared, World};
+use trimtab::config::model::FleetConfig;
 
 pub const INTERVAL: Duration = Duration::from_secs(15);
 
@@ -22,27 +22,7 @@ pub const INTERVAL: Duration = Duration::from_secs(15);
 /// (batched `GetMetricData`), the later ones are steady.
 pub const WARM_UP: u32 = 3;
 
-/// The CPU-only policy of `tests/fleet.rs`: no cooldowns, whole steps, so a changed load is a
-/// changed count at the next tick.
-const POLICY: &str = r#"
-[scaling]
-min = 1
-max = 100
-scale_out_cooldown = "0s"
-scale_in_cooldown = "0s"
-scale_in_stabilization = "0s"
-max_scale_out_step = 100
-max_scale_in_step = 100
-
-[[scaling.metrics]]
-name = "cpu"
-source = "ecs"
-kind = "cpu"
-target = 50
-weight = 1
-"#;
-
-pub type Fleet = Controller<FakeEcs, FakeMetrics, FakeClock>;
+pub type Fleet = fake::FakeController;
 
 fn start() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).expect("a valid timestamp")
@@ -68,26 +48,9 @@ fn load(name: &str, at: DateTime<Utc>) -> f64 {
 }
 
 fn fleet_config(n: usize) -> FleetConfig {
-    let scaling = trimtab::config::from_str("policy.toml", POLICY).expect("the policy is valid").scaling;
-    let services = (0..n)
-        .map(|i| {
-            let (cluster, name) = service(i);
-            FleetService { cluster: cluster.into(), name, policy: "web".into() }
-        })
-        .collect();
-    FleetConfig {
-        controller: ControllerConfig {
-            region: None,
-            endpoint_url: None,
-            cluster: None,
-            service: None,
-            container: "trimtab".into(),
-        },
-        policies: BTreeMap::from([("web".to_owned(), scaling)]),
-        templates: BTreeMap::new(),
-        services,
-        discovery: None,
-    }
+    let listed: Vec<(&str, String)> = (0..n).map(service).collect();
+    let listed: Vec<(&str, &str)> = listed.iter().map(|(c, n)| (*c, n.as_str())).collect();
+    fake::fleet_config(fake::CPU_POLICY, &listed, None)
 }
 
 /// The world of `n` services, each at the count its load asks for at tick 0, and a controller
@@ -101,16 +64,7 @@ pub fn build(n: usize) -> (Fleet, Shared) {
         world.add_service(cluster, &name, tasks(i, 0), &[("team", "bench")]);
     }
     let world: Shared = std::sync::Arc::new(std::sync::Mutex::new(world));
-    let ecs = FakeEcs { world: world.clone(), who: "bench".into() };
-    let cw = FakeMetrics { world: world.clone() };
-    let settings = Settings {
-        interval: INTERVAL,
-        dry_run: false,
-        me: None,
-        region: None,
-        updates_per_second: trimtab::agent::fleet::UPDATES_PER_SECOND,
-    };
-    (Controller::new(fleet_config(n), settings, ecs, cw, clock), world)
+    (fake::controller(&world, "bench", fleet_config(n), Settings::alone(INTERVAL)), world)
 }
 
 /// The next interval, then one tick; the tick's AWS calls by operation. The world's log of

@@ -10,10 +10,65 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::ports::{Clock, Described, FleetEcs, FleetMetrics};
+use super::{Controller, Settings};
 use crate::aws::{
     AwsError, Deployment, ErrorKind, MemberTask, MetricData, MetricQuery, Published, ServiceInfo,
     ServiceState, TaskDefinitionInfo,
 };
+use crate::config::model::{ControllerConfig, Discovery, FleetConfig, FleetService};
+
+/// A controller on the fakes.
+pub type FakeController = Controller<FakeEcs, FakeMetrics, FakeClock>;
+
+/// The CPU-only policy the fleet tests and the benchmark scale by: CPU held at 50 %, no
+/// cooldowns or stabilization, whole steps, so a changed load is a changed count at the next
+/// tick.
+pub const CPU_POLICY: &str = r#"
+[scaling]
+min = 1
+max = 100
+scale_out_cooldown = "0s"
+scale_in_cooldown = "0s"
+scale_in_stabilization = "0s"
+max_scale_out_step = 100
+max_scale_in_step = 100
+
+[[scaling.metrics]]
+name = "cpu"
+source = "ecs"
+kind = "cpu"
+target = 50
+weight = 1
+"#;
+
+/// A controller config with `policy` (a `[scaling]` table) as its one policy, `web`, for the
+/// listed `services` (cluster, name) and `discovery`; no `[controller]` service.
+pub fn fleet_config(policy: &str, services: &[(&str, &str)], discovery: Option<Discovery>) -> FleetConfig {
+    let scaling = crate::config::from_str("policy.toml", policy).expect("a valid [scaling] table").scaling;
+    FleetConfig {
+        controller: ControllerConfig {
+            region: None,
+            endpoint_url: None,
+            cluster: None,
+            service: None,
+            container: "trimtab".into(),
+        },
+        policies: BTreeMap::from([("web".to_owned(), scaling)]),
+        templates: BTreeMap::new(),
+        services: services
+            .iter()
+            .map(|(c, n)| FleetService { cluster: (*c).into(), name: (*n).into(), policy: "web".into() })
+            .collect(),
+        discovery,
+    }
+}
+
+/// A controller over `world`, calling as `who`.
+pub fn controller(world: &Shared, who: &str, fleet: FleetConfig, settings: Settings) -> FakeController {
+    let clock = lock(world).clock;
+    let ecs = FakeEcs { world: world.clone(), who: who.to_owned() };
+    Controller::new(fleet, settings, ecs, FakeMetrics { world: world.clone() }, clock)
+}
 
 /// The total load of a service at a time, in task-percent: `cpu = load / desired`.
 pub type Load = Box<dyn Fn(&str, &str, DateTime<Utc>) -> f64 + Send + Sync>;

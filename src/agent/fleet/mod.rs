@@ -83,6 +83,14 @@ pub struct Settings {
     pub updates_per_second: f64,
 }
 
+impl Settings {
+    /// A controller that runs alone every `interval`: not in dry run, no region (its services
+    /// are not priced), the account's [`UPDATES_PER_SECOND`].
+    pub fn alone(interval: Duration) -> Settings {
+        Settings { interval, dry_run: false, me: None, region: None, updates_per_second: UPDATES_PER_SECOND }
+    }
+}
+
 /// Where a managed service came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Origin {

@@ -1,47 +1,26 @@
 //! One controller alone on the fakes: tags, discovery, pause, override, missing data.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::fake::{FakeClock, FakeEcs, FakeMetrics, World};
-use super::{Controller, Settings};
-use crate::config::model::{ControllerConfig, Discovery, FleetConfig, FleetService};
-use crate::status::Action;
-use crate::status::Standing;
-
-const POLICY: &str = "[scaling]\nmin = 1\nmax = 20\nscale_out_cooldown = \"0s\"\nscale_in_cooldown = \"0s\"\n\
-    scale_in_stabilization = \"0s\"\nmax_scale_out_step = 20\nmax_scale_in_step = 20\n\
-    [[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\nkind = \"cpu\"\ntarget = 50\nweight = 1\n";
+use super::Settings;
+use super::fake::{self, FakeClock, FakeController, World};
+use crate::config::model::{Discovery, FleetConfig};
+use crate::status::{Action, Standing};
 
 fn start() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()
 }
 
 fn fleet(listed: &[(&str, &str)]) -> FleetConfig {
-    let scaling = crate::config::from_str("p.toml", POLICY).unwrap().scaling;
-    FleetConfig {
-        controller: ControllerConfig {
-            region: None,
-            endpoint_url: None,
-            cluster: None,
-            service: None,
-            container: "trimtab".into(),
-        },
-        policies: BTreeMap::from([("web".to_owned(), scaling)]),
-        templates: BTreeMap::new(),
-        services: listed
-            .iter()
-            .map(|(c, n)| FleetService { cluster: (*c).into(), name: (*n).into(), policy: "web".into() })
-            .collect(),
-        discovery: Some(Discovery {
-            clusters: vec!["prod".into(), "staging".into()],
-            tag: "trimtab:policy".into(),
-            interval: TimeDelta::minutes(5),
-        }),
-    }
+    let discovery = Discovery {
+        clusters: vec!["prod".into(), "staging".into()],
+        tag: "trimtab:policy".into(),
+        interval: TimeDelta::minutes(5),
+    };
+    fake::fleet_config(fake::CPU_POLICY, listed, Some(discovery))
 }
 
 /// A world where every service runs at `cpu` % on 2 tasks (load = 2 × cpu).
@@ -50,17 +29,9 @@ fn world(cpu: f64) -> Arc<Mutex<World>> {
     Arc::new(Mutex::new(World::new(clock, Box::new(move |_, _, _| 2.0 * cpu))))
 }
 
-fn controller(w: &Arc<Mutex<World>>, listed: &[(&str, &str)]) -> Controller<FakeEcs, FakeMetrics, FakeClock> {
-    let clock = w.lock().unwrap().clock;
-    let settings = Settings {
-        interval: Duration::from_secs(15),
-        dry_run: false,
-        me: None,
-        region: None,
-        updates_per_second: super::UPDATES_PER_SECOND,
-    };
-    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
-    Controller::new(fleet(listed), settings, ecs, FakeMetrics { world: w.clone() }, clock)
+fn controller(w: &Arc<Mutex<World>>, listed: &[(&str, &str)]) -> FakeController {
+    let settings = Settings::alone(Duration::from_secs(15));
+    fake::controller(w, "c1", fleet(listed), settings)
 }
 
 fn desired(w: &Arc<Mutex<World>>, key: &str) -> u32 {
@@ -157,15 +128,8 @@ async fn a_service_at_zero_wakes_on_its_queue_and_rests_again() {
     let mut cfg = fleet(&[("prod", "worker")]);
     cfg.discovery = None;
     cfg.policies.insert("web".into(), crate::config::from_str("w.toml", WORKER).unwrap().scaling);
-    let settings = Settings {
-        interval: Duration::from_secs(15),
-        dry_run: false,
-        me: None,
-        region: None,
-        updates_per_second: super::UPDATES_PER_SECOND,
-    };
-    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
-    let mut c = Controller::new(cfg, settings, ecs, FakeMetrics { world: w.clone() }, clock);
+    let settings = Settings::alone(Duration::from_secs(15));
+    let mut c = fake::controller(&w, "c1", cfg, settings);
     c.tick().await;
     assert_eq!(desired(&w, "prod/worker"), 0, "an empty queue: it rests");
     *backlog.lock().unwrap() = 450.0;
@@ -229,20 +193,12 @@ async fn changes_past_the_budget_wait_for_the_next_tick_scale_outs_first() {
     assert_eq!(w.lock().unwrap().updates.len(), 80, "the rest at the next tick");
 }
 
-fn member_controller(w: &Arc<Mutex<World>>, me: &str) -> Controller<FakeEcs, FakeMetrics, FakeClock> {
-    let clock = w.lock().unwrap().clock;
+fn member_controller(w: &Arc<Mutex<World>>, me: &str) -> FakeController {
     let mut cfg = fleet(&[]);
     cfg.controller.cluster = Some("ops".into());
     cfg.controller.service = Some("trimtab".into());
-    let settings = Settings {
-        interval: Duration::from_secs(15),
-        dry_run: false,
-        me: Some(me.into()),
-        region: None,
-        updates_per_second: super::UPDATES_PER_SECOND,
-    };
-    let ecs = FakeEcs { world: w.clone(), who: me.into() };
-    Controller::new(cfg, settings, ecs, FakeMetrics { world: w.clone() }, clock)
+    let settings = Settings { me: Some(me.into()), ..Settings::alone(Duration::from_secs(15)) };
+    fake::controller(w, me, cfg, settings)
 }
 
 /// The handover rule on one member: it settles an interval first; it owns nothing while it is
@@ -305,16 +261,8 @@ async fn no_change_starts_after_the_ticks_time_to_start_changes() {
         w.add_service("prod", "web", 2, &[("trimtab:policy", "web")]);
         w.latency = Duration::from_secs(3);
     }
-    let clock = w.lock().unwrap().clock;
-    let settings = Settings {
-        interval: Duration::from_secs(10),
-        dry_run: false,
-        me: None,
-        region: None,
-        updates_per_second: super::UPDATES_PER_SECOND,
-    };
-    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
-    let mut c = Controller::new(fleet(&[]), settings, ecs, FakeMetrics { world: w.clone() }, clock);
+    let settings = Settings::alone(Duration::from_secs(10));
+    let mut c = fake::controller(&w, "c1", fleet(&[]), settings);
     let v = c.tick().await.clone();
     assert!(
         matches!(&v.services["prod/web"].action, Some(Action::Deferred { from: 2, to: 4, why }) if why.contains("time to start changes")),
@@ -352,16 +300,8 @@ async fn each_service_is_priced_from_its_task_definition_read_once() {
         w.add_service("prod", "ec2", 2, &[("trimtab:policy", "web")]);
         w.services.get_mut("prod/ec2").unwrap().launch = "EC2".into();
     }
-    let clock = w.lock().unwrap().clock;
-    let settings = Settings {
-        interval: Duration::from_secs(15),
-        dry_run: false,
-        me: None,
-        region: Some("us-east-1".into()),
-        updates_per_second: super::UPDATES_PER_SECOND,
-    };
-    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
-    let mut c = Controller::new(fleet(&[]), settings, ecs, FakeMetrics { world: w.clone() }, clock);
+    let settings = Settings { region: Some("us-east-1".into()), ..Settings::alone(Duration::from_secs(15)) };
+    let mut c = fake::controller(&w, "c1", fleet(&[]), settings);
     let v = c.tick().await.clone();
     // us-east-1 Fargate Linux/x86: $0.04048 a vCPU-hour, $0.004445 a GB-hour.
     assert_eq!(v.services["prod/web"].task_per_hour_usd, Some(0.04937));
@@ -385,16 +325,8 @@ async fn task_definitions_are_read_a_few_a_tick() {
     for i in 0..25 {
         w.lock().unwrap().add_service("prod", &format!("s{i:02}"), 2, &[("trimtab:policy", "web")]);
     }
-    let clock = w.lock().unwrap().clock;
-    let settings = Settings {
-        interval: Duration::from_secs(15),
-        dry_run: false,
-        me: None,
-        region: Some("us-east-1".into()),
-        updates_per_second: super::UPDATES_PER_SECOND,
-    };
-    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
-    let mut c = Controller::new(fleet(&[]), settings, ecs, FakeMetrics { world: w.clone() }, clock);
+    let settings = Settings { region: Some("us-east-1".into()), ..Settings::alone(Duration::from_secs(15)) };
+    let mut c = fake::controller(&w, "c1", fleet(&[]), settings);
     let v = c.tick().await.clone();
     assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), Some(&20));
     let waiting = v
@@ -415,18 +347,10 @@ async fn a_tick_whose_reads_overrun_the_interval_ends_on_time_and_decides_nothin
     let w = world(100.0);
     w.lock().unwrap().add_service("prod", "web", 2, &[]);
     w.lock().unwrap().latency = Duration::from_secs(20);
-    let clock = w.lock().unwrap().clock;
     let mut cfg = fleet(&[("prod", "web")]);
     cfg.discovery = None;
-    let settings = Settings {
-        interval: Duration::from_secs(10),
-        dry_run: false,
-        me: None,
-        region: None,
-        updates_per_second: super::UPDATES_PER_SECOND,
-    };
-    let ecs = FakeEcs { world: w.clone(), who: "c1".into() };
-    let mut c = Controller::new(cfg, settings, ecs, FakeMetrics { world: w.clone() }, clock);
+    let settings = Settings::alone(Duration::from_secs(10));
+    let mut c = fake::controller(&w, "c1", cfg, settings);
     let began = tokio::time::Instant::now();
     let v = c.tick().await.clone();
     assert_eq!(began.elapsed(), Duration::from_secs(10));
