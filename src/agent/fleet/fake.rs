@@ -346,6 +346,9 @@ impl FleetMetrics for FakeMetrics {
         call(&self.world, "cloudwatch:GetMetricData").await;
         let w = lock(&self.world);
         let mut data = MetricData::default();
+        // Every datapoint is the newest complete minute's.
+        let minute = end.timestamp() - end.timestamp().rem_euclid(60) - 60;
+        let at = DateTime::from_timestamp(minute, 0).unwrap_or(end);
         for q in queries {
             let dim = |k: &str| q.dimensions.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
             // A queue named after a service holds that service's load in messages, whatever
@@ -356,8 +359,6 @@ impl FleetMetrics for FakeMetrics {
                     continue;
                 };
                 let (cluster, service) = key.split_once('/').unwrap_or_default();
-                let minute = end.timestamp() - end.timestamp().rem_euclid(60) - 60;
-                let at = DateTime::from_timestamp(minute, 0).unwrap_or(end);
                 data.points.insert(q.id.clone(), vec![(at, (w.load)(cluster, service, end))]);
                 continue;
             }
@@ -366,9 +367,6 @@ impl FleetMetrics for FakeMetrics {
             if s.desired == 0 {
                 continue;
             }
-            // The newest complete minute.
-            let minute = end.timestamp() - end.timestamp().rem_euclid(60) - 60;
-            let at = DateTime::from_timestamp(minute, 0).unwrap_or(end);
             let value = match q.metric.as_str() {
                 "CPUUtilization" => (w.load)(cluster, service, end) / f64::from(s.desired),
                 "MemoryUtilization" => 30.0,

@@ -142,6 +142,13 @@ impl Managed {
         };
         Managed { cluster: cluster.to_owned(), name: name.to_owned(), origin, owned: None, view }
     }
+
+    /// Reported and not decided this tick, for `why`.
+    fn leave_alone(&mut self, why: String) {
+        self.view.problem = Some(why);
+        self.view.reason = None;
+        self.view.action = Some(Action::Skipped);
+    }
 }
 
 /// A decision this tick, with what the plan made of it.
@@ -366,8 +373,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 .map(|(k, _)| k.clone())
                 .collect();
             for k in gone {
-                info!(service = %k, tag = %d.tag, "released: the service no longer carries the tag; its count is left as it is");
-                self.managed.remove(&k);
+                self.release(&k);
                 released += 1;
             }
             for k in tagged {
@@ -475,10 +481,14 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
 
     fn problem(&mut self, key: &str, why: String) {
         if let Some(m) = self.managed.get_mut(key) {
-            m.view.problem = Some(why);
-            m.view.reason = None;
-            m.view.action = Some(Action::Skipped);
+            m.leave_alone(why);
         }
+    }
+
+    /// A discovered service that lost its tag: forgotten, its count left as it is.
+    fn release(&mut self, key: &str) {
+        info!(service = %key, "released: the service no longer carries the discovery tag; its count is left as it is");
+        self.managed.remove(key);
     }
 
     /// Reads each described service's tags: the policy and bounds (discovered services), pause
@@ -536,8 +546,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                         // Left alone, not forgotten: what it remembers stays for when the tags
                         // are mended.
                         warn!(service = %key, problem = %why, "left alone: its tags cannot be read");
-                        m.view.problem = Some(why);
-                        m.view.action = Some(Action::Skipped);
+                        m.leave_alone(why);
                         continue;
                     }
                 }
@@ -545,8 +554,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             m.view.policy = m.owned.as_ref().map(|o| o.policy_name.clone());
         }
         for k in release {
-            info!(service = %k, "released: the service no longer carries the discovery tag; its count is left as it is");
-            self.managed.remove(&k);
+            self.release(&k);
         }
         new.retain(|k| self.managed.get(k).is_some_and(|m| m.owned.is_some()));
         new
@@ -741,9 +749,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 Ok(op) => op,
                 Err(why) => {
                     warn!(service = %key, problem = %why, "left alone: its tags cannot be read");
-                    m.view.problem = Some(why);
-                    m.view.reason = None;
-                    m.view.action = Some(Action::Skipped);
+                    m.leave_alone(why);
                     continue;
                 }
             };
