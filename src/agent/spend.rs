@@ -124,7 +124,7 @@ impl Spend {
         let Some(shape) = svc.shape() else { return Ok(None) };
         let sheet = match (&cfg.prices, region) {
             (Some(s), _) => s.clone(),
-            (None, Some(r)) => crate::config::price_sheet(svc, &cfg.cost, r)
+            (None, Some(r)) => crate::config::price_sheet(&svc.platform(), &cfg.cost, r)
                 .map_err(|(k, m)| format!("{}: {k}: {m}", cfg.file))?,
             (None, None) => return Ok(None),
         };
@@ -133,9 +133,8 @@ impl Spend {
         let tz = cfg.budget.as_ref().map_or(Tz::UTC, |b| b.tz);
         let arm = (svc.architecture == Arch::X86_64)
             .then(|| {
-                let arm_svc = crate::config::ServiceConfig { architecture: Arch::Arm64, ..svc.clone() };
-                crate::config::price_sheet(&arm_svc, &crate::config::CostConfig::default(), &sheet.region)
-                    .ok()
+                let arm = crate::core::cost::pricing::Platform { arch: Arch::Arm64, ..svc.platform() };
+                crate::config::price_sheet(&arm, &crate::config::CostConfig::default(), &sheet.region).ok()
             })
             .flatten();
         Ok(Some(Spend {

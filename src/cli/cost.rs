@@ -199,7 +199,8 @@ pub fn report(
 
 fn priced(cfg: &Config, svc: &ServiceConfig, region: &str, counts: &[(&str, u32)]) -> Result<Priced, String> {
     let shape = svc.shape().ok_or("pricing needs the task's size: set service.cpu and service.memory")?;
-    let prices = price_sheet(svc, &cfg.cost, region).map_err(|(key, msg)| format!("{key}: {msg}"))?;
+    let prices =
+        price_sheet(&svc.platform(), &cfg.cost, region).map_err(|(key, msg)| format!("{key}: {msg}"))?;
     let per_task_hour = prices.task_rate(&shape, Used::default());
     let counts = counts
         .iter()

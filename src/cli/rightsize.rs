@@ -40,7 +40,7 @@ pub fn command(args: RightsizeArgs) -> anyhow::Result<()> {
     let cfg = load(&args.config)?;
     let (svc, shape) = subject(&cfg).map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
     let region = region(&cfg, svc, args.region.clone())?;
-    let sheet = price_sheet(svc, &cfg.cost, &region)
+    let sheet = price_sheet(&svc.platform(), &cfg.cost, &region)
         .map_err(|(k, m)| UsageError(format!("{}: {k}: {m}", cfg.file)))?;
     let size = Size { cpu: shape.cpu, memory: shape.memory };
     let (source, samples, now) = usage(&args, svc, &region, size)?;

@@ -70,6 +70,16 @@ pub struct ServiceConfig {
 }
 
 impl ServiceConfig {
+    /// What picks the service's price sheet (its size aside).
+    pub fn platform(&self) -> crate::core::cost::pricing::Platform {
+        crate::core::cost::pricing::Platform {
+            launch: self.launch_type,
+            arch: self.architecture,
+            os: self.os,
+            storage_gib: self.storage_gib,
+        }
+    }
+
     /// The task as the cost module prices it; `None` without a CPU and memory size (EC2 tasks
     /// may leave them to the containers).
     pub fn shape(&self) -> Option<TaskShape> {

@@ -3,7 +3,7 @@
 //! capacity provider strategy), and the shipped Fargate prices of the region. Pure.
 
 use crate::aws::{ServiceState, TaskDefinitionInfo};
-use crate::config::model::{CostConfig, LaunchType, ServiceConfig};
+use crate::config::model::{CostConfig, LaunchType};
 use crate::core::cost::pricing::{Arch, Os, Rate, TaskShape, Used};
 
 /// One task of the service, as it is billed.
@@ -49,19 +49,8 @@ pub fn placement(state: &ServiceState) -> Result<LaunchType, String> {
 
 /// One task's price per hour in `region`, from the shipped tables.
 pub fn task_rate(region: &str, t: &TaskShape) -> Result<Rate, String> {
-    let svc = ServiceConfig {
-        cluster: String::new(),
-        name: String::new(),
-        region: Some(region.to_owned()),
-        launch_type: t.launch,
-        cpu: Some(t.cpu),
-        memory: Some(t.memory),
-        architecture: t.arch,
-        endpoint_url: None,
-        os: t.os,
-        storage_gib: t.storage_gib,
-    };
-    let sheet = crate::config::price_sheet(&svc, &CostConfig::default(), region).map_err(|(_, why)| why)?;
+    let sheet =
+        crate::config::price_sheet(&t.platform(), &CostConfig::default(), region).map_err(|(_, why)| why)?;
     Ok(sheet.task_rate(t, Used::default()).total)
 }
 

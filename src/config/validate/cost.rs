@@ -10,7 +10,8 @@ use crate::config::model::{CostConfig, NotifyTarget, ServiceConfig};
 use crate::config::raw::{RawBudget, RawCost, RawNotify};
 use crate::core::Money;
 use crate::core::cost::pricing::{
-    self, Arch, DEFAULT_SPOT_DISCOUNT_PPM, FargatePrices, Instance, Launch, Os, PriceSheet, Prices, Rate,
+    self, Arch, DEFAULT_SPOT_DISCOUNT_PPM, FargatePrices, Instance, Launch, Os, Platform, PriceSheet, Prices,
+    Rate,
 };
 use crate::core::cost::{Budget, Level, PeriodKind, Threshold};
 
@@ -220,25 +221,26 @@ pub fn prices(svc: &ServiceConfig, cost: &CostConfig, needed: bool, p: &mut Prob
         return None;
     }
     let region = svc.region.as_deref()?;
-    price_sheet(svc, cost, region).map_err(|(key, message)| p.push(key, message)).ok()
+    price_sheet(&svc.platform(), cost, region).map_err(|(key, message)| p.push(key, message)).ok()
 }
 
-/// What one task of `svc` costs in `region`: `Err((key path, message))` when a price is unknown.
+/// The prices of a task on `platform` in `region`: `Err((key path, message))` when one is
+/// unknown.
 pub fn price_sheet(
-    svc: &ServiceConfig,
+    platform: &Platform,
     cost: &CostConfig,
     region: &str,
 ) -> Result<PriceSheet, (String, String)> {
-    match svc.launch_type {
+    match platform.launch {
         Launch::Ec2 => ec2(cost, region),
-        Launch::Fargate | Launch::FargateSpot => fargate(svc, cost, region),
+        Launch::Fargate | Launch::FargateSpot => fargate(platform, cost, region),
     }
 }
 
-fn fargate(svc: &ServiceConfig, cost: &CostConfig, region: &str) -> Result<PriceSheet, (String, String)> {
-    let (arch, os) = (svc.architecture, svc.os);
+fn fargate(platform: &Platform, cost: &CostConfig, region: &str) -> Result<PriceSheet, (String, String)> {
+    let (arch, os) = (platform.arch, platform.os);
     let shipped = pricing::shipped_fargate(region, arch, os);
-    let platform = format!("{os} {arch}");
+    let named = format!("{os} {arch}");
     let mut from_config = Vec::new();
     let mut pick = |given: Option<Rate>, table: Option<Rate>, key: &str| {
         if given.is_some() {
@@ -260,7 +262,7 @@ fn fargate(svc: &ServiceConfig, cost: &CostConfig, region: &str) -> Result<Price
         return Err((
             "cost.vcpu_hour_usd".into(),
             format!(
-                "no shipped Fargate {platform} price for {region}: set cost.vcpu_hour_usd and cost.gb_hour_usd{hint}; \
+                "no shipped Fargate {named} price for {region}: set cost.vcpu_hour_usd and cost.gb_hour_usd{hint}; \
                  the table knows Linux x86 in {} regions, ARM in us-east-1 and sa-east-1, Windows in us-east-1",
                 pricing::shipped_regions().len()
             ),
@@ -275,7 +277,7 @@ fn fargate(svc: &ServiceConfig, cost: &CostConfig, region: &str) -> Result<Price
             ))?
         }
     };
-    let storage_gb_hour = if svc.storage_gib > pricing::FREE_STORAGE_GIB {
+    let storage_gb_hour = if platform.storage_gib > pricing::FREE_STORAGE_GIB {
         pick(cost.storage_gb_hour, pricing::shipped_storage(region), "storage_gb_hour_usd").ok_or((
             "cost.storage_gb_hour_usd".to_owned(),
             format!("no shipped ephemeral storage price for {region}: set cost.storage_gb_hour_usd"),
@@ -283,7 +285,7 @@ fn fargate(svc: &ServiceConfig, cost: &CostConfig, region: &str) -> Result<Price
     } else {
         Rate::ZERO
     };
-    let spot = svc.launch_type == Launch::FargateSpot;
+    let spot = platform.launch == Launch::FargateSpot;
     let caveat = (spot && cost.spot_discount_ppm.is_none()).then(|| {
         "the Fargate Spot price floats (61-70% below on-demand observed); this estimate takes 61% off \
          (set cost.spot_discount)"
@@ -303,7 +305,7 @@ fn fargate(svc: &ServiceConfig, cost: &CostConfig, region: &str) -> Result<Price
             spot_discount_ppm: cost.spot_discount_ppm.unwrap_or(DEFAULT_SPOT_DISCOUNT_PPM),
         }),
         region: region.to_owned(),
-        source: source(table, &from_config, &format!("Fargate {platform}, {region}")),
+        source: source(table, &from_config, &format!("Fargate {named}, {region}")),
         caveat,
     })
 }

@@ -167,6 +167,23 @@ impl fmt::Display for Arch {
     }
 }
 
+/// What picks a price sheet: how the tasks are launched and on what platform (the size only
+/// multiplies the sheet's prices).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Platform {
+    pub launch: Launch,
+    pub arch: Arch,
+    pub os: Os,
+    /// Ephemeral storage GiB: above the included 20, storage has a price of its own.
+    pub storage_gib: u32,
+}
+
+impl TaskShape {
+    pub fn platform(&self) -> Platform {
+        Platform { launch: self.launch, arch: self.arch, os: self.os, storage_gib: self.storage_gib }
+    }
+}
+
 /// What is being priced: one task of the service.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TaskShape {
