@@ -142,7 +142,16 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
 /// reads stop at once and only a change already sent is waited for, so it ends within that
 /// change's bound; [`SHUTDOWN_GRACE`] bounds even that. `None` when it did not end in time.
 async fn tick_until_stopped(agent: &mut Agent, stop: tokio::sync::watch::Receiver<bool>) -> Option<Tick> {
-    let tick = agent.tick(Utc::now());
+    until_stopped(agent.tick(Utc::now()), stop).await
+}
+
+/// Runs `tick` to its end; after a shutdown signal, for at most [`SHUTDOWN_GRACE`] more (a
+/// tick sees the signal itself and stops its reads; a change it sent is waited for). `None`
+/// when it did not end in time. The sidecar's loop and the controller's use it.
+pub(crate) async fn until_stopped<F: Future>(
+    tick: F,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Option<F::Output> {
     tokio::pin!(tick);
     tokio::select! {
         t = &mut tick => Some(t),

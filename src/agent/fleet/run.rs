@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::ports::SystemClock;
 use super::{Controller, Settings};
@@ -93,20 +93,8 @@ pub async fn run(cfg: Config, metadata_uri: Option<String>, once: bool) -> anyho
             _ = crate::agent::run::stopped(stop_rx.clone()) => break,
             _ = ticker.tick() => {}
         }
-        let tick = ctl.tick();
-        tokio::pin!(tick);
-        let view = tokio::select! {
-            v = &mut tick => v.clone(),
-            _ = crate::agent::run::stopped(stop_rx.clone()) => {
-                match tokio::time::timeout(crate::agent::SHUTDOWN_GRACE, tick).await {
-                    Ok(v) => v.clone(),
-                    Err(_) => {
-                        warn!("the tick did not end within the shutdown grace; stopping without it");
-                        break;
-                    }
-                }
-            }
-        };
+        let tick = async { ctl.tick().await.clone() };
+        let Some(view) = crate::agent::run::until_stopped(tick, stop_rx.clone()).await else { break };
         log_tick(&view);
         view_tx.send_replace(Arc::new(view));
         ticker.skip_missed();
