@@ -58,13 +58,17 @@ impl ServiceState {
     }
 }
 
-/// One task of the service, for leader election.
+/// One task of the service, for leader election and for reaching it on the network.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskState {
     pub arn: String,
     pub last_status: String,
     pub started_at: Option<DateTime<Utc>>,
     pub created_at: Option<DateTime<Utc>>,
+    /// Each container's ECS health status (`HEALTHY`, `UNHEALTHY`, `UNKNOWN`), by name.
+    pub health: Vec<(String, String)>,
+    /// Where the task can be reached: its private IPv4 address, or why it has none.
+    pub address: Result<std::net::IpAddr, String>,
 }
 
 /// One service as a controller sees it: `DescribeServices` with its tags.
@@ -143,15 +147,7 @@ impl Ecs {
     /// The status and start times of `arns` (`DescribeTasks`, 100 at a time).
     pub async fn describe_tasks(&self, arns: &[String]) -> Result<Vec<TaskState>, AwsError> {
         let tasks = describe_tasks(&self.client, &self.cluster, arns).await?;
-        Ok(tasks
-            .iter()
-            .map(|t| TaskState {
-                arn: t.task_arn().unwrap_or_default().to_owned(),
-                last_status: t.last_status().unwrap_or_default().to_owned(),
-                started_at: t.started_at().and_then(to_chrono),
-                created_at: t.created_at().and_then(to_chrono),
-            })
-            .collect())
+        Ok(tasks.iter().map(task_state).collect())
     }
 }
 
@@ -401,6 +397,51 @@ fn failure(f: &Failure) -> (String, String) {
         None => reason.to_owned(),
     };
     (f.arn().unwrap_or_default().to_owned(), why)
+}
+
+fn task_state(t: &Task) -> TaskState {
+    let health = t
+        .containers()
+        .iter()
+        .map(|c| {
+            let status = c.health_status().map_or("UNKNOWN", |h| h.as_str());
+            (c.name().unwrap_or_default().to_owned(), status.to_owned())
+        })
+        .collect();
+    TaskState {
+        arn: t.task_arn().unwrap_or_default().to_owned(),
+        last_status: t.last_status().unwrap_or_default().to_owned(),
+        started_at: t.started_at().and_then(to_chrono),
+        created_at: t.created_at().and_then(to_chrono),
+        health,
+        address: task_address(t),
+    }
+}
+
+/// A task's private IPv4 address. In `awsvpc` mode (Fargate always) the task has its own network
+/// interface: ECS reports it on the containers (`networkInterfaces[].privateIpv4Address`) and on
+/// the task's `ElasticNetworkInterface` attachment (`privateIPv4Address`). In `bridge` and `host`
+/// modes the task shares its instance's address and a port mapping decides who answers, which
+/// `DescribeTasks` does not resolve: such a task is refused with that reason.
+fn task_address(t: &Task) -> Result<std::net::IpAddr, String> {
+    let on_containers =
+        t.containers().iter().flat_map(|c| c.network_interfaces()).find_map(|n| n.private_ipv4_address());
+    let on_attachment = || {
+        t.attachments()
+            .iter()
+            .filter(|a| a.r#type() == Some("ElasticNetworkInterface"))
+            .flat_map(|a| a.details())
+            .find(|d| d.name() == Some("privateIPv4Address"))
+            .and_then(|d| d.value())
+    };
+    match on_containers.or_else(on_attachment) {
+        Some(ip) => {
+            ip.parse().map_err(|_| format!("ECS reported a private IPv4 address {ip:?} that is not one"))
+        }
+        None => Err("the task has no network interface of its own (bridge or host network mode): \
+                     trimtab reaches tasks by their private IP, which needs awsvpc"
+            .to_owned()),
+    }
 }
 
 fn member(t: &Task, container: &str) -> MemberTask {

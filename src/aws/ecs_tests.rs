@@ -343,3 +343,34 @@ async fn placement_and_task_definition_are_read_for_pricing() {
     assert_eq!((td.arch.as_deref(), td.os.as_deref()), (Some("ARM64"), Some("LINUX")));
     assert_eq!(sent(&server, "DescribeTaskDefinition").await.len(), 1);
 }
+
+/// Issue 16: a task is reached at its private IP. In `awsvpc` mode ECS reports it on the
+/// containers' network interfaces and in the ENI attachment's details (the shapes of the API
+/// reference's `NetworkInterface`, `Attachment` and `KeyValuePair`); in `bridge` or `host` mode
+/// the task has neither (the AWS CLI's `describe-tasks` example shows `"attachments": []`).
+#[test]
+fn a_task_is_reached_at_its_awsvpc_address_and_bridge_mode_is_refused_with_the_reason() {
+    use aws_sdk_ecs::types::{Attachment, Container, KeyValuePair, NetworkInterface};
+    let detail = |k: &str, v: &str| KeyValuePair::builder().name(k).value(v).build();
+    let eni = Attachment::builder()
+        .r#type("ElasticNetworkInterface")
+        .details(detail("subnetId", "subnet-abcd1234"))
+        .details(detail("privateIPv4Address", "10.0.1.7"))
+        .build();
+    let on_attachment = Task::builder().attachments(eni).build();
+    assert_eq!(task_address(&on_attachment), Ok("10.0.1.7".parse().unwrap()));
+    let nic = NetworkInterface::builder().private_ipv4_address("10.0.2.9").build();
+    let on_container =
+        Task::builder().containers(Container::builder().network_interfaces(nic).build()).build();
+    assert_eq!(task_address(&on_container), Ok("10.0.2.9".parse().unwrap()));
+    let bridge = Task::builder().containers(Container::builder().name("app").build()).build();
+    assert!(task_address(&bridge).unwrap_err().contains("bridge or host network mode"));
+    let garbage = Task::builder()
+        .containers(
+            Container::builder()
+                .network_interfaces(NetworkInterface::builder().private_ipv4_address("ten.0.0.1").build())
+                .build(),
+        )
+        .build();
+    assert!(task_address(&garbage).unwrap_err().contains("\"ten.0.0.1\" that is not one"));
+}
