@@ -208,23 +208,30 @@ async fn three_sidecars_elect_one_leader_and_fail_over() {
         servers.push(md);
     }
     let now = Utc::now();
-    let mut actions = Vec::new();
-    for a in &mut agents {
-        actions.push(a.tick(now).await.action);
-    }
-    assert_eq!(actions[0], Action::Applied { from: 4, to: 6 });
-    assert_eq!(actions[1], Action::NotLeader { from: 4, to: 6 });
-    assert_eq!(actions[2], Action::NotLeader { from: 4, to: 6 });
+    let tick_all = async |agents: &mut Vec<Agent>, at| {
+        let mut actions = Vec::new();
+        for a in agents.iter_mut() {
+            actions.push(a.tick(at).await.action);
+        }
+        actions
+    };
+    // The leader acts an interval after it took the lead (the handover rule); followers wait.
+    let first = tick_all(&mut agents, now).await;
+    assert_eq!(first, [Action::Handover { from: 4, to: 6 }, Action::Following, Action::Following]);
+    let second = tick_all(&mut agents, now + TimeDelta::seconds(15)).await;
+    assert_eq!(second, [Action::Applied { from: 4, to: 6 }, Action::Following, Action::Following]);
     assert_eq!(fake.count("UpdateService").await, 1, "exactly one UpdateService per decision");
     assert_eq!(agents[0].snapshot().role.name(), "leader");
 
-    // The leader's task stops: the next-oldest agent acts on its very next tick.
+    // The leader's task stops: a follower notices at its next check of the tasks and leads an
+    // interval later.
     fake.world.lock().unwrap().tasks.retain(|(a, _)| a != "arn:task/a");
-    let later = now + TimeDelta::seconds(15);
-    let b = agents[1].tick(later).await;
-    let c = agents[2].tick(later).await;
+    let check = now + TimeDelta::seconds(15 + 75);
+    let b = agents[1].tick(check).await;
+    let c = agents[2].tick(check).await;
+    assert_eq!((b.action, c.action), (Action::Handover { from: 4, to: 6 }, Action::Following));
+    let b = agents[1].tick(check + TimeDelta::seconds(15)).await;
     assert_eq!(b.action, Action::Applied { from: 4, to: 6 }, "{b:?}");
-    assert_eq!(c.action, Action::NotLeader { from: 4, to: 6 });
     assert_eq!(fake.count("UpdateService").await, 2);
 }
 
@@ -393,7 +400,7 @@ async fn issue_14_list_tasks_repeating_its_next_token_ends_the_election_with_a_t
     let mut a = Agent::new(config(&fake.uri(), SERVICE_CPU), options(false, Some(md.uri()))).await.unwrap();
     let t = bounded(&fake, a.tick(Utc::now())).await;
     assert_eq!(fake.count("ListTasks").await, 2, "the second page repeats the token: stop there");
-    assert_eq!(t.action, Action::NotLeader { from: 4, to: 6 }, "no election, no action: {t:?}");
+    assert_eq!(t.action, Action::Following, "no election, no action: {t:?}");
     let snap = a.snapshot();
     let Role::Follower { why, .. } = &snap.role else { panic!("{:?}", snap.role) };
     assert!(why.contains("ecs:ListTasks: pagination: "), "{why}");

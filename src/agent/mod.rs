@@ -71,7 +71,19 @@ pub struct Agent {
     http: reqwest::Client,
     metadata_uri: Option<String>,
     own_task: Option<String>,
+    /// This agent's container name, whose ECS health status elects the leader.
+    own_container: Option<String>,
     role: Role,
+    /// The service's tasks as last read (every tick by the leader).
+    tasks: Vec<crate::aws::TaskState>,
+    /// When a follower reads the tasks (see [`leader::Checks`]).
+    checks: Option<leader::Checks>,
+    /// When this agent last became the leader: it acts an interval later.
+    leader_since: Option<DateTime<Utc>>,
+    /// The last tick at which this agent led.
+    led_at: Option<DateTime<Utc>>,
+    /// The API's port, when other tasks can reach it: followers then ask the leader's agent.
+    probe_port: Option<u16>,
     overrides: OverrideSlot,
     /// `trimtab:paused = true` on the service at the last tick.
     paused: bool,
@@ -168,7 +180,13 @@ impl Agent {
             http: sources::http_client(),
             metadata_uri: if opts.local { None } else { opts.metadata_uri },
             own_task: None,
+            own_container: None,
             role,
+            tasks: Vec::new(),
+            checks: None,
+            leader_since: None,
+            led_at: None,
+            probe_port: reachable_port(cfg.agent.listen),
             overrides: Arc::new(Mutex::new(None)),
             paused: false,
             spend,
@@ -364,6 +382,14 @@ impl Agent {
             problems: BTreeMap::new(),
             error: None,
         };
+        if let Err(cut) = self.elect(now, dl).await {
+            return stopped_tick(tick, cut);
+        }
+        if !self.role.acts() {
+            // Followers make no AWS call: the leader decides for the whole service.
+            tick.action = Action::Following;
+            return tick;
+        }
         let state = match dl.read("ecs:DescribeServices", self.target.describe()).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
@@ -391,9 +417,6 @@ impl Agent {
             pending: state.pending,
             deployment_in_progress: state.deployment_in_progress(),
         });
-        if let Err(cut) = self.elect(dl).await {
-            return stopped_tick(tick, cut);
-        }
         let gathered = match dl.read("metric sources", self.sources.gather(self.cw.as_ref(), now)).await {
             Ok(g) => g,
             Err(cut) => {
@@ -461,7 +484,7 @@ impl Agent {
             dry_run: self.cfg.agent.dry_run,
             cut: why.as_deref(),
             paused: self.paused,
-            settling: false,
+            settling: self.settling(now),
         };
         let intent = plan::plan(d, &cx);
         let plan::Intent::Update { from, to } = intent else {
@@ -531,16 +554,18 @@ impl Agent {
         }
     }
 
-    /// Sidecars: who acts this tick. A cut leaves this agent a follower for the tick.
-    async fn elect(&mut self, dl: &Deadline) -> Result<(), Cut> {
-        let (Some(uri), Some(ecs)) = (&self.metadata_uri, self.target.ecs()) else {
+    /// Sidecars: who acts this tick (see [`leader`]). A leader reads the service's tasks every
+    /// tick; a follower only when the leader's agent does not answer it or its check period
+    /// passed. A cut leaves this agent a follower for the tick.
+    async fn elect(&mut self, now: DateTime<Utc>, dl: &Deadline) -> Result<(), Cut> {
+        let (Some(uri), Some(ecs)) = (self.metadata_uri.clone(), self.target.ecs()) else {
             self.role = Role::Sole;
             return Ok(());
         };
         let follower = |task: Option<String>, why: String| Role::Follower { task, leader: None, why };
         if self.own_task.is_none() {
             let read =
-                dl.read("task metadata (own task)", sources::task::own_task_arn(&self.http, uri)).await;
+                dl.read("task metadata (own task)", sources::task::own_task_arn(&self.http, &uri)).await;
             match read {
                 Ok(Ok(arn)) => self.own_task = Some(arn),
                 Ok(Err(e)) => {
@@ -552,15 +577,34 @@ impl Agent {
                     return Err(cut);
                 }
             }
+            self.own_container = match sources::task::own_container_name(&self.http, &uri).await {
+                Ok(name) => Some(name),
+                Err(e) => {
+                    warn!(error = %e, "this container's name is unknown: leaders are elected by age alone, not by their agent's health");
+                    None
+                }
+            };
         }
         let own = self.own_task.clone().expect("set above");
+        if !self.role.acts() {
+            let answered = dl.read("the leader's /healthz", self.leader_answers()).await?;
+            let period = self.cfg.agent.leader_check;
+            let checks = self.checks.get_or_insert_with(|| leader::Checks::new(period, &own));
+            if checks.ask(now, answered).is_none() {
+                return Ok(());
+            }
+        }
         let tasks = match dl.read("ecs:ListTasks", ecs.task_arns()).await {
             Ok(Ok(arns)) => dl.read("ecs:DescribeTasks", ecs.describe_tasks(&arns)).await,
             Ok(Err(e)) => Ok(Err(e)),
             Err(cut) => Err(cut),
         };
         let role = match tasks {
-            Ok(Ok(tasks)) => leader::role(&own, &tasks),
+            Ok(Ok(tasks)) => {
+                let role = leader::role(&own, self.own_container.as_deref(), &tasks);
+                self.tasks = tasks;
+                role
+            }
             Ok(Err(e)) => {
                 count_error(&mut self.snap.counters, &e);
                 follower(Some(own), format!("cannot list the service's tasks: {e}"))
@@ -570,8 +614,55 @@ impl Agent {
                 return Err(cut);
             }
         };
+        if let Some(c) = &mut self.checks {
+            c.read(now);
+        }
+        // The handover rule: a leader acts once it has led at every tick for an interval. A
+        // lead that lapsed — this agent was a follower, or its ticks stopped (it hung) for more
+        // than 1.5 intervals — starts again.
+        let interval = self.cfg.agent.interval;
+        let lapsed = self.led_at.is_some_and(|t| now - t > interval * 3 / 2);
+        let fresh = role.acts() && (!self.role.acts() || lapsed);
+        // Cooldowns and spend as the previous leader left them; at start `run` has done this.
+        let restore = fresh && (lapsed || matches!(self.role, Role::Follower { task: Some(_), .. }));
+        if fresh {
+            self.leader_since = Some(now);
+        }
+        self.led_at = role.acts().then_some(now);
+        if !role.acts() {
+            self.leader_since = None;
+        }
         self.set_role(role);
+        if restore {
+            dl.read("restoring the previous leader's history", self.restore(now)).await?;
+        }
         Ok(())
+    }
+
+    /// Whether the leader's agent answers this follower that it is alive and leads; `None` when
+    /// it cannot be asked (the API listens on loopback only, or the leader's address is
+    /// unknown): the follower then reads ECS every `agent.leader_check` instead.
+    async fn leader_answers(&self) -> Option<bool> {
+        let (Some(port), Role::Follower { leader: Some(arn), .. }) = (self.probe_port, &self.role) else {
+            return None;
+        };
+        let ip = self.tasks.iter().find(|t| &t.arn == arn)?.address.clone().ok()?;
+        match sources::peer::probe(&self.http, ip, port).await {
+            Ok(h) if h.role == "leader" && h.task.as_deref() == Some(arn) => Some(true),
+            Ok(h) => {
+                info!(leader = %arn, answered = ?h, "the leader's agent no longer leads: reading the tasks");
+                Some(false)
+            }
+            Err(e) => {
+                info!(leader = %arn, error = %e, "the leader's agent does not answer: reading the tasks");
+                Some(false)
+            }
+        }
+    }
+
+    /// A leader that took over less than an interval ago (see [`leader`]).
+    fn settling(&self, now: DateTime<Utc>) -> bool {
+        self.leader_since.is_some_and(|since| now - since < self.cfg.agent.interval)
     }
 
     fn set_role(&mut self, role: Role) {
@@ -644,6 +735,14 @@ fn task_limits(cfg: &Config) -> sources::pools::Limits {
         cpu_units: cpu.or_else(|| svc.and_then(|s| s.cpu).map(u64::from)),
         memory_mib: memory.or_else(|| svc.and_then(|s| s.memory).map(u64::from)),
     }
+}
+
+/// The API's port when other tasks can reach it: any listen address but the default loopback
+/// ones (`127.0.0.1`, `::1`). Tests put several agents on 127.0.0.2, 127.0.0.3, ….
+fn reachable_port(listen: std::net::SocketAddr) -> Option<u16> {
+    let only_here =
+        [std::net::IpAddr::from([127, 0, 0, 1]), std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)];
+    (!only_here.contains(&listen.ip())).then_some(listen.port())
 }
 
 /// A tick that stopped at `cut` before it could decide.

@@ -53,6 +53,7 @@ mod tests {
             dry_run: false,
             api_token: token.map(str::to_owned),
             mode: crate::config::model::Mode::Sidecar,
+            leader_check: chrono::TimeDelta::seconds(60),
         }
     }
 

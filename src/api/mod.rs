@@ -89,6 +89,8 @@ async fn healthz(Extract(s): Extract<State>) -> Response {
         "ticks": snap.ticks,
         "last_tick_age_seconds": age,
         "role": snap.role.name(),
+        // A follower asks the leader's /healthz over the task network (`sources::peer`).
+        "task": snap.role.task(),
     });
     (code, Json(body)).into_response()
 }

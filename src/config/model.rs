@@ -49,7 +49,13 @@ pub struct AgentConfig {
     /// From the file; the environment's `TRIMTAB_API_TOKEN` is consulted at run time.
     pub api_token: Option<String>,
     pub mode: Mode,
+    /// Sidecars: a follower's period for reading the tasks from ECS when it cannot ask the
+    /// leader's agent (see `agent::leader`).
+    pub leader_check: TimeDelta,
 }
+
+/// `agent.leader_check` unless set.
+pub const DEFAULT_LEADER_CHECK: &str = "60s";
 
 pub use crate::core::cost::pricing::{Arch as Architecture, Launch as LaunchType, Os};
 

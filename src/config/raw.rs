@@ -21,6 +21,10 @@ pub struct RawAgent {
     /// `controller`: an ECS service of its own that scales the services listed in `[[services]]`
     /// or found by `[discovery]`, each by a `[policies.NAME]` or a template. Default `sidecar`.
     pub mode: Option<String>,
+    /// Sidecars: how often a follower reads the service's tasks from ECS to learn who leads, when
+    /// it cannot ask the leader's agent itself (its API listens on `127.0.0.1`); jittered per
+    /// task by ±25 %. Default `"60s"`.
+    pub leader_check: Option<String>,
 }
 
 /// `[service]`: the ECS service to scale.

@@ -8,6 +8,7 @@ pub mod cloudwatch;
 pub mod ecs_metadata;
 pub mod host;
 pub mod local;
+pub mod peer;
 pub mod pools;
 pub mod prometheus;
 pub mod promtext;

@@ -24,6 +24,15 @@ impl Role {
         matches!(self, Role::Sole | Role::Leader { .. })
     }
 
+    /// This agent's own task, when it knows it.
+    pub fn task(&self) -> Option<&str> {
+        match self {
+            Role::Sole => None,
+            Role::Leader { task } => Some(task),
+            Role::Follower { task, .. } => task.as_deref(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Role::Sole => "sole",

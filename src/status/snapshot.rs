@@ -163,6 +163,8 @@ pub enum Action {
     },
     /// No decision was made (e.g. the service could not be read).
     Skipped,
+    /// A sidecar follower: another task's agent leads, and this one reads nothing from AWS.
+    Following,
     /// `trimtab:paused = true` on the service: decided and reported, not applied.
     Paused {
         from: u32,
@@ -195,12 +197,13 @@ impl std::fmt::Display for Action {
             }
             Action::Failed { from, to, error } => write!(f, "FAILED to set {from} -> {to}: {error}"),
             Action::Skipped => write!(f, "none: no decision"),
+            Action::Following => write!(f, "none: a follower (another task's agent decides)"),
             Action::Paused { from, to } => write!(f, "none: paused (would set {from} -> {to})"),
             Action::Deferred { from, to, why } => {
                 write!(f, "deferred to the next tick: {why} (would set {from} -> {to})")
             }
             Action::Handover { from, to } => {
-                write!(f, "none: owned since less than an interval (would set {from} -> {to})")
+                write!(f, "none: took over less than an interval ago (would set {from} -> {to})")
             }
         }
     }

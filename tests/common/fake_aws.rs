@@ -22,8 +22,12 @@ pub struct World {
     pub desired: u32,
     /// `(status, rolloutState)` of each deployment.
     pub deployments: Vec<(&'static str, &'static str)>,
-    /// `(task ARN, startedAt epoch seconds)` of the RUNNING tasks.
+    /// `(task ARN, startedAt epoch seconds)` of the RUNNING tasks. Task `i` (in this order) is
+    /// at 127.0.0.`i + 2`, in the `ElasticNetworkInterface` attachment of an `awsvpc` task, and
+    /// runs containers `app` and `trimtab`.
     pub tasks: Vec<(String, i64)>,
+    /// Tasks whose `trimtab` container ECS reports UNHEALTHY (the others are HEALTHY).
+    pub unhealthy: Vec<String>,
     /// Datapoints by metric name: `(epoch seconds, value)`, newest first.
     pub datapoints: BTreeMap<String, Vec<(i64, f64)>>,
     /// `UpdateService` moves `desired` (as ECS does).
@@ -76,6 +80,7 @@ impl Default for World {
             desired: 4,
             deployments: vec![("PRIMARY", "COMPLETED")],
             tasks: vec![],
+            unhealthy: vec![],
             datapoints: BTreeMap::new(),
             apply_updates: true,
             task_definition: ("web:1".into(), 1024, 2048),
@@ -322,8 +327,9 @@ impl Respond for Ecs {
                 let tasks: Vec<Json> = w
                     .tasks
                     .iter()
-                    .filter(|(a, _)| wanted.contains(a))
-                    .map(|(a, t)| json!({ "taskArn": a, "lastStatus": "RUNNING", "startedAt": t, "createdAt": t - 30 }))
+                    .enumerate()
+                    .filter(|(_, (a, _))| wanted.contains(a))
+                    .map(|(i, (a, t))| task(a, *t, i, !w.unhealthy.contains(a)))
                     .collect();
                 json!({ "tasks": tasks, "failures": [] })
             }
@@ -442,4 +448,27 @@ impl Respond for CloudWatch {
         }
         cbor_response(&Value::Map(answer))
     }
+}
+
+/// One `awsvpc` task as `DescribeTasks` describes it (the shapes of the ECS API reference's
+/// `Task`, `Attachment` and `Container`): its address in the ENI attachment's details.
+fn task(arn: &str, started: i64, i: usize, healthy: bool) -> Json {
+    let ip = format!("127.0.0.{}", i + 2);
+    json!({
+        "taskArn": arn, "lastStatus": "RUNNING", "desiredStatus": "RUNNING",
+        "startedAt": started, "createdAt": started - 30, "healthStatus": "UNKNOWN",
+        "attachments": [{
+            "id": "a1b2c3d4-5678-90ab-cdef-11111EXAMPLE", "type": "ElasticNetworkInterface", "status": "ATTACHED",
+            "details": [
+                { "name": "subnetId", "value": "subnet-abcd1234" },
+                { "name": "networkInterfaceId", "value": "eni-abcd1234" },
+                { "name": "macAddress", "value": "0a:0b:0c:0d:0e:0f" },
+                { "name": "privateIPv4Address", "value": ip }
+            ]
+        }],
+        "containers": [
+            { "name": "app", "lastStatus": "RUNNING", "healthStatus": "HEALTHY" },
+            { "name": "trimtab", "lastStatus": "RUNNING", "healthStatus": if healthy { "HEALTHY" } else { "UNHEALTHY" } }
+        ]
+    })
 }

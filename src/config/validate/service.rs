@@ -7,8 +7,8 @@ use chrono::TimeDelta;
 use super::{Keys, Limit, ONE_DAY};
 use crate::config::error::Problems;
 use crate::config::model::{
-    AgentConfig, AlarmsConfig, Architecture, DEFAULT_LISTEN, LaunchType, MIN_TOKEN_LEN, Mode, Os,
-    ServiceConfig,
+    AgentConfig, AlarmsConfig, Architecture, DEFAULT_LEADER_CHECK, DEFAULT_LISTEN, LaunchType, MIN_TOKEN_LEN,
+    Mode, Os, ServiceConfig,
 };
 use crate::config::raw::{RawAgent, RawAlarms, RawService};
 use crate::core::fargate;
@@ -61,7 +61,15 @@ pub fn agent(raw: Option<&RawAgent>, mode: Option<Mode>, p: &mut Problems) -> Op
     if raw.api_token.as_deref().is_some_and(|t| t.trim().len() < MIN_TOKEN_LEN) {
         k.problem("api_token", format!("too short to be a secret: use at least {MIN_TOKEN_LEN} characters"));
     }
+    let leader_check = k.duration_between(
+        "leader_check",
+        raw.leader_check.as_deref(),
+        DEFAULT_LEADER_CHECK,
+        Limit(TimeDelta::seconds(5), "5s"),
+        ONE_DAY,
+    );
     Some(AgentConfig {
+        leader_check: leader_check?,
         interval: interval?,
         listen: listen.ok()?,
         dry_run: raw.dry_run.unwrap_or(false),

@@ -1,0 +1,238 @@
+//! Issue 16: sidecars in every task of a service, against a fake AWS (wiremock), each agent with
+//! its own task metadata endpoint and its own API on its task's address (127.0.0.2, 127.0.0.3,
+//! … stand in for the tasks' private IPs, on one port):
+//! - followers are free: AWS requests and `GetMetricData` metrics per minute are the same for a
+//!   service of 1, 10 and 50 tasks (the README's table is these numbers);
+//! - a leader must be alive: its agent stops answering, ECS marks its container UNHEALTHY, and a
+//!   follower acts within two ticks, with exactly one `UpdateService` per decision throughout.
+
+#[path = "common/fake_aws.rs"]
+mod fake_aws;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use fake_aws::{FakeAws, World};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use trimtab::agent::{Agent, Options};
+use trimtab::status::{Action, Snapshot};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const INTERVAL: i64 = 15;
+
+/// One task of the service: its agent, the snapshot its API serves, and the API itself.
+struct Task {
+    agent: Agent,
+    snapshot: watch::Sender<Arc<Snapshot>>,
+    api: JoinHandle<()>,
+}
+
+fn arn(i: usize) -> String {
+    format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{i:032x}")
+}
+
+/// One metadata server for every task: task `i`'s endpoint is `/t{i}`, serving its `/task` (the
+/// published Fargate example, with its ARN) and its container metadata (the published example,
+/// named `trimtab`).
+async fn metadata(n: usize) -> MockServer {
+    let server = MockServer::start().await;
+    let fixture = |f: &str| {
+        std::fs::read_to_string(format!("{}/tests/fixtures/ecs-metadata/{f}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+    };
+    let (task, container) = (fixture("task-fargate.json"), fixture("container-ec2.json"));
+    let container = container.replace("\"Name\": \"curl\"", "\"Name\": \"trimtab\"");
+    assert!(container.contains("\"Name\": \"trimtab\""), "the published example names its container curl");
+    for i in 0..n {
+        let body = task.replace(
+            "arn:aws:ecs:us-east-1:123456789012:task/MyEmptyCluster/bfa2636268144d039771334145e490c5",
+            &arn(i),
+        );
+        Mock::given(method("GET"))
+            .and(path(format!("/t{i}/task")))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/t{i}")))
+            .respond_with(ResponseTemplate::new(200).set_body_string(container.clone()))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+/// A port free on 127.0.0.2 (the tasks' APIs all use it, each on its own address).
+async fn free_port() -> u16 {
+    tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap().local_addr().unwrap().port()
+}
+
+/// `n` tasks, task `i` started `i` minutes after the first, its API on 127.0.0.`i + 2`.
+async fn service(fake: &FakeAws, md: &MockServer, n: usize, port: u16) -> Vec<Task> {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let text = format!(
+            "[agent]\nlisten = \"127.0.0.{}:{port}\"\n[service]\ncluster = \"prod\"\nname = \"web\"\n\
+             region = \"us-east-1\"\nlaunch_type = \"ec2\"\nendpoint_url = \"{}\"\n[scaling]\nmin = 1\n\
+             max = 20\n[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 65.0\n",
+            i + 2,
+            fake.uri()
+        );
+        let cfg = trimtab::config::from_str("t.toml", &text).unwrap();
+        let opts = Options {
+            local: false,
+            metadata_uri: Some(format!("{}/t{i}", md.uri())),
+            retries: false,
+            static_credentials: Some(("test".into(), "test".into())),
+        };
+        let agent = Agent::new(cfg, opts).await.unwrap();
+        let (snapshot, rx) = watch::channel(agent.snapshot());
+        let listener = tokio::net::TcpListener::bind(format!("127.0.0.{}:{port}", i + 2)).await.unwrap();
+        let api =
+            tokio::spawn(trimtab::api::serve(listener, agent.api_state(rx, None), std::future::pending()));
+        tasks.push(Task { agent, snapshot, api });
+    }
+    tasks
+}
+
+fn world(n: usize, cpu: f64) -> World {
+    let mut w = World {
+        tasks: (0..n).map(|i| (arn(i), 1_700_000_000 + 60 * i as i64)).collect(),
+        ..World::default()
+    };
+    w.datapoints.insert("CPUUtilization".into(), vec![(Utc::now().timestamp() - 90, cpu)]);
+    w
+}
+
+/// Every running agent ticks once at `at`, its API then serving the new snapshot.
+async fn tick(tasks: &mut [Task], at: DateTime<Utc>) -> Vec<Action> {
+    let mut actions = Vec::new();
+    for t in tasks.iter_mut().filter(|t| !t.api.is_finished()) {
+        actions.push(t.agent.tick(at).await.action);
+        t.snapshot.send_replace(t.agent.snapshot());
+    }
+    actions
+}
+
+/// AWS requests by operation, and the metric queries of every `GetMetricData`.
+async fn requests(fake: &FakeAws) -> (BTreeMap<String, usize>, usize) {
+    let mut queries = 0;
+    for r in fake.server.received_requests().await.unwrap() {
+        if fake_aws::operation(&r) == "GetMetricData" {
+            let body: ciborium::Value = ciborium::from_reader(r.body.as_slice()).unwrap();
+            let map = body.as_map().unwrap();
+            let q = map.iter().find(|(k, _)| k.as_text() == Some("MetricDataQueries")).unwrap();
+            queries += q.1.as_array().unwrap().len();
+        }
+    }
+    (fake.calls().await, queries)
+}
+
+/// Requests per minute of a service of `n` tasks in its steady state: after the first two ticks
+/// (election, handover), four minutes of ticks counted.
+async fn steady_rate(n: usize) -> (BTreeMap<String, usize>, usize) {
+    let fake = FakeAws::start(world(n, 50.0)).await;
+    let md = metadata(n).await;
+    let mut tasks = service(&fake, &md, n, free_port().await).await;
+    let start = Utc::now();
+    for k in 0..2 {
+        tick(&mut tasks, start + TimeDelta::seconds(INTERVAL * k)).await;
+    }
+    let (before, q0) = requests(&fake).await;
+    let minutes = 4;
+    for k in 2..2 + minutes * 60 / INTERVAL {
+        let actions = tick(&mut tasks, start + TimeDelta::seconds(INTERVAL * k)).await;
+        assert_eq!(actions[0], Action::None, "the oldest task leads and holds");
+        assert!(actions[1..].iter().all(|a| *a == Action::Following), "{actions:?}");
+    }
+    let (after, q1) = requests(&fake).await;
+    let per_minute = after
+        .into_iter()
+        .map(|(op, c)| (op.clone(), (c - before.get(&op).copied().unwrap_or(0)) / minutes as usize))
+        .filter(|(_, c)| *c > 0)
+        .collect();
+    (per_minute, (q1 - q0) / minutes as usize)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_make_no_aws_calls_so_requests_do_not_grow_with_the_task_count() {
+    let mut rows = Vec::new();
+    for n in [1, 10, 50] {
+        let (calls, metrics) = steady_rate(n).await;
+        rows.push((n, calls.values().sum::<usize>(), metrics, calls));
+    }
+    // Per minute at the 15 s default: the leader's DescribeServices, ListTasks, DescribeTasks,
+    // GetMetricData and PutMetricData, four ticks each; one CloudWatch metric (the service's CPU).
+    for (n, total, metrics, calls) in &rows {
+        assert_eq!((*total, *metrics), (20, 4), "{n} tasks: {calls:?}");
+        for op in ["DescribeServices", "ListTasks", "DescribeTasks", "GetMetricData", "PutMetricData"] {
+            assert_eq!(calls.get(op), Some(&4), "{n} tasks: {op} in {calls:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_leader_loses_the_lead_within_two_ticks_and_no_decision_is_applied_twice() {
+    let fake = FakeAws::start(world(3, 50.0)).await;
+    let md = metadata(3).await;
+    let port = free_port().await;
+    let mut tasks = service(&fake, &md, 3, port).await;
+    let start = Utc::now();
+    let at = |k: i64| start + TimeDelta::seconds(INTERVAL * k);
+    let first = tick(&mut tasks, at(0)).await;
+    assert_eq!(first, [Action::None, Action::Following, Action::Following], "the oldest leads");
+    let before = fake.calls().await;
+    tick(&mut tasks, at(1)).await;
+    let after = fake.calls().await;
+    let followers_asked =
+        after.get("ListTasks").copied().unwrap_or(0) - before.get("ListTasks").copied().unwrap_or(0);
+    assert_eq!(followers_asked, 1, "only the leader reads the tasks: {after:?}");
+
+    // Task 0's agent hangs: its API stops answering and ECS marks its container UNHEALTHY. The
+    // load rises at the same moment.
+    tasks[0].api.abort();
+    let _ = (&mut tasks[0].api).await;
+    {
+        let mut w = fake.world.lock().unwrap();
+        w.unhealthy.push(arn(0));
+        w.datapoints.insert("CPUUtilization".into(), vec![(Utc::now().timestamp() - 90, 90.0)]);
+    }
+    // Tick 1: both followers find the leader silent and read the tasks; task 1 takes the lead.
+    let one = tick(&mut tasks, at(2)).await;
+    assert_eq!(one, [Action::Handover { from: 4, to: 6 }, Action::Following], "{one:?}");
+    // Tick 2: it acts, once.
+    let two = tick(&mut tasks, at(3)).await;
+    assert_eq!(two, [Action::Applied { from: 4, to: 6 }, Action::Following], "{two:?}");
+    assert_eq!(fake.updates().await, vec![6], "exactly one UpdateService for the decision");
+    assert_eq!(tasks[1].agent.snapshot().role.name(), "leader");
+    let reads = fake.count("ListTasks").await;
+    tick(&mut tasks, at(4)).await;
+    assert_eq!(fake.count("ListTasks").await, reads + 1, "task 2 follows task 1 without asking ECS");
+
+    // Task 0's agent recovers and ECS reports it HEALTHY again; the load is met. The oldest
+    // healthy task leads again, after an interval; the other steps down at its next tick; never
+    // two act, and nobody changes the count again.
+    {
+        let mut w = fake.world.lock().unwrap();
+        w.unhealthy.clear();
+        w.datapoints.insert("CPUUtilization".into(), vec![(Utc::now().timestamp() - 90, 60.0)]);
+    }
+    let (snapshot, rx) = watch::channel(tasks[0].agent.snapshot());
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.2:{port}")).await.unwrap();
+    tasks[0].api = tokio::spawn(trimtab::api::serve(
+        listener,
+        tasks[0].agent.api_state(rx, None),
+        std::future::pending(),
+    ));
+    tasks[0].snapshot = snapshot;
+    let back = tick(&mut tasks, at(5)).await;
+    assert_eq!(back, [Action::None, Action::Following, Action::Following], "{back:?}");
+    let roles: Vec<_> = tasks.iter().map(|t| t.agent.snapshot().role.name()).collect();
+    assert_eq!(roles, ["leader", "follower", "follower"]);
+    let later = tick(&mut tasks, at(6)).await;
+    assert_eq!(later, [Action::None, Action::Following, Action::Following], "{later:?}");
+    assert_eq!(fake.updates().await, vec![6], "no decision applied twice");
+}
