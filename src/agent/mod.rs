@@ -171,6 +171,7 @@ impl Agent {
             notifications: None,
             vertical: None,
             policy: PolicyView::of(&policy),
+            signals: None,
         };
         Ok(Agent {
             rec: Reconciler::new(policy),

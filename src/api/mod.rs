@@ -50,6 +50,7 @@ pub fn router(state: State) -> Router {
         .route("/history", get(history))
         .route("/cost", get(cost))
         .route("/local", get(local))
+        .route("/peer", get(peer))
         .route("/override", get(get_override).post(post_override).delete(delete_override))
         .route("/pools", get(pools::list))
         .route("/pools/{pool}", get(pools::one))
@@ -199,6 +200,22 @@ fn authorize(s: &State, headers: &HeaderMap) -> Result<(), Box<Response>> {
     match given {
         Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Ok(()),
         _ => Err(Box::new(error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token"))),
+    }
+}
+
+/// This task's own signals for the leader (`sources::peer`). With an API token set (always, when
+/// the API listens beyond loopback) the leader must send it; without one the API is reachable
+/// from this task only.
+async fn peer(Extract(s): Extract<State>, headers: HeaderMap) -> Response {
+    if s.token.is_some()
+        && let Err(r) = authorize(&s, &headers)
+    {
+        return *r;
+    }
+    let snap = snap(&s);
+    match &snap.signals {
+        Some(signals) => Json(signals).into_response(),
+        None => error(StatusCode::SERVICE_UNAVAILABLE, "no signals yet: the agent has not ticked"),
     }
 }
 

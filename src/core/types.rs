@@ -78,7 +78,7 @@ impl fmt::Display for Bounds {
 }
 
 /// One metric reading with the time it describes (not the time it was fetched).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub value: f64,
     pub at: DateTime<Utc>,

@@ -63,7 +63,12 @@ pub fn http_client() -> reqwest::Client {
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 async fn get_text(http: &reqwest::Client, url: &str) -> Result<String, String> {
-    let mut resp = http.get(url).send().await.map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
+    read_text(http.get(url), url).await
+}
+
+/// Sends `req` (a GET of `url`) and reads its body as text, within [`MAX_BODY_BYTES`].
+async fn read_text(req: reqwest::RequestBuilder, url: &str) -> Result<String, String> {
+    let mut resp = req.send().await.map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
     let status = resp.status();
     if !status.is_success() {
         return Err(format!("GET {url}: HTTP {status}"));

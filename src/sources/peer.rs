@@ -1,6 +1,9 @@
-//! Another task's trimtab, asked over the task network: a follower asks the leader's agent
-//! whether it is alive and still leads (`GET /healthz` on the leader's private IP and the API's
-//! port), so that followers need no AWS call to notice a leader gone (see `agent::leader`).
+//! Another task's trimtab, asked over the task network on its private IP and the API's port:
+//! - a follower asks the leader's agent whether it is alive and still leads (`GET /healthz`), so
+//!   that followers need no AWS call to notice a leader gone (see `agent::leader`);
+//! - the leader asks every other task's agent for its own signals (`GET /peer`, with the API
+//!   token): the metrics measured task by task, which it then averages across the tasks
+//!   ([`across`]).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -22,6 +25,22 @@ pub async fn probe(http: &reqwest::Client, ip: IpAddr, port: u16) -> Result<Peer
     let url = format!("http://{}/healthz", SocketAddr::new(ip, port));
     let text = super::get_text(http, &url).await?;
     serde_json::from_str(&text).map_err(|e| format!("GET {url}: not trimtab's /healthz: {e}"))
+}
+
+/// The signals of the agent at `ip:port` (`GET /peer`), with the service's API token.
+pub async fn signals(
+    http: &reqwest::Client,
+    ip: IpAddr,
+    port: u16,
+    token: Option<&str>,
+) -> Result<crate::status::Signals, String> {
+    let url = format!("http://{}/peer", SocketAddr::new(ip, port));
+    let mut req = http.get(&url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let text = super::read_text(req, &url).await?;
+    serde_json::from_str(&text).map_err(|e| format!("GET {url}: not trimtab's /peer: {e}"))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{CostView, Role, VerticalStatus};
 use crate::core::cost::NotifyCounters;
@@ -43,6 +43,20 @@ pub struct Snapshot {
     pub vertical: Option<VerticalStatus>,
     /// The policy's band, targets and missing-data rule, as the decisions apply them.
     pub policy: PolicyView,
+    /// This task's own signals at its last tick, which the leader gathers from every task's
+    /// agent (`GET /peer`).
+    pub signals: Option<Signals>,
+}
+
+/// One task's own readings of the metrics measured task by task (`source = "ecs"` with
+/// `scope = "task"`, `source = "pools"`): what its agent serves the leader at `GET /peer`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Signals {
+    /// The task's ARN, when its agent knows it.
+    pub task: Option<String>,
+    pub samples: BTreeMap<String, crate::core::Sample>,
+    /// Why a metric could not be read.
+    pub problems: BTreeMap<String, String>,
 }
 
 /// The parts of the policy an operator reads a decision against.
