@@ -300,6 +300,31 @@ mod tests {
 
     use super::*;
 
+    /// Issue 16: `port` metrics scrape the tasks handed over, each listed once; --local lists
+    /// no tasks, so there they are missing with the reason.
+    #[tokio::test]
+    async fn port_metrics_read_the_tasks_handed_over_and_not_in_local_mode() {
+        let text = "[[scaling.metrics]]\nname = \"q\"\nsource = \"prometheus\"\nkind = \"custom\"\n\
+                    port = 9\ngauge = \"g\"\ntarget = 1.0\n";
+        let cfg = crate::config::from_str("t.toml", text).unwrap();
+        let local = Environment { local: true, ..Environment::default() };
+        let g = Sources::new(&cfg, &local).unwrap().gather(None, Utc::now()).await;
+        assert_eq!(
+            g.problems["q"],
+            "port scrapes the service's tasks, which --local mode does not list; use url"
+        );
+        let mut s = Sources::new(&cfg, &Environment::default()).unwrap();
+        assert_eq!(s.gather(None, Utc::now()).await.problems["q"], "no running task to scrape");
+        let task = TaskTarget { task: "arn:t/1".into(), ip: [127, 0, 0, 1].into() };
+        s.set_tasks(vec![task.clone(), task]);
+        let g = s.gather(None, Utc::now()).await;
+        assert_eq!((g.per_task["q"].heard, g.per_task["q"].of), (0, 1));
+        assert!(
+            g.problems["q"].starts_with("0 of 1 tasks answered; GET http://127.0.0.1:9/metrics: "),
+            "{g:?}"
+        );
+    }
+
     /// Issue 14, defect 8: a scrape body had no size limit. One with a length over the bound is
     /// refused before it is read.
     #[tokio::test]
