@@ -164,12 +164,43 @@ pub enum PromRead {
     },
 }
 
+/// Where a Prometheus metric is scraped.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PromTarget {
+    /// `url`: one endpoint (the leader's own task over loopback, or a local run).
+    Url(String),
+    /// `port` (+ `path`): every RUNNING task of the service, at
+    /// `http://<task private IP>:<port><path>`, aggregated across tasks as PromQL would.
+    Tasks { port: u16, path: String },
+}
+
+/// `aggregate`: how the tasks' values of a gauge combine into one (rates, ratios and
+/// histograms have one fixed PromQL rule each: see `sources::prom_tasks`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregate {
+    /// `avg(x)`: a per-task figure, what a utilization target holds (the default).
+    #[default]
+    Avg,
+    /// `max(x)`: the hottest task.
+    Max,
+    /// `sum(x)`: a fleet total (e.g. for `target_type = "average_value"`).
+    Sum,
+}
+
+impl Aggregate {
+    pub const NAMES: &'static [&'static str] = &["avg", "max", "sum"];
+    pub const ALL: [Aggregate; 3] = [Aggregate::Avg, Aggregate::Max, Aggregate::Sum];
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct PromQuery {
-    pub url: String,
+    pub target: PromTarget,
     pub labels: Vec<(String, String)>,
     pub read: PromRead,
     pub scale: f64,
+    /// Gauges read from every task; `Avg` (and unused) otherwise.
+    pub aggregate: Aggregate,
 }
 
 /// The source-specific part of a metric.

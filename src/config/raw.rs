@@ -108,7 +108,14 @@ pub struct RawMetric {
     /// metadata endpoint).
     pub scope: Option<String>,
     // prometheus
+    /// One endpoint, `http://…`; or `port` (+ `path`) to scrape every RUNNING task.
     pub url: Option<String>,
+    /// Scrape every RUNNING task of the service at `http://<task IP>:<port><path>`.
+    pub port: Option<i64>,
+    /// With `port`: the metrics path. Default `/metrics`.
+    pub path: Option<String>,
+    /// With `port` and `gauge`: `avg` (default) | `max` | `sum` across tasks.
+    pub aggregate: Option<String>,
     pub gauge: Option<String>,
     /// A counter read as a per-second rate between two scrapes.
     pub rate: Option<String>,

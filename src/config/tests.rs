@@ -453,6 +453,56 @@ target = 70.0
     assert!(matches!(specs[3], SourceSpec::Ecs { scope: crate::config::model::EcsScope::Task, .. }));
 }
 
+/// Issue 16: a prometheus metric read from every task, by port (+ path), with a gauge's
+/// aggregation; `path` defaults to /metrics and `aggregate` to avg.
+#[test]
+fn prometheus_metrics_can_scrape_every_task() {
+    let text = r#"
+[[scaling.metrics]]
+name = "queue"
+source = "prometheus"
+port = 9090
+path = "/internal/metrics"
+gauge = "jobs_queued"
+aggregate = "max"
+target = 10.0
+
+[[scaling.metrics]]
+name = "rps"
+source = "prometheus"
+port = 8080
+rate = "http_requests_total"
+target = 100.0
+
+[[scaling.metrics]]
+name = "inflight"
+source = "prometheus"
+port = 8080
+gauge = "inflight"
+target = 10.0
+"#;
+    let c = from_str("t.toml", text).unwrap();
+    let queries: Vec<_> = c
+        .scaling
+        .sources
+        .iter()
+        .map(|s| match &s.spec {
+            crate::config::model::SourceSpec::Prometheus(q) => (q.target.clone(), q.aggregate),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    use crate::config::model::{Aggregate, PromTarget};
+    let tasks = |port, path: &str| PromTarget::Tasks { port, path: path.to_owned() };
+    assert_eq!(
+        queries,
+        [
+            (tasks(9090, "/internal/metrics"), Aggregate::Max),
+            (tasks(8080, "/metrics"), Aggregate::Avg),
+            (tasks(8080, "/metrics"), Aggregate::Avg),
+        ]
+    );
+}
+
 #[test]
 fn source_keys_are_checked_per_source() {
     let metric = |body: &str| format!("[[scaling.metrics]]\nname = \"m\"\ntarget = 1.0\n{body}");
@@ -492,6 +542,50 @@ fn source_keys_are_checked_per_source() {
         (
             "source = \"prometheus\"\nurl = \"http://a/m\"\ngauge = \"9bad\"\n",
             "scaling.metrics[0].gauge: \"9bad\" is not a Prometheus metric name",
+        ),
+        (
+            "source = \"prometheus\"\ngauge = \"g\"\n",
+            "scaling.metrics[0].url: missing: set url (one endpoint) or port (every running task",
+        ),
+        (
+            "source = \"prometheus\"\nurl = \"http://a/m\"\nport = 9090\ngauge = \"g\"\n",
+            "scaling.metrics[0].port: use url (one endpoint) or port (every running task), not both",
+        ),
+        (
+            "source = \"prometheus\"\nport = 70000\ngauge = \"g\"\n",
+            "scaling.metrics[0].port: must be a TCP port from 1 to 65535, got 70000",
+        ),
+        (
+            "source = \"prometheus\"\nport = 9090\npath = \"metrics\"\ngauge = \"g\"\n",
+            "scaling.metrics[0].path: \"metrics\" is not a URL path (e.g. \"/metrics\")",
+        ),
+        (
+            "source = \"prometheus\"\nurl = \"http://a/m\"\npath = \"/m\"\ngauge = \"g\"\n",
+            "scaling.metrics[0].path: only used with port",
+        ),
+        (
+            "source = \"prometheus\"\nport = 9090\nrate = \"r\"\naggregate = \"max\"\n",
+            "scaling.metrics[0].aggregate: only used with gauge; a rate is summed across tasks: sum(rate(x[Δ]))",
+        ),
+        (
+            "source = \"prometheus\"\nport = 9090\nhistogram = \"h\"\nquantile = 0.9\naggregate = \"avg\"\n",
+            "scaling.metrics[0].aggregate: only used with gauge; a histogram merges the tasks' buckets",
+        ),
+        (
+            "source = \"prometheus\"\nport = 9090\nratio = [\"e\", \"r\"]\naggregate = \"sum\"\n",
+            "scaling.metrics[0].aggregate: only used with gauge; a ratio divides the summed increases",
+        ),
+        (
+            "source = \"prometheus\"\nurl = \"http://a/m\"\ngauge = \"g\"\naggregate = \"sum\"\n",
+            "scaling.metrics[0].aggregate: only used with port",
+        ),
+        (
+            "source = \"prometheus\"\nport = 9090\ngauge = \"g\"\naggregate = \"median\"\n",
+            "scaling.metrics[0].aggregate: unknown value \"median\"; expected one of avg, max, sum",
+        ),
+        (
+            "source = \"ecs\"\nkind = \"cpu\"\nport = 1\n",
+            "scaling.metrics[0].port: not used by source = \"ecs\"",
         ),
         ("source = \"cloudwatch\"\nmetric = \"X\"\n", "scaling.metrics[0].namespace: missing required key"),
         (

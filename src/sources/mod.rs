@@ -10,6 +10,7 @@ pub mod host;
 pub mod local;
 pub mod peer;
 pub mod pools;
+pub mod prom_tasks;
 pub mod prometheus;
 pub mod promtext;
 pub mod task;
@@ -21,14 +22,18 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::aws::CloudWatch;
-use crate::config::model::{Config, EcsScope, SourceSpec};
+use crate::config::model::{Config, EcsScope, PromTarget, SourceSpec};
 use crate::core::Sample;
+pub use prom_tasks::{TaskBreakdown, TaskTarget, TaskValue};
 
 /// What one tick read: a sample per metric that could be read, a reason per metric that could not.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Gathered {
     pub samples: BTreeMap<String, Sample>,
     pub problems: BTreeMap<String, String>,
+    /// Metrics read from every task (`source = "prometheus"` with `port`): each task's own
+    /// value and how many tasks were heard from, to show which task is hot.
+    pub per_task: BTreeMap<String, TaskBreakdown>,
 }
 
 impl Gathered {
@@ -114,6 +119,9 @@ pub struct Environment {
 pub struct Sources {
     http: reqwest::Client,
     scrapers: Vec<prometheus::Scraper>,
+    task_scrapers: Vec<prom_tasks::TaskScraper>,
+    /// The tasks the `port` metrics scrape, as last handed over by [`Sources::set_tasks`].
+    tasks: Vec<TaskTarget>,
     host: Option<host::Host>,
     task: Option<task::TaskSource>,
     cloudwatch: cloudwatch::Batch,
@@ -158,6 +166,13 @@ impl Sources {
                     unavailable.push((name, "CloudWatch is not read in --local mode".to_owned()))
                 }
                 SourceSpec::Cloudwatch(q) => cw.push((name, q.clone())),
+                SourceSpec::Prometheus(q) if env.local && matches!(q.target, PromTarget::Tasks { .. }) => {
+                    unavailable.push((
+                        name,
+                        "port scrapes the service's tasks, which --local mode does not list; use url"
+                            .to_owned(),
+                    ))
+                }
                 SourceSpec::Prometheus(q) => prom.push((name, q.clone())),
                 SourceSpec::Pools { pool } => pool_metrics.push((name, pool.clone())),
             }
@@ -176,7 +191,9 @@ impl Sources {
         };
         Ok(Sources {
             http: http_client(),
-            scrapers: prometheus::Scraper::group(prom),
+            scrapers: prometheus::Scraper::group(prom.clone()),
+            task_scrapers: prom_tasks::TaskScraper::group(prom),
+            tasks: Vec::new(),
             host: (!host_metrics.is_empty()).then(|| host::Host::new(host_metrics)),
             task,
             cloudwatch: cloudwatch::Batch::new(cw),
@@ -185,6 +202,14 @@ impl Sources {
             unavailable,
             busy: Mutex::default(),
         })
+    }
+
+    /// The tasks whose endpoints the `port` Prometheus metrics scrape from the next
+    /// [`Sources::gather`] on: the service's RUNNING tasks with their private IPs. A task listed
+    /// twice is scraped once; a task no longer listed is forgotten.
+    pub fn set_tasks(&mut self, tasks: Vec<TaskTarget>) {
+        let mut seen = std::collections::HashSet::new();
+        self.tasks = tasks.into_iter().filter(|t| seen.insert(t.task.clone())).collect();
     }
 
     /// Reads every metric once. All sources run concurrently; CloudWatch metrics go in one
@@ -204,14 +229,19 @@ impl Sources {
                 b.remove(read);
             }
         };
+        let targets = &self.tasks;
         let prom = async {
-            let mut out = Vec::new();
+            let (mut out, mut per_task) = (Vec::new(), Vec::new());
             for s in &mut self.scrapers {
                 mark(PROMETHEUS, true);
                 out.extend(s.scrape(http).await);
             }
+            for s in &mut self.task_scrapers {
+                mark(PROMETHEUS, true);
+                per_task.extend(s.scrape(http, targets).await);
+            }
             mark(PROMETHEUS, false);
-            out
+            (out, per_task)
         };
         let task = async {
             match &mut self.task {
@@ -230,7 +260,11 @@ impl Sources {
             mark(CLOUDWATCH, false);
             out
         };
-        let (prom, task, cloud) = tokio::join!(prom, task, cloud);
+        let ((prom, per_task), task, cloud) = tokio::join!(prom, task, cloud);
+        for (name, r, breakdown) in per_task {
+            g.put(&name, r);
+            g.per_task.insert(name, breakdown);
+        }
         let host = self.host.as_mut().map(|h| h.read(Utc::now())).unwrap_or_default();
         for (name, r) in prom.into_iter().chain(task).chain(cloud).chain(host) {
             g.put(&name, r);
@@ -254,6 +288,9 @@ impl Sources {
         for s in &mut self.scrapers {
             let _ = s.scrape(http).await;
         }
+        for s in &mut self.task_scrapers {
+            let _ = s.scrape(http, &self.tasks).await;
+        }
         if let Some(t) = &mut self.task {
             let _ = t.read(http).await;
         }
@@ -268,6 +305,31 @@ mod tests {
     use tokio::io::AsyncWriteExt;
 
     use super::*;
+
+    /// Issue 16: `port` metrics scrape the tasks handed over, each listed once; --local lists
+    /// no tasks, so there they are missing with the reason.
+    #[tokio::test]
+    async fn port_metrics_read_the_tasks_handed_over_and_not_in_local_mode() {
+        let text = "[[scaling.metrics]]\nname = \"q\"\nsource = \"prometheus\"\nkind = \"custom\"\n\
+                    port = 9\ngauge = \"g\"\ntarget = 1.0\n";
+        let cfg = crate::config::from_str("t.toml", text).unwrap();
+        let local = Environment { local: true, ..Environment::default() };
+        let g = Sources::new(&cfg, &local).unwrap().gather(None, Utc::now()).await;
+        assert_eq!(
+            g.problems["q"],
+            "port scrapes the service's tasks, which --local mode does not list; use url"
+        );
+        let mut s = Sources::new(&cfg, &Environment::default()).unwrap();
+        assert_eq!(s.gather(None, Utc::now()).await.problems["q"], "no running task to scrape");
+        let task = TaskTarget { task: "arn:t/1".into(), ip: [127, 0, 0, 1].into() };
+        s.set_tasks(vec![task.clone(), task]);
+        let g = s.gather(None, Utc::now()).await;
+        assert_eq!((g.per_task["q"].heard, g.per_task["q"].of), (0, 1));
+        assert!(
+            g.problems["q"].starts_with("0 of 1 tasks answered; GET http://127.0.0.1:9/metrics: "),
+            "{g:?}"
+        );
+    }
 
     /// Issue 14, defect 8: a scrape body had no size limit. One with a length over the bound is
     /// refused before it is read.

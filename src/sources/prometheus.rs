@@ -1,11 +1,16 @@
 //! The app's own Prometheus endpoint. One scrape per URL per tick, shared by every metric read
 //! from it; rates, ratios and histogram quantiles come from the difference between this scrape
 //! and the previous one, as PromQL's `increase` and `histogram_quantile` compute them.
+//!
+//! A metric's reading of one endpoint is first a [`Part`]: the numbers that add up across
+//! endpoints the PromQL way (a gauge's value, a counter's rate, a ratio's two increases, a
+//! histogram's bucket increases). [`aggregate`] turns the parts of one endpoint (a `url`) or of
+//! every task (`port`, see [`super::prom_tasks`]) into the metric's value.
 
 use chrono::{DateTime, Utc};
 
-use super::promtext::{self, Scrape};
-use crate::config::model::{PromQuery, PromRead};
+use super::promtext::{self, Bucket, Scrape};
+use crate::config::model::{Aggregate, PromQuery, PromRead, PromTarget};
 use crate::core::Sample;
 
 pub struct Scraper {
@@ -15,13 +20,15 @@ pub struct Scraper {
 }
 
 impl Scraper {
-    /// One scraper per distinct URL, in first-seen order.
+    /// One scraper per distinct URL, in first-seen order. Metrics scraped from every task
+    /// (`port`) are not taken: see [`super::prom_tasks::TaskScraper::group`].
     pub fn group(metrics: Vec<(String, PromQuery)>) -> Vec<Scraper> {
         let mut out: Vec<Scraper> = Vec::new();
         for (name, q) in metrics {
-            match out.iter_mut().find(|s| s.url == q.url) {
+            let PromTarget::Url(url) = &q.target else { continue };
+            match out.iter_mut().find(|s| &s.url == url) {
                 Some(s) => s.metrics.push((name, q)),
-                None => out.push(Scraper { url: q.url.clone(), metrics: vec![(name, q)], prev: None }),
+                None => out.push(Scraper { url: url.clone(), metrics: vec![(name, q)], prev: None }),
             }
         }
         out
@@ -52,7 +59,7 @@ impl Scraper {
     }
 }
 
-/// One metric's value from the current scrape (and the previous one, for deltas).
+/// One metric's value from the current scrape of one endpoint (and the previous one, for deltas).
 pub fn value(
     q: &PromQuery,
     prev: Option<&(DateTime<Utc>, Scrape)>,
@@ -60,10 +67,56 @@ pub fn value(
     now: DateTime<Utc>,
     url: &str,
 ) -> Result<f64, String> {
+    let p = part(q, prev, cur, now, url)?;
+    aggregate(q, std::slice::from_ref(&p)).map_err(|why| format!("{url}: {why}"))
+}
+
+/// What one endpoint says about one metric, in the terms that add up across endpoints.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    Gauge(f64),
+    /// A counter's increase per second since the previous scrape (`rate`).
+    Rate(f64),
+    /// The increases of the numerator and the denominator since the previous scrape.
+    Ratio {
+        num: f64,
+        den: f64,
+    },
+    /// Each bucket's increase since the previous scrape.
+    Buckets(Vec<Bucket>),
+}
+
+impl Part {
+    fn gauge(&self) -> Option<f64> {
+        if let Part::Gauge(v) = self { Some(*v) } else { None }
+    }
+
+    fn rate(&self) -> Option<f64> {
+        if let Part::Rate(r) = self { Some(*r) } else { None }
+    }
+
+    fn ratio(&self) -> Option<(f64, f64)> {
+        if let Part::Ratio { num, den } = self { Some((*num, *den)) } else { None }
+    }
+
+    fn buckets(&self) -> Option<&[Bucket]> {
+        if let Part::Buckets(b) = self { Some(b) } else { None }
+    }
+}
+
+/// One endpoint's [`Part`] of `q`; an error when the series is absent or there is no previous
+/// scrape to take a delta from (a first scrape, a new task).
+pub fn part(
+    q: &PromQuery,
+    prev: Option<&(DateTime<Utc>, Scrape)>,
+    cur: &Scrape,
+    now: DateTime<Utc>,
+    url: &str,
+) -> Result<Part, String> {
     let absent = |n: &str| format!("{url}: no series {n}{}", matchers(&q.labels));
     let first = || "first scrape: a rate needs two".to_owned();
     match &q.read {
-        PromRead::Gauge(n) => cur.sum(n, &q.labels).ok_or_else(|| absent(n)),
+        PromRead::Gauge(n) => cur.sum(n, &q.labels).map(Part::Gauge).ok_or_else(|| absent(n)),
         PromRead::Rate(n) => {
             cur.sum(n, &q.labels).ok_or_else(|| absent(n))?;
             let (t0, p) = prev.ok_or_else(first)?;
@@ -71,27 +124,67 @@ pub fn value(
             if secs <= 0.0 {
                 return Err("two scrapes at the same instant".to_owned());
             }
-            Ok(increase(p, cur, n, &q.labels) / secs)
+            Ok(Part::Rate(increase(p, cur, n, &q.labels) / secs))
         }
         PromRead::Ratio(num, den) => {
             cur.sum(den, &q.labels).ok_or_else(|| absent(den))?;
             let (_, p) = prev.ok_or_else(first)?;
-            let dn = increase(p, cur, num, &q.labels);
-            let dd = increase(p, cur, den, &q.labels);
-            // No requests in the interval: no errors either.
-            Ok(if dd > 0.0 { 100.0 * dn / dd } else { 0.0 })
+            Ok(Part::Ratio { num: increase(p, cur, num, &q.labels), den: increase(p, cur, den, &q.labels) })
         }
-        PromRead::Histogram { name, quantile } => {
+        PromRead::Histogram { name, .. } => {
             let c = cur.histogram(name, &q.labels).ok_or_else(|| absent(&format!("{name}_bucket")))?;
             let (_, p) = prev.ok_or_else(first)?;
-            let delta = match p.histogram(name, &q.labels) {
+            Ok(Part::Buckets(match p.histogram(name, &q.labels) {
                 Some(p) => promtext::bucket_increase(&p, &c),
                 None => c,
-            };
-            promtext::histogram_quantile(*quantile, &delta)
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("{url}: no {name} observations since the last scrape"))
+            }))
         }
+    }
+}
+
+/// The value of `q` (before `scale`) from the parts of one or more endpoints, as PromQL
+/// computes it across series:
+///
+/// - gauge: `avg`, `max` or `sum` of the endpoints' values, per `q.aggregate`;
+/// - rate: `sum(rate(x[Δ]))`, the sum of each endpoint's own rate;
+/// - ratio: `100 * sum(increase(num[Δ])) / sum(increase(den[Δ]))` (0 when nothing was counted:
+///   no requests, no errors either);
+/// - histogram: `histogram_quantile(q, sum by (le) (increase(x_bucket[Δ])))`: the buckets are
+///   merged before the quantile, never the quantiles averaged.
+///
+/// Parts of another read than `q`'s are ignored; none at all is an error.
+pub fn aggregate(q: &PromQuery, parts: &[Part]) -> Result<f64, String> {
+    if parts.is_empty() {
+        return Err("no endpoint to read".to_owned());
+    }
+    match &q.read {
+        PromRead::Gauge(_) => Ok(gauge(q.aggregate, parts.iter().filter_map(|p| p.gauge()))),
+        PromRead::Rate(_) => Ok(parts.iter().filter_map(|p| p.rate()).sum()),
+        PromRead::Ratio(..) => {
+            let pairs = parts.iter().filter_map(|p| p.ratio());
+            let (num, den) = pairs.fold((0.0, 0.0), |(n, d), (pn, pd)| (n + pn, d + pd));
+            Ok(if den > 0.0 { 100.0 * num / den } else { 0.0 })
+        }
+        PromRead::Histogram { name, quantile } => {
+            let merged: Vec<Bucket> = parts.iter().filter_map(|p| p.buckets()).flatten().copied().collect();
+            promtext::histogram_quantile(*quantile, &merged)
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("no {name} observations since the last scrape"))
+        }
+    }
+}
+
+fn gauge(how: Aggregate, values: impl Iterator<Item = f64>) -> f64 {
+    let (mut n, mut sum, mut max) = (0usize, 0.0, f64::NEG_INFINITY);
+    for v in values {
+        n += 1;
+        sum += v;
+        max = max.max(v);
+    }
+    match how {
+        Aggregate::Sum => sum,
+        Aggregate::Max => max,
+        Aggregate::Avg => sum / n.max(1) as f64,
     }
 }
 
@@ -117,6 +210,15 @@ fn increase(prev: &Scrape, cur: &Scrape, name: &str, matchers: &[(String, String
         .sum()
 }
 
+/// The series names `q` reads, so a kept scrape can drop every other line.
+pub fn series_names(q: &PromQuery) -> Vec<String> {
+    match &q.read {
+        PromRead::Gauge(n) | PromRead::Rate(n) => vec![n.clone()],
+        PromRead::Ratio(a, b) => vec![a.clone(), b.clone()],
+        PromRead::Histogram { name, .. } => vec![format!("{name}_bucket")],
+    }
+}
+
 fn matchers(labels: &[(String, String)]) -> String {
     if labels.is_empty() {
         return String::new();
@@ -131,7 +233,13 @@ mod tests {
     use chrono::TimeZone;
 
     fn q(read: PromRead) -> PromQuery {
-        PromQuery { url: "http://app/metrics".into(), labels: vec![], read, scale: 1.0 }
+        PromQuery {
+            target: PromTarget::Url("http://app/metrics".into()),
+            labels: vec![],
+            read,
+            scale: 1.0,
+            aggregate: Aggregate::Avg,
+        }
     }
 
     fn scrape(t: &str) -> Scrape {

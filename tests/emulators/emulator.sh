@@ -2,8 +2,10 @@
 # Installs and starts the AWS emulators that the integration tests talk to
 # (see tests/common/emulators.rs). No Docker needed: both run from Python venvs.
 #
-#   emulator.sh install moto|localstack
+#   emulator.sh install moto|localstack|exporter
 #       Idempotent; installs into $TRIMTAB_EMULATOR_DIR (default: <repo>/target/emulators).
+#       `exporter` is PyPI's prometheus_client, which tests/exporters/exporter.py (one app task
+#       per process, tests/prometheus_tasks.rs) runs on; it has no server to start here.
 #   emulator.sh start moto|localstack WATCH_PID
 #       Installs if needed, starts the server on a free 127.0.0.1 port, waits until it answers,
 #       prints "http://127.0.0.1:PORT" and exits. The server is killed (whole process group)
@@ -19,6 +21,7 @@ set -euo pipefail
 
 # Versions verified together on 2026-11 (bump all and re-run the tests).
 readonly MOTO_VERSION=5.2.5
+readonly PROMETHEUS_CLIENT_VERSION=0.26.0
 readonly LOCALSTACK_VERSION=2026.3.0
 # Without these pins LocalStack fails at import time.
 readonly LOCALSTACK_PINS=('cbor2==5.9.0' 'pyopenssl==24.3.0' 'cryptography==44.0.3' 'service-identity==24.2.0')
@@ -39,7 +42,7 @@ die() {
 }
 
 usage() {
-    die "usage: emulator.sh install moto|localstack | emulator.sh start moto|localstack WATCH_PID"
+    die "usage: emulator.sh install moto|localstack|exporter | emulator.sh start moto|localstack WATCH_PID"
 }
 
 # Prints a python >= 3.12 for LocalStack.
@@ -69,6 +72,7 @@ install_emulator() {
     local pkgs=()
     case $name in
         moto) pkgs=("moto[server,ecs,cloudwatch,sns]==$MOTO_VERSION") ;;
+        exporter) pkgs=("prometheus_client==$PROMETHEUS_CLIENT_VERSION") ;;
         localstack) pkgs=("localstack-core[runtime]==$LOCALSTACK_VERSION"
             "localstack==$LOCALSTACK_VERSION" "${LOCALSTACK_PINS[@]}") ;;
         *) usage ;;
@@ -88,7 +92,7 @@ install_emulator() {
         return 0
     fi
     case $name in
-        moto) py=${TRIMTAB_MOTO_PYTHON:-python3} ;;
+        moto | exporter) py=${TRIMTAB_MOTO_PYTHON:-python3} ;;
         localstack) py=$(localstack_python) ;;
     esac
     printf 'emulator.sh: installing %s into %s (takes a minute or two; log: %s)\n' \

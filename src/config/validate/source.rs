@@ -3,7 +3,8 @@
 
 use super::{Keys, ONE_DAY};
 use crate::config::model::{
-    CloudwatchQuery, EcsScope, Mode, PromQuery, PromRead, Resource, SourceKind, SourceSpec,
+    Aggregate, CloudwatchQuery, EcsScope, Mode, PromQuery, PromRead, PromTarget, Resource, SourceKind,
+    SourceSpec,
 };
 use crate::config::raw::RawMetric;
 use crate::core::MetricKind;
@@ -18,9 +19,19 @@ fn own_keys(source: SourceKind) -> &'static [&'static str] {
         SourceKind::Host => &[],
         SourceKind::Pools => &["pool"],
         SourceKind::Cloudwatch => &["namespace", "metric", "dimensions", "statistic", "period"],
-        SourceKind::Prometheus => {
-            &["url", "gauge", "rate", "ratio", "histogram", "quantile", "scale", "labels"]
-        }
+        SourceKind::Prometheus => &[
+            "url",
+            "port",
+            "path",
+            "aggregate",
+            "gauge",
+            "rate",
+            "ratio",
+            "histogram",
+            "quantile",
+            "scale",
+            "labels",
+        ],
     }
 }
 
@@ -29,6 +40,9 @@ fn written(r: &RawMetric) -> Vec<&'static str> {
     let set = [
         ("scope", r.scope.is_some()),
         ("url", r.url.is_some()),
+        ("port", r.port.is_some()),
+        ("path", r.path.is_some()),
+        ("aggregate", r.aggregate.is_some()),
         ("gauge", r.gauge.is_some()),
         ("rate", r.rate.is_some()),
         ("ratio", r.ratio.is_some()),
@@ -186,13 +200,7 @@ fn is_extended_statistic(s: &str) -> bool {
 }
 
 fn prometheus(k: &mut Keys<'_>, r: &RawMetric) -> Option<PromQuery> {
-    let url = k.non_empty("url", &r.url).filter(|u| {
-        let ok = u.strip_prefix("http://").is_some_and(|rest| !rest.is_empty());
-        if !ok {
-            k.problem("url", format!("{u:?} is not an http:// URL (the app's metrics endpoint, e.g. \"http://127.0.0.1:8080/metrics\")"));
-        }
-        ok
-    });
+    let target = prom_target(k, r);
     let reads = [r.gauge.is_some(), r.rate.is_some(), r.ratio.is_some(), r.histogram.is_some()];
     let read = match reads.iter().filter(|on| **on).count() {
         1 => prom_read(k, r),
@@ -205,13 +213,93 @@ fn prometheus(k: &mut Keys<'_>, r: &RawMetric) -> Option<PromQuery> {
     if r.quantile.is_some() && r.histogram.is_none() {
         k.problem("quantile", "only used with histogram");
     }
+    let aggregate = aggregate(k, r);
     let scale = r.scale.unwrap_or(1.0);
     let scale_ok = scale.is_finite() && scale > 0.0;
     if !scale_ok {
         k.problem("scale", format!("must be a number > 0, got {scale}"));
     }
     let labels = r.labels.clone().unwrap_or_default().into_iter().collect();
-    Some(PromQuery { url: url?, labels, read: read?, scale: scale_ok.then_some(scale)? })
+    Some(PromQuery {
+        target: target?,
+        labels,
+        read: read?,
+        scale: scale_ok.then_some(scale)?,
+        aggregate: aggregate?,
+    })
+}
+
+/// The metrics path of a `port` metric when `path` is not set.
+pub const DEFAULT_PATH: &str = "/metrics";
+
+/// `url` (one endpoint) or `port` + `path` (every RUNNING task), never both.
+fn prom_target(k: &mut Keys<'_>, r: &RawMetric) -> Option<PromTarget> {
+    if r.path.is_some() && r.port.is_none() {
+        k.problem("path", "only used with port (with url, the path is part of the URL)");
+    }
+    match (&r.url, r.port) {
+        (Some(_), Some(_)) => {
+            k.problem("port", "use url (one endpoint) or port (every running task), not both");
+            None
+        }
+        (None, None) => {
+            k.problem("url", "missing: set url (one endpoint) or port (every running task of the service)");
+            None
+        }
+        (Some(u), None) => prom_url(k, u).map(PromTarget::Url),
+        (None, Some(port)) => {
+            let port = u16::try_from(port).ok().filter(|p| *p > 0);
+            if port.is_none() {
+                k.problem("port", format!("must be a TCP port from 1 to 65535, got {}", r.port.unwrap_or(0)));
+            }
+            let path = prom_path(k, r.path.as_deref().unwrap_or(DEFAULT_PATH));
+            Some(PromTarget::Tasks { port: port?, path: path? })
+        }
+    }
+}
+
+fn prom_url(k: &mut Keys<'_>, u: &str) -> Option<String> {
+    let ok = !u.trim().is_empty() && u.strip_prefix("http://").is_some_and(|rest| !rest.is_empty());
+    if !ok {
+        k.problem("url", format!("{u:?} is not an http:// URL (the app's metrics endpoint, e.g. \"http://127.0.0.1:8080/metrics\")"));
+    }
+    ok.then(|| u.to_owned())
+}
+
+/// A path goes after `http://IP:PORT` as written: it must start with `/` and hold no blanks,
+/// control characters or fragment.
+fn prom_path(k: &mut Keys<'_>, path: &str) -> Option<String> {
+    let bad = path.chars().any(|c| c.is_whitespace() || c.is_control() || c == '#');
+    if !path.starts_with('/') || bad || path.len() > 1024 {
+        k.problem("path", format!("{path:?} is not a URL path (e.g. \"/metrics\")"));
+        return None;
+    }
+    Some(path.to_owned())
+}
+
+/// `aggregate` combines one gauge across tasks; every other read has a fixed PromQL rule.
+fn aggregate(k: &mut Keys<'_>, r: &RawMetric) -> Option<Aggregate> {
+    let Some(text) = r.aggregate.as_deref() else { return Some(Aggregate::default()) };
+    let fixed = if r.rate.is_some() {
+        Some("a rate is summed across tasks: sum(rate(x[Δ]))")
+    } else if r.ratio.is_some() {
+        Some("a ratio divides the summed increases: sum(increase(num[Δ])) / sum(increase(den[Δ]))")
+    } else if r.histogram.is_some() {
+        Some(
+            "a histogram merges the tasks' buckets: histogram_quantile(q, sum by (le) (increase(x_bucket[Δ])))",
+        )
+    } else {
+        None
+    };
+    if let Some(rule) = fixed {
+        k.problem("aggregate", format!("only used with gauge; {rule}"));
+        return None;
+    }
+    if r.port.is_none() {
+        k.problem("aggregate", "only used with port (url reads one endpoint: there is nothing to aggregate)");
+        return None;
+    }
+    k.one_of("aggregate", Some(text), "avg", Aggregate::NAMES, &Aggregate::ALL)
 }
 
 fn prom_read(k: &mut Keys<'_>, r: &RawMetric) -> Option<PromRead> {
