@@ -70,14 +70,17 @@ async fn free_port() -> u16 {
     tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap().local_addr().unwrap().port()
 }
 
-/// `n` tasks, task `i` started `i` minutes after the first, its API on 127.0.0.`i + 2`.
-async fn service(fake: &FakeAws, md: &MockServer, n: usize, port: u16) -> Vec<Task> {
+const CPU: &str = "[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 65.0\n";
+
+/// `n` tasks, task `i` started `i` minutes after the first, its API on 127.0.0.`i + 2`, scaled
+/// by `metrics` (the `[[scaling.metrics]]` tables and what else they need).
+async fn service(fake: &FakeAws, md: &MockServer, n: usize, port: u16, metrics: &str) -> Vec<Task> {
     let mut tasks = Vec::new();
     for i in 0..n {
         let text = format!(
             "[agent]\nlisten = \"127.0.0.{}:{port}\"\n[service]\ncluster = \"prod\"\nname = \"web\"\n\
              region = \"us-east-1\"\nlaunch_type = \"ec2\"\nendpoint_url = \"{}\"\n[scaling]\nmin = 1\n\
-             max = 20\n[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 65.0\n",
+             max = 20\n{metrics}",
             i + 2,
             fake.uri()
         );
@@ -136,7 +139,7 @@ async fn requests(fake: &FakeAws) -> (BTreeMap<String, usize>, usize) {
 async fn steady_rate(n: usize) -> (BTreeMap<String, usize>, usize) {
     let fake = FakeAws::start(world(n, 50.0)).await;
     let md = metadata(n).await;
-    let mut tasks = service(&fake, &md, n, free_port().await).await;
+    let mut tasks = service(&fake, &md, n, free_port().await, CPU).await;
     let start = Utc::now();
     for k in 0..2 {
         tick(&mut tasks, start + TimeDelta::seconds(INTERVAL * k)).await;
@@ -179,7 +182,7 @@ async fn a_hung_leader_loses_the_lead_within_two_ticks_and_no_decision_is_applie
     let fake = FakeAws::start(world(3, 50.0)).await;
     let md = metadata(3).await;
     let port = free_port().await;
-    let mut tasks = service(&fake, &md, 3, port).await;
+    let mut tasks = service(&fake, &md, 3, port, CPU).await;
     let start = Utc::now();
     let at = |k: i64| start + TimeDelta::seconds(INTERVAL * k);
     let first = tick(&mut tasks, at(0)).await;
@@ -235,4 +238,72 @@ async fn a_hung_leader_loses_the_lead_within_two_ticks_and_no_decision_is_applie
     let later = tick(&mut tasks, at(6)).await;
     assert_eq!(later, [Action::None, Action::Following, Action::Following], "{later:?}");
     assert_eq!(fake.updates().await, vec![6], "no decision applied twice");
+}
+
+/// Issue 16's acceptance: three tasks, one hot and two idle. The leader's score is the average of
+/// all three tasks' pool pressure (not its own), `/status` names the hot task, and a task that
+/// stops answering makes the metric missing: no scale-in on part of the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_task_counts_the_hot_one_is_named_and_a_silent_one_is_missing_not_idle() {
+    let fake = FakeAws::start(world(3, 50.0)).await;
+    let md = metadata(3).await;
+    let port = free_port().await;
+    let metrics = "scale_in_stabilization = \"0s\"\nscale_in_cooldown = \"0s\"\n[[scaling.metrics]]\n\
+                   name = \"jobs\"\nsource = \"pools\"\npool = \"jobs\"\ntarget = 80\n[pools.jobs]\ncapacity = 10\n";
+    let mut tasks = service(&fake, &md, 3, port, metrics).await;
+    // Task 2 is hot (10 of 10 units reserved), tasks 0 (the leader) and 1 idle (1 of 10).
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    for (i, amount) in [(0, 1), (1, 1), (2, 10)] {
+        let r = http
+            .post(format!("http://127.0.0.{}:{port}/pools/jobs/reservations", i + 2))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "amount": amount }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+    }
+    let start = Utc::now();
+    let at = |k: i64| start + TimeDelta::seconds(INTERVAL * k);
+    // The followers serve their signals from their first tick on; the leader acts an interval
+    // after it took the lead.
+    tick(&mut tasks, at(0)).await;
+    let t = tasks[0].agent.tick(at(1)).await;
+    let d = t.decision.as_ref().expect("decided");
+    let jobs = d.score.contributions.iter().find(|c| c.name == "jobs").unwrap();
+    // (100 + 10 + 10) / 3 = 40 % pressure: the leader's own 10 % would have said 1 task.
+    assert_eq!(jobs.value, Some(40.0), "{:?}", t.problems);
+    // ceil(4 × 40 / 80) = 2.
+    assert_eq!(t.action, Action::Applied { from: 4, to: 2 }, "{t:?}");
+    let per_task = &t.per_task["jobs"];
+    assert_eq!((per_task.heard, per_task.of), (3, 3));
+    assert_eq!(per_task.hottest.as_deref(), Some(arn(2).as_str()), "the hot task is named");
+    let values: Vec<_> = per_task.tasks.iter().map(|r| (r.ip.to_string(), r.value)).collect();
+    assert_eq!(
+        values,
+        [
+            ("127.0.0.2".into(), Some(10.0)),
+            ("127.0.0.3".into(), Some(10.0)),
+            ("127.0.0.4".into(), Some(100.0))
+        ]
+    );
+    // The same in the leader's /status, as an operator reads it.
+    tasks[0].snapshot.send_replace(tasks[0].agent.snapshot());
+    let status =
+        http.get(format!("http://127.0.0.2:{port}/status")).send().await.unwrap().text().await.unwrap();
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["last"]["per_task"]["jobs"]["hottest"], serde_json::json!(arn(2)));
+    assert_eq!(status["last"]["per_task"]["jobs"]["heard"], 3);
+
+    // Task 1's agent stops answering. Its idle reading is not there to pull the average down,
+    // and the rest are not taken for the whole: the metric is missing, and nothing scales in.
+    tasks[1].api.abort();
+    let _ = (&mut tasks[1].api).await;
+    let t = tasks[0].agent.tick(at(2)).await;
+    let why = &t.problems["jobs"];
+    assert!(why.starts_with("2 of 3 tasks answered; task 127.0.0.3: GET http://127.0.0.3:"), "{why}");
+    let d = t.decision.as_ref().unwrap();
+    assert_eq!((d.desired.get(), d.reason.as_str()), (2, "missing_data"), "{}", d.message);
+    assert_eq!(t.per_task["jobs"].heard, 2);
+    assert_eq!(fake.updates().await, vec![2], "no scale-in on a part of the service");
 }

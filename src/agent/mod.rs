@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::aws::{self, AwsError, CloudWatch, Connection, Ecs, Published, ServiceState, Sns};
 use crate::config::model::Config;
@@ -40,8 +40,8 @@ use crate::core::{self, History, ManualOverride, Observation, Policy, Reason, Re
 use crate::notify::Notifier;
 use crate::sources::{self, Environment, Sources};
 use crate::status::{
-    Action, ActionRecord, Cooldowns, Counters, OverrideSlot, PolicyView, Role, ServiceView, Snapshot, Tick,
-    push_bounded,
+    Action, ActionRecord, Cooldowns, Counters, OverrideSlot, PerTask, PolicyView, Role, ServiceView, Signals,
+    Snapshot, Tick, push_bounded,
 };
 use deadline::{Cut, Deadline};
 pub use reconciler::Reconciler;
@@ -84,6 +84,8 @@ pub struct Agent {
     led_at: Option<DateTime<Utc>>,
     /// The API's port, when other tasks can reach it: followers then ask the leader's agent.
     probe_port: Option<u16>,
+    /// The API token, which other tasks' agents ask for at `GET /peer`.
+    peer_token: Option<String>,
     overrides: OverrideSlot,
     /// `trimtab:paused = true` on the service at the last tick.
     paused: bool,
@@ -188,6 +190,7 @@ impl Agent {
             leader_since: None,
             led_at: None,
             probe_port: reachable_port(cfg.agent.listen),
+            peer_token: token::api_token(&cfg.agent, std::env::var("TRIMTAB_API_TOKEN").ok()).ok().flatten(),
             overrides: Arc::new(Mutex::new(None)),
             paused: false,
             spend,
@@ -382,13 +385,19 @@ impl Agent {
             action: Action::Skipped,
             problems: BTreeMap::new(),
             error: None,
+            per_task: BTreeMap::new(),
         };
         if let Err(cut) = self.elect(now, dl).await {
             return stopped_tick(tick, cut);
         }
         if !self.role.acts() {
-            // Followers make no AWS call: the leader decides for the whole service.
+            // Followers make no AWS call: the leader decides for the whole service, from every
+            // task's signals, which a follower reads locally and serves at `GET /peer`.
             tick.action = Action::Following;
+            match dl.read("task metadata", self.sources.gather_local()).await {
+                Ok(g) => self.snap.signals = Some(self.own_signals(&g)),
+                Err(cut) => return stopped_tick(tick, cut),
+            }
             return tick;
         }
         let state = match dl.read("ecs:DescribeServices", self.target.describe()).await {
@@ -430,9 +439,21 @@ impl Agent {
                 return stopped_tick(tick, cut.during(call));
             }
         };
+        let mut gathered = gathered;
+        self.snap.signals = Some(self.own_signals(&gathered));
+        if let Err(cut) = self.across_tasks(&mut gathered, dl).await {
+            return stopped_tick(tick, cut);
+        }
         for (name, why) in &gathered.problems {
             warn!(metric = %name, problem = %why, "metric missing this tick");
         }
+        tick.per_task = gathered
+            .per_task
+            .iter()
+            .map(|(m, b)| {
+                (m.clone(), PerTask::of(b.tasks.iter().map(|t| (t.task.clone(), t.ip, t.value.clone()))))
+            })
+            .collect();
         tick.problems = gathered.problems;
         let budget_cap = self.charge(now, state.running);
         let obs = Observation {
@@ -603,6 +624,17 @@ impl Agent {
         let role = match tasks {
             Ok(Ok(tasks)) => {
                 let role = leader::role(&own, self.own_container.as_deref(), &tasks);
+                // The app's endpoints the `port` Prometheus metrics scrape: every RUNNING task
+                // with an address of its own (awsvpc); the others are left out, and say why.
+                let targets =
+                    tasks.iter().filter(|t| t.last_status == "RUNNING").filter_map(|t| match &t.address {
+                        Ok(ip) => Some(sources::TaskTarget { task: t.arn.clone(), ip: *ip }),
+                        Err(why) => {
+                            debug!(task = %t.arn, problem = %why, "task not scraped");
+                            None
+                        }
+                    });
+                self.sources.set_tasks(targets.collect());
                 self.tasks = tasks;
                 role
             }
@@ -636,6 +668,65 @@ impl Agent {
         self.set_role(role);
         if restore {
             dl.read("restoring the previous leader's history", self.restore(now)).await?;
+        }
+        Ok(())
+    }
+
+    /// This task's own readings of the metrics measured task by task, for `GET /peer`.
+    fn own_signals(&self, g: &sources::Gathered) -> Signals {
+        let mut own = Signals { task: self.own_task.clone(), ..Signals::default() };
+        for m in self.sources.per_task_metrics() {
+            if let Some(s) = g.samples.get(&m) {
+                own.samples.insert(m, *s);
+            } else if let Some(why) = g.problems.get(&m) {
+                own.problems.insert(m, why.clone());
+            }
+        }
+        own
+    }
+
+    /// The leader: the metrics measured task by task become their average over every RUNNING
+    /// task, from each other task's agent (`GET /peer` on its private IP, with the API token),
+    /// at most 16 asked at once (see [`sources::peer::across`]). Without a way to reach the other
+    /// agents (the API on `127.0.0.1`), this task's own readings stand for the service.
+    async fn across_tasks(&mut self, g: &mut sources::Gathered, dl: &Deadline) -> Result<(), Cut> {
+        use futures_util::StreamExt;
+        let metrics = self.sources.per_task_metrics();
+        let (Some(port), Some(own), false) = (self.probe_port, self.own_task.clone(), metrics.is_empty())
+        else {
+            return Ok(());
+        };
+        let running = self.tasks.iter().filter(|t| t.last_status == "RUNNING");
+        let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+        let own_ip = self.tasks.iter().find(|t| t.arn == own).and_then(|t| t.address.clone().ok());
+        let me = sources::TaskTarget { task: own.clone(), ip: own_ip.unwrap_or(loopback) };
+        let (http, token) = (&self.http, self.peer_token.as_deref());
+        let ask = |t: &crate::aws::TaskState| {
+            let target =
+                sources::TaskTarget { task: t.arn.clone(), ip: t.address.clone().unwrap_or(loopback) };
+            let address = t.address.clone();
+            async move {
+                let answer = match address {
+                    Ok(ip) => sources::peer::signals(http, ip, port, token).await,
+                    Err(why) => Err(why),
+                };
+                (target, answer)
+            }
+        };
+        let others =
+            futures_util::stream::iter(running.filter(|t| t.arn != own)).map(ask).buffered(16).collect();
+        let answers: Vec<_> = dl.read("other tasks' /peer", others).await?;
+        for m in metrics {
+            let mine = match (g.samples.remove(&m), g.problems.remove(&m)) {
+                (Some(s), _) => Ok(s),
+                (None, why) => Err(why.unwrap_or_else(|| format!("no reading of {m}"))),
+            };
+            let (r, breakdown) = sources::peer::across(&m, (&me, mine), &answers);
+            match r {
+                Ok(s) => g.samples.insert(m.clone(), s).map(|_| ()),
+                Err(why) => g.problems.insert(m.clone(), why).map(|_| ()),
+            };
+            g.per_task.insert(m, breakdown);
         }
         Ok(())
     }

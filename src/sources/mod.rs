@@ -276,6 +276,28 @@ impl Sources {
         g
     }
 
+    /// The metrics measured task by task, which the leader averages over every task's own
+    /// reading (see [`peer::across`]): `source = "ecs"` with `scope = "task"`, and `pools`.
+    pub fn per_task_metrics(&self) -> Vec<String> {
+        let task = self.task.iter().flat_map(|t| t.names().map(str::to_owned));
+        task.chain(self.pool_metrics.iter().map(|(n, _)| n.clone())).collect()
+    }
+
+    /// This task's own readings of the metrics measured task by task: what a follower serves
+    /// the leader. Reads the task metadata endpoint and the pools only: nothing from AWS.
+    pub async fn gather_local(&mut self) -> Gathered {
+        let mut g = Gathered::default();
+        if let Some(t) = &mut self.task {
+            for (name, r) in t.read(&self.http).await {
+                g.put(&name, r);
+            }
+        }
+        for (name, pool) in &self.pool_metrics {
+            g.put(name, self.pools.sample(pool.as_deref(), Utc::now()));
+        }
+        g
+    }
+
     /// The reads the last [`Sources::gather`] left unfinished (it was dropped while they ran).
     pub fn busy(&self) -> Vec<&'static str> {
         self.busy.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()

@@ -9,6 +9,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::Deserialize;
 
+use super::{TaskBreakdown, TaskTarget, TaskValue};
+use crate::core::Sample;
+use crate::status::Signals;
+
 /// What a peer's `/healthz` says of itself.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct PeerHealth {
@@ -33,7 +37,7 @@ pub async fn signals(
     ip: IpAddr,
     port: u16,
     token: Option<&str>,
-) -> Result<crate::status::Signals, String> {
+) -> Result<Signals, String> {
     let url = format!("http://{}/peer", SocketAddr::new(ip, port));
     let mut req = http.get(&url);
     if let Some(t) = token {
@@ -41,6 +45,45 @@ pub async fn signals(
     }
     let text = super::read_text(req, &url).await?;
     serde_json::from_str(&text).map_err(|e| format!("GET {url}: not trimtab's /peer: {e}"))
+}
+
+/// One metric measured task by task, across the service: this task's own reading and every
+/// other task's answer to `GET /peer`. The value is the average over the tasks — utilization
+/// averaged as the HPA averages it over pods — and only when every task gave one: a task not
+/// heard from, or without a reading of the metric, makes the metric missing for the tick ("2 of
+/// 3 tasks answered; …"), so the core holds rather than scale in on part of the service. The
+/// sample's time is the oldest reading's.
+pub fn across(
+    metric: &str,
+    own: (&TaskTarget, Result<Sample, String>),
+    others: &[(TaskTarget, Result<Signals, String>)],
+) -> (Result<Sample, String>, TaskBreakdown) {
+    let theirs = others.iter().map(|(t, answer)| {
+        let reading = answer.as_ref().map_err(Clone::clone).and_then(|s| match s.samples.get(metric) {
+            Some(sample) => Ok(*sample),
+            None => Err(s.problems.get(metric).cloned().unwrap_or_else(|| format!("no reading of {metric}"))),
+        });
+        (t, reading.map_err(|why| format!("task {}: {why}", t.ip)))
+    });
+    let readings: Vec<(&TaskTarget, Result<Sample, String>)> = std::iter::once(own).chain(theirs).collect();
+    let tasks: Vec<TaskValue> = readings
+        .iter()
+        .map(|(t, r)| TaskValue {
+            task: t.task.clone(),
+            ip: t.ip,
+            value: r.as_ref().map(|s| s.value).map_err(Clone::clone),
+        })
+        .collect();
+    let of = readings.len();
+    let ok: Vec<Sample> = readings.iter().filter_map(|(_, r)| r.as_ref().ok().copied()).collect();
+    let breakdown = TaskBreakdown { heard: ok.len(), of, tasks };
+    if ok.len() < of {
+        let reasons = readings.into_iter().filter_map(|(_, r)| r.err());
+        return (Err(super::prom_tasks::not_all_answered(ok.len(), of, reasons)), breakdown);
+    }
+    let value = ok.iter().map(|s| s.value).sum::<f64>() / of as f64;
+    let at = ok.iter().map(|s| s.at).min().expect("this task's own reading at least");
+    (Ok(Sample { value, at }), breakdown)
 }
 
 #[cfg(test)]

@@ -194,16 +194,21 @@ fn whole(q: &PromQuery, answers: &[Answer], parts: Vec<Result<Part, String>>) ->
     }
     let (ok, failed): (Vec<_>, Vec<_>) = parts.into_iter().partition(Result::is_ok);
     if !failed.is_empty() {
-        let mut why: Vec<String> = failed.into_iter().filter_map(Result::err).take(REASONS_SHOWN).collect();
-        if of - ok.len() > REASONS_SHOWN {
-            why.push(format!("and {} more", of - ok.len() - REASONS_SHOWN));
-        }
-        return Err(format!("{} of {of} tasks answered; {}", ok.len(), why.join("; ")));
+        return Err(not_all_answered(ok.len(), of, failed.into_iter().filter_map(Result::err)));
     }
     let parts: Vec<Part> = ok.into_iter().flatten().collect();
     let value = aggregate(q, &parts).map_err(|why| format!("across {of} tasks: {why}"))?;
     let at = answers.iter().map(|a| a.at).min().expect("at least one answer");
     Ok(Sample { value: value * q.scale, at })
+}
+
+/// "2 of 3 tasks answered; <why>; …": the first few reasons, then how many more.
+pub(super) fn not_all_answered(heard: usize, of: usize, reasons: impl Iterator<Item = String>) -> String {
+    let mut why: Vec<String> = reasons.take(REASONS_SHOWN).collect();
+    if of - heard > REASONS_SHOWN {
+        why.push(format!("and {} more", of - heard - REASONS_SHOWN));
+    }
+    format!("{heard} of {of} tasks answered; {}", why.join("; "))
 }
 
 #[cfg(test)]

@@ -18,6 +18,11 @@ impl TaskSource {
         TaskSource { base: base.trim_end_matches('/').to_owned(), metrics, task: None, prev: None }
     }
 
+    /// The metrics this source reads.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.metrics.iter().map(|(n, _)| n.as_str())
+    }
+
     pub async fn read(&mut self, http: &reqwest::Client) -> Vec<(String, Result<Sample, String>)> {
         let r = self.fetch(http).await;
         let (task, cur) = match r {

@@ -18,8 +18,8 @@ pub use cost::CostView;
 pub use fleet::{DiscoveryView, FleetView, ServiceStanding, Standing};
 pub use role::Role;
 pub use snapshot::{
-    Action, ActionRecord, Cooldowns, Counters, HISTORY_LEN, MetricView, PolicyView, ServiceView, Signals,
-    Snapshot, Tick, push_bounded,
+    Action, ActionRecord, Cooldowns, Counters, HISTORY_LEN, MetricView, PerTask, PolicyView, ServiceView,
+    Signals, Snapshot, TaskReading, Tick, push_bounded,
 };
 pub use vertical::VerticalStatus;
 

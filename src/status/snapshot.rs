@@ -149,6 +149,46 @@ pub struct Tick {
     /// tick's deadline passed or a shutdown came (naming the call it stopped in), or the agent's
     /// metrics could not be published. A decision and an action may still be set.
     pub error: Option<String>,
+    /// Metrics read from every task, task by task: which task is hot, and who did not answer.
+    pub per_task: BTreeMap<String, PerTask>,
+}
+
+/// One metric across the service's tasks at a tick.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PerTask {
+    /// Tasks that gave a reading, of the tasks asked.
+    pub heard: usize,
+    pub of: usize,
+    /// The task with the highest reading: the hot one.
+    pub hottest: Option<String>,
+    pub tasks: Vec<TaskReading>,
+}
+
+/// One task's own reading of a metric, or why there is none.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaskReading {
+    /// The task's ARN.
+    pub task: String,
+    pub ip: std::net::IpAddr,
+    pub value: Option<f64>,
+    pub problem: Option<String>,
+}
+
+impl PerTask {
+    /// From each task's reading (`Err`: why none).
+    pub fn of(readings: impl IntoIterator<Item = (String, std::net::IpAddr, Result<f64, String>)>) -> Self {
+        let tasks: Vec<TaskReading> = readings
+            .into_iter()
+            .map(|(task, ip, r)| TaskReading { task, ip, value: r.as_ref().ok().copied(), problem: r.err() })
+            .collect();
+        let hottest = tasks
+            .iter()
+            .filter_map(|t| t.value.map(|v| (v, &t.task)))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, task)| task.clone());
+        let heard = tasks.iter().filter(|t| t.value.is_some()).count();
+        PerTask { heard, of: tasks.len(), hottest, tasks }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
