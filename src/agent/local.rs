@@ -18,7 +18,7 @@ use crate::sources::local::{
 
 /// Where the readings come from.
 enum Reader {
-    Cgroup(LocalReader),
+    Cgroup(Box<LocalReader>),
     App(AppReader),
 }
 
@@ -61,7 +61,9 @@ impl LocalMonitor {
         let capacity = usize::try_from(samples).unwrap_or(1).max(1);
         let (reader, monitor) = match metadata_uri {
             Some(uri) => (Reader::App(AppReader::new(uri)), Monitor::for_app(capacity, thresholds)),
-            None => (Reader::Cgroup(LocalReader::from_system()), Monitor::new(capacity, thresholds)),
+            None => {
+                (Reader::Cgroup(Box::new(LocalReader::from_system())), Monitor::new(capacity, thresholds))
+            }
         };
         LocalMonitor { reader, shared: Arc::new(Mutex::new(monitor)), ooms: None, problem: None }
     }
