@@ -1,6 +1,9 @@
-//! The loop's side of the local monitor ([`crate::sources::local`]): it samples this task's cgroup
-//! every `local.sample_interval`, logs the threshold alerts, and shares the monitor with `GET
-//! /local`. It also notices out-of-memory kills, which the right-sizer counts against the size.
+//! The loop's side of the local monitor ([`crate::sources::local`]): every `local.sample_interval`
+//! it samples the app's containers from the task metadata endpoint when
+//! `$ECS_CONTAINER_METADATA_URI_V4` is set (in ECS, or a fake one under `--local`), else this
+//! process's cgroup; logs the threshold alerts, and shares the monitor with `GET /local`. It also
+//! notices out-of-memory kills (the cgroup's counter; an app container restarting near its memory
+//! limit), which the right-sizer counts against the size.
 
 use std::sync::{Arc, Mutex};
 
@@ -8,17 +11,37 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use crate::config::model::LocalConfig;
-use crate::sources::local::{AlertKind, LocalReader, Monitor, Reading, Resource, SharedMonitor, Threshold};
+use crate::sources::local::app::{AppReader, AppReading};
+use crate::sources::local::{
+    AlertEvent, AlertKind, LocalReader, Monitor, Resource, SharedMonitor, Threshold,
+};
+
+/// Where the readings come from.
+enum Reader {
+    Cgroup(Box<LocalReader>),
+    App(AppReader),
+}
 
 pub struct LocalMonitor {
-    reader: LocalReader,
+    reader: Reader,
     shared: SharedMonitor,
-    /// The OOM-kill counter at the previous reading.
+    /// The OOM-kill counter at the previous reading (cgroup).
     ooms: Option<u64>,
+    /// The problem logged last, so that a lasting one is logged once.
+    problem: Option<String>,
+}
+
+/// An out-of-memory kill seen by a sample, for the right-sizer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Oom {
+    /// Memory in use at the time, if known.
+    pub mib: Option<f64>,
 }
 
 impl LocalMonitor {
-    pub fn new(cfg: &LocalConfig) -> LocalMonitor {
+    /// `metadata_uri` is `$ECS_CONTAINER_METADATA_URI_V4`: with it the app's containers are
+    /// watched, without it this process's cgroup.
+    pub fn new(cfg: &LocalConfig, metadata_uri: Option<&str>) -> LocalMonitor {
         let thresholds = cfg
             .alerts
             .iter()
@@ -36,47 +59,100 @@ impl LocalMonitor {
             .collect();
         let samples = cfg.history.num_milliseconds() / cfg.sample_interval.num_milliseconds().max(1);
         let capacity = usize::try_from(samples).unwrap_or(1).max(1);
-        LocalMonitor {
-            reader: LocalReader::from_system(),
-            shared: Arc::new(Mutex::new(Monitor::new(capacity, thresholds))),
-            ooms: None,
-        }
+        let (reader, monitor) = match metadata_uri {
+            Some(uri) => (Reader::App(AppReader::new(uri)), Monitor::for_app(capacity, thresholds)),
+            None => {
+                (Reader::Cgroup(Box::new(LocalReader::from_system())), Monitor::new(capacity, thresholds))
+            }
+        };
+        LocalMonitor { reader, shared: Arc::new(Mutex::new(monitor)), ooms: None, problem: None }
     }
 
     pub fn shared(&self) -> SharedMonitor {
         self.shared.clone()
     }
 
-    /// Takes one reading, records it and logs its alerts; returns it with the number of OOM
-    /// kills since the previous reading.
-    pub fn sample(&mut self, now: DateTime<Utc>) -> (Reading, u64) {
-        let reading = self.reader.read(now);
-        let events = self.shared.lock().unwrap_or_else(|e| e.into_inner()).record(reading.clone());
-        for e in events {
-            match e.kind {
-                AlertKind::Firing => warn!(
-                    resource = e.resource.name(),
-                    value = e.value,
-                    threshold = e.threshold,
-                    "local alert: {}",
-                    e.message
-                ),
-                AlertKind::Resolved => info!(
-                    resource = e.resource.name(),
-                    value = e.value,
-                    "local alert resolved: {}",
-                    e.message
-                ),
+    /// Takes one reading, records it and logs its alerts; returns an out-of-memory kill seen since
+    /// the previous reading, if any.
+    pub async fn sample(&mut self, now: DateTime<Utc>) -> Option<Oom> {
+        match &mut self.reader {
+            Reader::Cgroup(r) => {
+                let reading = r.read(now);
+                let events = self.monitor().record(reading.clone());
+                log_events(&events);
+                self.cgroup_oom(reading.oom_kills, reading.memory_bytes)
             }
+            Reader::App(r) => match r.read(now).await {
+                Ok(reading) => self.app(reading),
+                Err(why) => {
+                    if self.problem.as_ref() != Some(&why) {
+                        warn!(problem = %why, "local monitor: no reading of the app's containers");
+                    }
+                    self.problem = Some(why.clone());
+                    self.monitor().record_problem(now, why);
+                    None
+                }
+            },
         }
-        let new_ooms = match (self.ooms, reading.oom_kills) {
+    }
+
+    fn monitor(&self) -> std::sync::MutexGuard<'_, Monitor> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn cgroup_oom(&mut self, kills: Option<u64>, memory_bytes: Option<u64>) -> Option<Oom> {
+        let new_ooms = match (self.ooms, kills) {
             (Some(before), Some(now)) => now.saturating_sub(before),
             _ => 0,
         };
-        if new_ooms > 0 {
-            warn!(kills = new_ooms, memory_bytes = ?reading.memory_bytes, "out-of-memory kill in this task");
+        self.ooms = kills.or(self.ooms);
+        if new_ooms == 0 {
+            return None;
         }
-        self.ooms = reading.oom_kills.or(self.ooms);
-        (reading, new_ooms)
+        warn!(kills = new_ooms, memory_bytes = ?memory_bytes, "out-of-memory kill in this task");
+        Some(Oom { mib: memory_bytes.map(mib) })
+    }
+
+    fn app(&mut self, reading: AppReading) -> Option<Oom> {
+        if self.problem.take().is_some() {
+            info!("local monitor: reading the app's containers again");
+        }
+        let signs = reading.oom_signs.clone();
+        let events = self.monitor().record_app(reading);
+        log_events(&events);
+        for s in &signs {
+            warn!(container = %s.container, likely_killed = s.likely_killed, "{}", s.message);
+        }
+        let killed = signs.iter().find(|s| s.likely_killed)?;
+        Some(Oom { mib: killed.app_memory_bytes.map(mib) })
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1_048_576.0
+}
+
+fn log_events(events: &[AlertEvent]) {
+    for e in events {
+        let container = e.container.as_deref().unwrap_or("");
+        match e.kind {
+            AlertKind::Firing => warn!(
+                resource = e.resource.name(),
+                container,
+                value = e.value,
+                threshold = e.threshold,
+                "local alert: {}",
+                e.message
+            ),
+            AlertKind::Resolved => {
+                info!(
+                    resource = e.resource.name(),
+                    container,
+                    value = e.value,
+                    "local alert resolved: {}",
+                    e.message
+                )
+            }
+        }
     }
 }

@@ -181,7 +181,7 @@ impl Agent {
             target,
             cw,
             http: sources::http_client(),
-            metadata_uri: if opts.local { None } else { opts.metadata_uri },
+            metadata_uri: if opts.local { None } else { opts.metadata_uri.clone() },
             own_task: None,
             own_container: None,
             role,
@@ -196,7 +196,8 @@ impl Agent {
             spend,
             notifier,
             pools,
-            monitor: local::LocalMonitor::new(&cfg.local),
+            // The app's containers, in ECS and under `--local` against a fake endpoint alike.
+            monitor: local::LocalMonitor::new(&cfg.local, opts.metadata_uri.as_deref()),
             vertical: vertical::Applier::default(),
             snap,
             cfg,
@@ -231,11 +232,10 @@ impl Agent {
 
     /// One reading of the local monitor (see [`local`]); an out-of-memory kill goes to the
     /// right-sizer.
-    pub fn sample_local(&mut self, now: DateTime<Utc>) {
-        let (reading, ooms) = self.monitor.sample(now);
-        if let (Some(spend), true) = (&mut self.spend, ooms > 0) {
-            let mib = reading.memory_bytes.map(|b| b as f64 / 1_048_576.0);
-            spend.record_oom(now, mib);
+    pub async fn sample_local(&mut self, now: DateTime<Utc>) {
+        let oom = self.monitor.sample(now).await;
+        if let (Some(spend), Some(oom)) = (&mut self.spend, oom) {
+            spend.record_oom(now, oom.mib);
         }
     }
 

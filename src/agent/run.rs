@@ -122,7 +122,7 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
             _ = stopped(stop_rx.clone()) => break,
             _ = ticker.tick() => {}
             _ = sampler.tick() => {
-                agent.sample_local(Utc::now());
+                agent.sample_local(Utc::now()).await;
                 continue;
             }
         }

@@ -145,7 +145,7 @@ async fn history(Extract(s): Extract<State>) -> Response {
 }
 
 async fn prometheus(Extract(s): Extract<State>) -> Response {
-    let alerts = s.local.lock().unwrap_or_else(|e| e.into_inner()).alerts().view();
+    let alerts = s.local.lock().unwrap_or_else(|e| e.into_inner()).alerts_view();
     let text = metrics::render(&snap(&s)) + &metrics::render_local(&s.pools.view(Utc::now()), &alerts);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }

@@ -31,11 +31,17 @@
 //!
 //! A field these need that a container left out makes that metric [`Unavailable`], never zero.
 
+mod containers;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+
+pub use containers::{
+    ContainerStats, ContainerUsage, parse_container_name, parse_container_stats, per_container,
+};
 
 /// What scaling needs from `/task`.
 #[derive(Debug, Clone, PartialEq)]
@@ -276,6 +282,10 @@ struct RawCpuUsage {
 #[derive(Deserialize)]
 struct RawMemoryStats {
     usage: Option<u64>,
+    /// cgroup v1 only: the highest usage, and how often usage hit the limit (Docker leaves
+    /// `failcnt` out at zero).
+    max_usage: Option<u64>,
+    failcnt: Option<u64>,
     privateworkingset: Option<u64>,
     stats: Option<RawMemoryDetail>,
 }
@@ -327,6 +337,7 @@ impl RawStats {
 }
 
 /// One container's sample, in common units.
+#[derive(Debug)]
 struct Sample {
     id: String,
     os: Os,
@@ -334,6 +345,10 @@ struct Sample {
     cpu_ns: Result<u64, Absent>,
     before: Option<CpuReading>,
     memory: Result<u64, Absent>,
+    /// `memory_stats.max_usage` (cgroup v1).
+    memory_peak: Option<u64>,
+    /// `memory_stats.failcnt` on cgroup v1 (recognised by `max_usage` or `stats.cache`), else `None`.
+    limit_hits: Option<u64>,
 }
 
 impl Sample {
@@ -346,7 +361,12 @@ impl Sample {
         let before = raw.preread.filter(|&t| is_sample_time(t)).and_then(|at| {
             RawStats::cpu_ns(raw.precpu_stats.as_ref(), os).map(|used_ns| CpuReading { at, used_ns })
         });
+        let m = raw.memory_stats.as_ref();
+        let v1 =
+            m.is_some_and(|m| m.max_usage.is_some() || m.stats.as_ref().is_some_and(|d| d.cache.is_some()));
         Some(Sample {
+            memory_peak: m.and_then(|m| m.max_usage),
+            limit_hits: m.filter(|_| v1).map(|m| m.failcnt.unwrap_or(0)),
             cpu_ns: RawStats::cpu_ns(raw.cpu_stats.as_ref(), os).ok_or_else(|| absent(CPU_FIELD)),
             memory: raw.memory_bytes(os).map_err(absent),
             id,

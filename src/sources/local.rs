@@ -15,10 +15,16 @@
 //!   a while, resolves with a little hysteresis, and a cooldown keeps a flapping value from storming.
 //!
 //! [`Monitor`] holds the two pure parts; the loop feeds it readings, logs the alert events it
-//! returns, and publishes its [`LocalView`] for the HTTP API. All I/O roots and the clock are
+//! returns, and publishes its [`LocalView`] for the HTTP API.
+//!
+//! In an ECS task the sidecar's own cgroup is trimtab's, not the app's. So when
+//! `$ECS_CONTAINER_METADATA_URI_V4` is set the readings come from the task metadata endpoint
+//! instead ([`app`]): one per app container, each with its own history and alerts that name it,
+//! and a combined one for the app as a whole against the task's limits. All I/O roots and the clock are
 //! parameters, so tests run against a fixture tree with a hand-moved `now`.
 
 mod alerts;
+pub mod app;
 mod history;
 
 use std::collections::BTreeMap;
@@ -60,6 +66,10 @@ pub struct Reading {
     pub throttled_pct: Option<f64>,
     /// Processes killed by the OOM killer since the cgroup was created.
     pub oom_kills: Option<u64>,
+    /// Times usage hit the memory limit (an app container's cgroup v1 `failcnt`; see
+    /// [`super::ecs_metadata`]'s per-container docs for what that does and does not mean).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_limit_hits: Option<u64>,
 }
 
 /// The cumulative counters of one read, kept for the next one's rates.
@@ -141,6 +151,7 @@ impl LocalReader {
             net_tx_bps: rates.net_tx_bps,
             throttled_pct: rates.throttled_pct,
             oom_kills: cg.and_then(Cgroup::oom_kills),
+            memory_limit_hits: None,
         }
     }
 }
@@ -198,17 +209,53 @@ fn memory_percent(used: Option<u64>, limit: Option<u64>) -> Option<f64> {
 /// The monitor as the loop that feeds it and the API that reads it share it.
 pub type SharedMonitor = std::sync::Arc<std::sync::Mutex<Monitor>>;
 
+/// Where the readings come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// This process's own cgroup: the whole machine's view on a laptop, the sidecar's in a task.
+    Cgroup,
+    /// The ECS task metadata endpoint: the app's containers, trimtab's own left out.
+    TaskMetadata,
+}
+
 /// The pure part of the monitor: the history of readings and the alerts over it.
 #[derive(Debug)]
 pub struct Monitor {
+    source: Source,
     history: History,
     alerts: Alerts,
+    /// As configured, for containers met later; with [`Source::TaskMetadata`] they watch the
+    /// containers, not the combined reading.
+    thresholds: Vec<Threshold>,
+    capacity: usize,
+    /// Per app container (by name), with [`Source::TaskMetadata`].
+    containers: BTreeMap<String, app::Watch>,
+    /// Why the latest reading could not be taken, until one can.
+    problem: Option<app::Problem>,
 }
 
 impl Monitor {
     /// Keeps the last `capacity` readings (see [`History::DEFAULT_CAPACITY`]) and watches `thresholds`.
     pub fn new(capacity: usize, thresholds: Vec<Threshold>) -> Monitor {
-        Monitor { history: History::new(capacity), alerts: Alerts::new(thresholds) }
+        Monitor {
+            source: Source::Cgroup,
+            history: History::new(capacity),
+            alerts: Alerts::new(thresholds.clone()),
+            thresholds,
+            capacity,
+            containers: BTreeMap::new(),
+            problem: None,
+        }
+    }
+
+    /// A monitor of the app's containers ([`app`]): `thresholds` apply to each container.
+    pub fn for_app(capacity: usize, thresholds: Vec<Threshold>) -> Monitor {
+        Monitor {
+            source: Source::TaskMetadata,
+            alerts: Alerts::new(vec![]),
+            ..Monitor::new(capacity, thresholds)
+        }
     }
 
     /// Adds a reading and evaluates the alerts at its time; returns what fired or resolved.
@@ -222,8 +269,10 @@ impl Monitor {
         &self.history
     }
 
-    pub fn alerts(&self) -> &Alerts {
-        &self.alerts
+    /// Every alert the monitor keeps, the containers' included.
+    pub fn alerts_view(&self) -> AlertsView {
+        let containers = self.containers.values().map(|w| w.alerts.view());
+        AlertsView::merge(self.thresholds.clone(), std::iter::once(self.alerts.view()).chain(containers))
     }
 
     /// What `GET /local` shows: limits, the latest reading, each series over the standard windows
@@ -231,13 +280,13 @@ impl Monitor {
     pub fn view(&self, now: DateTime<Utc>) -> LocalView {
         let latest = self.history.latest().cloned();
         LocalView {
-            limits: Limits {
-                cpu_cores: latest.as_ref().and_then(|r| r.cpu_limit_cores),
-                memory_bytes: latest.as_ref().and_then(|r| r.memory_limit_bytes),
-            },
+            source: self.source,
+            limits: Limits::of(latest.as_ref()),
             latest,
             windows: self.history.windows(now),
-            alerts: self.alerts.view(),
+            alerts: self.alerts_view(),
+            containers: self.containers.iter().map(|(name, w)| (name.clone(), w.view(now))).collect(),
+            problem: self.problem.clone(),
         }
     }
 }
@@ -250,13 +299,30 @@ pub struct Limits {
     pub memory_bytes: Option<u64>,
 }
 
+impl Limits {
+    fn of(latest: Option<&Reading>) -> Limits {
+        Limits {
+            cpu_cores: latest.and_then(|r| r.cpu_limit_cores),
+            memory_bytes: latest.and_then(|r| r.memory_limit_bytes),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct LocalView {
+    pub source: Source,
+    /// With [`Source::TaskMetadata`], the task's limits and the app containers combined.
     pub limits: Limits,
     pub latest: Option<Reading>,
     /// Window name (`1m`, `5m`, `15m`, `1h`) → series name (`cpu_pct`, …) → stats.
     pub windows: BTreeMap<String, BTreeMap<String, WindowStats>>,
+    /// Every alert, the containers' included (each names its container).
     pub alerts: AlertsView,
+    /// Each app container by name, with [`Source::TaskMetadata`].
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub containers: BTreeMap<String, app::ContainerView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<app::Problem>,
 }
 
 #[cfg(test)]

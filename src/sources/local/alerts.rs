@@ -138,8 +138,12 @@ pub struct AlertEvent {
     pub threshold: f64,
     /// When the value went above the threshold (for a resolved alert, the one that ended).
     pub since: DateTime<Utc>,
-    /// E.g. "memory at 93.1% of the 2 GiB limit for 1m (threshold 90%)".
+    /// E.g. "memory at 93.1% of the 2 GiB limit for 1m (threshold 90%)", or "container app:
+    /// memory at …" for one of the app's containers.
     pub message: String,
+    /// The app container it is about, when the monitor watches the task's containers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
 }
 
 /// An alert that is firing now.
@@ -153,6 +157,8 @@ pub struct ActiveAlert {
     pub value: f64,
     /// The message it fired with.
     pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
 }
 
 /// The alerts as the API shows them.
@@ -181,6 +187,8 @@ struct State {
 #[derive(Clone, Debug, Default)]
 pub struct Alerts {
     watches: Vec<(Threshold, State)>,
+    /// The container these alerts are about, named in every event.
+    container: Option<String>,
     fired_total: u64,
     resolved_total: u64,
     suppressed_total: u64,
@@ -195,6 +203,11 @@ impl Alerts {
         }
     }
 
+    /// Alerts about the app container `name`: their events and messages name it.
+    pub fn about(name: &str, thresholds: Vec<Threshold>) -> Alerts {
+        Alerts { container: Some(name.to_owned()), ..Alerts::new(thresholds) }
+    }
+
     /// Moves every threshold on to `now` over `history`; returns what fired or resolved.
     pub fn evaluate(&mut self, history: &History, now: DateTime<Utc>) -> Vec<AlertEvent> {
         let mut events = Vec::new();
@@ -202,7 +215,7 @@ impl Alerts {
             match step(threshold, state, history, now) {
                 Step::Quiet => {}
                 Step::Suppressed => self.suppressed_total += 1,
-                Step::Event(e) => events.push(e),
+                Step::Event(e) => events.push(name_container(e, self.container.as_deref(), state)),
             }
         }
         for e in &events {
@@ -232,6 +245,38 @@ impl Alerts {
             suppressed_total: self.suppressed_total,
             recent: self.recent.iter().cloned().collect(),
         }
+    }
+}
+
+/// `e` (and the alert it started) as about `container`, if any: "container app: memory at …".
+fn name_container(mut e: AlertEvent, container: Option<&str>, state: &mut State) -> AlertEvent {
+    if let Some(c) = container {
+        e.message = format!("container {c}: {}", e.message);
+        e.container = Some(c.to_owned());
+        if let Some(a) = state.active.as_mut().filter(|_| e.kind == AlertKind::Firing) {
+            a.message = e.message.clone();
+            a.container = e.container.clone();
+        }
+    }
+    e
+}
+
+impl AlertsView {
+    /// One view of several containers' alerts: thresholds as `thresholds`, the rest added up, the
+    /// recent events merged by time (the last [`RECENT_EVENTS`]).
+    pub fn merge(thresholds: Vec<Threshold>, views: impl IntoIterator<Item = AlertsView>) -> AlertsView {
+        let mut out = AlertsView { thresholds, ..AlertsView::default() };
+        for v in views {
+            out.active.extend(v.active);
+            out.fired_total += v.fired_total;
+            out.resolved_total += v.resolved_total;
+            out.suppressed_total += v.suppressed_total;
+            out.recent.extend(v.recent);
+        }
+        out.recent.sort_by_key(|e| e.at);
+        let excess = out.recent.len().saturating_sub(RECENT_EVENTS);
+        out.recent.drain(..excess);
+        out
     }
 }
 
@@ -278,6 +323,7 @@ fn step(th: &Threshold, state: &mut State, history: &History, now: DateTime<Utc>
         fired_at: now,
         value,
         message: event.message.clone(),
+        container: None,
     });
     Step::Event(event)
 }
@@ -317,7 +363,16 @@ fn event(
     at: DateTime<Utc>,
     message: String,
 ) -> AlertEvent {
-    AlertEvent { resource: th.resource, kind, at, value, threshold: th.above, since, message }
+    AlertEvent {
+        resource: th.resource,
+        kind,
+        at,
+        value,
+        threshold: th.above,
+        since,
+        message,
+        container: None,
+    }
 }
 
 /// "memory at 93.1% of the 2 GiB limit", "disk at 52.4 MiB/s".

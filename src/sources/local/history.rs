@@ -200,6 +200,7 @@ pub(super) mod tests {
             memory_pct: None,
             memory_bytes: None,
             memory_peak_bytes: None,
+            memory_limit_hits: None,
             cpu_limit_cores: None,
             memory_limit_bytes: None,
             disk_read_bps: None,
