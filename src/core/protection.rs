@@ -66,7 +66,9 @@ impl State {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     /// Set (or renew) protection for this many minutes.
-    Set { minutes: u32 },
+    Set {
+        minutes: u32,
+    },
     /// Clear protection.
     Clear,
     Nothing,

@@ -33,9 +33,27 @@ fn the_step_table() {
         ("idle now: the grace starts", fresh, Busy::No, Step::Nothing, Some(t(0))),
         ("idle 10 s of 30: wait", idle_10s, Busy::No, Step::Nothing, Some(t(-10))),
         ("idle 30 s: clear", idle_30s, Busy::No, Step::Clear, Some(t(-30))),
-        ("idle, unknown after a restart: clear after the grace", unknown_idle_30s, Busy::No, Step::Clear, Some(t(-30))),
-        ("idle, already unprotected: nothing", State { idle_since: Some(t(-99)), ..unprotected }, Busy::No, Step::Nothing, Some(t(-99))),
-        ("unknown busy-ness: nothing, the idle clock kept", idle_30s, unknown_why, Step::Nothing, Some(t(-30))),
+        (
+            "idle, unknown after a restart: clear after the grace",
+            unknown_idle_30s,
+            Busy::No,
+            Step::Clear,
+            Some(t(-30)),
+        ),
+        (
+            "idle, already unprotected: nothing",
+            State { idle_since: Some(t(-99)), ..unprotected },
+            Busy::No,
+            Step::Nothing,
+            Some(t(-99)),
+        ),
+        (
+            "unknown busy-ness: nothing, the idle clock kept",
+            idle_30s,
+            unknown_why,
+            Step::Nothing,
+            Some(t(-30)),
+        ),
     ];
     for (case, state, b, step, idle) in cases {
         assert_eq!(next(&RULE, &state, &b, t(0)), (step, idle), "{case}");
