@@ -158,6 +158,7 @@ impl Agent {
             cost: None,
             notifications: None,
             vertical: None,
+            protection: None,
             policy: PolicyView::of(&policy),
         };
         Ok(Agent {
