@@ -59,6 +59,8 @@ pub struct Options {
     pub retries: bool,
     /// Fixed AWS credentials instead of the default chain (emulators).
     pub static_credentials: Option<(String, String)>,
+    /// `$ECS_AGENT_URI`: the ECS agent's endpoint, for task scale-in protection (`[protection]`).
+    pub agent_uri: Option<String>,
 }
 
 pub struct Agent {
@@ -81,6 +83,8 @@ pub struct Agent {
     pools: sources::pools::PoolSet,
     monitor: local::LocalMonitor,
     vertical: vertical::Applier,
+    /// `[protection]` with `$ECS_AGENT_URI`: this task's scale-in protection, every tick.
+    protector: Option<sources::protection::Protector>,
     snap: Snapshot,
     /// A tick's reads stop this long after it starts: `agent.interval`.
     tick_limit: Duration,
@@ -161,6 +165,11 @@ impl Agent {
             protection: None,
             policy: PolicyView::of(&policy),
         };
+        let protector = opts
+            .agent_uri
+            .as_deref()
+            .filter(|_| cfg.protection.enabled)
+            .map(|uri| sources::protection::Protector::new(&cfg.protection, uri, pools.clone()));
         Ok(Agent {
             rec: Reconciler::new(policy),
             sources,
@@ -177,6 +186,7 @@ impl Agent {
             pools,
             monitor: local::LocalMonitor::new(&cfg.local),
             vertical: vertical::Applier::default(),
+            protector,
             snap,
             cfg,
             tick_limit,
@@ -411,6 +421,7 @@ impl Agent {
             warn!(metric = %name, problem = %why, "metric missing this tick");
         }
         tick.problems = gathered.problems;
+        self.protect(now, dl).await;
         let budget_cap = self.charge(now, state.running);
         let obs = Observation {
             current: Replicas(state.desired),
@@ -463,8 +474,15 @@ impl Agent {
             cut: why.as_deref(),
             paused: self.paused,
             settling: false,
+            tasks_protected: None,
         };
-        let intent = plan::plan(d, &cx);
+        let mut intent = plan::plan(d, &cx);
+        if let plan::Intent::Update { from, to } = intent
+            && to < from
+            && let Some(why) = self.tasks_protected(now, dl).await
+        {
+            intent = plan::plan(d, &plan::Context { tasks_protected: Some(&why), ..cx });
+        }
         let plan::Intent::Update { from, to } = intent else {
             // Keep and withhold call nothing; a cut stays the tick's error.
             return (intent.action().unwrap_or(Action::None), cut);
@@ -523,6 +541,39 @@ impl Agent {
             spend.resize(size.cpu, size.memory);
         }
         Ok(())
+    }
+
+    /// Sets, renews or clears this task's scale-in protection (see [`sources::protection`]);
+    /// every agent, leader or not: it is this task's own ECS agent endpoint, not an AWS call.
+    async fn protect(&mut self, now: DateTime<Utc>, dl: &Deadline) {
+        let Some(p) = &mut self.protector else { return };
+        if let Err(cut) = dl.read("ecs agent task-protection", p.tick(now)).await {
+            p.cut(cut.to_string());
+        }
+        self.snap.protection = Some(p.view().clone());
+    }
+
+    /// Before a scale-in: why it waits, when every running task of the service has scale-in
+    /// protection (`ecs:ListTasks`, `ecs:GetTaskProtection`). A failed or cut read does not hold
+    /// the scale-in (ECS itself still stops no protected task); it is logged and counted.
+    async fn tasks_protected(&mut self, now: DateTime<Utc>, dl: &Deadline) -> Option<String> {
+        let ecs = self.target.ecs()?;
+        let read = async {
+            let arns = ecs.task_arns().await?;
+            Ok::<_, AwsError>((ecs.task_protection(&arns).await?, arns))
+        };
+        match dl.read("ecs:GetTaskProtection", read).await {
+            Ok(Ok((reported, arns))) => core::protection::all_protected(&arns, &reported, now),
+            Ok(Err(e)) => {
+                warn!(error = %e, "cannot tell which tasks are protected; scaling in anyway");
+                count_error(&mut self.snap.counters, &e);
+                None
+            }
+            Err(cut) => {
+                warn!(call = %cut, "cannot tell which tasks are protected in time; scaling in anyway");
+                None
+            }
+        }
     }
 
     /// Waits (within `limit`) for budget notifications still being delivered.
