@@ -23,7 +23,12 @@ impl LocalAgent {
     /// Starts `trimtab run --local` with the config `config(port)` returns (it must listen on
     /// `127.0.0.1:port`); `name` keeps the temp dirs of concurrent tests apart.
     pub fn start(name: &str, config: impl FnOnce(u16) -> String) -> LocalAgent {
-        Self::spawn(name, None, config)
+        Self::spawn(name, None, &[], config)
+    }
+
+    /// As [`LocalAgent::start`], with `env` added to the agent's environment (`ECS_AGENT_URI`).
+    pub fn start_with_env(name: &str, env: &[(&str, &str)], config: impl FnOnce(u16) -> String) -> LocalAgent {
+        Self::spawn(name, None, env, config)
     }
 
     /// As [`LocalAgent::start`], with the agent's open files limited to `open_files` (`ulimit
@@ -33,10 +38,15 @@ impl LocalAgent {
         open_files: u32,
         config: impl FnOnce(u16) -> String,
     ) -> LocalAgent {
-        Self::spawn(name, Some(open_files), config)
+        Self::spawn(name, Some(open_files), &[], config)
     }
 
-    fn spawn(name: &str, open_files: Option<u32>, config: impl FnOnce(u16) -> String) -> LocalAgent {
+    fn spawn(
+        name: &str,
+        open_files: Option<u32>,
+        env: &[(&str, &str)],
+        config: impl FnOnce(u16) -> String,
+    ) -> LocalAgent {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("trimtab-{name}-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -53,6 +63,7 @@ impl LocalAgent {
         };
         let child = command
             .args(["run", "--local", "--config", file.to_str().unwrap()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
