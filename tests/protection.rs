@@ -1,7 +1,8 @@
 //! Task scale-in protection end to end: `trimtab run --local` with `ECS_AGENT_URI` pointing at
 //! a fake ECS agent endpoint (wiremock, the request and answer shapes AWS documents, see
 //! `tests/fixtures/ecs-agent/`). A reservation taken over the pools API protects the task; its
-//! release clears the protection after the grace; `/status` and `/metrics` show both.
+//! release clears the protection after the grace; `/status` and `/metrics` show both. And the
+//! leader's side against a fake ECS: a scale-in waits while every running task is protected.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+#[path = "common/fake_aws.rs"]
+mod fake_aws;
 #[path = "common/local_agent.rs"]
 mod local_agent;
 
@@ -48,7 +51,10 @@ async fn until(a: &LocalAgent, secs: u64, what: &str, f: impl Fn(&Value) -> bool
 
 async fn puts(server: &MockServer) -> Vec<Value> {
     let got = server.received_requests().await.unwrap_or_default();
-    got.iter().filter(|r| r.method.as_str() == "PUT").map(|r| serde_json::from_slice(&r.body).unwrap()).collect()
+    got.iter()
+        .filter(|r| r.method.as_str() == "PUT")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
 }
 
 #[tokio::test]
@@ -56,7 +62,12 @@ async fn a_reservation_protects_the_task_and_its_release_clears_it() {
     let fake = MockServer::start().await;
     let protect: Value =
         serde_json::from_str(include_str!("fixtures/ecs-agent/put-protect-60m.json")).unwrap();
-    Mock::given(method("PUT")).and(path(STATE)).and(body_json(&protect)).respond_with(answer(true)).mount(&fake).await;
+    Mock::given(method("PUT"))
+        .and(path(STATE))
+        .and(body_json(&protect))
+        .respond_with(answer(true))
+        .mount(&fake)
+        .await;
     Mock::given(method("PUT"))
         .and(path(STATE))
         .and(body_json(json!({ "ProtectionEnabled": false })))
@@ -100,7 +111,11 @@ async fn a_reservation_protects_the_task_and_its_release_clears_it() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let s = until(&a, 10, "protection cleared", |s| s["protection"]["clears_total"] == 1).await;
-    assert_eq!((&s["protection"]["protected"], &s["protection"]["problem"]), (&json!(false), &Value::Null), "{s}");
+    assert_eq!(
+        (&s["protection"]["protected"], &s["protection"]["problem"]),
+        (&json!(false), &Value::Null),
+        "{s}"
+    );
     assert_eq!(puts(&fake).await, [protect, json!({ "ProtectionEnabled": false })]);
 }
 
@@ -109,8 +124,10 @@ async fn an_error_from_the_ecs_agent_shows_in_status() {
     let fake = MockServer::start().await;
     Mock::given(method("PUT"))
         .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_raw(include_str!("fixtures/ecs-agent/error-access-denied.json"), "application/json"),
+            ResponseTemplate::new(400).set_body_raw(
+                include_str!("fixtures/ecs-agent/error-access-denied.json"),
+                "application/json",
+            ),
         )
         .mount(&fake)
         .await;
@@ -134,9 +151,77 @@ async fn an_error_from_the_ecs_agent_shows_in_status() {
     let s = until(&a, 10, "the error", |s| s["protection"]["failures_total"].as_u64() >= Some(1)).await;
     let problem = s["protection"]["problem"].as_str().unwrap_or_default();
     assert!(
-        problem.starts_with(&format!("PUT {uri}{STATE}: the ECS agent reports error AccessDeniedException: ")),
+        problem
+            .starts_with(&format!("PUT {uri}{STATE}: the ECS agent reports error AccessDeniedException: ")),
         "{s}"
     );
     assert_eq!(s["protection"]["protected"], false);
     assert!(s["last"]["error"].is_null(), "the tick itself goes on: {s}");
+}
+
+/// The leader's side: a scale-in while `protected` of the two tasks `a`, `b` are protected, or
+/// with `GetTaskProtection` failing (`None`).
+// The fake world is built up step by step, as a test reads.
+#[allow(clippy::field_reassign_with_default)]
+async fn scale_in_with(protected: Option<&[&str]>) -> (trimtab::status::Action, usize) {
+    let mut w = fake_aws::World::default();
+    w.desired = 10;
+    w.tasks = vec![
+        ("arn:aws:ecs:us-east-1:123456789012:task/prod/a".into(), fake_aws::now() - 600),
+        ("arn:aws:ecs:us-east-1:123456789012:task/prod/b".into(), fake_aws::now() - 300),
+    ];
+    w.datapoints.insert("CPUUtilization".into(), vec![(chrono::Utc::now().timestamp() - 90, 5.0)]);
+    let fake = fake_aws::FakeAws::start(w).await;
+    if let Some(names) = protected {
+        let tasks: Vec<Value> = ["a", "b"]
+            .iter()
+            .map(|n| {
+                json!({
+                    "taskArn": format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{n}"),
+                    "protectionEnabled": names.contains(n),
+                    "expirationDate": chrono::Utc::now().timestamp() + 3600,
+                })
+            })
+            .collect();
+        fake.ecs_fault(
+            "GetTaskProtection",
+            200,
+            &json!({ "protectedTasks": tasks, "failures": [] }).to_string(),
+            None,
+        )
+        .await;
+    }
+    let cfg = trimtab::config::from_str(
+        "t.toml",
+        &format!(
+            "[service]\ncluster = \"prod\"\nname = \"web\"\nregion = \"us-east-1\"\nlaunch_type = \"ec2\"\n\
+             endpoint_url = \"{}\"\n[scaling]\nmin = 1\nmax = 20\n[[scaling.metrics]]\nname = \"cpu\"\n\
+             source = \"ecs\"\ntarget = 65.0\n",
+            fake.uri()
+        ),
+    )
+    .unwrap();
+    let opts = trimtab::agent::Options {
+        retries: false,
+        static_credentials: Some(("test".into(), "test".into())),
+        ..Default::default()
+    };
+    let mut agent = trimtab::agent::Agent::new(cfg, opts).await.unwrap();
+    let t = agent.tick(chrono::Utc::now()).await;
+    (t.action, fake.count("UpdateService").await)
+}
+
+#[tokio::test]
+async fn a_scale_in_is_deferred_while_every_running_task_is_protected() {
+    use trimtab::status::Action;
+    let (action, updates) = scale_in_with(Some(&["a", "b"])).await;
+    let Action::Deferred { from: 10, why, .. } = &action else { panic!("{action:?}") };
+    assert!(why.starts_with("tasks_protected: all 2 running tasks have scale-in protection"), "{why}");
+    assert_eq!(updates, 0);
+    let (action, updates) = scale_in_with(Some(&["a"])).await;
+    assert!(matches!(action, Action::Applied { from: 10, .. }), "b is not protected: {action:?}");
+    assert_eq!(updates, 1);
+    let (action, updates) = scale_in_with(None).await;
+    assert!(matches!(action, Action::Applied { from: 10, .. }), "GetTaskProtection failed: {action:?}");
+    assert_eq!(updates, 1);
 }

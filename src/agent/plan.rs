@@ -108,7 +108,8 @@ mod tests {
         let paused = Context { acts: true, paused: true, ..Context::default() };
         assert_eq!(plan(&out, &paused), Intent::Withhold(Action::Paused { from: 4, to: 8 }));
         assert_eq!(plan(&hold, &paused), Intent::Keep);
-        let settling = Context { acts: true, settling: true, paused: true, dry_run: true, ..Context::default() };
+        let settling =
+            Context { acts: true, settling: true, paused: true, dry_run: true, ..Context::default() };
         assert_eq!(plan(&out, &settling), Intent::Withhold(Action::Handover { from: 4, to: 8 }));
         let paused_dry = Context { acts: true, paused: true, dry_run: true, ..Context::default() };
         assert_eq!(plan(&out, &paused_dry), Intent::Withhold(Action::Paused { from: 4, to: 8 }));
@@ -152,12 +153,19 @@ mod tests {
         let why = "tasks_protected: all 8 running tasks have scale-in protection";
         let cx = Context { acts: true, tasks_protected: Some(why), ..Context::default() };
         let to = scale_in.desired.get();
-        assert_eq!(plan(&scale_in, &cx), Intent::Withhold(Action::Deferred { from: 8, to, why: why.to_owned() }));
+        assert_eq!(
+            plan(&scale_in, &cx),
+            Intent::Withhold(Action::Deferred { from: 8, to, why: why.to_owned() })
+        );
         assert_eq!(plan(&out, &cx), Intent::Update { from: 4, to: 8 }, "a scale-out goes ahead");
         let unprotected = Context { tasks_protected: None, ..cx };
         assert_eq!(plan(&scale_in, &unprotected), Intent::Update { from: 8, to });
         let dry = Context { dry_run: true, ..cx };
-        assert_eq!(plan(&scale_in, &dry), Intent::Withhold(Action::DryRun { from: 8, to }), "dry run says so first");
+        assert_eq!(
+            plan(&scale_in, &dry),
+            Intent::Withhold(Action::DryRun { from: 8, to }),
+            "dry run says so first"
+        );
         let cut = Context { cut: Some("shutdown"), ..cx };
         assert!(matches!(plan(&scale_in, &cut), Intent::Withhold(Action::Deferred { .. })));
     }

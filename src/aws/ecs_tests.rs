@@ -391,7 +391,8 @@ async fn task_protection_denied_is_a_typed_error() {
         .mount(&server)
         .await;
     let conn = Connection::fake(&server.uri());
-    let e = Ecs::new(&sdk_config(&conn).await, "prod", "web").task_protection(&["t".into()]).await.unwrap_err();
+    let e =
+        Ecs::new(&sdk_config(&conn).await, "prod", "web").task_protection(&["t".into()]).await.unwrap_err();
     assert_eq!(e.operation, "ecs:GetTaskProtection");
     assert!(e.to_string().contains("ecs:GetTaskProtection"), "{e}");
 }

@@ -60,6 +60,15 @@ impl State {
     pub fn protected(&self, now: DateTime<Utc>) -> bool {
         matches!(self.known, Some(Some(until)) if until > now)
     }
+
+    /// Protection set until `until` (the endpoint's answer, else now + the minutes asked).
+    pub fn set(&mut self, until: DateTime<Utc>) {
+        self.known = Some(Some(until));
+    }
+
+    pub fn cleared(&mut self) {
+        self.known = Some(None);
+    }
 }
 
 /// What to do this tick.
@@ -115,17 +124,6 @@ pub fn minutes(d: TimeDelta) -> u32 {
 pub const MAX_MINUTES: u32 = 2880;
 /// ECS's protection when no expiry is given: 2 hours.
 pub const DEFAULT_MINUTES: u32 = 120;
-
-impl State {
-    /// Protection set at `now` until `until` (the endpoint's answer, else `now` + the minutes).
-    pub fn set(&mut self, until: DateTime<Utc>) {
-        self.known = Some(Some(until));
-    }
-
-    pub fn cleared(&mut self) {
-        self.known = Some(None);
-    }
-}
 
 /// One task as `GetTaskProtection` reports it.
 #[derive(Clone, Debug, PartialEq)]

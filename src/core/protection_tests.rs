@@ -23,7 +23,8 @@ fn the_step_table() {
     let unknown_idle_30s = State { known: None, idle_since: Some(t(-30)) };
     let unknown_why = Busy::Unknown("GET http://127.0.0.1:8080/busy: HTTP 500".into());
     // (case, state, busy, step, idle clock after)
-    let cases: [(&str, State, Busy, Step, Option<DateTime<Utc>>); 12] = [
+    type Case = (&'static str, State, Busy, Step, Option<DateTime<Utc>>);
+    let cases: [Case; 12] = [
         ("busy, never set: set", unknown, busy(), HOUR, None),
         ("busy, unprotected: set", unprotected, busy(), HOUR, None),
         ("busy, just set: nothing", fresh, busy(), Step::Nothing, None),

@@ -27,7 +27,11 @@ impl LocalAgent {
     }
 
     /// As [`LocalAgent::start`], with `env` added to the agent's environment (`ECS_AGENT_URI`).
-    pub fn start_with_env(name: &str, env: &[(&str, &str)], config: impl FnOnce(u16) -> String) -> LocalAgent {
+    pub fn start_with_env(
+        name: &str,
+        env: &[(&str, &str)],
+        config: impl FnOnce(u16) -> String,
+    ) -> LocalAgent {
         Self::spawn(name, None, env, config)
     }
 
