@@ -17,6 +17,7 @@ locals {
   cluster_arn     = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/${var.cluster_name}"
   service_arn     = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/${var.cluster_name}/${var.service_name}"
   task_def_arns   = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/${local.family}:*"
+  task_arns       = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${var.cluster_name}/*"
   alarm_arns      = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:trimtab-${var.cluster_name}-${var.service_name}-*"
   log_group_name  = coalesce(var.log_group_name, "/ecs/${var.cluster_name}/${var.service_name}")
   role_name_stem  = substr("${var.cluster_name}-${var.service_name}", 0, 32) # name_prefix: at most 38 characters
@@ -297,6 +298,16 @@ data "aws_iam_policy_document" "task" {
       variable = "ecs:cluster"
       values   = [local.cluster_arn]
     }
+  }
+
+  # Task scale-in protection ([protection]): each task's ECS agent sets and reads its task's
+  # protection with this role's credentials (PUT/GET $ECS_AGENT_URI/task-protection/v1/state),
+  # and the leader reads which tasks are protected before a scale-in. Tasks of this cluster only.
+  statement {
+    sid       = "TaskScaleInProtection"
+    effect    = "Allow"
+    actions   = ["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"]
+    resources = [local.task_arns]
   }
 
   # Metrics it reads (AWS/ECS, any configured CloudWatch metric, its own Trimtab history).

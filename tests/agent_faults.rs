@@ -35,6 +35,7 @@ fn options(retries: bool, metadata: Option<String>) -> Options {
         metadata_uri: metadata,
         retries,
         static_credentials: Some(("test".into(), "test".into())),
+        agent_uri: None,
     }
 }
 

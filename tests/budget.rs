@@ -21,6 +21,7 @@ fn options() -> Options {
         metadata_uri: None,
         retries: false,
         static_credentials: Some(("test".into(), "test".into())),
+        agent_uri: None,
     }
 }
 

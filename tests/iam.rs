@@ -22,8 +22,12 @@ use std::path::{Path, PathBuf};
 ///   execution role passes both roles to ECS tasks;
 /// - `ecs:TagResource`: the copy is registered with the `trimtab:resized-from` tag, and ECS
 ///   authorizes tags given on creation as `ecs:TagResource` (condition
-///   `ecs:CreateAction = RegisterTaskDefinition`).
-const ON_BEHALF: &[&str] = &["iam:PassRole", "ecs:TagResource"];
+///   `ecs:CreateAction = RegisterTaskDefinition`);
+/// - `ecs:UpdateTaskProtection`: the task's ECS agent calls it with the task role when the
+///   sidecar `PUT`s `$ECS_AGENT_URI/task-protection/v1/state` (`[protection]`); trimtab makes no
+///   such SDK call itself. (`ecs:GetTaskProtection`, which the leader also calls through the SDK,
+///   is in `AGENT_OPERATIONS`.)
+const ON_BEHALF: &[&str] = &["iam:PassRole", "ecs:TagResource", "ecs:UpdateTaskProtection"];
 
 /// Services whose operations the adapters name.
 const SERVICES: &[&str] = &["ecs", "cloudwatch", "sns"];

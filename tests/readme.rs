@@ -35,6 +35,7 @@ fn config_reference_lists_every_accepted_key() {
         ("[vertical]", "[vertical]\nzz_probe = 1\n"),
         ("[local]", "[local]\nzz_probe = 1\n"),
         ("[local.alerts]", "[local.alerts]\nzz_probe = 1\n"),
+        ("[protection]", "[protection]\nzz_probe = 1\n"),
         // Controller mode. `[policies.NAME]` takes `[scaling]`'s keys, so that probe covers it.
         ("[controller]", "[controller]\nzz_probe = 1\n"),
         ("[[services]]", "[[services]]\nzz_probe = 1\n"),

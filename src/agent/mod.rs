@@ -59,6 +59,8 @@ pub struct Options {
     pub retries: bool,
     /// Fixed AWS credentials instead of the default chain (emulators).
     pub static_credentials: Option<(String, String)>,
+    /// `$ECS_AGENT_URI`: the ECS agent's endpoint, for task scale-in protection (`[protection]`).
+    pub agent_uri: Option<String>,
 }
 
 pub struct Agent {
@@ -95,6 +97,8 @@ pub struct Agent {
     pools: sources::pools::PoolSet,
     monitor: local::LocalMonitor,
     vertical: vertical::Applier,
+    /// `[protection]` with `$ECS_AGENT_URI`: this task's scale-in protection, every tick.
+    protector: Option<sources::protection::Protector>,
     snap: Snapshot,
     /// A tick's reads stop this long after it starts: `agent.interval`.
     tick_limit: Duration,
@@ -172,9 +176,15 @@ impl Agent {
             cost: None,
             notifications: None,
             vertical: None,
+            protection: None,
             policy: PolicyView::of(&policy),
             signals: None,
         };
+        let protector = opts
+            .agent_uri
+            .as_deref()
+            .filter(|_| cfg.protection.enabled)
+            .map(|uri| sources::protection::Protector::new(&cfg.protection, uri, pools.clone()));
         Ok(Agent {
             rec: Reconciler::new(policy),
             sources,
@@ -199,6 +209,7 @@ impl Agent {
             // The app's containers, in ECS and under `--local` against a fake endpoint alike.
             monitor: local::LocalMonitor::new(&cfg.local, opts.metadata_uri.as_deref()),
             vertical: vertical::Applier::default(),
+            protector,
             snap,
             cfg,
             tick_limit,
@@ -394,6 +405,7 @@ impl Agent {
             // Followers make no AWS call: the leader decides for the whole service, from every
             // task's signals, which a follower reads locally and serves at `GET /peer`.
             tick.action = Action::Following;
+            self.protect(now, dl).await;
             match dl.read("task metadata", self.sources.gather_local()).await {
                 Ok(g) => self.snap.signals = Some(self.own_signals(&g)),
                 Err(cut) => return stopped_tick(tick, cut),
@@ -455,6 +467,7 @@ impl Agent {
             })
             .collect();
         tick.problems = gathered.problems;
+        self.protect(now, dl).await;
         let budget_cap = self.charge(now, state.running);
         let obs = Observation {
             current: Replicas(state.desired),
@@ -507,8 +520,15 @@ impl Agent {
             cut: why.as_deref(),
             paused: self.paused,
             settling: self.settling(now),
+            tasks_protected: None,
         };
-        let intent = plan::plan(d, &cx);
+        let mut intent = plan::plan(d, &cx);
+        if let plan::Intent::Update { from, to } = intent
+            && to < from
+            && let Some(why) = self.tasks_protected(now, dl).await
+        {
+            intent = plan::plan(d, &plan::Context { tasks_protected: Some(&why), ..cx });
+        }
         let plan::Intent::Update { from, to } = intent else {
             // Keep and withhold call nothing; a cut stays the tick's error.
             return (intent.action().unwrap_or(Action::None), cut);
@@ -567,6 +587,42 @@ impl Agent {
             spend.resize(size.cpu, size.memory);
         }
         Ok(())
+    }
+
+    /// Sets, renews or clears this task's scale-in protection (see [`sources::protection`]);
+    /// every agent, leader or not: it is this task's own ECS agent endpoint, not an AWS call.
+    async fn protect(&mut self, now: DateTime<Utc>, dl: &Deadline) {
+        let Some(p) = &mut self.protector else { return };
+        if let Err(cut) = dl.read("ecs agent task-protection", p.tick(now)).await {
+            p.cut(cut.to_string());
+        }
+        self.snap.protection = Some(p.view().clone());
+    }
+
+    /// Before a scale-in: why it waits, when every running task of the service has scale-in
+    /// protection (`ecs:GetTaskProtection`, of the tasks the leader read this tick, else of
+    /// `ecs:ListTasks`). A failed or cut read does not hold the scale-in (ECS itself still stops
+    /// no protected task); it is logged and counted.
+    async fn tasks_protected(&mut self, now: DateTime<Utc>, dl: &Deadline) -> Option<String> {
+        let ecs = self.target.ecs()?;
+        let known: Vec<String> =
+            self.tasks.iter().filter(|t| t.last_status == "RUNNING").map(|t| t.arn.clone()).collect();
+        let read = async {
+            let arns = if known.is_empty() { ecs.task_arns().await? } else { known };
+            Ok::<_, AwsError>((ecs.task_protection(&arns).await?, arns))
+        };
+        match dl.read("ecs:GetTaskProtection", read).await {
+            Ok(Ok((reported, arns))) => core::protection::all_protected(&arns, &reported, now),
+            Ok(Err(e)) => {
+                warn!(error = %e, "cannot tell which tasks are protected; scaling in anyway");
+                count_error(&mut self.snap.counters, &e);
+                None
+            }
+            Err(cut) => {
+                warn!(call = %cut, "cannot tell which tasks are protected in time; scaling in anyway");
+                None
+            }
+        }
     }
 
     /// Waits (within `limit`) for budget notifications still being delivered.

@@ -21,6 +21,9 @@ pub struct Context<'a> {
     pub paused: bool,
     /// Why no change may start this tick (its deadline passed, or shutdown), if so.
     pub cut: Option<&'a str>,
+    /// Why a scale-in waits: every running task has scale-in protection (a sentence starting
+    /// with [`crate::core::protection::TASKS_PROTECTED`]), if so.
+    pub tasks_protected: Option<&'a str>,
 }
 
 /// The tick's intent.
@@ -61,6 +64,10 @@ pub fn plan(d: &Decision, cx: &Context<'_>) -> Intent {
         Intent::Withhold(Action::Paused { from, to })
     } else if cx.dry_run {
         Intent::Withhold(Action::DryRun { from, to })
+    } else if let (Some(why), true) = (cx.tasks_protected, to < from) {
+        // ECS stops no protected task: the lower count would be recorded (cooldowns, history)
+        // and not happen. A scale-out is never held back by it.
+        Intent::Withhold(Action::Deferred { from, to, why: why.to_owned() })
     } else if let Some(why) = cx.cut {
         // A change is only started while the tick may still finish it in time.
         Intent::Withhold(Action::Failed { from, to, error: why.to_owned() })
@@ -101,7 +108,8 @@ mod tests {
         let paused = Context { acts: true, paused: true, ..Context::default() };
         assert_eq!(plan(&out, &paused), Intent::Withhold(Action::Paused { from: 4, to: 8 }));
         assert_eq!(plan(&hold, &paused), Intent::Keep);
-        let settling = Context { acts: true, settling: true, paused: true, dry_run: true, cut: None };
+        let settling =
+            Context { acts: true, settling: true, paused: true, dry_run: true, ..Context::default() };
         assert_eq!(plan(&out, &settling), Intent::Withhold(Action::Handover { from: 4, to: 8 }));
         let paused_dry = Context { acts: true, paused: true, dry_run: true, ..Context::default() };
         assert_eq!(plan(&out, &paused_dry), Intent::Withhold(Action::Paused { from: 4, to: 8 }));
@@ -135,6 +143,31 @@ mod tests {
         }
         assert_eq!(Intent::Keep.action(), Some(Action::None));
         assert_eq!(Intent::Update { from: 4, to: 8 }.action(), None);
+    }
+
+    #[test]
+    fn a_scale_in_waits_while_every_task_is_protected() {
+        let scale_in = decision(8, 20.0); // 8 × 20 / 65 → 3
+        let out = decision(4, 130.0);
+        assert!(scale_in.desired.get() < 8);
+        let why = "tasks_protected: all 8 running tasks have scale-in protection";
+        let cx = Context { acts: true, tasks_protected: Some(why), ..Context::default() };
+        let to = scale_in.desired.get();
+        assert_eq!(
+            plan(&scale_in, &cx),
+            Intent::Withhold(Action::Deferred { from: 8, to, why: why.to_owned() })
+        );
+        assert_eq!(plan(&out, &cx), Intent::Update { from: 4, to: 8 }, "a scale-out goes ahead");
+        let unprotected = Context { tasks_protected: None, ..cx };
+        assert_eq!(plan(&scale_in, &unprotected), Intent::Update { from: 8, to });
+        let dry = Context { dry_run: true, ..cx };
+        assert_eq!(
+            plan(&scale_in, &dry),
+            Intent::Withhold(Action::DryRun { from: 8, to }),
+            "dry run says so first"
+        );
+        let cut = Context { cut: Some("shutdown"), ..cx };
+        assert!(matches!(plan(&scale_in, &cut), Intent::Withhold(Action::Deferred { .. })));
     }
 
     #[test]

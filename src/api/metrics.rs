@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::sources::pools::PoolView;
-use crate::status::{CostView, Snapshot};
+use crate::status::{CostView, ProtectionView, Snapshot};
 
 pub(super) struct Out(pub(super) String);
 
@@ -169,7 +169,31 @@ pub fn render(s: &Snapshot) -> String {
     for (name, n) in &s.counters.metric_problems {
         o.sample("trimtab_metric_missing_total", &[("metric", name)], *n as f64);
     }
+    if let Some(p) = &s.protection {
+        protection(&mut o, p);
+    }
     o.0
+}
+
+/// `[protection]`: this task's scale-in protection.
+fn protection(o: &mut Out, p: &ProtectionView) {
+    let flag = |b: bool| f64::from(u8::from(b));
+    o.one("trimtab_task_protected", "gauge", "1 while this task has scale-in protection.", flag(p.protected));
+    o.one(
+        "trimtab_task_busy",
+        "gauge",
+        "1 when this task is busy (a pool reservation, or the app says so); NaN when it cannot be told.",
+        p.busy.map_or(f64::NAN, flag),
+    );
+    o.family("trimtab_task_protection_changes_total", "counter", "Protection set (or renewed) and cleared.");
+    o.sample("trimtab_task_protection_changes_total", &[("change", "set")], p.sets_total as f64);
+    o.sample("trimtab_task_protection_changes_total", &[("change", "cleared")], p.clears_total as f64);
+    o.one(
+        "trimtab_task_protection_failures_total",
+        "counter",
+        "Calls to the ECS agent's task protection endpoint that failed.",
+        p.failures_total as f64,
+    );
 }
 
 fn cost(o: &mut Out, c: &CostView) {

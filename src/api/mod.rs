@@ -114,6 +114,7 @@ async fn status(Extract(s): Extract<State>) -> Response {
         "cost": snap.cost,
         "notifications": snap.notifications,
         "vertical": snap.vertical,
+        "protection": snap.protection,
         "policy": snap.policy,
     });
     Json(body).into_response()

@@ -9,6 +9,7 @@ use aws_sdk_ecs::types::{
 use chrono::{DateTime, Utc};
 
 use super::{AwsError, ErrorKind, Pages, classify, to_chrono};
+use crate::core::protection::TaskProtection;
 
 /// What `DescribeServices` says about the service, reduced to what scaling needs.
 #[derive(Clone, Debug, PartialEq)]
@@ -144,6 +145,28 @@ impl Ecs {
         running_task_arns(&self.client, &self.cluster, &self.service).await
     }
 
+    /// The scale-in protection of `arns` (`GetTaskProtection`, [`GET_TASK_PROTECTION_MAX`] a
+    /// call). Tasks ECS reports as failures are left out (the caller counts them unprotected).
+    pub async fn task_protection(&self, arns: &[String]) -> Result<Vec<TaskProtection>, AwsError> {
+        let mut out = Vec::with_capacity(arns.len());
+        for chunk in arns.chunks(GET_TASK_PROTECTION_MAX) {
+            let answer = self
+                .client
+                .get_task_protection()
+                .cluster(&self.cluster)
+                .set_tasks(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("ecs:GetTaskProtection", e))?;
+            out.extend(answer.protected_tasks().iter().map(|t| TaskProtection {
+                task: t.task_arn().unwrap_or_default().to_owned(),
+                enabled: t.protection_enabled(),
+                expires_at: t.expiration_date().and_then(to_chrono),
+            }));
+        }
+        Ok(out)
+    }
+
     /// The status and start times of `arns` (`DescribeTasks`, 100 at a time).
     pub async fn describe_tasks(&self, arns: &[String]) -> Result<Vec<TaskState>, AwsError> {
         let tasks = describe_tasks(&self.client, &self.cluster, arns).await?;
@@ -153,6 +176,8 @@ impl Ecs {
 
 /// `DescribeServices` takes at most this many services per call.
 pub const DESCRIBE_SERVICES_MAX: usize = 10;
+/// `GetTaskProtection` takes at most this many tasks per call (its API reference: "up to 100").
+pub const GET_TASK_PROTECTION_MAX: usize = 100;
 /// `DescribeTasks` takes at most this many tasks per call.
 const DESCRIBE_TASKS_MAX: usize = 100;
 /// The most ARNs `ListServices` and `ListTasks` hand back a page (their `maxResults` cap).

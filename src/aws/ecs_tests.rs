@@ -374,3 +374,56 @@ fn a_task_is_reached_at_its_awsvpc_address_and_bridge_mode_is_refused_with_the_r
         .build();
     assert!(task_address(&garbage).unwrap_err().contains("\"ten.0.0.1\" that is not one"));
 }
+
+/// `GetTaskProtection` (Response Syntax of `API_GetTaskProtection`: `protectedTasks` with
+/// `taskArn`, `protectionEnabled`, `expirationDate` in epoch seconds; `failures`), 100 tasks a
+/// call as documented.
+#[tokio::test]
+async fn task_protection_is_read_a_hundred_tasks_a_call() {
+    let server = MockServer::start().await;
+    op("GetTaskProtection")
+        .respond_with(answer(json!({
+            "protectedTasks": [
+                { "taskArn": format!("{ARN}:task/prod/a"), "protectionEnabled": true, "expirationDate": 1_765_003_600 },
+                { "taskArn": format!("{ARN}:task/prod/b"), "protectionEnabled": false }
+            ],
+            "failures": [{ "arn": format!("{ARN}:task/prod/gone"), "reason": "MISSING" }]
+        })))
+        .mount(&server)
+        .await;
+    let conn = Connection::fake(&server.uri());
+    let ecs = Ecs::new(&sdk_config(&conn).await, "prod", "web");
+    let arns: Vec<String> = (0..150).map(|i| format!("{ARN}:task/prod/t{i}")).collect();
+    let got = ecs.task_protection(&arns).await.unwrap();
+    assert_eq!(got.len(), 4, "two answers of two tasks each");
+    assert_eq!(
+        got[0],
+        TaskProtection {
+            task: format!("{ARN}:task/prod/a"),
+            enabled: true,
+            expires_at: DateTime::from_timestamp(1_765_003_600, 0),
+        }
+    );
+    assert_eq!((got[1].enabled, got[1].expires_at), (false, None));
+    let sent = sent(&server, "GetTaskProtection").await;
+    let sizes: Vec<usize> = sent.iter().map(|b| b["tasks"].as_array().unwrap().len()).collect();
+    assert_eq!(sizes, [100, 50]);
+    assert_eq!(sent[0]["cluster"], "prod");
+}
+
+#[tokio::test]
+async fn task_protection_denied_is_a_typed_error() {
+    let server = MockServer::start().await;
+    op("GetTaskProtection")
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            r#"{"__type":"AccessDeniedException","message":"not authorized to perform: ecs:GetTaskProtection"}"#,
+            "application/x-amz-json-1.1",
+        ))
+        .mount(&server)
+        .await;
+    let conn = Connection::fake(&server.uri());
+    let e =
+        Ecs::new(&sdk_config(&conn).await, "prod", "web").task_protection(&["t".into()]).await.unwrap_err();
+    assert_eq!(e.operation, "ecs:GetTaskProtection");
+    assert!(e.to_string().contains("ecs:GetTaskProtection"), "{e}");
+}

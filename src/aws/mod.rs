@@ -33,6 +33,7 @@ pub const AGENT_OPERATIONS: &[&str] = &[
     "ecs:UpdateService",
     "ecs:ListTasks",
     "ecs:DescribeTasks",
+    "ecs:GetTaskProtection",
     "ecs:DescribeTaskDefinition",
     "ecs:RegisterTaskDefinition",
     "cloudwatch:GetMetricData",

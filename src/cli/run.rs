@@ -39,6 +39,8 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
         metadata_uri: std::env::var("ECS_CONTAINER_METADATA_URI_V4").ok().filter(|u| !u.is_empty()),
         retries: true,
         static_credentials: None,
+        // Read under --local too, so protection can be tried against a fake endpoint.
+        agent_uri: std::env::var("ECS_AGENT_URI").ok().filter(|u| !u.is_empty()),
     };
     let rt = runtime()?;
     let outcome = rt.block_on(agent::run(cfg, opts, args.once))?;

@@ -31,6 +31,8 @@ pub struct Config {
     pub pools: Vec<PoolConfig>,
     pub vertical: VerticalConfig,
     pub local: LocalConfig,
+    /// `[protection]`: off unless enabled.
+    pub protection: ProtectionConfig,
     /// Controller mode's services and policies; `None` in sidecar mode.
     pub fleet: Option<FleetConfig>,
 }
@@ -314,6 +316,25 @@ pub struct LocalConfig {
     pub alerts: Vec<(&'static str, f64)>,
     pub alert_for: TimeDelta,
     pub alert_cooldown: TimeDelta,
+}
+
+/// `[protection]`: ECS task scale-in protection while the task is busy (see
+/// [`crate::core::protection`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProtectionConfig {
+    pub enabled: bool,
+    /// How long each set protects the task: whole minutes, 1m to 48h.
+    pub expires: TimeDelta,
+    /// How long an idle task keeps its protection.
+    pub grace: TimeDelta,
+    /// The app's busy endpoint, if any.
+    pub busy_url: Option<String>,
+}
+
+impl ProtectionConfig {
+    pub fn rule(&self) -> crate::core::protection::Rule {
+        crate::core::protection::Rule { expires: self.expires, grace: self.grace }
+    }
 }
 
 /// `agent.mode`: one service from inside its tasks, or many from a service of their own.

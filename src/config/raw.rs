@@ -297,6 +297,21 @@ pub struct RawLocalAlerts {
     pub cooldown: Option<String>,
 }
 
+/// `[protection]`: ECS task scale-in protection while this task is busy.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProtection {
+    /// Protect the task while it is busy (needs `$ECS_AGENT_URI`, set by ECS). Default `false`.
+    pub enabled: Option<bool>,
+    /// How long one set (or renewal) protects the task, `"1m"` to `"48h"`, whole minutes.
+    /// Default `"2h"` (ECS's own default).
+    pub expires: Option<String>,
+    /// How long the task stays protected after it turns idle. Default `"30s"`.
+    pub grace: Option<String>,
+    /// The app's own word: `GET` answers `true`/`false` (or JSON `{"busy": true}`).
+    pub busy_url: Option<String>,
+}
+
 /// `[controller]`: controller mode's AWS connection and its own ECS service.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -362,6 +377,7 @@ pub struct RawConfig {
     pub pools: Vec<(String, Option<RawPool>)>,
     pub vertical: Option<RawVertical>,
     pub local: Option<RawLocal>,
+    pub protection: Option<RawProtection>,
     pub controller: Option<RawController>,
     /// By name, in file order; `None` marks a policy phase one could not read (already reported).
     pub policies: Vec<(String, Option<RawPolicy>)>,

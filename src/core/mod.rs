@@ -24,6 +24,7 @@ pub mod history;
 pub mod operator;
 pub mod policy;
 pub mod pool;
+pub mod protection;
 pub mod rightsize;
 pub mod schedule;
 pub mod schedule_at;

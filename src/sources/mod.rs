@@ -13,6 +13,7 @@ pub mod pools;
 pub mod prom_tasks;
 pub mod prometheus;
 pub mod promtext;
+pub mod protection;
 pub mod task;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,27 +74,32 @@ async fn get_text(http: &reqwest::Client, url: &str) -> Result<String, String> {
 
 /// Sends `req` (a GET of `url`) and reads its body as text, within [`MAX_BODY_BYTES`].
 async fn read_text(req: reqwest::RequestBuilder, url: &str) -> Result<String, String> {
-    let mut resp = req.send().await.map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
+    let resp = req.send().await.map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
     let status = resp.status();
     if !status.is_success() {
         return Err(format!("GET {url}: HTTP {status}"));
     }
-    let too_large = || format!("GET {url}: response body larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024));
+    read_bounded(resp, &format!("GET {url}")).await
+}
+
+/// The body of `resp` as text, at most [`MAX_BODY_BYTES`]; errors start with `call` (`GET url`).
+pub(crate) async fn read_bounded(mut resp: reqwest::Response, call: &str) -> Result<String, String> {
+    let too_large = || format!("{call}: response body larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024));
     if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
     // Read chunk by chunk, so a body without a length (or lying about it) stops at the bound.
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("GET {url}: {}", error_chain(&e)))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{call}: {}", error_chain(&e)))? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
-    String::from_utf8(body).map_err(|_| format!("GET {url}: the response body is not UTF-8 text"))
+    String::from_utf8(body).map_err(|_| format!("{call}: the response body is not UTF-8 text"))
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(c) = src {

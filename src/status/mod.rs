@@ -8,6 +8,7 @@
 
 mod cost;
 mod fleet;
+mod protection;
 mod role;
 mod snapshot;
 mod vertical;
@@ -16,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 pub use cost::CostView;
 pub use fleet::{DiscoveryView, FleetView, ServiceStanding, Standing};
+pub use protection::ProtectionView;
 pub use role::Role;
 pub use snapshot::{
     Action, ActionRecord, Cooldowns, Counters, HISTORY_LEN, MetricView, PerTask, PolicyView, ServiceView,

@@ -41,6 +41,8 @@ pub struct Snapshot {
     pub notifications: Option<NotifyCounters>,
     /// What the last look at resizing the task found (`vertical.mode = "apply"`).
     pub vertical: Option<VerticalStatus>,
+    /// The task's scale-in protection, when `[protection]` is enabled and `$ECS_AGENT_URI` set.
+    pub protection: Option<super::ProtectionView>,
     /// The policy's band, targets and missing-data rule, as the decisions apply them.
     pub policy: PolicyView,
     /// This task's own signals at its last tick, which the leader gathers from every task's

@@ -778,6 +778,8 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 paused: op.paused,
                 dry_run: self.settings.dry_run,
                 cut: None,
+                // A controller runs outside the tasks: ECS still stops no protected task.
+                tasks_protected: None,
             };
             let intent = plan::plan(&d, &cx);
             m.view.paused = op.paused;

@@ -22,7 +22,7 @@ use crate::config::model::{
 use crate::config::raw::{RawConfig, RawController, RawDiscovery, RawFleetService, RawPolicy};
 
 /// A sidecar's sections, whether `raw` holds each, and what a controller takes instead.
-fn sidecar_sections(raw: &RawConfig) -> [(&'static str, bool, &'static str); 6] {
+fn sidecar_sections(raw: &RawConfig) -> [(&'static str, bool, &'static str); 7] {
     [
         (
             "service",
@@ -53,6 +53,12 @@ fn sidecar_sections(raw: &RawConfig) -> [(&'static str, bool, &'static str); 6] 
             raw.vertical.is_some(),
             "controller mode does not right-size tasks; [vertical] works in sidecar mode, next to the one \
              service it sizes",
+        ),
+        (
+            "protection",
+            raw.protection.is_some(),
+            "task scale-in protection is set from inside the busy task, by its sidecar; a controller runs \
+             outside the tasks it scales (use sidecar mode)",
         ),
         (
             "budget",
@@ -109,6 +115,7 @@ pub fn without_sidecar(raw: &RawConfig) -> RawConfig {
         schedule: vec![],
         pools: vec![],
         vertical: None,
+        protection: None,
         budget: None,
         ..raw.clone()
     }

@@ -8,6 +8,7 @@
 pub mod cost;
 mod fleet;
 mod local;
+mod protection;
 mod scaling;
 mod schedule;
 mod service;
@@ -87,7 +88,8 @@ pub fn validate(file: &str, raw: &RawConfig, templates: &Templates) -> Result<Co
     }
     let vertical = local::vertical(raw.vertical.as_ref(), svc.as_ref(), &mut p);
     let local = local::local(raw.local.as_ref(), &mut p);
-    match (agent, scaling, alarms, costs, notify, vertical, local, fleet) {
+    let protection = protection::protection(raw.protection.as_ref(), &mut p);
+    match (agent, scaling, alarms, costs, notify, vertical, local, fleet, protection) {
         (
             Some(agent),
             Some(scaling),
@@ -97,6 +99,7 @@ pub fn validate(file: &str, raw: &RawConfig, templates: &Templates) -> Result<Co
             Some(vertical),
             Some(local),
             Some(fleet),
+            Some(protection),
         ) if p.is_empty() => Ok(Config {
             file: file.to_owned(),
             agent,
@@ -110,6 +113,7 @@ pub fn validate(file: &str, raw: &RawConfig, templates: &Templates) -> Result<Co
             pools,
             vertical,
             local,
+            protection,
             fleet,
         }),
         _ => Err(p),
