@@ -6,6 +6,8 @@
 //! - a leader must be alive: its agent stops answering, ECS marks its container UNHEALTHY, and a
 //!   follower acts within two ticks, with exactly one `UpdateService` per decision throughout.
 
+#[path = "common/browser.rs"]
+mod browser;
 #[path = "common/fake_aws.rs"]
 mod fake_aws;
 
@@ -90,6 +92,7 @@ async fn service(fake: &FakeAws, md: &MockServer, n: usize, port: u16, metrics: 
             metadata_uri: Some(format!("{}/t{i}", md.uri())),
             retries: false,
             static_credentials: Some(("test".into(), "test".into())),
+            agent_uri: None,
         };
         let agent = Agent::new(cfg, opts).await.unwrap();
         let (snapshot, rx) = watch::channel(agent.snapshot());
@@ -294,6 +297,22 @@ async fn every_task_counts_the_hot_one_is_named_and_a_silent_one_is_missing_not_
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status["last"]["per_task"]["jobs"]["hottest"], serde_json::json!(arn(2)));
     assert_eq!(status["last"]["per_task"]["jobs"]["heard"], 3);
+    // And on its dashboard, in a browser: the hot task's row is marked.
+    if let Some(chrome) = browser::chromium() {
+        let profile = std::env::temp_dir().join(format!("trimtab-sidecars-chromium-{}", std::process::id()));
+        let url = format!("http://127.0.0.2:{port}/");
+        let (dom, log) = tokio::task::spawn_blocking(move || {
+            browser::run_chromium(chrome, &profile, &url, &["--dump-dom"])
+        })
+        .await
+        .unwrap();
+        assert!(browser::console_lines(&log).is_empty(), "the page logged to the console:\n{log}");
+        let per_task = browser::element(&dom, "per-task", "table");
+        assert!(per_task.contains("3 of 3 tasks heard from"), "{per_task}");
+        let hot = format!("data-task=\"{:032x}\" data-hot=\"1\"", 2);
+        assert!(per_task.contains(&hot), "the hot task is marked:\n{per_task}");
+        assert_eq!(per_task.matches("data-hot").count(), 1, "only it:\n{per_task}");
+    }
 
     // Task 1's agent stops answering. Its idle reading is not there to pull the average down,
     // and the rest are not taken for the whole: the metric is missing, and nothing scales in.
