@@ -630,3 +630,27 @@ fn a_controller_config_checks_and_will_not_join_its_service_from_outside_ecs() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("this process is not in an ECS task"), "{}", stderr(&o));
 }
+
+/// Issue 16: a metric read from every task takes each task's value; explain combines them as the
+/// agent does and names the hottest task. A service-wide metric refuses several values.
+#[test]
+fn explain_combines_each_tasks_value_and_names_the_hottest() {
+    let text = "[service]\ncluster = \"prod\"\nname = \"web\"\nlaunch_type = \"ec2\"\n[scaling]\nmin = 1\nmax = 20\n\
+                scale_in_stabilization = \"0s\"\n[[scaling.metrics]]\nname = \"jobs\"\nsource = \"pools\"\n\
+                pool = \"jobs\"\ntarget = 80\n[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 65\n\
+                [pools.jobs]\ncapacity = 10\n";
+    let path = temp_config("per-task", text);
+    let path = path.to_str().unwrap();
+    let o = trimtab(&["explain", "--config", path, "--current", "4", "-m", "jobs=10,10,100", "-m", "cpu=30"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("jobs: 3 tasks, avg 40.000; hottest: task 3 (100.000)\n"), "{out}");
+    assert!(out.contains("decision: scale in 4 → 2"), "ceil(4 × 40 / 80) = 2:\n{out}");
+    let o = trimtab(&["explain", "--config", path, "--current", "4", "-m", "jobs=10", "-m", "cpu=30,90"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("--metric cpu: 2 values given, but it is one reading for the whole service"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -10,6 +10,8 @@
 mod browser;
 #[path = "common/fake_aws.rs"]
 mod fake_aws;
+#[path = "common/promtool.rs"]
+mod promtool;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -297,6 +299,13 @@ async fn every_task_counts_the_hot_one_is_named_and_a_silent_one_is_missing_not_
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status["last"]["per_task"]["jobs"]["hottest"], serde_json::json!(arn(2)));
     assert_eq!(status["last"]["per_task"]["jobs"]["heard"], 3);
+    // And in its /metrics, one series per task (the leader's only).
+    let metrics =
+        http.get(format!("http://127.0.0.2:{port}/metrics")).send().await.unwrap().text().await.unwrap();
+    let hot = format!("trimtab_task_metric_value{{metric=\"jobs\",task=\"{:032x}\"}} 100\n", 2);
+    assert!(metrics.contains(&hot), "{metrics}");
+    assert!(metrics.contains("trimtab_tasks_heard{metric=\"jobs\"} 3\n"), "{metrics}");
+    promtool::promtool_check(&metrics);
     // And on its dashboard, in a browser: the hot task's row is marked.
     if let Some(chrome) = browser::chromium() {
         let profile = std::env::temp_dir().join(format!("trimtab-sidecars-chromium-{}", std::process::id()));

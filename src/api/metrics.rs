@@ -130,6 +130,9 @@ pub fn render(s: &Snapshot) -> String {
                 o.sample("trimtab_metric_target", &[("metric", &c.name)], c.target);
             }
         }
+        if !t.per_task.is_empty() {
+            per_task(&mut o, &t.per_task);
+        }
         o.one(
             "trimtab_last_tick_timestamp_seconds",
             "gauge",
@@ -176,6 +179,28 @@ pub fn render(s: &Snapshot) -> String {
 }
 
 /// `[protection]`: this task's scale-in protection.
+/// The metrics read from every task, task by task: one series per task and metric (as many as
+/// the service has tasks, on the leader only), and how many tasks answered.
+fn per_task(o: &mut Out, per_task: &std::collections::BTreeMap<String, crate::status::PerTask>) {
+    o.family("trimtab_task_metric_value", "gauge", "Each task's own value of a metric read from every task.");
+    for (metric, p) in per_task {
+        for t in &p.tasks {
+            if let Some(v) = t.value {
+                let task = t.task.rsplit('/').next().unwrap_or(&t.task);
+                o.sample("trimtab_task_metric_value", &[("metric", metric), ("task", task)], v);
+            }
+        }
+    }
+    o.family("trimtab_tasks_heard", "gauge", "Tasks that gave a reading of a metric read from every task.");
+    for (metric, p) in per_task {
+        o.sample("trimtab_tasks_heard", &[("metric", metric)], p.heard as f64);
+    }
+    o.family("trimtab_tasks_asked", "gauge", "Tasks asked for a metric read from every task.");
+    for (metric, p) in per_task {
+        o.sample("trimtab_tasks_asked", &[("metric", metric)], p.of as f64);
+    }
+}
+
 fn protection(o: &mut Out, p: &ProtectionView) {
     let flag = |b: bool| f64::from(u8::from(b));
     o.one("trimtab_task_protected", "gauge", "1 while this task has scale-in protection.", flag(p.protected));

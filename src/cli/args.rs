@@ -246,8 +246,11 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "N")]
     pub current: u32,
     /// A metric reading, NAME=VALUE; repeat for each metric. Metrics left out count as missing.
-    #[arg(long = "metric", short = 'm', value_name = "NAME=VALUE", value_parser = parse_metric)]
-    pub metrics: Vec<(String, f64)>,
+    /// A metric read from every task takes each task's value, NAME=V1,V2,…: they are combined as
+    /// the agent combines them (the average for task CPU/memory and pools; a Prometheus gauge by
+    /// its `aggregate`, rates summed) and the hottest task is named.
+    #[arg(long = "metric", short = 'm', value_name = "NAME=VALUE[,VALUE…]", value_parser = parse_metric)]
+    pub metrics: Vec<(String, Vec<f64>)>,
     /// The decision time (RFC 3339) [default: now]. Decides which schedule window is open.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub at: Option<DateTime<Utc>>,
@@ -358,13 +361,17 @@ pub struct SimulateArgs {
     pub format: Format,
 }
 
-fn parse_metric(s: &str) -> Result<(String, f64), String> {
-    let (name, value) = s.split_once('=').ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
-    let v: f64 = value.trim().parse().map_err(|_| format!("{value:?} is not a number"))?;
-    if !v.is_finite() {
-        return Err(format!("{value:?} is not a finite number"));
-    }
-    Ok((name.trim().to_owned(), v))
+fn parse_metric(s: &str) -> Result<(String, Vec<f64>), String> {
+    let (name, values) = s.split_once('=').ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
+    let one = |value: &str| -> Result<f64, String> {
+        let v: f64 = value.trim().parse().map_err(|_| format!("{value:?} is not a number"))?;
+        if !v.is_finite() {
+            return Err(format!("{value:?} is not a finite number"));
+        }
+        Ok(v)
+    };
+    let values = values.split(',').map(one).collect::<Result<Vec<f64>, String>>()?;
+    Ok((name.trim().to_owned(), values))
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {

@@ -9,6 +9,7 @@ use super::UsageError;
 use super::args::{ExplainArgs, Format};
 use super::setup::load;
 use super::table::Table;
+use crate::config::model::{Aggregate, EcsScope, PromRead, PromTarget, SourceSpec};
 use crate::core::policy::TargetType;
 use crate::core::{
     self, Contribution, Decision, History, ManualOverride, MetricKind, MetricStatus, Observation, Policy,
@@ -21,16 +22,28 @@ pub fn command(args: ExplainArgs) -> anyhow::Result<()> {
     let policy = &config.scaling.policy;
     let now = args.at.unwrap_or_else(Utc::now);
     let mut obs = Observation::new(args.current);
-    for (name, value) in &args.metrics {
-        if !policy.metrics.iter().any(|m| &m.name == name) {
+    let mut per_task = String::new();
+    for (name, values) in &args.metrics {
+        let Some(source) = config.scaling.sources.iter().find(|s| &s.name == name) else {
             let known: Vec<&str> = policy.metrics.iter().map(|m| m.name.as_str()).collect();
             bail!(UsageError(format!(
                 "--metric {name}: no such metric in {}; its metrics are {}",
                 config.file,
                 known.join(", ")
             )));
-        }
-        obs = obs.with_sample(name, *value, now);
+        };
+        let value = match values.as_slice() {
+            [one] => *one,
+            many => {
+                let combine = combining(&source.spec).map_err(|why| {
+                    UsageError(format!("--metric {name}: {} values given, but {why}", many.len()))
+                })?;
+                let (value, line) = across_tasks(name, combine, many);
+                per_task.push_str(&line);
+                value
+            }
+        };
+        obs = obs.with_sample(name, value, now);
     }
     obs.budget_cap = args.budget_cap.map(Replicas);
     let mut budget_line = String::new();
@@ -52,12 +65,55 @@ pub fn command(args: ExplainArgs) -> anyhow::Result<()> {
     let history = history_from(&args, now, args.current);
     let decision = core::decide(policy, &obs, &history, now);
     match args.format {
-        Format::Table => print!("{budget_line}{}", render(&decision, policy)),
+        Format::Table => print!("{budget_line}{per_task}{}", render(&decision, policy)),
         Format::Json => {
             println!("{}", serde_json::to_string_pretty(&decision).context("encoding the decision as JSON")?)
         }
     }
     Ok(())
+}
+
+/// How the agent combines the tasks' values of a metric read from every task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Combine {
+    Avg,
+    Max,
+    Sum,
+}
+
+fn combining(spec: &SourceSpec) -> Result<Combine, &'static str> {
+    match spec {
+        SourceSpec::Ecs { scope: EcsScope::Task, .. } | SourceSpec::Pools { .. } => Ok(Combine::Avg),
+        SourceSpec::Prometheus(q) if matches!(q.target, PromTarget::Tasks { .. }) => match q.read {
+            PromRead::Gauge(_) => Ok(match q.aggregate {
+                Aggregate::Avg => Combine::Avg,
+                Aggregate::Max => Combine::Max,
+                Aggregate::Sum => Combine::Sum,
+            }),
+            PromRead::Rate(_) => Ok(Combine::Sum),
+            PromRead::Ratio(..) | PromRead::Histogram { .. } => {
+                Err("a ratio or a quantile is not combined from the tasks' own values (PromQL divides the \
+                 summed increases, or merges the buckets): give the service-wide value")
+            }
+        },
+        _ => Err("it is one reading for the whole service: give one value"),
+    }
+}
+
+/// The tasks' values combined, and a line naming the hottest task (tasks numbered from 1 in
+/// the order given).
+fn across_tasks(name: &str, combine: Combine, values: &[f64]) -> (f64, String) {
+    let value = match combine {
+        Combine::Avg => values.iter().sum::<f64>() / values.len() as f64,
+        Combine::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        Combine::Sum => values.iter().sum(),
+    };
+    let (hot, top) =
+        values.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).expect("two values at least");
+    let how = format!("{combine:?}").to_lowercase();
+    let line =
+        format!("{name}: {} tasks, {how} {value:.3}; hottest: task {} ({top:.3})\n", values.len(), hot + 1);
+    (value, line)
 }
 
 /// The scaling history the flags describe: earlier recommendations and the last scale-out and
