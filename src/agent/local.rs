@@ -68,6 +68,15 @@ impl LocalMonitor {
         LocalMonitor { reader, shared: Arc::new(Mutex::new(monitor)), ooms: None, problem: None }
     }
 
+    /// The app's containers together at the latest reading, against the task's limits; `None`
+    /// when the monitor watches this process's cgroup (outside a task) or has no reading yet.
+    pub fn app_load(&self) -> Option<crate::status::AppLoad> {
+        let Reader::App(_) = &self.reader else { return None };
+        let m = self.monitor();
+        let r = m.history().latest()?;
+        Some(crate::status::AppLoad { at: r.at, cpu_pct: r.cpu_pct, memory_pct: r.memory_pct })
+    }
+
     pub fn shared(&self) -> SharedMonitor {
         self.shared.clone()
     }

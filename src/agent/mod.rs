@@ -40,8 +40,8 @@ use crate::core::{self, History, ManualOverride, Observation, Policy, Reason, Re
 use crate::notify::Notifier;
 use crate::sources::{self, Environment, Sources};
 use crate::status::{
-    Action, ActionRecord, Cooldowns, Counters, OverrideSlot, PerTask, PolicyView, Role, ServiceView, Signals,
-    Snapshot, Tick, push_bounded,
+    Action, ActionRecord, AppLoad, Cooldowns, Counters, OverrideSlot, PerTask, PolicyView, Role, ServiceView,
+    Signals, Snapshot, Tick, push_bounded,
 };
 use deadline::{Cut, Deadline};
 pub use reconciler::Reconciler;
@@ -88,6 +88,8 @@ pub struct Agent {
     probe_port: Option<u16>,
     /// The API token, which other tasks' agents ask for at `GET /peer`.
     peer_token: Option<String>,
+    /// This tick's busiest task's app CPU and memory %, for the right-sizer.
+    busiest: Option<(Option<f64>, Option<f64>)>,
     overrides: OverrideSlot,
     /// `trimtab:paused = true` on the service at the last tick.
     paused: bool,
@@ -200,6 +202,7 @@ impl Agent {
             leader_since: None,
             led_at: None,
             probe_port: reachable_port(cfg.agent.listen),
+            busiest: None,
             peer_token: token::api_token(&cfg.agent, std::env::var("TRIMTAB_API_TOKEN").ok()).ok().flatten(),
             overrides: Arc::new(Mutex::new(None)),
             paused: false,
@@ -479,8 +482,11 @@ impl Agent {
         };
         let d = self.rec.decide(&obs, now);
         if let Some(spend) = &mut self.spend {
+            // The busiest task's app, when every task's is known; else the service's metrics.
             let used = |kind| d.score.contributions.iter().find(|c| c.kind == kind).and_then(|c| c.value);
-            spend.record_usage(now, used(core::MetricKind::Cpu), used(core::MetricKind::Memory));
+            let (cpu, memory) =
+                self.busiest.take().unwrap_or((used(core::MetricKind::Cpu), used(core::MetricKind::Memory)));
+            spend.record_usage(now, cpu, memory);
         }
         let cut = self.resize(&state, now, dl).await.err();
         *self.snap.counters.decisions.entry(d.reason.as_str().to_owned()).or_default() += 1;
@@ -730,7 +736,8 @@ impl Agent {
 
     /// This task's own readings of the metrics measured task by task, for `GET /peer`.
     fn own_signals(&self, g: &sources::Gathered) -> Signals {
-        let mut own = Signals { task: self.own_task.clone(), ..Signals::default() };
+        let mut own =
+            Signals { task: self.own_task.clone(), app: self.monitor.app_load(), ..Signals::default() };
         for m in self.sources.per_task_metrics() {
             if let Some(s) = g.samples.get(&m) {
                 own.samples.insert(m, *s);
@@ -772,6 +779,11 @@ impl Agent {
         let others =
             futures_util::stream::iter(running.filter(|t| t.arn != own)).map(ask).buffered(16).collect();
         let answers: Vec<_> = dl.read("other tasks' /peer", others).await?;
+        // Right-sizing: the busiest task's app (see `AppLoad::busiest`).
+        let loads: Vec<Option<AppLoad>> = std::iter::once(self.monitor.app_load())
+            .chain(answers.iter().map(|(_, a)| a.as_ref().ok().and_then(|s| s.app)))
+            .collect();
+        self.busiest = AppLoad::busiest(&loads);
         for m in metrics {
             let mine = match (g.samples.remove(&m), g.problems.remove(&m)) {
                 (Some(s), _) => Ok(s),

@@ -270,6 +270,11 @@ impl Spend {
 
     /// Records the service's CPU and memory use (% of the reservation) seen by this tick's
     /// decision.
+    /// Whether the right-sizer runs (`vertical.mode` other than `off`).
+    pub fn sizes(&self) -> bool {
+        self.estimator.is_some()
+    }
+
     pub fn record_usage(&mut self, now: DateTime<Utc>, cpu: Option<f64>, memory: Option<f64>) {
         if !self.usage.sample(now, cpu, memory) {
             return;

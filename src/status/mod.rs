@@ -20,8 +20,8 @@ pub use fleet::{DiscoveryView, FleetView, ServiceStanding, Standing};
 pub use protection::ProtectionView;
 pub use role::Role;
 pub use snapshot::{
-    Action, ActionRecord, Cooldowns, Counters, HISTORY_LEN, MetricView, PerTask, PolicyView, ServiceView,
-    Signals, Snapshot, TaskReading, Tick, push_bounded,
+    Action, ActionRecord, AppLoad, Cooldowns, Counters, HISTORY_LEN, MetricView, PerTask, PolicyView,
+    ServiceView, Signals, Snapshot, TaskReading, Tick, push_bounded,
 };
 pub use vertical::VerticalStatus;
 

@@ -59,6 +59,32 @@ pub struct Signals {
     pub samples: BTreeMap<String, crate::core::Sample>,
     /// Why a metric could not be read.
     pub problems: BTreeMap<String, String>,
+    /// The app's containers together, against the task's limits, from the local monitor's
+    /// latest reading (when it watches the app: in an ECS task).
+    #[serde(default)]
+    pub app: Option<AppLoad>,
+}
+
+/// A task's app load: CPU and memory as % of the task's limits.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppLoad {
+    pub at: DateTime<Utc>,
+    pub cpu_pct: Option<f64>,
+    pub memory_pct: Option<f64>,
+}
+
+impl AppLoad {
+    /// What the right-sizer sizes the task for: the busiest task's CPU and memory (each its own
+    /// busiest), when every task's load is known (`None` in `loads`: a task's is not), else
+    /// `None` — a part of the service would under-size it.
+    pub fn busiest(loads: &[Option<AppLoad>]) -> Option<(Option<f64>, Option<f64>)> {
+        let loads: Vec<AppLoad> = loads.iter().copied().collect::<Option<Vec<_>>>()?;
+        let max = |f: fn(&AppLoad) -> Option<f64>| -> Option<Option<f64>> {
+            let v: Vec<f64> = loads.iter().map(f).collect::<Option<Vec<f64>>>()?;
+            Some(v.into_iter().reduce(f64::max))
+        };
+        Some((max(|l| l.cpu_pct)?, max(|l| l.memory_pct)?)).filter(|_| !loads.is_empty())
+    }
 }
 
 /// The parts of the policy an operator reads a decision against.
@@ -174,6 +200,26 @@ pub struct TaskReading {
     pub ip: std::net::IpAddr,
     pub value: Option<f64>,
     pub problem: Option<String>,
+}
+
+#[cfg(test)]
+mod busiest_tests {
+    use super::AppLoad;
+
+    #[test]
+    fn the_busiest_task_sizes_the_task_only_when_every_task_is_known() {
+        let at = chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap();
+        let l = |cpu: f64, memory: f64| Some(AppLoad { at, cpu_pct: Some(cpu), memory_pct: Some(memory) });
+        // CPU from the task hottest in CPU, memory from the one fullest in memory.
+        assert_eq!(
+            AppLoad::busiest(&[l(20.0, 70.0), l(90.0, 30.0), l(10.0, 10.0)]),
+            Some((Some(90.0), Some(70.0)))
+        );
+        assert_eq!(AppLoad::busiest(&[l(20.0, 70.0), None]), None, "one task unknown: not sized on the rest");
+        assert_eq!(AppLoad::busiest(&[]), None);
+        let no_memory = Some(AppLoad { at, cpu_pct: Some(5.0), memory_pct: None });
+        assert_eq!(AppLoad::busiest(&[l(20.0, 70.0), no_memory]), None);
+    }
 }
 
 impl PerTask {
