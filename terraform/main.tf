@@ -87,7 +87,9 @@ locals {
     # tests/agent_bounds.rs keeps the two in step.
     stopTimeout = 15
     # No portMappings: the local API (127.0.0.1:9464) is for the task's own containers, which
-    # share the task's network namespace in awsvpc mode.
+    # share the task's network namespace in awsvpc mode. With peer_api_port the config listens
+    # on the task's address too, which awsvpc reaches without a mapping; the security group
+    # rule above lets the service's own tasks in.
     healthCheck = {
       command     = ["CMD", "trimtab", "health"]
       interval    = 30
@@ -155,6 +157,20 @@ resource "aws_ecs_task_definition" "this" {
 # agent; with vertical_apply the task definition does too (the agent registers resized revisions
 # and points the service at them), so Terraform must not roll it back. ignore_changes cannot be
 # made conditional, hence the count.
+# The sidecars reach each other on their API (peer_api_port): followers ask the leader's
+# /healthz instead of reading ECS every tick, and the leader reads every task's /peer signals.
+resource "aws_vpc_security_group_ingress_rule" "trimtab_peers" {
+  for_each = var.peer_api_port == null ? toset([]) : toset(var.security_group_ids)
+
+  security_group_id            = each.value
+  referenced_security_group_id = each.value
+  ip_protocol                  = "tcp"
+  from_port                    = var.peer_api_port
+  to_port                      = var.peer_api_port
+  description                  = "trimtab sidecars of ${var.service_name}: leader liveness and per-task signals"
+  tags                         = var.tags
+}
+
 resource "aws_ecs_service" "this" {
   count = var.vertical_apply ? 0 : 1
 

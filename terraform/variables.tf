@@ -44,12 +44,23 @@ variable "subnet_ids" {
 }
 
 variable "security_group_ids" {
-  description = "Security groups of the tasks. The agent needs outbound HTTPS to the AWS APIs; its local API is on loopback and needs no inbound rule."
+  description = "Security groups of the tasks. The agent needs outbound HTTPS to the AWS APIs; its local API is on loopback and needs no inbound rule unless peer_api_port is set."
   type        = list(string)
 
   validation {
     condition     = length(var.security_group_ids) > 0
     error_message = "At least one security group is required."
+  }
+}
+
+variable "peer_api_port" {
+  description = "The port of the agents' API when they reach each other (the config's agent.listen = \"0.0.0.0:PORT\", with agent.api_token from SSM): followers then ask the leader's /healthz instead of reading ECS, and the leader reads every task's /peer signals. Adds an ingress rule on that port to each security group, from itself. null: the API stays on loopback and each follower reads the tasks from ECS every agent.leader_check."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.peer_api_port == null || (try(var.peer_api_port >= 1 && var.peer_api_port <= 65535, false))
+    error_message = "peer_api_port must be 1-65535."
   }
 }
 
