@@ -89,7 +89,7 @@ locals {
     # No portMappings: the local API (127.0.0.1:9464) is for the task's own containers, which
     # share the task's network namespace in awsvpc mode. With peer_api_port the config listens
     # on the task's address too, which awsvpc reaches without a mapping; the security group
-    # rule above lets the service's own tasks in.
+    # rule trimtab_peers lets the service's own tasks in.
     healthCheck = {
       command     = ["CMD", "trimtab", "health"]
       interval    = 30
@@ -153,10 +153,6 @@ resource "aws_ecs_task_definition" "this" {
 # Service
 ################################################################################
 
-# Two variants of one service, exactly one of which exists: desired_count always belongs to the
-# agent; with vertical_apply the task definition does too (the agent registers resized revisions
-# and points the service at them), so Terraform must not roll it back. ignore_changes cannot be
-# made conditional, hence the count.
 # The sidecars reach each other on their API (peer_api_port): followers ask the leader's
 # /healthz instead of reading ECS every tick, and the leader reads every task's /peer signals.
 resource "aws_vpc_security_group_ingress_rule" "trimtab_peers" {
@@ -171,6 +167,10 @@ resource "aws_vpc_security_group_ingress_rule" "trimtab_peers" {
   tags                         = var.tags
 }
 
+# Two variants of one service, exactly one of which exists: desired_count always belongs to the
+# agent; with vertical_apply the task definition does too (the agent registers resized revisions
+# and points the service at them), so Terraform must not roll it back. ignore_changes cannot be
+# made conditional, hence the count.
 resource "aws_ecs_service" "this" {
   count = var.vertical_apply ? 0 : 1
 

@@ -76,19 +76,24 @@ async fn free_port() -> u16 {
 
 const CPU: &str = "[[scaling.metrics]]\nname = \"cpu\"\nsource = \"ecs\"\ntarget = 65.0\n";
 
+/// Task `i`'s config: its API on 127.0.0.`i + 2`.
+fn config(fake: &FakeAws, i: usize, port: u16, metrics: &str) -> trimtab::config::Config {
+    let text = format!(
+        "[agent]\nlisten = \"127.0.0.{}:{port}\"\n[service]\ncluster = \"prod\"\nname = \"web\"\n\
+         region = \"us-east-1\"\nlaunch_type = \"ec2\"\nendpoint_url = \"{}\"\n[scaling]\nmin = 1\n\
+         max = 20\n{metrics}",
+        i + 2,
+        fake.uri()
+    );
+    trimtab::config::from_str("t.toml", &text).unwrap()
+}
+
 /// `n` tasks, task `i` started `i` minutes after the first, its API on 127.0.0.`i + 2`, scaled
 /// by `metrics` (the `[[scaling.metrics]]` tables and what else they need).
 async fn service(fake: &FakeAws, md: &MockServer, n: usize, port: u16, metrics: &str) -> Vec<Task> {
     let mut tasks = Vec::new();
     for i in 0..n {
-        let text = format!(
-            "[agent]\nlisten = \"127.0.0.{}:{port}\"\n[service]\ncluster = \"prod\"\nname = \"web\"\n\
-             region = \"us-east-1\"\nlaunch_type = \"ec2\"\nendpoint_url = \"{}\"\n[scaling]\nmin = 1\n\
-             max = 20\n{metrics}",
-            i + 2,
-            fake.uri()
-        );
-        let cfg = trimtab::config::from_str("t.toml", &text).unwrap();
+        let cfg = config(fake, i, port, metrics);
         let opts = Options {
             local: false,
             metadata_uri: Some(format!("{}/t{i}", md.uri())),
@@ -187,7 +192,9 @@ async fn a_hung_leader_loses_the_lead_within_two_ticks_and_no_decision_is_applie
     let fake = FakeAws::start(world(3, 50.0)).await;
     let md = metadata(3).await;
     let port = free_port().await;
-    let mut tasks = service(&fake, &md, 3, port, CPU).await;
+    // No cooldown, so that a hold below can only be the handover rule's.
+    let metrics = format!("scale_out_cooldown = \"0s\"\n{CPU}");
+    let mut tasks = service(&fake, &md, 3, port, &metrics).await;
     let start = Utc::now();
     let at = |k: i64| start + TimeDelta::seconds(INTERVAL * k);
     let first = tick(&mut tasks, at(0)).await;
@@ -217,16 +224,22 @@ async fn a_hung_leader_loses_the_lead_within_two_ticks_and_no_decision_is_applie
     assert_eq!(fake.updates().await, vec![6], "exactly one UpdateService for the decision");
     assert_eq!(tasks[1].agent.snapshot().role.name(), "leader");
     let reads = fake.count("ListTasks").await;
+    fake.world
+        .lock()
+        .unwrap()
+        .datapoints
+        .insert("CPUUtilization".into(), vec![(at(4).timestamp() - 90, 60.0)]);
     tick(&mut tasks, at(4)).await;
     assert_eq!(fake.count("ListTasks").await, reads + 1, "task 2 follows task 1 without asking ECS");
 
-    // Task 0's agent recovers and ECS reports it HEALTHY again; the load is met. The oldest
-    // healthy task leads again, after an interval; the other steps down at its next tick; never
-    // two act, and nobody changes the count again.
+    // Task 0's agent recovers, after longer than its /healthz allows a pause (so ECS could have
+    // elected another, as it did), and ECS reports it HEALTHY again; the load rises again. The
+    // oldest healthy task leads again, but restores and waits an interval before it acts; task
+    // 1 steps down at its next read; never do two act.
     {
         let mut w = fake.world.lock().unwrap();
         w.unhealthy.clear();
-        w.datapoints.insert("CPUUtilization".into(), vec![(Utc::now().timestamp() - 90, 60.0)]);
+        w.datapoints.insert("CPUUtilization".into(), vec![(at(10).timestamp() - 90, 90.0)]);
     }
     let (snapshot, rx) = watch::channel(tasks[0].agent.snapshot());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.2:{port}")).await.unwrap();
@@ -236,13 +249,93 @@ async fn a_hung_leader_loses_the_lead_within_two_ticks_and_no_decision_is_applie
         std::future::pending(),
     ));
     tasks[0].snapshot = snapshot;
-    let back = tick(&mut tasks, at(5)).await;
-    assert_eq!(back, [Action::None, Action::Following, Action::Following], "{back:?}");
+    let back = tick(&mut tasks, at(10)).await;
+    assert_eq!(back, [Action::Handover { from: 6, to: 9 }, Action::Following, Action::Following], "{back:?}");
     let roles: Vec<_> = tasks.iter().map(|t| t.agent.snapshot().role.name()).collect();
     assert_eq!(roles, ["leader", "follower", "follower"]);
-    let later = tick(&mut tasks, at(6)).await;
-    assert_eq!(later, [Action::None, Action::Following, Action::Following], "{later:?}");
-    assert_eq!(fake.updates().await, vec![6], "no decision applied twice");
+    let acts = tick(&mut tasks, at(11)).await;
+    assert_eq!(acts, [Action::Applied { from: 6, to: 9 }, Action::Following, Action::Following], "{acts:?}");
+    let updates = fake.updates().await;
+    assert!(
+        updates == [6] || updates == [6, 9],
+        "one UpdateService per decision, by one leader: {updates:?}"
+    );
+}
+
+/// The leader's own read of the tasks fails for a tick: it keeps the lead and decides nothing,
+/// and the followers, which it still answers, make no call. An old leader that keeps ticking
+/// while ECS marks its agent UNHEALTHY steps down at once. An agent that cannot learn its own
+/// container's name follows (it cannot tell whether ECS reports it healthy).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_keeps_the_lead_through_a_failed_read_and_gives_it_up_when_ecs_says_so() {
+    let fake = FakeAws::start(world(3, 50.0)).await;
+    let md = metadata(3).await;
+    let mut tasks = service(&fake, &md, 3, free_port().await, CPU).await;
+    let start = Utc::now();
+    let at = |k: i64| start + TimeDelta::seconds(INTERVAL * k);
+    tick(&mut tasks, at(0)).await;
+    tick(&mut tasks, at(1)).await;
+    let reads = fake.count("ListTasks").await;
+    fake.ecs_fault("ListTasks", 500, r#"{"__type":"ServerException","message":"boom"}"#, Some(1)).await;
+    let failed = tick(&mut tasks, at(2)).await;
+    assert_eq!(failed, [Action::Skipped, Action::Following, Action::Following], "{failed:?}");
+    assert_eq!(tasks[0].agent.snapshot().role.name(), "leader", "kept through one failed read");
+    assert!(
+        tasks[0]
+            .agent
+            .snapshot()
+            .last
+            .clone()
+            .unwrap()
+            .error
+            .unwrap()
+            .contains("cannot list the service's tasks")
+    );
+    assert_eq!(fake.count("ListTasks").await, reads + 1, "only the leader's failed read");
+    let after = tick(&mut tasks, at(3)).await;
+    assert_eq!(after, [Action::None, Action::Following, Action::Following], "acts again, no handover");
+
+    // ECS marks task 0's agent UNHEALTHY while it still ticks: it steps down at once.
+    fake.world.lock().unwrap().unhealthy.push(arn(0));
+    let down = tick(&mut tasks, at(4)).await;
+    assert_eq!(down[0], Action::Following, "{down:?}");
+    let down = tasks[0].agent.snapshot();
+    let trimtab::status::Role::Follower { why, .. } = &down.role else { panic!("{:?}", down.role) };
+    assert_eq!(why, "this task's trimtab container is UNHEALTHY");
+
+    // A task whose container metadata cannot be read follows.
+    let blind = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/task"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(
+                std::fs::read_to_string(format!(
+                    "{}/tests/fixtures/ecs-metadata/task-fargate.json",
+                    env!("CARGO_MANIFEST_DIR")
+                ))
+                .unwrap()
+                .replace(
+                    "arn:aws:ecs:us-east-1:123456789012:task/MyEmptyCluster/bfa2636268144d039771334145e490c5",
+                    &arn(0),
+                ),
+            ),
+        )
+        .mount(&blind)
+        .await;
+    let cfg = config(&fake, 0, free_port().await, CPU);
+    let opts = Options {
+        local: false,
+        metadata_uri: Some(blind.uri()),
+        retries: false,
+        static_credentials: Some(("test".into(), "test".into())),
+        agent_uri: None,
+    };
+    fake.world.lock().unwrap().unhealthy.clear();
+    let mut lost = Agent::new(cfg, opts).await.unwrap();
+    assert_eq!(lost.tick(at(5)).await.action, Action::Following);
+    let snap = lost.snapshot();
+    let trimtab::status::Role::Follower { why, .. } = &snap.role else { panic!("{:?}", snap.role) };
+    assert!(why.starts_with("own container name unknown"), "{why}");
 }
 
 /// Issue 16's acceptance: three tasks, one hot and two idle. The leader's score is the average of
@@ -253,8 +346,9 @@ async fn every_task_counts_the_hot_one_is_named_and_a_silent_one_is_missing_not_
     let fake = FakeAws::start(world(3, 50.0)).await;
     let md = metadata(3).await;
     let port = free_port().await;
-    let metrics = "scale_in_stabilization = \"0s\"\nscale_in_cooldown = \"0s\"\n[[scaling.metrics]]\n\
-                   name = \"jobs\"\nsource = \"pools\"\npool = \"jobs\"\ntarget = 80\n[pools.jobs]\ncapacity = 10\n";
+    let metrics = "scale_in_stabilization = \"0s\"\nscale_in_cooldown = \"0s\"\nscale_out_cooldown = \"0s\"\n[[scaling.metrics]]\n\
+                   name = \"jobs\"\nsource = \"pools\"\npool = \"jobs\"\ntarget = 60\n\
+                   [pools.jobs]\ncapacity = 10\n";
     let mut tasks = service(&fake, &md, 3, port, metrics).await;
     // Task 2 is hot (10 of 10 units reserved), tasks 0 (the leader) and 1 idle (1 of 10).
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -278,8 +372,8 @@ async fn every_task_counts_the_hot_one_is_named_and_a_silent_one_is_missing_not_
     let jobs = d.score.contributions.iter().find(|c| c.name == "jobs").unwrap();
     // (100 + 10 + 10) / 3 = 40 % pressure: the leader's own 10 % would have said 1 task.
     assert_eq!(jobs.value, Some(40.0), "{:?}", t.problems);
-    // ceil(4 × 40 / 80) = 2.
-    assert_eq!(t.action, Action::Applied { from: 4, to: 2 }, "{t:?}");
+    // ceil(4 × 40 / 60) = 3.
+    assert_eq!(t.action, Action::Applied { from: 4, to: 3 }, "{t:?}");
     let per_task = &t.per_task["jobs"];
     assert_eq!((per_task.heard, per_task.of), (3, 3));
     assert_eq!(per_task.hottest.as_deref(), Some(arn(2).as_str()), "the hot task is named");
@@ -323,15 +417,40 @@ async fn every_task_counts_the_hot_one_is_named_and_a_silent_one_is_missing_not_
         assert_eq!(per_task.matches("data-hot").count(), 1, "only it:\n{per_task}");
     }
 
-    // Task 1's agent stops answering. Its idle reading is not there to pull the average down,
-    // and the rest are not taken for the whole: the metric is missing, and nothing scales in.
-    tasks[1].api.abort();
-    let _ = (&mut tasks[1].api).await;
+    // The hot task's agent stops answering. The other two alone would say 10 %: they are not
+    // taken for the whole; what they prove, (10 + 10 + 0) / 3 = 6.7 % at least, is under the
+    // target and says nothing. The metric is missing, and nothing scales in.
+    tasks[2].api.abort();
+    let _ = (&mut tasks[2].api).await;
     let t = tasks[0].agent.tick(at(2)).await;
     let why = &t.problems["jobs"];
-    assert!(why.starts_with("2 of 3 tasks answered; task 127.0.0.3: GET http://127.0.0.3:"), "{why}");
+    assert!(why.starts_with("2 of 3 tasks answered; task 127.0.0.4: GET http://127.0.0.4:"), "{why}");
     let d = t.decision.as_ref().unwrap();
-    assert_eq!((d.desired.get(), d.reason.as_str()), (2, "missing_data"), "{}", d.message);
+    assert_eq!((d.desired.get(), d.reason.as_str()), (3, "missing_data"), "{}", d.message);
     assert_eq!(t.per_task["jobs"].heard, 2);
-    assert_eq!(fake.updates().await, vec![2], "no scale-in on a part of the service");
+    assert_eq!(fake.updates().await, vec![3], "no scale-in on a part of the service");
+
+    // Still without it, the two it hears fill up: (100 + 100 + 0) / 3 = 66.7 % at least, past
+    // the target, so a part of the service can ask for more: ceil(3 × 66.7 / 60) = 4.
+    for (i, task) in tasks.iter_mut().enumerate().take(2) {
+        let r = http
+            .post(format!("http://127.0.0.{}:{port}/pools/jobs/reservations", i + 2))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "amount": 9 }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+        task.agent.tick(at(2)).await;
+        task.snapshot.send_replace(task.agent.snapshot());
+    }
+    let t = tasks[0].agent.tick(at(3)).await;
+    let jobs =
+        t.decision.as_ref().unwrap().score.contributions.iter().find(|c| c.name == "jobs").unwrap().clone();
+    assert!((jobs.value.unwrap() - 200.0 / 3.0).abs() < 1e-9, "{jobs:?}");
+    assert_eq!(
+        t.action,
+        Action::Applied { from: 3, to: 4 },
+        "a lower bound past the target scales out: {t:?}"
+    );
 }

@@ -70,8 +70,12 @@ impl LocalMonitor {
 
     /// The app's containers together at the latest reading, against the task's limits; `None`
     /// when the monitor watches this process's cgroup (outside a task) or has no reading yet.
+    /// A reading taken before the monitor's latest problem is not served: it is out of date.
     pub fn app_load(&self) -> Option<crate::status::AppLoad> {
         let Reader::App(_) = &self.reader else { return None };
+        if self.problem.is_some() {
+            return None;
+        }
         let m = self.monitor();
         let r = m.history().latest()?;
         Some(crate::status::AppLoad { at: r.at, cpu_pct: r.cpu_pct, memory_pct: r.memory_pct })

@@ -13,10 +13,13 @@
 
 pub mod alarms;
 pub mod deadline;
+mod election;
 pub mod fleet;
 pub mod leader;
 pub mod local;
+mod peers;
 pub mod plan;
+mod protect;
 pub mod reconciler;
 pub mod replay;
 pub mod restore;
@@ -32,7 +35,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::aws::{self, AwsError, CloudWatch, Connection, Ecs, Published, ServiceState, Sns};
 use crate::config::model::Config;
@@ -40,8 +43,8 @@ use crate::core::{self, History, ManualOverride, Observation, Policy, Reason, Re
 use crate::notify::Notifier;
 use crate::sources::{self, Environment, Sources};
 use crate::status::{
-    Action, ActionRecord, AppLoad, Cooldowns, Counters, OverrideSlot, PerTask, PolicyView, Role, ServiceView,
-    Signals, Snapshot, Tick, push_bounded,
+    Action, ActionRecord, Cooldowns, Counters, OverrideSlot, PerTask, PolicyView, Role, ServiceView,
+    Snapshot, Tick, push_bounded,
 };
 use deadline::{Cut, Deadline};
 pub use reconciler::Reconciler;
@@ -80,10 +83,8 @@ pub struct Agent {
     tasks: Vec<crate::aws::TaskState>,
     /// When a follower reads the tasks (see [`leader::Checks`]).
     checks: Option<leader::Checks>,
-    /// When this agent last became the leader: it acts an interval later.
-    leader_since: Option<DateTime<Utc>>,
-    /// The last tick at which this agent led.
-    led_at: Option<DateTime<Utc>>,
+    /// The handover bookkeeping: when this agent took the lead, and whether it may act.
+    lead: leader::Lead,
     /// The API's port, when other tasks can reach it: followers then ask the leader's agent.
     probe_port: Option<u16>,
     /// The API token, which other tasks' agents ask for at `GET /peer`.
@@ -199,8 +200,7 @@ impl Agent {
             role,
             tasks: Vec::new(),
             checks: None,
-            leader_since: None,
-            led_at: None,
+            lead: leader::Lead::default(),
             probe_port: reachable_port(cfg.agent.listen),
             busiest: None,
             peer_token: token::api_token(&cfg.agent, std::env::var("TRIMTAB_API_TOKEN").ok()).ok().flatten(),
@@ -401,8 +401,14 @@ impl Agent {
             error: None,
             per_task: BTreeMap::new(),
         };
-        if let Err(cut) = self.elect(now, dl).await {
-            return stopped_tick(tick, cut);
+        match self.elect(now, dl).await {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                warn!(problem = %why, "not deciding this tick");
+                tick.error = Some(why);
+                return tick;
+            }
+            Err(cut) => return stopped_tick(tick, cut),
         }
         if !self.role.acts() {
             // Followers make no AWS call: the leader decides for the whole service, from every
@@ -472,9 +478,14 @@ impl Agent {
         tick.problems = gathered.problems;
         self.protect(now, dl).await;
         let budget_cap = self.charge(now, state.running);
+        // A metric some tasks did not answer for is missing, but what the others prove may
+        // still scale out.
+        let mut samples = gathered.samples;
+        samples.extend(gathered.lower_bounds.iter().map(|(m, s)| (m.clone(), *s)));
         let obs = Observation {
             current: Replicas(state.desired),
-            samples: gathered.samples,
+            samples,
+            partial: gathered.lower_bounds.into_keys().collect(),
             // An override set through this agent's API comes first, then the service's tag.
             manual_override: self.current_override(now).or_else(|| operator.active_override(now).cloned()),
             budget_cap,
@@ -529,8 +540,10 @@ impl Agent {
             tasks_protected: None,
         };
         let mut intent = plan::plan(d, &cx);
+        // Only a service whose tasks protect themselves (`[protection]`) is asked.
         if let plan::Intent::Update { from, to } = intent
             && to < from
+            && self.cfg.protection.enabled
             && let Some(why) = self.tasks_protected(now, dl).await
         {
             intent = plan::plan(d, &plan::Context { tasks_protected: Some(&why), ..cx });
@@ -595,241 +608,11 @@ impl Agent {
         Ok(())
     }
 
-    /// Sets, renews or clears this task's scale-in protection (see [`sources::protection`]);
-    /// every agent, leader or not: it is this task's own ECS agent endpoint, not an AWS call.
-    async fn protect(&mut self, now: DateTime<Utc>, dl: &Deadline) {
-        let Some(p) = &mut self.protector else { return };
-        if let Err(cut) = dl.read("ecs agent task-protection", p.tick(now)).await {
-            p.cut(cut.to_string());
-        }
-        self.snap.protection = Some(p.view().clone());
-    }
-
-    /// Before a scale-in: why it waits, when every running task of the service has scale-in
-    /// protection (`ecs:GetTaskProtection`, of the tasks the leader read this tick, else of
-    /// `ecs:ListTasks`). A failed or cut read does not hold the scale-in (ECS itself still stops
-    /// no protected task); it is logged and counted.
-    async fn tasks_protected(&mut self, now: DateTime<Utc>, dl: &Deadline) -> Option<String> {
-        let ecs = self.target.ecs()?;
-        let known: Vec<String> =
-            self.tasks.iter().filter(|t| t.last_status == "RUNNING").map(|t| t.arn.clone()).collect();
-        let read = async {
-            let arns = if known.is_empty() { ecs.task_arns().await? } else { known };
-            Ok::<_, AwsError>((ecs.task_protection(&arns).await?, arns))
-        };
-        match dl.read("ecs:GetTaskProtection", read).await {
-            Ok(Ok((reported, arns))) => core::protection::all_protected(&arns, &reported, now),
-            Ok(Err(e)) => {
-                warn!(error = %e, "cannot tell which tasks are protected; scaling in anyway");
-                count_error(&mut self.snap.counters, &e);
-                None
-            }
-            Err(cut) => {
-                warn!(call = %cut, "cannot tell which tasks are protected in time; scaling in anyway");
-                None
-            }
-        }
-    }
-
     /// Waits (within `limit`) for budget notifications still being delivered.
     pub async fn flush_notifications(&self, limit: Duration) {
         if let Some(n) = &self.notifier {
             n.flush(limit).await;
         }
-    }
-
-    /// Sidecars: who acts this tick (see [`leader`]). A leader reads the service's tasks every
-    /// tick; a follower only when the leader's agent does not answer it or its check period
-    /// passed. A cut leaves this agent a follower for the tick.
-    async fn elect(&mut self, now: DateTime<Utc>, dl: &Deadline) -> Result<(), Cut> {
-        let (Some(uri), Some(ecs)) = (self.metadata_uri.clone(), self.target.ecs()) else {
-            self.role = Role::Sole;
-            return Ok(());
-        };
-        let follower = |task: Option<String>, why: String| Role::Follower { task, leader: None, why };
-        if self.own_task.is_none() {
-            let read =
-                dl.read("task metadata (own task)", sources::task::own_task_arn(&self.http, &uri)).await;
-            match read {
-                Ok(Ok(arn)) => self.own_task = Some(arn),
-                Ok(Err(e)) => {
-                    self.set_role(follower(None, format!("own task unknown: {e}")));
-                    return Ok(());
-                }
-                Err(cut) => {
-                    self.set_role(follower(None, cut.to_string()));
-                    return Err(cut);
-                }
-            }
-            self.own_container = match sources::task::own_container_name(&self.http, &uri).await {
-                Ok(name) => Some(name),
-                Err(e) => {
-                    warn!(error = %e, "this container's name is unknown: leaders are elected by age alone, not by their agent's health");
-                    None
-                }
-            };
-        }
-        let own = self.own_task.clone().expect("set above");
-        if !self.role.acts() {
-            let answered = dl.read("the leader's /healthz", self.leader_answers()).await?;
-            let period = self.cfg.agent.leader_check;
-            let checks = self.checks.get_or_insert_with(|| leader::Checks::new(period, &own));
-            if checks.ask(now, answered).is_none() {
-                return Ok(());
-            }
-        }
-        let tasks = match dl.read("ecs:ListTasks", ecs.task_arns()).await {
-            Ok(Ok(arns)) => dl.read("ecs:DescribeTasks", ecs.describe_tasks(&arns)).await,
-            Ok(Err(e)) => Ok(Err(e)),
-            Err(cut) => Err(cut),
-        };
-        let role = match tasks {
-            Ok(Ok(tasks)) => {
-                let role = leader::role(&own, self.own_container.as_deref(), &tasks);
-                // The app's endpoints the `port` Prometheus metrics scrape: every RUNNING task
-                // with an address of its own (awsvpc); the others are left out, and say why.
-                let targets =
-                    tasks.iter().filter(|t| t.last_status == "RUNNING").filter_map(|t| match &t.address {
-                        Ok(ip) => Some(sources::TaskTarget { task: t.arn.clone(), ip: *ip }),
-                        Err(why) => {
-                            debug!(task = %t.arn, problem = %why, "task not scraped");
-                            None
-                        }
-                    });
-                self.sources.set_tasks(targets.collect());
-                self.tasks = tasks;
-                role
-            }
-            Ok(Err(e)) => {
-                count_error(&mut self.snap.counters, &e);
-                follower(Some(own), format!("cannot list the service's tasks: {e}"))
-            }
-            Err(cut) => {
-                self.set_role(follower(Some(own), cut.to_string()));
-                return Err(cut);
-            }
-        };
-        if let Some(c) = &mut self.checks {
-            c.read(now);
-        }
-        // The handover rule: a leader acts once it has led at every tick for an interval. A
-        // lead that lapsed — this agent was a follower, or its ticks stopped (it hung) for more
-        // than 1.5 intervals — starts again.
-        let interval = self.cfg.agent.interval;
-        let lapsed = self.led_at.is_some_and(|t| now - t > interval * 3 / 2);
-        let fresh = role.acts() && (!self.role.acts() || lapsed);
-        // Cooldowns and spend as the previous leader left them; at start `run` has done this.
-        let restore = fresh && (lapsed || matches!(self.role, Role::Follower { task: Some(_), .. }));
-        if fresh {
-            self.leader_since = Some(now);
-        }
-        self.led_at = role.acts().then_some(now);
-        if !role.acts() {
-            self.leader_since = None;
-        }
-        self.set_role(role);
-        if restore {
-            dl.read("restoring the previous leader's history", self.restore(now)).await?;
-        }
-        Ok(())
-    }
-
-    /// This task's own readings of the metrics measured task by task, for `GET /peer`.
-    fn own_signals(&self, g: &sources::Gathered) -> Signals {
-        let mut own =
-            Signals { task: self.own_task.clone(), app: self.monitor.app_load(), ..Signals::default() };
-        for m in self.sources.per_task_metrics() {
-            if let Some(s) = g.samples.get(&m) {
-                own.samples.insert(m, *s);
-            } else if let Some(why) = g.problems.get(&m) {
-                own.problems.insert(m, why.clone());
-            }
-        }
-        own
-    }
-
-    /// The leader: the metrics measured task by task become their average over every RUNNING
-    /// task, from each other task's agent (`GET /peer` on its private IP, with the API token),
-    /// at most 16 asked at once (see [`sources::peer::across`]). Without a way to reach the other
-    /// agents (the API on `127.0.0.1`), this task's own readings stand for the service.
-    async fn across_tasks(&mut self, g: &mut sources::Gathered, dl: &Deadline) -> Result<(), Cut> {
-        use futures_util::StreamExt;
-        let metrics = self.sources.per_task_metrics();
-        let (Some(port), Some(own), false) = (self.probe_port, self.own_task.clone(), metrics.is_empty())
-        else {
-            return Ok(());
-        };
-        let running = self.tasks.iter().filter(|t| t.last_status == "RUNNING");
-        let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
-        let own_ip = self.tasks.iter().find(|t| t.arn == own).and_then(|t| t.address.clone().ok());
-        let me = sources::TaskTarget { task: own.clone(), ip: own_ip.unwrap_or(loopback) };
-        let (http, token) = (&self.http, self.peer_token.as_deref());
-        let ask = |t: &crate::aws::TaskState| {
-            let target =
-                sources::TaskTarget { task: t.arn.clone(), ip: t.address.clone().unwrap_or(loopback) };
-            let address = t.address.clone();
-            async move {
-                let answer = match address {
-                    Ok(ip) => sources::peer::signals(http, ip, port, token).await,
-                    Err(why) => Err(why),
-                };
-                (target, answer)
-            }
-        };
-        let others =
-            futures_util::stream::iter(running.filter(|t| t.arn != own)).map(ask).buffered(16).collect();
-        let answers: Vec<_> = dl.read("other tasks' /peer", others).await?;
-        // Right-sizing: the busiest task's app (see `AppLoad::busiest`).
-        let loads: Vec<Option<AppLoad>> = std::iter::once(self.monitor.app_load())
-            .chain(answers.iter().map(|(_, a)| a.as_ref().ok().and_then(|s| s.app)))
-            .collect();
-        self.busiest = AppLoad::busiest(&loads);
-        for m in metrics {
-            let mine = match (g.samples.remove(&m), g.problems.remove(&m)) {
-                (Some(s), _) => Ok(s),
-                (None, why) => Err(why.unwrap_or_else(|| format!("no reading of {m}"))),
-            };
-            let (r, breakdown) = sources::peer::across(&m, (&me, mine), &answers);
-            match r {
-                Ok(s) => g.samples.insert(m.clone(), s).map(|_| ()),
-                Err(why) => g.problems.insert(m.clone(), why).map(|_| ()),
-            };
-            g.per_task.insert(m, breakdown);
-        }
-        Ok(())
-    }
-
-    /// Whether the leader's agent answers this follower that it is alive and leads; `None` when
-    /// it cannot be asked (the API listens on loopback only, or the leader's address is
-    /// unknown): the follower then reads ECS every `agent.leader_check` instead.
-    async fn leader_answers(&self) -> Option<bool> {
-        let (Some(port), Role::Follower { leader: Some(arn), .. }) = (self.probe_port, &self.role) else {
-            return None;
-        };
-        let ip = self.tasks.iter().find(|t| &t.arn == arn)?.address.clone().ok()?;
-        match sources::peer::probe(&self.http, ip, port).await {
-            Ok(h) if h.role == "leader" && h.task.as_deref() == Some(arn) => Some(true),
-            Ok(h) => {
-                info!(leader = %arn, answered = ?h, "the leader's agent no longer leads: reading the tasks");
-                Some(false)
-            }
-            Err(e) => {
-                info!(leader = %arn, error = %e, "the leader's agent does not answer: reading the tasks");
-                Some(false)
-            }
-        }
-    }
-
-    /// A leader that took over less than an interval ago (see [`leader`]).
-    fn settling(&self, now: DateTime<Utc>) -> bool {
-        self.leader_since.is_some_and(|since| now - since < self.cfg.agent.interval)
-    }
-
-    fn set_role(&mut self, role: Role) {
-        if role.name() != self.role.name() {
-            info!(role = role.name(), detail = ?role, "role changed");
-        }
-        self.role = role;
     }
 
     fn current_override(&self, now: DateTime<Utc>) -> Option<ManualOverride> {

@@ -55,7 +55,7 @@ pub fn plan(d: &Decision, cx: &Context<'_>) -> Intent {
     if from == to {
         Intent::Keep
     } else if !cx.acts {
-        // A follower decides too (its /status shows what it would do), but never acts.
+        // Never acts: a sidecar follower does not even decide (see `agent::leader`).
         Intent::Withhold(Action::NotLeader { from, to })
     } else if cx.settling {
         // The previous owner may still be finishing a change: decide on the count it leaves.

@@ -268,13 +268,13 @@ impl Spend {
         (cap, events)
     }
 
-    /// Records the service's CPU and memory use (% of the reservation) seen by this tick's
-    /// decision.
     /// Whether the right-sizer runs (`vertical.mode` other than `off`).
     pub fn sizes(&self) -> bool {
         self.estimator.is_some()
     }
 
+    /// Records the task's CPU and memory use (% of the reservation) at this tick: the busiest
+    /// task's app, or the service's as this tick's decision saw it.
     pub fn record_usage(&mut self, now: DateTime<Utc>, cpu: Option<f64>, memory: Option<f64>) {
         if !self.usage.sample(now, cpu, memory) {
             return;

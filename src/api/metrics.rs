@@ -178,7 +178,6 @@ pub fn render(s: &Snapshot) -> String {
     o.0
 }
 
-/// `[protection]`: this task's scale-in protection.
 /// The metrics read from every task, task by task: one series per task and metric (as many as
 /// the service has tasks, on the leader only), and how many tasks answered.
 fn per_task(o: &mut Out, per_task: &std::collections::BTreeMap<String, crate::status::PerTask>) {
@@ -201,6 +200,7 @@ fn per_task(o: &mut Out, per_task: &std::collections::BTreeMap<String, crate::st
     }
 }
 
+/// `[protection]`: this task's scale-in protection.
 fn protection(o: &mut Out, p: &ProtectionView) {
     let flag = |b: bool| f64::from(u8::from(b));
     o.one("trimtab_task_protected", "gauge", "1 while this task has scale-in protection.", flag(p.protected));

@@ -81,9 +81,8 @@ async fn healthz(Extract(s): Extract<State>) -> Response {
     let now = Utc::now();
     let last = snap.last.as_ref().map(|t| t.at).unwrap_or(snap.started_at);
     let age = (now - last).num_seconds();
-    // Three intervals, plus a tick's worst case (a few AWS calls at their 8 s limit), so an
-    // AWS slowdown does not make the container health check restart the task.
-    let healthy = age <= 3 * snap.interval_seconds.max(1) + 60;
+    let stall = crate::status::stalled_after(chrono::TimeDelta::seconds(snap.interval_seconds.max(1)));
+    let healthy = age <= stall.num_seconds();
     let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = json!({
         "status": if healthy { "ok" } else { "stalled" },

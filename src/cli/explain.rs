@@ -262,6 +262,7 @@ fn status(s: MetricStatus) -> String {
         MetricStatus::Ok => "ok".into(),
         MetricStatus::Saturated => "saturated (≥ target)".into(),
         MetricStatus::Missing => "missing".into(),
+        MetricStatus::Partial => "partial (some tasks unheard; under its target)".into(),
         MetricStatus::Stale { age_seconds } => format!("stale ({age_seconds}s old)"),
         MetricStatus::Invalid => "invalid".into(),
     }

@@ -142,7 +142,14 @@ impl Decision {
 /// Decides the desired count for one service at `now`.
 pub fn decide(policy: &Policy, obs: &Observation, history: &History, now: DateTime<Utc>) -> Decision {
     let bounds = schedule::effective(policy.bounds, &policy.schedules, now);
-    let score = score::score(&policy.metrics, &obs.samples, now, policy.max_metric_age, obs.current.get());
+    let score = score::score(
+        &policy.metrics,
+        &obs.samples,
+        &obs.partial,
+        now,
+        policy.max_metric_age,
+        obs.current.get(),
+    );
     let trend = score.value.and_then(|s| fit_trend(policy, history, now, s));
     let current = obs.current;
     let mut run = Run { current, n: current, steps: Vec::new() };

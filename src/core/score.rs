@@ -36,6 +36,9 @@ pub enum MetricStatus {
     },
     /// Not a finite, non-negative number.
     Invalid,
+    /// A lower bound (some tasks not heard from) below its target: it could only have raised
+    /// the count, and it does not; otherwise it counts as missing.
+    Partial,
 }
 
 impl MetricStatus {
@@ -111,16 +114,20 @@ impl Score {
 }
 
 /// Scores `samples` against `metrics` at `now` for a service of `current` tasks; samples older
-/// than `max_age` count as missing.
+/// than `max_age` count as missing, and those named in `partial` (lower bounds) count only when
+/// they are already at or past their target.
 pub fn score(
     metrics: &[MetricSpec],
     samples: &BTreeMap<String, Sample>,
+    partial: &std::collections::BTreeSet<String>,
     now: DateTime<Utc>,
     max_age: TimeDelta,
     current: u32,
 ) -> Score {
-    let mut contributions: Vec<Contribution> =
-        metrics.iter().map(|m| assess(m, samples.get(&m.name), now, max_age, current)).collect();
+    let mut contributions: Vec<Contribution> = metrics
+        .iter()
+        .map(|m| assess(m, samples.get(&m.name), partial.contains(&m.name), now, max_age, current))
+        .collect();
     let usable = |c: &&Contribution| c.steers() && c.status.is_usable();
     let total_weight: f64 = contributions.iter().filter(usable).map(|c| c.weight).sum();
     if total_weight <= 0.0 {
@@ -174,6 +181,7 @@ fn read(m: &MetricSpec, v: f64, current: u32) -> (f64, u32) {
 fn assess(
     m: &MetricSpec,
     sample: Option<&Sample>,
+    partial: bool,
     now: DateTime<Utc>,
     max_age: TimeDelta,
     current: u32,
@@ -186,6 +194,8 @@ fn assess(
             MetricStatus::Stale { age_seconds: (now - s.at).num_seconds() }
         }
         Some(s) if read(m, s.value, current).0 >= 1.0 => MetricStatus::Saturated,
+        // A lower bound under its target says nothing about the whole: as good as missing.
+        Some(_) if partial => MetricStatus::Partial,
         Some(_) => MetricStatus::Ok,
     };
     let value = sample.map(|s| s.value);
@@ -211,6 +221,39 @@ mod tests {
 
     fn spec(name: &str, weight: f64, target: f64) -> MetricSpec {
         MetricSpec::utilization(name, weight, target)
+    }
+
+    fn none() -> std::collections::BTreeSet<String> {
+        std::collections::BTreeSet::new()
+    }
+
+    /// Issue 16: a lower bound (some tasks not heard from) counts only once it is past its target.
+    #[test]
+    fn a_partial_sample_counts_only_when_it_already_calls_for_more() {
+        let partial: std::collections::BTreeSet<String> = ["cpu".to_owned()].into();
+        let metrics = example_metrics();
+        let low = score(
+            &metrics,
+            &samples(&[("cpu", 30.0), ("memory", 20.0)]),
+            &partial,
+            t0(),
+            TimeDelta::seconds(60),
+            4,
+        );
+        let cpu = low.contributions.iter().find(|c| c.name == "cpu").unwrap();
+        assert_eq!(cpu.status, MetricStatus::Partial);
+        assert!(low.unusable().contains(&"cpu"), "below its target it is as good as missing");
+        let high = score(
+            &metrics,
+            &samples(&[("cpu", 90.0), ("memory", 20.0)]),
+            &partial,
+            t0(),
+            TimeDelta::seconds(60),
+            4,
+        );
+        let cpu = high.contributions.iter().find(|c| c.name == "cpu").unwrap();
+        assert_eq!(cpu.status, MetricStatus::Saturated, "a lower bound past the target is past it");
+        assert_eq!(high.saturated_by.as_deref(), Some("cpu"));
     }
 
     fn t0() -> DateTime<Utc> {
@@ -261,7 +304,7 @@ mod tests {
             ),
         ];
         for (case, pairs, want, lifted) in cases {
-            let s = score(&example_metrics(), &samples(pairs), t0(), TimeDelta::seconds(60), 4);
+            let s = score(&example_metrics(), &samples(pairs), &none(), t0(), TimeDelta::seconds(60), 4);
             assert!((s.value.unwrap() - want).abs() < 1e-9, "{case}: {:?}", s.value);
             assert_eq!(s.saturated_by.as_deref(), *lifted, "{case}");
         }
@@ -272,6 +315,7 @@ mod tests {
         let s = score(
             &example_metrics(),
             &samples(&[("cpu", 35.0), ("memory", 20.0), ("latency_p95_ms", 100.0), ("error_rate_pct", 1.0)]),
+            &none(),
             t0(),
             TimeDelta::seconds(60),
             4,
@@ -286,7 +330,7 @@ mod tests {
     fn missing_stale_and_invalid_samples_are_excluded_and_reweighted() {
         let mut s = samples(&[("cpu", 35.0), ("memory", f64::NAN)]);
         s.insert("latency_p95_ms".into(), Sample { value: 100.0, at: t0() - TimeDelta::seconds(600) });
-        let out = score(&example_metrics(), &s, t0(), TimeDelta::seconds(60), 4);
+        let out = score(&example_metrics(), &s, &none(), t0(), TimeDelta::seconds(60), 4);
         let status: Vec<_> = out.contributions.iter().map(|c| c.status).collect();
         assert_eq!(
             status,
@@ -304,15 +348,21 @@ mod tests {
 
     #[test]
     fn no_usable_metric_gives_no_score() {
-        let out = score(&example_metrics(), &BTreeMap::new(), t0(), TimeDelta::seconds(60), 4);
+        let out = score(&example_metrics(), &BTreeMap::new(), &none(), t0(), TimeDelta::seconds(60), 4);
         assert_eq!(out.value, None);
     }
 
     #[test]
     fn zero_weight_metrics_are_shown_but_do_not_steer() {
         let metrics = vec![spec("cpu", 1.0, 100.0), spec("queue", 0.0, 10.0)];
-        let out =
-            score(&metrics, &samples(&[("cpu", 50.0), ("queue", 100.0)]), t0(), TimeDelta::seconds(60), 4);
+        let out = score(
+            &metrics,
+            &samples(&[("cpu", 50.0), ("queue", 100.0)]),
+            &none(),
+            t0(),
+            TimeDelta::seconds(60),
+            4,
+        );
         assert_eq!(out.value, Some(0.5));
         assert_eq!(out.contributions[1].normalized, Some(10.0));
         assert_eq!(out.contributions[1].contribution, None);
@@ -334,6 +384,7 @@ mod tests {
             let out = score(
                 &[backlog(100.0, 0.0)],
                 &samples(&[("backlog", total)]),
+                &none(),
                 t0(),
                 TimeDelta::seconds(60),
                 current,
@@ -358,14 +409,27 @@ mod tests {
     #[test]
     fn activation_decides_quiet_and_active() {
         let metrics = [backlog(100.0, 5.0), MetricSpec { activation: 2.0, ..spec("cpu", 1.0, 70.0) }];
-        let quiet =
-            score(&metrics, &samples(&[("backlog", 5.0), ("cpu", 1.5)]), t0(), TimeDelta::seconds(60), 1);
+        let quiet = score(
+            &metrics,
+            &samples(&[("backlog", 5.0), ("cpu", 1.5)]),
+            &none(),
+            t0(),
+            TimeDelta::seconds(60),
+            1,
+        );
         assert!(quiet.is_quiet() && quiet.active().is_empty());
-        let busy =
-            score(&metrics, &samples(&[("backlog", 6.0), ("cpu", 1.5)]), t0(), TimeDelta::seconds(60), 1);
+        let busy = score(
+            &metrics,
+            &samples(&[("backlog", 6.0), ("cpu", 1.5)]),
+            &none(),
+            t0(),
+            TimeDelta::seconds(60),
+            1,
+        );
         assert_eq!((busy.is_quiet(), busy.active()), (false, vec!["backlog"]));
         // A missing metric is never quiet: the service does not go to zero on no data.
-        let partial = score(&metrics, &samples(&[("backlog", 0.0)]), t0(), TimeDelta::seconds(60), 1);
+        let partial =
+            score(&metrics, &samples(&[("backlog", 0.0)]), &none(), t0(), TimeDelta::seconds(60), 1);
         assert!(!partial.is_quiet());
     }
 }

@@ -105,6 +105,10 @@ pub struct Observation {
     pub current: Replicas,
     /// Latest sample per metric name; a metric with no entry is missing.
     pub samples: BTreeMap<String, Sample>,
+    /// Metrics whose sample is only a lower bound: read from every task, some of which did not
+    /// answer (the others' sum, or their sum over all tasks for an average). Such a sample may
+    /// raise the count when it is already past its target, and otherwise counts as missing.
+    pub partial: std::collections::BTreeSet<String>,
     /// A manual override, if an operator set one.
     pub manual_override: Option<ManualOverride>,
     /// The largest count the remaining budget can afford, from the cost module.

@@ -35,9 +35,21 @@ pub struct Gathered {
     /// Metrics read from every task (`source = "prometheus"` with `port`): each task's own
     /// value and how many tasks were heard from, to show which task is hot.
     pub per_task: BTreeMap<String, TaskBreakdown>,
+    /// Metrics in `problems` because some tasks were not heard from, with what the others
+    /// prove: a lower bound, which may scale out but never in (`core::Observation::partial`).
+    pub lower_bounds: BTreeMap<String, Sample>,
 }
 
 impl Gathered {
+    /// A metric's task-by-task breakdown, and its lower bound when it is missing for want of
+    /// some tasks.
+    pub fn add_breakdown(&mut self, name: String, b: TaskBreakdown) {
+        if let (Some(lb), true) = (b.lower_bound, self.problems.contains_key(&name)) {
+            self.lower_bounds.insert(name.clone(), lb);
+        }
+        self.per_task.insert(name, b);
+    }
+
     fn put(&mut self, name: &str, r: Result<Sample, String>) {
         match r {
             Ok(s) => {
@@ -128,6 +140,8 @@ pub struct Sources {
     task_scrapers: Vec<prom_tasks::TaskScraper>,
     /// The tasks the `port` metrics scrape, as last handed over by [`Sources::set_tasks`].
     tasks: Vec<TaskTarget>,
+    /// RUNNING tasks without an address, with why (see [`Sources::set_unreachable`]).
+    unreachable: Vec<(String, String)>,
     host: Option<host::Host>,
     task: Option<task::TaskSource>,
     cloudwatch: cloudwatch::Batch,
@@ -200,6 +214,7 @@ impl Sources {
             scrapers: prometheus::Scraper::group(prom.clone()),
             task_scrapers: prom_tasks::TaskScraper::group(prom),
             tasks: Vec::new(),
+            unreachable: Vec::new(),
             host: (!host_metrics.is_empty()).then(|| host::Host::new(host_metrics)),
             task,
             cloudwatch: cloudwatch::Batch::new(cw),
@@ -216,6 +231,12 @@ impl Sources {
     pub fn set_tasks(&mut self, tasks: Vec<TaskTarget>) {
         let mut seen = std::collections::HashSet::new();
         self.tasks = tasks.into_iter().filter(|t| seen.insert(t.task.clone())).collect();
+    }
+
+    /// RUNNING tasks the `port` metrics cannot scrape (no address of their own), with why: they
+    /// count as not heard from.
+    pub fn set_unreachable(&mut self, tasks: Vec<(String, String)>) {
+        self.unreachable = tasks;
     }
 
     /// Reads every metric once. All sources run concurrently; CloudWatch metrics go in one
@@ -235,7 +256,7 @@ impl Sources {
                 b.remove(read);
             }
         };
-        let targets = &self.tasks;
+        let (targets, unreachable) = (&self.tasks, &self.unreachable);
         let prom = async {
             let (mut out, mut per_task) = (Vec::new(), Vec::new());
             for s in &mut self.scrapers {
@@ -244,7 +265,7 @@ impl Sources {
             }
             for s in &mut self.task_scrapers {
                 mark(PROMETHEUS, true);
-                per_task.extend(s.scrape(http, targets).await);
+                per_task.extend(s.scrape(http, targets, unreachable).await);
             }
             mark(PROMETHEUS, false);
             (out, per_task)
@@ -269,7 +290,7 @@ impl Sources {
         let ((prom, per_task), task, cloud) = tokio::join!(prom, task, cloud);
         for (name, r, breakdown) in per_task {
             g.put(&name, r);
-            g.per_task.insert(name, breakdown);
+            g.add_breakdown(name, breakdown);
         }
         let host = self.host.as_mut().map(|h| h.read(Utc::now())).unwrap_or_default();
         for (name, r) in prom.into_iter().chain(task).chain(cloud).chain(host) {
@@ -317,7 +338,7 @@ impl Sources {
             let _ = s.scrape(http).await;
         }
         for s in &mut self.task_scrapers {
-            let _ = s.scrape(http, &self.tasks).await;
+            let _ = s.scrape(http, &self.tasks, &[]).await;
         }
         if let Some(t) = &mut self.task {
             let _ = t.read(http).await;

@@ -59,11 +59,16 @@ pub fn across(
     others: &[(TaskTarget, Result<Signals, String>)],
 ) -> (Result<Sample, String>, TaskBreakdown) {
     let theirs = others.iter().map(|(t, answer)| {
-        let reading = answer.as_ref().map_err(Clone::clone).and_then(|s| match s.samples.get(metric) {
-            Some(sample) => Ok(*sample),
-            None => Err(s.problems.get(metric).cloned().unwrap_or_else(|| format!("no reading of {metric}"))),
-        });
-        (t, reading.map_err(|why| format!("task {}: {why}", t.ip)))
+        let reading =
+            answer.as_ref().map_err(Clone::clone).and_then(|s| match (&s.task, s.samples.get(metric)) {
+                // An address taken over by another task (or service) answers for itself, not for `t`.
+                (Some(task), _) if *task != t.task => Err(format!("the agent there is task {task}'s")),
+                (_, Some(sample)) => Ok(*sample),
+                (_, None) => {
+                    Err(s.problems.get(metric).cloned().unwrap_or_else(|| format!("no reading of {metric}")))
+                }
+            });
+        (t, reading.map_err(|why| format!("task {}: {}", t.ip, bounded(&why))))
     });
     let readings: Vec<(&TaskTarget, Result<Sample, String>)> = std::iter::once(own).chain(theirs).collect();
     let tasks: Vec<TaskValue> = readings
@@ -76,14 +81,30 @@ pub fn across(
         .collect();
     let of = readings.len();
     let ok: Vec<Sample> = readings.iter().filter_map(|(_, r)| r.as_ref().ok().copied()).collect();
-    let breakdown = TaskBreakdown { heard: ok.len(), of, tasks };
+    let mut breakdown = TaskBreakdown { heard: ok.len(), of, tasks, lower_bound: None };
     if ok.len() < of {
+        // The unheard counted as 0: the average is at least this (readings are never negative).
+        let sum: f64 = ok.iter().map(|s| s.value).sum();
+        let at = ok.iter().map(|s| s.at).min();
+        breakdown.lower_bound =
+            at.filter(|_| ok.iter().all(|s| s.value >= 0.0)).map(|at| Sample { value: sum / of as f64, at });
         let reasons = readings.into_iter().filter_map(|(_, r)| r.err());
         return (Err(super::prom_tasks::not_all_answered(ok.len(), of, reasons)), breakdown);
     }
     let value = ok.iter().map(|s| s.value).sum::<f64>() / of as f64;
     let at = ok.iter().map(|s| s.at).min().expect("this task's own reading at least");
     (Ok(Sample { value, at }), breakdown)
+}
+
+/// The most of another agent's reason kept: its answer is outside input, and the reasons go
+/// into every tick of the history.
+const REASON_CHARS: usize = 200;
+
+fn bounded(why: &str) -> String {
+    match why.char_indices().nth(REASON_CHARS) {
+        Some((cut, _)) => format!("{}…", &why[..cut]),
+        None => why.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -114,5 +135,52 @@ mod tests {
         assert!(stalled.ends_with("HTTP 503 Service Unavailable"), "{stalled}");
         let foreign = probe(&http, addr.ip(), addr.port()).await.unwrap_err();
         assert!(foreign.contains("not trimtab's /healthz"), "{foreign}");
+    }
+
+    fn target(i: u8) -> TaskTarget {
+        TaskTarget { task: format!("arn:task/{i}"), ip: IpAddr::from([10, 0, 0, i]) }
+    }
+
+    fn signals(i: u8, jobs: Option<f64>, at: chrono::DateTime<chrono::Utc>) -> Signals {
+        let mut s = Signals { task: Some(format!("arn:task/{i}")), ..Signals::default() };
+        match jobs {
+            Some(v) => s.samples.insert("jobs".into(), Sample { value: v, at }).map(|_| ()),
+            None => s.problems.insert("jobs".into(), "no pool \"jobs\" in this agent".into()).map(|_| ()),
+        };
+        s
+    }
+
+    #[test]
+    fn the_average_needs_every_task_and_the_heard_ones_give_a_lower_bound() {
+        let t0 = chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap();
+        let t1 = t0 + chrono::TimeDelta::seconds(5);
+        let own = Sample { value: 10.0, at: t1 };
+        let all = [(target(2), Ok(signals(2, Some(10.0), t0))), (target(3), Ok(signals(3, Some(100.0), t1)))];
+        let (r, b) = across("jobs", (&target(1), Ok(own)), &all);
+        assert_eq!(r, Ok(Sample { value: 40.0, at: t0 }), "the average, at the oldest reading's time");
+        assert_eq!((b.heard, b.of, b.lower_bound), (3, 3, None));
+
+        // Task 3 silent, task 2 without the metric, an address now answered by another task.
+        let some = [
+            (target(2), Ok(signals(2, None, t0))),
+            (target(3), Err("GET http://10.0.0.3:9464/peer: connection refused".to_owned())),
+            (target(4), Ok(signals(9, Some(50.0), t0))),
+            (target(5), Ok(signals(5, Some(30.0), t0))),
+        ];
+        let (r, b) = across("jobs", (&target(1), Ok(own)), &some);
+        let why = r.unwrap_err();
+        assert!(
+            why.starts_with(
+                "2 of 5 tasks answered; task 10.0.0.2: no pool \"jobs\" in this agent; task 10.0.0.3: GET"
+            ),
+            "{why}"
+        );
+        assert!(why.contains("task 10.0.0.4: the agent there is task arn:task/9's"), "{why}");
+        // (10 + 30) / 5, the unheard counted as 0.
+        assert_eq!(b.lower_bound, Some(Sample { value: 8.0, at: t0 }));
+
+        let long = [(target(2), Err("x".repeat(10_000)))];
+        let (r, _) = across("jobs", (&target(1), Ok(own)), &long);
+        assert!(r.unwrap_err().len() < 300, "another agent's reason is bounded");
     }
 }

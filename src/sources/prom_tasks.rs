@@ -29,7 +29,7 @@ use futures_util::StreamExt;
 
 use super::prometheus::{Part, aggregate, part, series_names};
 use super::promtext::{self, Scrape};
-use crate::config::model::{PromQuery, PromTarget};
+use crate::config::model::{Aggregate, PromQuery, PromRead, PromTarget};
 use crate::core::Sample;
 
 /// The most task scrapes in flight at once.
@@ -59,6 +59,11 @@ pub struct TaskBreakdown {
     pub heard: usize,
     pub of: usize,
     pub tasks: Vec<TaskValue>,
+    /// When some tasks were not heard from: what the others alone prove, a value the whole is
+    /// at least (a sum or rate over the tasks heard, an average counting the unheard as 0, the
+    /// highest heard). Scales out, never in (see `core::Observation::partial`). `None` for a
+    /// ratio or a quantile, which the heard tasks do not bound.
+    pub lower_bound: Option<Sample>,
 }
 
 /// What one metric read from the tasks this tick: its aggregate (or why not) and the breakdown.
@@ -113,8 +118,22 @@ impl TaskScraper {
     }
 
     /// Scrapes every task once and reads every metric from the answers.
-    pub async fn scrape(&mut self, http: &reqwest::Client, tasks: &[TaskTarget]) -> Vec<Reading> {
-        let answers = self.fetch(http, tasks).await;
+    /// Scrapes `tasks`; `unreachable` are RUNNING tasks with no address to scrape (bridge or
+    /// host network mode), each with why: they count as not heard from, so a sum over the
+    /// others never passes for the whole.
+    pub async fn scrape(
+        &mut self,
+        http: &reqwest::Client,
+        tasks: &[TaskTarget],
+        unreachable: &[(String, String)],
+    ) -> Vec<Reading> {
+        let mut answers = self.fetch(http, tasks).await;
+        let nowhere = IpAddr::from([0, 0, 0, 0]);
+        answers.extend(unreachable.iter().map(|(task, why)| Answer {
+            target: TaskTarget { task: task.clone(), ip: nowhere },
+            at: Utc::now(),
+            scrape: Err(why.clone()),
+        }));
         self.combine(answers)
     }
 
@@ -165,7 +184,8 @@ impl TaskScraper {
             })
             .collect();
         let heard = parts.iter().filter(|p| p.is_ok()).count();
-        let breakdown = TaskBreakdown { heard, of: answers.len(), tasks };
+        let lower_bound = (heard < answers.len()).then(|| lower_bound(q, answers, &parts)).flatten();
+        let breakdown = TaskBreakdown { heard, of: answers.len(), tasks, lower_bound };
         (whole(q, answers, parts), breakdown)
     }
 
@@ -200,6 +220,24 @@ fn whole(q: &PromQuery, answers: &[Answer], parts: Vec<Result<Part, String>>) ->
     let value = aggregate(q, &parts).map_err(|why| format!("across {of} tasks: {why}"))?;
     let at = answers.iter().map(|a| a.at).min().expect("at least one answer");
     Ok(Sample { value: value * q.scale, at })
+}
+
+/// What the tasks heard from prove of the whole (see [`TaskBreakdown::lower_bound`]).
+fn lower_bound(q: &PromQuery, answers: &[Answer], parts: &[Result<Part, String>]) -> Option<Sample> {
+    let heard: Vec<f64> =
+        parts.iter().filter_map(|p| p.as_ref().ok()).filter_map(|p| p.gauge().or(p.rate())).collect();
+    if heard.is_empty() || heard.iter().any(|v| *v < 0.0 || !v.is_finite()) {
+        return None;
+    }
+    let sum: f64 = heard.iter().sum();
+    let value = match (&q.read, q.aggregate) {
+        (PromRead::Rate(_), _) | (PromRead::Gauge(_), Aggregate::Sum) => sum,
+        (PromRead::Gauge(_), Aggregate::Avg) => sum / answers.len() as f64,
+        (PromRead::Gauge(_), Aggregate::Max) => heard.iter().copied().fold(0.0, f64::max),
+        _ => return None,
+    };
+    let at = answers.iter().zip(parts).filter(|(_, p)| p.is_ok()).map(|(a, _)| a.at).min()?;
+    Some(Sample { value: value * q.scale, at })
 }
 
 /// "2 of 3 tasks answered; <why>; …": the first few reasons, then how many more.

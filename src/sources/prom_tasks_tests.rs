@@ -149,6 +149,14 @@ fn a_task_that_does_not_answer_makes_the_metric_missing_with_the_count_heard() {
     }
     assert_eq!(r["rps"].1.tasks[2].value, Err(refused.to_owned()));
     assert_eq!(r["rps"].1.tasks[0].value, Ok(100.0), "the others still show their own rates");
+    // What the two heard prove, at least (scales out, never in): the rate over them, 100 + 10;
+    // the average in flight counting the unheard as 0, (9 + 0) / 3; the highest and the sum of
+    // theirs. A ratio or a quantile over part of the tasks bounds nothing.
+    let lower = |name: &str| r[name].1.lower_bound.map(|s| s.value);
+    assert_eq!(lower("rps"), Some(110.0));
+    assert_eq!(lower("inflight_avg"), Some(3.0));
+    assert_eq!((lower("inflight_max"), lower("inflight_sum")), (Some(9.0), Some(9.0)));
+    assert_eq!((lower("errors"), lower("p95")), (None, None));
     // It answers again: its rate is over the 20 s since its last good scrape, not a wrong one.
     let r = by_name(s.combine(vec![
         answer(5, 30, Ok(exposition(4000, 310, [3500, 3890, 3910], 9))),
@@ -186,6 +194,21 @@ fn a_task_gone_is_forgotten_and_only_the_read_series_are_kept() {
     // Back under the same ARN, it starts over: no rate from a scrape two ticks old.
     let r = by_name(s.combine(vec![answer(7, 30, Ok(exposition(260, 5, [250, 255, 260], 3)))]));
     assert!(problem(&r, "rps").ends_with("first scrape: a rate needs two"), "{}", problem(&r, "rps"));
+}
+
+#[test]
+fn a_task_without_an_address_is_not_heard_from() {
+    let (mut s, _) = two_ticks();
+    let nowhere =
+        TaskTarget { task: "arn:aws:ecs:us-east-1:1:task/c/bridge".into(), ip: [0, 0, 0, 0].into() };
+    let mut answers = vec![
+        answer(5, 20, Ok(exposition(3000, 210, [2500, 2890, 2910], 9))),
+        answer(6, 20, Ok(exposition(700, 0, [700, 700, 700], 0))),
+        answer(7, 20, Ok(exposition(100, 2, [90, 95, 100], 1))),
+    ];
+    answers.push(Answer { target: nowhere, at: t(20), scrape: Err("bridge or host network mode".into()) });
+    let r = by_name(s.combine(answers));
+    assert_eq!(problem(&r, "rps"), "3 of 4 tasks answered; bridge or host network mode");
 }
 
 #[test]

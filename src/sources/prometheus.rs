@@ -87,11 +87,11 @@ pub enum Part {
 }
 
 impl Part {
-    fn gauge(&self) -> Option<f64> {
+    pub(super) fn gauge(&self) -> Option<f64> {
         if let Part::Gauge(v) = self { Some(*v) } else { None }
     }
 
-    fn rate(&self) -> Option<f64> {
+    pub(super) fn rate(&self) -> Option<f64> {
         if let Part::Rate(r) = self { Some(*r) } else { None }
     }
 

@@ -249,9 +249,13 @@ impl Protector {
                 self.view.last_change = Some((now, "cleared"));
             }
             Err(e) => {
-                warn!(error = %e, "task scale-in protection not changed; trying again next tick");
+                let problem = e.to_string();
+                // A lasting failure (no permission, a task outside a service) is logged once.
+                if self.view.problem.as_ref() != Some(&problem) {
+                    warn!(error = %e, "task scale-in protection not changed; trying again each tick");
+                }
                 self.view.failures_total += 1;
-                self.view.problem = Some(e.to_string());
+                self.view.problem = Some(problem);
             }
         }
     }

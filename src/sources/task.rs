@@ -71,16 +71,9 @@ pub async fn own_task_arn(http: &reqwest::Client, base: &str) -> Result<String, 
 /// This container's name (`Name` in the container metadata at the endpoint's root): which of a
 /// task's containers is trimtab, for the ECS health status that elects the leader.
 pub async fn own_container_name(http: &reqwest::Client, base: &str) -> Result<String, String> {
-    #[derive(serde::Deserialize)]
-    struct Container {
-        #[serde(rename = "Name")]
-        name: String,
-    }
     let url = base.trim_end_matches('/');
     let text = super::get_text(http, url).await?;
-    let c: Container =
-        serde_json::from_str(&text).map_err(|e| format!("GET {url}: not container metadata: {e}"))?;
-    Ok(c.name)
+    ecs_metadata::parse_container_name(&text).map_err(|e| format!("GET {url}: {e}"))
 }
 
 #[cfg(test)]

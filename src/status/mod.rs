@@ -29,3 +29,11 @@ use crate::core::ManualOverride;
 
 /// The operator's override, set through the API and read by the loop each tick.
 pub type OverrideSlot = Arc<Mutex<Option<ManualOverride>>>;
+
+/// How long an agent may go without a tick before its `/healthz` reports it stalled: three
+/// intervals, plus a tick's worst case (a few AWS calls at their 8 s limit), so an AWS slowdown
+/// does not make the container health check restart the task. Also how long a sidecar leader's
+/// ticks may stop before its lead counts as lapsed (another may have been elected meanwhile).
+pub fn stalled_after(interval: chrono::TimeDelta) -> chrono::TimeDelta {
+    interval * 3 + chrono::TimeDelta::seconds(60)
+}

@@ -250,7 +250,9 @@ fn container_reading(now: DateTime<Utc>, u: &ContainerUsage) -> Reading {
 /// missing for the whole.
 fn combined(now: DateTime<Utc>, usage: &[ContainerUsage], task: &TaskInfo) -> Reading {
     let busy: Option<f64> = usage.iter().map(|u| u.busy_vcpu.clone().ok()).sum();
-    let memory: Option<u64> = usage.iter().map(|u| u.memory_bytes.clone().ok()).sum();
+    // Figures from outside: an absurd one makes the sum unknown, never an overflow.
+    let memory: Option<u64> =
+        usage.iter().try_fold(0u64, |sum, u| sum.checked_add(u.memory_bytes.clone().ok()?));
     let cores = task.effective_vcpu();
     let limit = task.effective_memory_mib().map(|m| (m * 1024.0 * 1024.0) as u64);
     Reading {
