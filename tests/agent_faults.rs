@@ -186,7 +186,20 @@ async fn metadata(arn: &str) -> MockServer {
         .respond_with(ResponseTemplate::new(200).set_body_string(task))
         .mount(&server)
         .await;
+    own_container(&server).await;
     server
+}
+
+/// The container metadata at the endpoint's root (AWS's published example), naming this
+/// container `trimtab`, as the leader election needs.
+async fn own_container(server: &MockServer) {
+    let container = include_str!("fixtures/ecs-metadata/container-ec2.json")
+        .replace("\"Name\": \"curl\"", "\"Name\": \"trimtab\"");
+    Mock::given(method("GET"))
+        .and(path("/"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(container))
+        .mount(server)
+        .await;
 }
 
 #[tokio::test]
@@ -278,6 +291,7 @@ async fn task_metadata_v4_payloads_give_task_cpu_and_memory() {
         .respond_with(ResponseTemplate::new(200).set_body_string(file("task-stats-fargate.json")))
         .mount(&md)
         .await;
+    own_container(&md).await;
     let mut w = World::default();
     w.tasks = vec![(
         "arn:aws:ecs:us-east-1:123456789012:task/MyEmptyCluster/bfa2636268144d039771334145e490c5".into(),

@@ -159,8 +159,9 @@ async fn an_error_from_the_ecs_agent_shows_in_status() {
     assert!(s["last"]["error"].is_null(), "the tick itself goes on: {s}");
 }
 
-/// The leader's side: a scale-in while `protected` of the two tasks `a`, `b` are protected, or
-/// with `GetTaskProtection` failing (`None`).
+/// The leader's side (with `[protection]` on; off, ECS is not asked): a scale-in while
+/// `protected` of the two tasks `a`, `b` are protected, or with `GetTaskProtection` failing
+/// (`None`).
 // The fake world is built up step by step, as a test reads.
 #[allow(clippy::field_reassign_with_default)]
 async fn scale_in_with(protected: Option<&[&str]>) -> (trimtab::status::Action, usize) {
@@ -196,7 +197,7 @@ async fn scale_in_with(protected: Option<&[&str]>) -> (trimtab::status::Action, 
         &format!(
             "[service]\ncluster = \"prod\"\nname = \"web\"\nregion = \"us-east-1\"\nlaunch_type = \"ec2\"\n\
              endpoint_url = \"{}\"\n[scaling]\nmin = 1\nmax = 20\n[[scaling.metrics]]\nname = \"cpu\"\n\
-             source = \"ecs\"\ntarget = 65.0\n",
+             source = \"ecs\"\ntarget = 65.0\n[protection]\nenabled = true\n",
             fake.uri()
         ),
     )

@@ -147,11 +147,23 @@ fn observation(u: &mut Unstructured<'_>, policy: &Policy, now: DateTime<Utc>) ->
     };
     Ok(Observation {
         current: Replicas(count(u)?),
-        samples,
+        samples: samples.clone(),
         manual_override,
         budget_cap: if u.ratio(1, 4)? { Some(Replicas(count(u)?)) } else { None },
         deployment_in_progress: u.ratio(1, 4)?,
+        // Some readings only a lower bound: some tasks did not answer (issue 16).
+        partial: partial(u, &samples)?,
     })
+}
+
+fn partial(u: &mut Unstructured<'_>, samples: &BTreeMap<String, Sample>) -> Result<std::collections::BTreeSet<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    for name in samples.keys() {
+        if u.ratio(1, 4)? {
+            out.insert(name.clone());
+        }
+    }
+    Ok(out)
 }
 
 fn history(u: &mut Unstructured<'_>, policy: &Policy, now: DateTime<Utc>) -> Result<History> {
