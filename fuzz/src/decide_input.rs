@@ -156,7 +156,10 @@ fn observation(u: &mut Unstructured<'_>, policy: &Policy, now: DateTime<Utc>) ->
     })
 }
 
-fn partial(u: &mut Unstructured<'_>, samples: &BTreeMap<String, Sample>) -> Result<std::collections::BTreeSet<String>> {
+fn partial(
+    u: &mut Unstructured<'_>,
+    samples: &BTreeMap<String, Sample>,
+) -> Result<std::collections::BTreeSet<String>> {
     let mut out = std::collections::BTreeSet::new();
     for name in samples.keys() {
         if u.ratio(1, 4)? {
