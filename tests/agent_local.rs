@@ -42,28 +42,12 @@ impl Agent {
         let r = req.body(body.to_string()).send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     }
-
-    /// Polls until `f` holds, for at most `secs`.
-    async fn until(&self, secs: u64, what: &str, f: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Ok(r) = self.http.get(format!("{}/status", self.base)).send().await
-                && let Ok(t) = r.text().await
-                && let Ok(v) = serde_json::from_str::<Value>(&t)
-                && f(&v)
-            {
-                return v;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
 }
 
 #[tokio::test]
 async fn local_mode_serves_its_api_takes_overrides_and_stops_on_sigterm() {
     let mut a = start();
-    let s = a.until(15, "two ticks", |v| v["ticks"].as_u64() >= Some(2)).await;
+    let s = a.poll("/status", 15, "two ticks", |v| v["ticks"].as_u64() >= Some(2)).await;
     assert_eq!(s["mode"], "local");
     assert_eq!(s["role"]["role"], "sole");
     let d = &s["last"]["decision"];
@@ -126,7 +110,7 @@ async fn local_mode_serves_its_api_takes_overrides_and_stops_on_sigterm() {
     assert_eq!(code, 400);
     assert!(text.contains("desired: must be a whole number >= 0"), "{text}");
     assert_eq!(a.post_override(Some(TOKEN), &body).await.0, 202);
-    let s = a.until(10, "the override to apply", |v| v["last"]["service"]["desired"] == 3).await;
+    let s = a.poll("/status", 10, "the override to apply", |v| v["last"]["service"]["desired"] == 3).await;
     assert_eq!(s["manual_override"]["reason"], "load test", "{s}");
     assert_eq!(s["last"]["decision"]["reason"], "override");
 

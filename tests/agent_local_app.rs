@@ -2,8 +2,6 @@
 //! endpoint (trimtab issue 16): the local monitor shows the app's container, not trimtab's own,
 //! as it would inside an ECS task, and an alert names the container.
 
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -40,21 +38,6 @@ async fn endpoint() -> MockServer {
     server
 }
 
-async fn local_view(a: &LocalAgent, what: &str, f: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = a.http.get(format!("{}/local", a.base)).send().await
-            && let Ok(t) = r.text().await
-            && let Ok(v) = serde_json::from_str::<Value>(&t)
-            && f(&v)
-        {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn local_mode_with_a_metadata_endpoint_monitors_the_app_container() {
     let server = endpoint().await;
@@ -65,10 +48,11 @@ async fn local_mode_with_a_metadata_endpoint_monitors_the_app_container() {
              [local]\nsample_interval = \"1s\"\n[local.alerts]\nmemory = 1\nfor = \"0s\"\n"
         )
     });
-    let v = local_view(&a, "an alert about the app container", |v| {
-        v["alerts"]["active"].as_array().is_some_and(|a| !a.is_empty())
-    })
-    .await;
+    let v = a
+        .poll("/local", 20, "an alert about the app container", |v| {
+            v["alerts"]["active"].as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
     assert_eq!(v["source"], "task_metadata", "{v}");
     let names: Vec<&String> = v["containers"].as_object().unwrap().keys().collect();
     assert_eq!(names, ["app"], "trimtab's own container is left out: {v}");
@@ -82,7 +66,7 @@ async fn local_mode_with_a_metadata_endpoint_monitors_the_app_container() {
     // The endpoint fails: the view says why, and the agent goes on serving it.
     server.reset().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
-    let v = local_view(&a, "the problem", |v| v["problem"]["message"].is_string()).await;
+    let v = a.poll("/local", 20, "the problem", |v| v["problem"]["message"].is_string()).await;
     let why = v["problem"]["message"].as_str().unwrap();
     assert_eq!(why, format!("GET {uri}/task: HTTP 500 Internal Server Error"));
     assert_eq!(v["containers"]["app"]["latest"]["memory_bytes"], 36_745_216, "the history stays: {v}");

@@ -6,7 +6,6 @@
 //! run about 20 s first and writes the README's screenshot there.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -38,18 +37,7 @@ fn start(priced: bool) -> Agent {
 impl Agent {
     /// Polls `/status` until it shows at least `ticks` ticks, for at most `secs`.
     async fn ticks(&self, ticks: u64, secs: u64) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Ok(r) = self.http.get(format!("{}/status", self.base)).send().await
-                && let Ok(t) = r.text().await
-                && let Ok(v) = serde_json::from_str::<Value>(&t)
-                && v["ticks"].as_u64() >= Some(ticks)
-            {
-                return v;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {ticks} ticks");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.poll("/status", secs, &format!("{ticks} ticks"), |v| v["ticks"].as_u64() >= Some(ticks)).await
     }
 }
 

@@ -4,8 +4,6 @@
 //! release clears the protection after the grace; `/status` and `/metrics` show both. And the
 //! leader's side against a fake ECS: a scale-in waits while every running task is protected.
 
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -26,27 +24,6 @@ fn answer(enabled: bool) -> ResponseTemplate {
         "TaskArn": "arn:aws:ecs:us-west-2:111122223333:task/1234567890abcdef0"
     }});
     ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json")
-}
-
-async fn status(a: &LocalAgent) -> Value {
-    let r = a.http.get(format!("{}/status", a.base)).send().await;
-    match r {
-        Ok(r) => serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or(Value::Null),
-        Err(_) => Value::Null,
-    }
-}
-
-/// Polls `/status` until `f` holds, for at most `secs`.
-async fn until(a: &LocalAgent, secs: u64, what: &str, f: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let s = status(a).await;
-        if f(&s) {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {s}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn puts(server: &MockServer) -> Vec<Value> {
@@ -81,7 +58,7 @@ async fn a_reservation_protects_the_task_and_its_release_clears_it() {
              [protection]\nenabled = true\nexpires = \"60m\"\ngrace = \"1s\"\n"
         )
     });
-    let idle = until(&a, 15, "a first tick", |s| s["protection"]["busy"] == false).await;
+    let idle = a.poll("/status", 15, "a first tick", |s| s["protection"]["busy"] == false).await;
     assert_eq!(idle["protection"]["protected"], false, "{idle}");
 
     let r = a
@@ -94,7 +71,7 @@ async fn a_reservation_protects_the_task_and_its_release_clears_it() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
     let held: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-    let s = until(&a, 10, "protection set", |s| s["protection"]["protected"] == true).await;
+    let s = a.poll("/status", 10, "protection set", |s| s["protection"]["protected"] == true).await;
     assert_eq!(s["protection"]["why"], "pool jobs holds 1 reservation(s)", "{s}");
     assert_eq!(s["protection"]["expires_at"], "2099-01-01T00:00:00Z", "{s}");
     let metrics = a.http.get(format!("{}/metrics", a.base)).send().await.unwrap().text().await.unwrap();
@@ -110,7 +87,7 @@ async fn a_reservation_protects_the_task_and_its_release_clears_it() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    let s = until(&a, 10, "protection cleared", |s| s["protection"]["clears_total"] == 1).await;
+    let s = a.poll("/status", 10, "protection cleared", |s| s["protection"]["clears_total"] == 1).await;
     assert_eq!(
         (&s["protection"]["protected"], &s["protection"]["problem"]),
         (&json!(false), &Value::Null),
@@ -138,7 +115,7 @@ async fn an_error_from_the_ecs_agent_shows_in_status() {
              [protection]\nenabled = true\n"
         )
     });
-    until(&a, 15, "a first tick", |s| s["ticks"].as_u64() >= Some(1)).await;
+    a.poll("/status", 15, "a first tick", |s| s["ticks"].as_u64() >= Some(1)).await;
     let r = a
         .http
         .post(format!("{}/pools/jobs/reservations", a.base))
@@ -148,7 +125,8 @@ async fn an_error_from_the_ecs_agent_shows_in_status() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
-    let s = until(&a, 10, "the error", |s| s["protection"]["failures_total"].as_u64() >= Some(1)).await;
+    let s =
+        a.poll("/status", 10, "the error", |s| s["protection"]["failures_total"].as_u64() >= Some(1)).await;
     let problem = s["protection"]["problem"].as_str().unwrap_or_default();
     assert!(
         problem

@@ -231,26 +231,15 @@ mod tests {
     #[test]
     fn a_partial_sample_counts_only_when_it_already_calls_for_more() {
         let partial: std::collections::BTreeSet<String> = ["cpu".to_owned()].into();
-        let metrics = example_metrics();
-        let low = score(
-            &metrics,
-            &samples(&[("cpu", 30.0), ("memory", 20.0)]),
-            &partial,
-            t0(),
-            TimeDelta::seconds(60),
-            4,
-        );
+        let at = |cpu: f64| {
+            let s = samples(&[("cpu", cpu), ("memory", 20.0)]);
+            score(&example_metrics(), &s, &partial, t0(), TimeDelta::seconds(60), 4)
+        };
+        let low = at(30.0);
         let cpu = low.contributions.iter().find(|c| c.name == "cpu").unwrap();
         assert_eq!(cpu.status, MetricStatus::Partial);
         assert!(low.unusable().contains(&"cpu"), "below its target it is as good as missing");
-        let high = score(
-            &metrics,
-            &samples(&[("cpu", 90.0), ("memory", 20.0)]),
-            &partial,
-            t0(),
-            TimeDelta::seconds(60),
-            4,
-        );
+        let high = at(90.0);
         let cpu = high.contributions.iter().find(|c| c.name == "cpu").unwrap();
         assert_eq!(cpu.status, MetricStatus::Saturated, "a lower bound past the target is past it");
         assert_eq!(high.saturated_by.as_deref(), Some("cpu"));

@@ -72,6 +72,29 @@ pub struct Reading {
     pub memory_limit_hits: Option<u64>,
 }
 
+impl Reading {
+    /// A reading at `at` with nothing known yet.
+    pub fn empty(at: DateTime<Utc>) -> Reading {
+        Reading {
+            at,
+            cpu_pct: None,
+            memory_pct: None,
+            memory_bytes: None,
+            memory_peak_bytes: None,
+            memory_limit_hits: None,
+            cpu_limit_cores: None,
+            memory_limit_bytes: None,
+            disk_read_bps: None,
+            disk_write_bps: None,
+            disk_iops: None,
+            net_rx_bps: None,
+            net_tx_bps: None,
+            throttled_pct: None,
+            oom_kills: None,
+        }
+    }
+}
+
 /// The cumulative counters of one read, kept for the next one's rates.
 #[derive(Clone, Debug)]
 struct Counters {

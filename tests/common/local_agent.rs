@@ -20,6 +20,29 @@ pub struct LocalAgent {
 }
 
 impl LocalAgent {
+    /// Polls `GET {path}` (JSON) until `f` holds, for at most `secs`; the last answer.
+    pub async fn poll(
+        &self,
+        path: &str,
+        secs: u64,
+        what: &str,
+        f: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let r = self.http.get(format!("{}{path}", self.base)).send().await;
+            let v = match r {
+                Ok(r) => serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or_default(),
+                Err(_) => serde_json::Value::Null,
+            };
+            if f(&v) {
+                return v;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {v}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// Starts `trimtab run --local` with the config `config(port)` returns (it must listen on
     /// `127.0.0.1:port`); `name` keeps the temp dirs of concurrent tests apart.
     pub fn start(name: &str, config: impl FnOnce(u16) -> String) -> LocalAgent {

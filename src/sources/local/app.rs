@@ -242,7 +242,7 @@ fn container_reading(now: DateTime<Utc>, u: &ContainerUsage) -> Reading {
         cpu_limit_cores: u.cpu_vcpu,
         memory_limit_bytes: u.memory_limit_bytes,
         memory_limit_hits: u.limit_hits,
-        ..blank(now)
+        ..Reading::empty(now)
     }
 }
 
@@ -261,27 +261,7 @@ fn combined(now: DateTime<Utc>, usage: &[ContainerUsage], task: &TaskInfo) -> Re
         memory_bytes: memory,
         cpu_limit_cores: cores,
         memory_limit_bytes: limit,
-        ..blank(now)
-    }
-}
-
-fn blank(at: DateTime<Utc>) -> Reading {
-    Reading {
-        at,
-        cpu_pct: None,
-        memory_pct: None,
-        memory_bytes: None,
-        memory_peak_bytes: None,
-        cpu_limit_cores: None,
-        memory_limit_bytes: None,
-        disk_read_bps: None,
-        disk_write_bps: None,
-        disk_iops: None,
-        net_rx_bps: None,
-        net_tx_bps: None,
-        throttled_pct: None,
-        oom_kills: None,
-        memory_limit_hits: None,
+        ..Reading::empty(now)
     }
 }
 

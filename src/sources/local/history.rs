@@ -194,23 +194,7 @@ pub(super) mod tests {
 
     /// A reading at `t0 + secs` with nothing in it.
     pub fn blank(secs: i64) -> Reading {
-        Reading {
-            at: t0() + TimeDelta::seconds(secs),
-            cpu_pct: None,
-            memory_pct: None,
-            memory_bytes: None,
-            memory_peak_bytes: None,
-            memory_limit_hits: None,
-            cpu_limit_cores: None,
-            memory_limit_bytes: None,
-            disk_read_bps: None,
-            disk_write_bps: None,
-            disk_iops: None,
-            net_rx_bps: None,
-            net_tx_bps: None,
-            throttled_pct: None,
-            oom_kills: None,
-        }
+        Reading::empty(t0() + TimeDelta::seconds(secs))
     }
 
     fn cpu(secs: i64, pct: f64) -> Reading {
