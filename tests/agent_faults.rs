@@ -36,6 +36,7 @@ fn options(retries: bool, metadata: Option<String>) -> Options {
         retries,
         static_credentials: Some(("test".into(), "test".into())),
         agent_uri: None,
+        api_token: None,
     }
 }
 

@@ -22,6 +22,7 @@ fn options() -> Options {
         retries: false,
         static_credentials: Some(("test".into(), "test".into())),
         agent_uri: None,
+        api_token: None,
     }
 }
 

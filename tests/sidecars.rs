@@ -100,6 +100,7 @@ async fn service(fake: &FakeAws, md: &MockServer, n: usize, port: u16, metrics: 
             retries: false,
             static_credentials: Some(("test".into(), "test".into())),
             agent_uri: None,
+            api_token: None,
         };
         let agent = Agent::new(cfg, opts).await.unwrap();
         let (snapshot, rx) = watch::channel(agent.snapshot());
@@ -329,6 +330,7 @@ async fn a_leader_keeps_the_lead_through_a_failed_read_and_gives_it_up_when_ecs_
         retries: false,
         static_credentials: Some(("test".into(), "test".into())),
         agent_uri: None,
+        api_token: None,
     };
     fake.world.lock().unwrap().unhealthy.clear();
     let mut lost = Agent::new(cfg, opts).await.unwrap();

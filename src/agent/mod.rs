@@ -62,6 +62,9 @@ pub struct Options {
     pub retries: bool,
     /// Fixed AWS credentials instead of the default chain (emulators).
     pub static_credentials: Option<(String, String)>,
+    /// The API token (`agent.api_token`, else `$TRIMTAB_API_TOKEN`), as `run` resolved it: the
+    /// leader sends it to the other tasks' `GET /peer`.
+    pub api_token: Option<String>,
     /// `$ECS_AGENT_URI`: the ECS agent's endpoint, for task scale-in protection (`[protection]`).
     pub agent_uri: Option<String>,
 }
@@ -203,7 +206,7 @@ impl Agent {
             lead: leader::Lead::default(),
             probe_port: reachable_port(cfg.agent.listen),
             busiest: None,
-            peer_token: token::api_token(&cfg.agent, std::env::var("TRIMTAB_API_TOKEN").ok()).ok().flatten(),
+            peer_token: opts.api_token.clone(),
             overrides: Arc::new(Mutex::new(None)),
             paused: false,
             spend,

@@ -70,6 +70,7 @@ pub async fn run(cfg: Config, opts: Options, once: bool) -> anyhow::Result<Outco
     if !once {
         super::token::check_listen(listen, token.as_deref())?;
     }
+    let opts = Options { api_token: token.clone(), ..opts };
     // Signals first: startup (restore, alarms) can take a while, and as PID 1 in a container
     // an unhandled SIGTERM would be ignored.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

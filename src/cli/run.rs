@@ -41,6 +41,8 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
         static_credentials: None,
         // Read under --local too, so protection can be tried against a fake endpoint.
         agent_uri: std::env::var("ECS_AGENT_URI").ok().filter(|u| !u.is_empty()),
+        // Resolved with the listen check in `agent::run`.
+        api_token: None,
     };
     let rt = runtime()?;
     let outcome = rt.block_on(agent::run(cfg, opts, args.once))?;
