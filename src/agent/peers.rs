@@ -37,13 +37,14 @@ impl Agent {
             return Ok(());
         };
         let running = self.tasks.iter().filter(|t| t.last_status == "RUNNING");
-        let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
         let own_ip = self.tasks.iter().find(|t| t.arn == own).and_then(|t| t.address.clone().ok());
-        let me = sources::TaskTarget { task: own.clone(), ip: own_ip.unwrap_or(loopback) };
+        let me = sources::TaskTarget { task: own.clone(), ip: own_ip.unwrap_or(sources::NO_ADDRESS) };
         let (http, token) = (&self.http, self.peer_token.as_deref());
         let ask = |t: &crate::aws::TaskState| {
-            let target =
-                sources::TaskTarget { task: t.arn.clone(), ip: t.address.clone().unwrap_or(loopback) };
+            let target = sources::TaskTarget {
+                task: t.arn.clone(),
+                ip: t.address.clone().unwrap_or(sources::NO_ADDRESS),
+            };
             let address = t.address.clone();
             async move {
                 let answer = match address {

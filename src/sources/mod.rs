@@ -62,6 +62,10 @@ impl Gathered {
     }
 }
 
+/// What a task without an address of its own (bridge or host network mode) shows as its IP in
+/// a per-task breakdown: it is never asked.
+pub const NO_ADDRESS: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+
 /// Timeout of every HTTP read from a local endpoint (metadata, the app's /metrics).
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -128,9 +128,8 @@ impl TaskScraper {
         unreachable: &[(String, String)],
     ) -> Vec<Reading> {
         let mut answers = self.fetch(http, tasks).await;
-        let nowhere = IpAddr::from([0, 0, 0, 0]);
         answers.extend(unreachable.iter().map(|(task, why)| Answer {
-            target: TaskTarget { task: task.clone(), ip: nowhere },
+            target: TaskTarget { task: task.clone(), ip: super::NO_ADDRESS },
             at: Utc::now(),
             scrape: Err(why.clone()),
         }));
