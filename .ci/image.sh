@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The container image's build without Docker (CI has no engine): copies exactly what the
-# Dockerfile's build stage COPYs into an empty directory, runs its RUN line there, and checks that
+# Dockerfile's build stage COPYs into an empty directory and runs its RUN lines there, in order, as
+# Docker would (the dependency layer first), then checks that
 # the binary fits the runtime stage: stripped, linked only against what distroless/cc provides,
 # and working as the image's non-root user with nothing writable (config from the environment,
 # the health check against a running agent). Prints the binary's size for the README.
@@ -13,27 +14,31 @@ trap 'rm -rf "$stage"' EXIT
 # The build stage is everything between the first and the second FROM.
 build_stage() { awk '/^FROM /{n++; next} n==1' Dockerfile; }
 
-echo "--- COPY"
-while read -r _ line; do
+# COPY and RUN lines in their order, as Docker runs them (the dependency layer's RUN comes between
+# two COPYs).
+copy() {
   # shellcheck disable=SC2206
-  words=($line)
-  dest=${words[-1]}
+  local words=($1)
+  local dest=${words[-1]} src
   for src in "${words[@]:0:${#words[@]}-1}"; do
     if [[ -d $src ]]; then
       mkdir -p "$stage/$dest" && cp -R "$src/." "$stage/$dest/"
     else
       mkdir -p "$stage/$(dirname "$dest/x")" && cp "$src" "$stage/$dest"
     fi
-    echo "$src -> $dest"
+    echo "COPY $src -> $dest"
   done
-done < <(build_stage | grep '^COPY ' | grep -v -- '--from')
-
-echo "--- RUN"
+}
 export CARGO_TARGET_DIR="$repo/target/image"
-while read -r _ command; do
-  echo "$command"
-  (cd "$stage" && eval "$command")
-done < <(build_stage | grep '^RUN ')
+while read -r instruction rest; do
+  case $instruction in
+    COPY) [[ $rest == --from* ]] || copy "$rest" ;;
+    RUN)
+      echo "RUN $rest"
+      (cd "$stage" && eval "$rest")
+      ;;
+  esac
+done < <(build_stage)
 
 # The runtime stage copies /src/target/release/trimtab.
 bin="$CARGO_TARGET_DIR/release/trimtab"
