@@ -229,16 +229,6 @@ fn readme_quick_start_output_is_what_explain_prints() {
 }
 
 #[test]
-fn readme_first_command_output_is_what_simulate_prints() {
-    let o = trimtab(&["simulate", "--fit-peak", "20", "--compare"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let readme = include_str!("../README.md");
-    let after = readme.split("cargo run --release -- simulate --fit-peak 20 --compare").nth(1).unwrap();
-    let sample = after.split("```text\n").nth(1).unwrap().split("```").next().unwrap();
-    assert_eq!(stdout(&o), sample);
-}
-
-#[test]
 fn simulate_compare_prints_every_controller_and_writes_timeline_and_plot() {
     let dir = std::env::temp_dir().join(format!("trimtab-sim-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -40,7 +40,8 @@ fn captioned_images() -> Vec<(String, Vec<String>)> {
     let lines: Vec<&str> = README.lines().collect();
     let mut found = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let Some(path) = line.strip_prefix("![").and_then(|l| l.split("](").nth(1)).map(|p| p.trim_end_matches(')'))
+        let Some(path) =
+            line.strip_prefix("![").and_then(|l| l.split("](").nth(1)).map(|p| p.trim_end_matches(')'))
         else {
             continue;
         };
@@ -140,14 +141,25 @@ fn readme_output_after(command: &str) -> &'static str {
 fn a_newcomers_path_runs_as_the_readme_says() {
     // Install: the README installs the binary that every later example calls.
     let install = README.split("## Install").nth(1).expect("an Install section");
-    assert!(install.contains("cargo install --locked --path ."), "the Install section installs from the clone");
+    assert!(
+        install.contains("cargo install --locked --path ."),
+        "the Install section installs from the clone"
+    );
 
     // `trimtab run --local --once`: one tick on this machine, no config, no AWS.
     let run = readme_output_after("cargo run --release -- run --local --once");
     let out = trimtab(&["run", "--local", "--once"]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     // The host's readings (and so the decision) differ from the README's; the report's parts do not.
-    for part in ["service: desired 1", "metric  value  target", "score: ", "band: ", "stage  ", "decision: ", "action: "] {
+    for part in [
+        "service: desired 1",
+        "metric  value  target",
+        "score: ",
+        "band: ",
+        "stage  ",
+        "decision: ",
+        "action: ",
+    ] {
         assert!(run.contains(part), "the README's `run --local --once` output shows {part:?}");
         assert!(stdout.contains(part), "`trimtab run --local --once` prints no {part:?}:\n{stdout}");
     }
@@ -178,4 +190,45 @@ fn the_examples_variants_differ_from_the_example_only_as_they_say() {
     let capped = example.replacen("\ncritical_at = 0.90\n", "\ncritical_at = 0.90\ncap = \"critical\"\n", 1);
     assert_ne!(capped, example, "examples/trimtab.toml's [budget] moved; update examples/capped.toml");
     assert_eq!(body(&read("capped.toml")), body(&capped), "examples/capped.toml is the example with a cap");
+}
+
+/// The README's table of what the predictive term does: each row is what `simulate` prints for
+/// web-balanced and for `examples/predictive.toml` on that trace (θ_U / overload min / cost).
+#[test]
+fn the_predictive_terms_table_is_what_simulate_prints() {
+    let table =
+        README.split("| trace | web-balanced θ_U / overload min / cost | with `lookahead = \"2m\"` |").nth(1);
+    let rows: Vec<&str> = table
+        .expect("the README's predictive table")
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let traces = [
+        ("NASA", "nasa_http_jul1995_60s.csv"),
+        ("Bitbrains", "bitbrains_rnd_2013-08_totalcpu_300s.csv"),
+        ("Wikipedia", "wikipedia_allprojects_2009_3600s.csv"),
+        ("Azure", "azure_llm_conv_2023_1s.csv"),
+    ];
+    for row in rows {
+        let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+        let (name, fit) = cells[0].split_once(" (fit ").expect("`NAME (fit N)`");
+        let trace =
+            traces.iter().find(|(n, _)| *n == name).map(|(_, f)| format!("examples/traces/{f}")).unwrap();
+        let fit = fit.trim_end_matches(')');
+        let base = ["simulate", "--trace", &trace, "--fit-peak", fit];
+        let plain = figures(&trimtab(&[&base[..], &["--template", "web-balanced", "--max", "40"]].concat()));
+        let ahead = figures(&trimtab(&[&base[..], &["--config", "examples/predictive.toml"]].concat()));
+        assert_eq!((cells[1], cells[2]), (plain.as_str(), ahead.as_str()), "README row {name}");
+    }
+}
+
+/// `θ_U / overload min / cost` of the trimtab row of a `simulate` report.
+fn figures(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = text.lines().find(|l| l.starts_with("trimtab (")).expect("a trimtab row");
+    let cols: Vec<&str> = row.split(')').nth(1).unwrap().split_whitespace().collect();
+    // θ_U θ_O τ_U τ_O instab actions task-hours overload mean-CPU cost
+    format!("{} / {} / {}", cols[0], cols[7], cols[9])
 }
