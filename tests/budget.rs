@@ -116,16 +116,16 @@ async fn a_month_of_scaling_is_charged_exactly_and_alerts_once_per_level() {
         ],
         "{summary:#?}"
     );
-    assert!(events.iter().all(|e| e["period"] == "2026-11" && e["budget_usd"] == 200.0));
+    assert!(events.iter().all(|e| e["period"] == "2026-11" && e["budget_usd"] == "200.00"));
     // The README shows this first alert as the webhook body.
     let first = &events[0];
     assert_eq!(
         (&first["at"], &first["amount_usd"], &first["spent_usd"], &first["threshold_usd"]),
         (
             &Value::from("2026-11-05T22:00:00Z"),
-            &Value::from(156.08),
-            &Value::from(14.91),
-            &Value::from(150.0)
+            &Value::from("156.083255"),
+            &Value::from("14.90974"),
+            &Value::from("150.00")
         )
     );
     assert_eq!(

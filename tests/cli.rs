@@ -339,8 +339,8 @@ fn cost_prints_the_issue_figures_and_compares_a_what_if() {
     ]);
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     // ARM: 0.5 × 0.03238 + 1 × 0.00356 = 0.01975 per task-hour; 4 × 730 h = 57.67 vs 72.0802.
-    assert_eq!(j["what_if"]["per_task_hour"]["total"], 19_750_000_000i64, "pico-dollars");
-    assert_eq!(j["monthly_difference"], 57_670_000 - 72_080_200, "micro-dollars");
+    assert_eq!(j["what_if"]["per_task_hour"]["total_usd"], "0.01975", "exact dollars");
+    assert_eq!(j["monthly_difference_usd"], "-14.4102", "57.67 - 72.0802");
     // The README shows this run.
     let o = trimtab(&["cost", "--tasks", "4", "--what-if", "arch=arm64"]);
     let readme = include_str!("../README.md");
@@ -445,9 +445,9 @@ fn rightsize_json_has_the_sizing_the_floor_and_the_total() {
     assert_eq!(v["target"], serde_json::json!({ "cpu": 512, "memory": 1024 }));
     assert_eq!(v["floor"], serde_json::json!({ "cpu": 420.0, "memory": 810.0 }));
     assert_eq!((v["recommended"].as_bool(), v["tasks"].as_u64()), (Some(true), Some(2)));
-    // Micro-dollars: $18.02005 a task, × 2.
-    assert_eq!(v["monthly_difference_per_task"], 18_020_050);
-    assert_eq!(v["monthly_difference_total"], 36_040_100);
+    // Exact dollars: $18.02005 a task, × 2.
+    assert_eq!(v["monthly_difference_per_task_usd"], "18.02005");
+    assert_eq!(v["monthly_difference_total_usd"], "36.0401");
     assert_eq!(v["reasons"].as_array().unwrap().len(), 5, "{v}");
 }
 

@@ -43,7 +43,7 @@ use crate::core::{self, History, ManualOverride, Observation, Policy, Reason, Re
 use crate::notify::Notifier;
 use crate::sources::{self, Environment, Sources};
 use crate::status::{
-    Action, ActionRecord, Cooldowns, Counters, OverrideSlot, PerTask, PolicyView, Role, ServiceView,
+    Action, ActionRecord, Cooldowns, Counters, OverrideSlot, PerTask, PolicyView, Role, Series, ServiceView,
     Snapshot, Tick, push_bounded,
 };
 use deadline::{Cut, Deadline};
@@ -179,6 +179,7 @@ impl Agent {
             counters: Counters::default(),
             history: VecDeque::new(),
             actions: VecDeque::new(),
+            series: Series::new(policy.metrics.iter().map(|m| m.name.clone()).collect()),
             cost: None,
             notifications: None,
             vertical: None,
@@ -389,6 +390,7 @@ impl Agent {
             *self.snap.counters.metric_problems.entry(name.clone()).or_default() += 1;
         }
         push_bounded(&mut self.snap.history, tick.clone());
+        self.snap.series.record(&tick, self.snap.cost.as_ref());
         self.snap.last = Some(tick.clone());
         tick
     }

@@ -108,7 +108,7 @@ pub fn render(v: &FleetView) -> String {
         "trimtab_controller_cost_per_hour_usd",
         "gauge",
         "What the services this member acts for cost an hour at their running counts (those priced).",
-        v.cost_per_hour_usd,
+        v.cost_per_hour_usd.as_usd(),
     );
     o.one("trimtab_scaling_actions_total", "counter", "Desired counts set since start.", v.applied as f64);
     o.one(

@@ -141,7 +141,7 @@ async fn local(Extract(s): Extract<State>) -> Response {
 
 async fn history(Extract(s): Extract<State>) -> Response {
     let snap = snap(&s);
-    Json(json!({ "ticks": snap.history, "actions": snap.actions })).into_response()
+    Json(json!({ "ticks": snap.history, "actions": snap.actions, "series": snap.series })).into_response()
 }
 
 async fn prometheus(Extract(s): Extract<State>) -> Response {

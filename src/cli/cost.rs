@@ -54,7 +54,9 @@ pub struct Priced {
 pub struct AtCount {
     pub label: String,
     pub tasks: u32,
+    #[serde(rename = "per_hour_usd")]
     pub per_hour: Rate,
+    #[serde(rename = "per_month_usd")]
     pub per_month: Money,
 }
 
@@ -64,15 +66,19 @@ pub struct CostReport {
     pub current: Priced,
     /// With `--what-if`: the changed setup, and the monthly difference at its task count.
     pub what_if: Option<Priced>,
+    #[serde(rename = "monthly_difference_usd")]
     pub monthly_difference: Option<Money>,
     pub budget: Option<BudgetLine>,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct BudgetLine {
+    #[serde(rename = "amount_usd")]
     pub amount: Money,
     pub period: PeriodKind,
+    #[serde(rename = "warn_at_usd")]
     pub warn_at: Money,
+    #[serde(rename = "critical_at_usd")]
     pub critical_at: Money,
     pub cap: Option<Level>,
     /// Tasks the whole budget keeps running around the clock for a whole period.

@@ -21,7 +21,10 @@ pub fn report(v: &FleetView) -> String {
     let calls: Vec<String> = v.calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
     let total: u32 = v.calls.values().sum();
     out.push_str(&format!("aws calls: {total} ({})\n", calls.join(", ")));
-    out.push_str(&format!("cost of the services acted for: ${:.4} an hour\n\n", v.cost_per_hour_usd));
+    out.push_str(&format!(
+        "cost of the services acted for: ${:.4} an hour\n\n",
+        v.cost_per_hour_usd.as_usd()
+    ));
     let mut t = Table::new(["service", "standing", "policy", "desired", "$/hour", "reason", "action"]);
     for (key, s) in &v.services {
         let action = match (&s.problem, &s.action) {
@@ -34,7 +37,7 @@ pub fn report(v: &FleetView) -> String {
             s.standing.as_str().to_owned(),
             s.policy.clone().unwrap_or_else(|| "-".into()),
             s.desired.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
-            s.per_hour_usd.map(|c| format!("{c:.4}")).unwrap_or_else(|| "-".into()),
+            s.per_hour_usd.map(|c| format!("{:.4}", c.as_usd())).unwrap_or_else(|| "-".into()),
             s.reason.clone().unwrap_or_else(|| "-".into()),
             action,
         ]);

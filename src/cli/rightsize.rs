@@ -308,6 +308,7 @@ pub struct Report {
     pub floor: Need,
     pub tasks: u32,
     /// The monthly difference per task × `tasks`: positive is a saving.
+    #[serde(rename = "monthly_difference_total_usd")]
     pub monthly_difference_total: Money,
     #[serde(skip)]
     pub heading: String,

@@ -32,6 +32,7 @@ mod schedule_aws;
 pub mod schedule_expr;
 pub mod score;
 pub mod types;
+pub mod usd;
 
 pub use decide::{Decision, Reason, Step, decide};
 pub use history::History;

@@ -171,9 +171,12 @@ pub struct Sizing {
     pub confidence_days: f64,
     pub current: Size,
     /// Per task-hour.
+    #[serde(rename = "current_rate_usd")]
     pub current_rate: Rate,
+    #[serde(rename = "target_rate_usd")]
     pub target_rate: Rate,
     /// `(current − target rate) × 730 h`: positive is a saving.
+    #[serde(rename = "monthly_difference_per_task_usd")]
     pub monthly_difference_per_task: Money,
     /// How far the target is from the current size, in percent of the dimension that moved more.
     pub change_pct: f64,

@@ -130,10 +130,25 @@ impl Observation {
     }
 }
 
-/// An amount of US dollars, held exactly as integer micro-dollars.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+/// An amount of US dollars, held exactly as integer micro-dollars; in JSON an exact decimal
+/// string of dollars (`"12.345678"`, see [`super::usd`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(i64);
+
+/// Micro-dollars: six decimal places.
+const MONEY_PLACES: u32 = 6;
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::usd::format(self.0, MONEY_PLACES))
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::usd::deserialize(d, MONEY_PLACES).map(Money)
+    }
+}
 
 impl Money {
     /// Dollars given as a float (from config), rounded to the micro-dollar; `None` if not finite

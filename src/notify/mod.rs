@@ -14,7 +14,7 @@
 //! There is no de-duplication here: the budget watch emits at most one alert per (signal, level,
 //! period), and the notifier delivers what it is given.
 
-mod payload;
+pub mod payload;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

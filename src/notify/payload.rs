@@ -4,11 +4,11 @@
 use chrono::SecondsFormat;
 use serde_json::json;
 
-use crate::core::Money;
 use crate::core::cost::{BudgetEvent, EventKind};
 
-/// The event as a generic webhook receives it, and the SNS message. Dollar amounts are numbers
-/// rounded to the cent (as `Money` displays them); `at` is RFC 3339 in UTC.
+/// The event as a generic webhook receives it, and the SNS message. Dollar amounts are exact
+/// decimal strings (`"463.104999"`, as every JSON trimtab writes them: [`crate::core::usd`]);
+/// `at` is RFC 3339 in UTC.
 pub fn json(service: &str, e: &BudgetEvent) -> String {
     let event = match e.kind {
         EventKind::Alert => "budget.alert",
@@ -21,11 +21,11 @@ pub fn json(service: &str, e: &BudgetEvent) -> String {
         "signal": e.signal.as_str(),
         "level": e.level.as_str(),
         "period": e.period,
-        "amount_usd": usd(e.amount),
-        "threshold_usd": usd(e.threshold),
-        "budget_usd": usd(e.budget),
-        "spent_usd": usd(e.spent),
-        "forecast_usd": usd(e.forecast),
+        "amount_usd": e.amount,
+        "threshold_usd": e.threshold,
+        "budget_usd": e.budget,
+        "spent_usd": e.spent,
+        "forecast_usd": e.forecast,
         "at": e.at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
         "message": e.message,
     })
@@ -61,18 +61,13 @@ fn headline(e: &BudgetEvent) -> String {
     format!("budget {}{recovered} ({})", e.level, e.signal)
 }
 
-/// Dollars rounded half away from zero to the cent.
-fn usd(m: Money) -> f64 {
-    let cents = (m.micros().unsigned_abs() + 5_000) / 10_000;
-    m.micros().signum() as f64 * cents as f64 / 100.0
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
     use serde_json::Value;
 
     use super::*;
+    use crate::core::Money;
     use crate::core::cost::{Level, Signal};
 
     fn event(kind: EventKind) -> BudgetEvent {
@@ -93,7 +88,7 @@ mod tests {
     }
 
     #[test]
-    fn the_webhook_json_has_every_field_in_dollars() {
+    fn the_webhook_json_has_every_amount_in_exact_dollars() {
         let got: Value = serde_json::from_str(&json("prod/web", &event(EventKind::Alert))).unwrap();
         let want = serde_json::json!({
             "source": "trimtab",
@@ -102,11 +97,11 @@ mod tests {
             "signal": "forecast",
             "level": "warning",
             "period": "2026-11",
-            "amount_usd": 463.1,
-            "threshold_usd": 375.0,
-            "budget_usd": 500.0,
-            "spent_usd": 310.01,
-            "forecast_usd": 463.1,
+            "amount_usd": "463.104999",
+            "threshold_usd": "375.00",
+            "budget_usd": "500.00",
+            "spent_usd": "310.005",
+            "forecast_usd": "463.104999",
             "at": "2026-11-22T10:30:00Z",
             "message": "forecast $463.10 for 2026-11 crossed the warning level $375.00 (75% of $500.00)",
         });
@@ -141,11 +136,11 @@ mod tests {
     }
 
     #[test]
-    fn dollars_round_half_away_from_zero_to_the_cent() {
-        let cases = [(0, 0.0), (4_999, 0.0), (5_000, 0.01), (-5_000, -0.01), (12_345_678, 12.35)];
-        for (micros, want) in cases {
-            assert_eq!(usd(Money::from_micros(micros)), want, "{micros}");
-        }
-        assert!(usd(Money::from_micros(i64::MIN)) < 0.0);
+    fn amounts_are_exact_not_rounded_to_the_cent() {
+        let mut e = event(EventKind::Alert);
+        e.spent = Money::from_micros(-4_999);
+        let got: Value = serde_json::from_str(&json("prod/web", &e)).unwrap();
+        assert_eq!(got["spent_usd"], "-0.004999");
+        assert_eq!(Money::from_micros(12_345_678).to_string(), "$12.35", "people read cents");
     }
 }

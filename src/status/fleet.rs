@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Action;
+use crate::core::cost::Rate;
 
 /// The controller's view after its last tick.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -29,7 +30,7 @@ pub struct FleetView {
     pub calls_total: BTreeMap<&'static str, u64>,
     /// What the services this member acts for cost an hour at their running counts, in USD
     /// (those it can price: Fargate, in a region of the shipped tables).
-    pub cost_per_hour_usd: f64,
+    pub cost_per_hour_usd: Rate,
     /// Updates applied and failed since start.
     pub applied: u64,
     pub failed: u64,
@@ -84,8 +85,8 @@ pub struct ServiceStanding {
     /// Why the service is left alone (a bad tag, a service ECS did not return), if it is.
     pub problem: Option<String>,
     /// One task's price an hour and the service's at its running count, in USD, when priced.
-    pub task_per_hour_usd: Option<f64>,
-    pub per_hour_usd: Option<f64>,
+    pub task_per_hour_usd: Option<Rate>,
+    pub per_hour_usd: Option<Rate>,
     /// Why it is not priced (EC2, no region, a task definition without a size), if so.
     pub cost_problem: Option<String>,
 }

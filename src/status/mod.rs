@@ -10,6 +10,7 @@ mod cost;
 mod fleet;
 mod protection;
 mod role;
+mod series;
 mod snapshot;
 mod vertical;
 
@@ -19,6 +20,7 @@ pub use cost::CostView;
 pub use fleet::{DiscoveryView, FleetView, ServiceStanding, Standing};
 pub use protection::ProtectionView;
 pub use role::Role;
+pub use series::{MetricPoint, Point, SERIES_LEN, Series};
 pub use snapshot::{
     Action, ActionRecord, AppLoad, Cooldowns, Counters, HISTORY_LEN, MetricView, PerTask, PolicyView,
     ServiceView, Signals, Snapshot, TaskReading, Tick, push_bounded,

@@ -35,6 +35,8 @@ pub struct Snapshot {
     pub history: VecDeque<Tick>,
     /// Every action taken (or that would have been, in dry-run), newest last.
     pub actions: VecDeque<ActionRecord>,
+    /// Each tick in a few numbers, kept longer than `history`: the dashboard's charts.
+    pub series: super::Series,
     /// Spend, forecast and budget, when the task can be priced.
     pub cost: Option<CostView>,
     /// Budget notifications delivered and failed, when `[[notify]]` targets are set.

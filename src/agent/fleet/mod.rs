@@ -41,6 +41,7 @@ use super::{Reconciler, plan, restore};
 use crate::aws::{AwsError, OPERATION_TIMEOUT, Published, ServiceInfo};
 use crate::config::fleet::{MAX_TAG, MIN_TAG};
 use crate::config::model::{CloudwatchQuery, EcsScope, FleetConfig, ScalingConfig, SourceSpec};
+use crate::core::cost::Rate;
 use crate::core::{Decision, Observation, Replicas, operator};
 use crate::sources::cloudwatch::{Batch, service_query};
 use crate::status::{Action, DiscoveryView, FleetView, ServiceStanding};
@@ -304,7 +305,7 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             .values()
             .filter(|m| m.view.standing == Standing::Acting)
             .filter_map(|m| m.view.per_hour_usd)
-            .fold(0.0, |a, b| a + b);
+            .fold(Rate::ZERO, Rate::plus);
         self.view.at = Some(now);
         self.view.ticks += 1;
         &self.view
@@ -666,8 +667,8 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             };
             match rate {
                 Ok(r) => {
-                    m.view.task_per_hour_usd = Some(r.as_usd());
-                    m.view.per_hour_usd = Some(r.times(info.state.running).as_usd());
+                    m.view.task_per_hour_usd = Some(r);
+                    m.view.per_hour_usd = Some(r.times(info.state.running));
                     m.view.cost_problem = None;
                 }
                 Err(why) => {

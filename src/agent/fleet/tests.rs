@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::Settings;
 use super::fake::{self, FakeClock, FakeController, World};
 use crate::config::model::{Discovery, FleetConfig};
+use crate::core::cost::Rate;
 use crate::status::{Action, Standing};
 
 fn start() -> DateTime<Utc> {
@@ -304,19 +305,19 @@ async fn each_service_is_priced_from_its_task_definition_read_once() {
     let mut c = fake::controller(&w, "c1", fleet(&[]), settings);
     let v = c.tick().await.clone();
     // us-east-1 Fargate Linux/x86: $0.04048 a vCPU-hour, $0.004445 a GB-hour.
-    assert_eq!(v.services["prod/web"].task_per_hour_usd, Some(0.04937));
-    assert_eq!(v.services["prod/web"].per_hour_usd, Some(0.09874));
-    assert_eq!(v.services["prod/big"].per_hour_usd, Some(0.39496), "4 vCPU, 8 GB, 2 tasks");
+    assert_eq!(v.services["prod/web"].task_per_hour_usd, Rate::parse_usd("0.04937"));
+    assert_eq!(v.services["prod/web"].per_hour_usd, Rate::parse_usd("0.09874"));
+    assert_eq!(v.services["prod/big"].per_hour_usd, Rate::parse_usd("0.39496"), "4 vCPU, 8 GB, 2 tasks");
     assert_eq!(
         v.services["prod/ec2"].cost_problem.as_deref(),
         Some("runs on EC2: a controller prices Fargate services only")
     );
-    assert!((v.cost_per_hour_usd - 0.4937).abs() < 1e-9, "{}", v.cost_per_hour_usd);
+    assert_eq!(v.cost_per_hour_usd, Rate::parse_usd("0.4937").unwrap(), "5 tasks of 1 vCPU, 2 GB");
     assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), Some(&2), "not the EC2 service's");
     tokio::time::advance(Duration::from_secs(15)).await;
     let v = c.tick().await.clone();
     assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), None, "read once per revision");
-    assert_eq!(v.services["prod/web"].per_hour_usd, Some(0.09874));
+    assert_eq!(v.services["prod/web"].per_hour_usd, Rate::parse_usd("0.09874"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -337,7 +338,7 @@ async fn task_definitions_are_read_a_few_a_tick() {
     tokio::time::advance(Duration::from_secs(15)).await;
     let v = c.tick().await.clone();
     assert_eq!(v.calls.get("ecs:DescribeTaskDefinition"), Some(&5));
-    assert!(v.services.values().all(|s| s.per_hour_usd == Some(0.09874)));
+    assert!(v.services.values().all(|s| s.per_hour_usd == Rate::parse_usd("0.09874")));
 }
 
 /// A tick's reads end within the interval: an ECS that answers in 20 s leaves a 10 s tick

@@ -28,6 +28,7 @@ pub enum PeriodKind {
 #[serde(rename_all = "lowercase")]
 pub enum Threshold {
     Fraction(f64),
+    #[serde(rename = "amount_usd")]
     Amount(Money),
 }
 
@@ -105,9 +106,13 @@ pub fn period(kind: PeriodKind, tz: Tz, now: DateTime<Utc>) -> Period {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BudgetStatus {
     pub period: Period,
+    #[serde(rename = "budget_usd")]
     pub budget: Money,
+    #[serde(rename = "spent_usd")]
     pub spent: Money,
+    #[serde(rename = "warn_at_usd")]
     pub warn_at: Money,
+    #[serde(rename = "critical_at_usd")]
     pub critical_at: Money,
     pub forecast: Forecast,
     pub actual: Level,

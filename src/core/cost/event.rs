@@ -77,13 +77,18 @@ pub struct BudgetEvent {
     /// The budget period, e.g. `"2026-11"` (monthly) or `"2026-11-22"` (daily).
     pub period: String,
     /// The amount that crossed: spend to date for `Actual`, the forecast for `Forecast`.
+    #[serde(rename = "amount_usd")]
     pub amount: Money,
     /// The level's amount of money.
+    #[serde(rename = "threshold_usd")]
     pub threshold: Money,
     /// The whole budget for the period.
+    #[serde(rename = "budget_usd")]
     pub budget: Money,
     /// Spend to date and the forecast at the time of the event.
+    #[serde(rename = "spent_usd")]
     pub spent: Money,
+    #[serde(rename = "forecast_usd")]
     pub forecast: Money,
     pub at: DateTime<Utc>,
     /// One line for people, e.g. "forecast $463.10 for 2026-11 crossed the warning level $375.00

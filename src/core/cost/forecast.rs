@@ -31,8 +31,10 @@ impl Method {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Forecast {
     /// Spend at the end of the period.
+    #[serde(rename = "total_usd")]
     pub total: Money,
     /// Of which still to come.
+    #[serde(rename = "remaining_usd")]
     pub remaining: Money,
     pub method: Method,
     /// The mean task count expected over the rest of the period.

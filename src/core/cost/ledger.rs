@@ -61,9 +61,13 @@ pub struct Ledger {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LedgerView {
     pub running: u32,
+    #[serde(rename = "per_task_hour_usd")]
     pub per_task_hour: Rate,
+    #[serde(rename = "per_hour_usd")]
     pub per_hour: Rate,
+    #[serde(rename = "today_usd")]
     pub today: Money,
+    #[serde(rename = "month_to_date_usd")]
     pub month_to_date: Money,
     /// The month and day the totals belong to, in the ledger's zone.
     pub month: String,

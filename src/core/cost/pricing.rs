@@ -16,10 +16,25 @@ use serde::Serialize;
 
 use crate::core::Money;
 
-/// US dollars per hour, exactly, as integer pico-dollars (1e-12 USD).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+/// US dollars per hour, exactly, as integer pico-dollars (1e-12 USD); in JSON an exact decimal
+/// string of dollars (`"0.04048"`, see [`crate::core::usd`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Rate(i64);
+
+/// Pico-dollars: twelve decimal places.
+const RATE_PLACES: u32 = 12;
+
+impl Serialize for Rate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::core::usd::format(self.0, RATE_PLACES))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::core::usd::deserialize(d, RATE_PLACES).map(Rate)
+    }
+}
 
 const PICO_PER_USD: i64 = 1_000_000_000_000;
 const PICO_PER_MICRO: i64 = 1_000_000;
@@ -201,11 +216,15 @@ pub struct TaskShape {
 /// Fargate prices per hour for one region and platform.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FargatePrices {
+    #[serde(rename = "vcpu_hour_usd")]
     pub vcpu_hour: Rate,
+    #[serde(rename = "gb_hour_usd")]
     pub gb_hour: Rate,
     /// Windows' OS licence fee per vCPU-hour (zero on Linux).
+    #[serde(rename = "licence_vcpu_hour_usd")]
     pub licence_vcpu_hour: Rate,
     /// Ephemeral storage above the included 20 GiB, per GB-hour.
+    #[serde(rename = "storage_gb_hour_usd")]
     pub storage_gb_hour: Rate,
     /// Fargate Spot: what is taken off on-demand, in parts per million (700_000 = 70%).
     pub spot_discount_ppm: i64,
@@ -215,6 +234,7 @@ pub struct FargatePrices {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Instance {
     pub name: String,
+    #[serde(rename = "hourly_usd")]
     pub hourly: Rate,
     pub vcpus: u32,
     pub memory_gib: u32,
@@ -241,12 +261,18 @@ pub struct PriceSheet {
 /// One task's hourly cost, split into what makes it up.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TaskRate {
+    #[serde(rename = "total_usd")]
     pub total: Rate,
+    #[serde(rename = "cpu_usd")]
     pub cpu: Rate,
+    #[serde(rename = "memory_usd")]
     pub memory: Rate,
+    #[serde(rename = "licence_usd")]
     pub licence: Rate,
+    #[serde(rename = "storage_usd")]
     pub storage: Rate,
     /// Taken off by Spot (already subtracted from `total`; zero otherwise).
+    #[serde(rename = "spot_saving_usd")]
     pub spot_saving: Rate,
 }
 

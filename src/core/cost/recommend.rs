@@ -83,6 +83,7 @@ pub struct Efficiency {
     /// CPU and memory efficiency weighted by what each costs.
     pub overall: Option<f64>,
     /// What the unused reservation costs per hour at the mean running count.
+    #[serde(rename = "idle_cost_per_hour_usd")]
     pub idle_cost_per_hour: Rate,
 }
 
@@ -109,6 +110,7 @@ pub struct Recommendation {
     pub title: String,
     /// The evidence and what to do, in a sentence or two (a config snippet for a schedule).
     pub detail: String,
+    #[serde(rename = "monthly_saving_usd")]
     pub monthly_saving: Money,
     pub confidence: Confidence,
 }
