@@ -40,6 +40,7 @@ fn event() -> BudgetEvent {
 fn alert_json() -> Value {
     serde_json::json!({
         "source": "trimtab",
+        "kind": "budget",
         "service": "prod/web",
         "event": "budget.alert",
         "signal": "forecast",
@@ -81,9 +82,9 @@ async fn requests(server: &MockServer) -> Vec<Request> {
 /// Sends one event to `target` with the default retries, waits for it, and returns the counters
 /// and how long delivery took.
 async fn deliver(target: NotifyTarget) -> (NotifyCounters, Duration) {
-    let notifier = Notifier::new(&[target], None, "prod/web");
+    let notifier = Notifier::new(&[target.into()], None, "prod/web");
     let start = Instant::now();
-    notifier.send(&event());
+    notifier.send(event());
     notifier.flush(FLUSH).await;
     (notifier.counters(), start.elapsed())
 }
@@ -152,10 +153,10 @@ async fn a_receiver_that_never_answers_neither_blocks_nor_fails_the_caller() {
         .await;
     let retry =
         Retry { attempts: 3, backoff: Duration::from_millis(20), timeout: Duration::from_millis(300) };
-    let notifier = Notifier::with_retry(&[webhook(&server)], None, "prod/web", retry);
+    let notifier = Notifier::with_retry(&[webhook(&server).into()], None, "prod/web", retry);
 
     let start = Instant::now();
-    notifier.send(&event());
+    notifier.send(event());
     let send_took = start.elapsed();
     assert!(send_took < Duration::from_millis(100), "send blocked for {send_took:?}");
 
@@ -188,8 +189,8 @@ async fn an_sns_topic_delivers_the_json_to_its_http_subscribers() {
     sns.subscribe().topic_arn(&topic_arn).protocol("http").endpoint(&endpoint).send().await.unwrap();
 
     let target = NotifyTarget::Sns { topic_arn: topic_arn.clone() };
-    let notifier = Notifier::new(&[target], Some(Sns::new(&config)), "prod/web");
-    notifier.send(&event());
+    let notifier = Notifier::new(&[target.into()], Some(Sns::new(&config)), "prod/web");
+    notifier.send(event());
     notifier.flush(FLUSH).await;
 
     assert_eq!(sent_failed(&notifier.counters()), (1, 0));

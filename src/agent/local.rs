@@ -86,14 +86,14 @@ impl LocalMonitor {
     }
 
     /// Takes one reading, records it and logs its alerts; returns an out-of-memory kill seen since
-    /// the previous reading, if any.
-    pub async fn sample(&mut self, now: DateTime<Utc>) -> Option<Oom> {
+    /// the previous reading, if any, and the alerts that fired or resolved (for the notifier).
+    pub async fn sample(&mut self, now: DateTime<Utc>) -> (Option<Oom>, Vec<AlertEvent>) {
         match &mut self.reader {
             Reader::Cgroup(r) => {
                 let reading = r.read(now);
                 let events = self.monitor().record(reading.clone());
                 log_events(&events);
-                self.cgroup_oom(reading.oom_kills, reading.memory_bytes)
+                (self.cgroup_oom(reading.oom_kills, reading.memory_bytes), events)
             }
             Reader::App(r) => match r.read(now).await {
                 Ok(reading) => self.app(reading),
@@ -103,7 +103,7 @@ impl LocalMonitor {
                     }
                     self.problem = Some(why.clone());
                     self.monitor().record_problem(now, why);
-                    None
+                    (None, Vec::new())
                 }
             },
         }
@@ -126,7 +126,7 @@ impl LocalMonitor {
         Some(Oom { mib: memory_bytes.map(mib) })
     }
 
-    fn app(&mut self, reading: AppReading) -> Option<Oom> {
+    fn app(&mut self, reading: AppReading) -> (Option<Oom>, Vec<AlertEvent>) {
         if self.problem.take().is_some() {
             info!("local monitor: reading the app's containers again");
         }
@@ -136,8 +136,8 @@ impl LocalMonitor {
         for s in &signs {
             warn!(container = %s.container, likely_killed = s.likely_killed, "{}", s.message);
         }
-        let killed = signs.iter().find(|s| s.likely_killed)?;
-        Some(Oom { mib: killed.app_memory_bytes.map(mib) })
+        let oom = signs.iter().find(|s| s.likely_killed).map(|k| Oom { mib: k.app_memory_bytes.map(mib) });
+        (oom, events)
     }
 }
 

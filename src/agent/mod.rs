@@ -14,6 +14,7 @@
 pub mod alarms;
 pub mod deadline;
 mod election;
+mod events;
 pub mod fleet;
 pub mod leader;
 pub mod local;
@@ -40,7 +41,8 @@ use tracing::{info, warn};
 use crate::aws::{self, AwsError, CloudWatch, Connection, Ecs, Published, ServiceState, Sns};
 use crate::config::model::Config;
 use crate::core::{self, History, ManualOverride, Observation, Policy, Reason, Replicas};
-use crate::notify::Notifier;
+use crate::notify::event::{Resize, Scaling};
+use crate::notify::{Event, Notifier, Notify};
 use crate::sources::{self, Environment, Sources};
 use crate::status::{
     Action, ActionRecord, Cooldowns, Counters, OverrideSlot, PerTask, PolicyView, Role, Series, ServiceView,
@@ -100,6 +102,9 @@ pub struct Agent {
     /// Cost tracking, when the service's task can be priced.
     spend: Option<Spend>,
     notifier: Option<Notifier>,
+    /// The operator intent and the size recommendation last told to the notifier.
+    operator_seen: events::OperatorWatch,
+    recommended: events::Recommended,
     pools: sources::pools::PoolSet,
     monitor: local::LocalMonitor,
     vertical: vertical::Applier,
@@ -124,7 +129,8 @@ impl Agent {
         let tick_limit = cfg.agent.interval.to_std().context("agent.interval")?;
         let mut sdk_region = None;
         let mut sns = None;
-        let wants_sns = cfg.notify.iter().any(|t| matches!(t, crate::config::NotifyTarget::Sns { .. }));
+        let wants_sns =
+            cfg.notify.iter().any(|t| matches!(t.target, crate::config::NotifyTarget::Sns { .. }));
         let (target, cw, name) = if opts.local {
             (Target::Local { desired: policy.bounds.min().get().max(1) }, None, "local".to_owned())
         } else {
@@ -212,6 +218,8 @@ impl Agent {
             paused: false,
             spend,
             notifier,
+            operator_seen: events::OperatorWatch::default(),
+            recommended: events::Recommended::default(),
             pools,
             // The app's containers, in ECS and under `--local` against a fake endpoint alike.
             monitor: local::LocalMonitor::new(&cfg.local, opts.metadata_uri.as_deref()),
@@ -251,7 +259,10 @@ impl Agent {
     /// One reading of the local monitor (see [`local`]); an out-of-memory kill goes to the
     /// right-sizer.
     pub async fn sample_local(&mut self, now: DateTime<Utc>) {
-        let oom = self.monitor.sample(now).await;
+        let (oom, alerts) = self.monitor.sample(now).await;
+        for a in &alerts {
+            self.emit(events::local_alert(&self.snap.service, self.own_task.as_deref(), a));
+        }
         if let (Some(spend), Some(oom)) = (&mut self.spend, oom) {
             spend.record_oom(now, oom.mib);
         }
@@ -496,7 +507,15 @@ impl Agent {
             budget_cap,
             deployment_in_progress: state.deployment_in_progress(),
         };
+        for e in events::operator_events(
+            &self.snap.service,
+            self.operator_seen.observe(operator.paused, obs.manual_override.as_ref(), now),
+            now,
+        ) {
+            self.emit(e);
+        }
         let d = self.rec.decide(&obs, now);
+        self.tell_recommendation(now);
         if let Some(spend) = &mut self.spend {
             // The busiest task's app, when every task's is known; else the service's metrics.
             let used = |kind| d.score.contributions.iter().find(|c| c.kind == kind).and_then(|c| c.value);
@@ -565,6 +584,7 @@ impl Agent {
         let action = match self.target.set_desired(to).await {
             Ok(()) => {
                 self.rec.applied(d, now);
+                self.emit(Event::Scaling(Scaling::applied(&self.snap.service, d, from, to)));
                 if to > from {
                     self.snap.counters.scale_out += 1;
                 } else {
@@ -609,11 +629,36 @@ impl Agent {
         self.snap.vertical = self.vertical.last.clone();
         if let Some(size) = resized? {
             spend.resize(size.cpu, size.memory);
+            let td = self.vertical.last.as_ref().and_then(|v| v.task_definition.clone());
+            self.emit(Event::Resize(Resize::applied(&self.snap.service, &sizing, td, now)));
         }
         Ok(())
     }
 
-    /// Waits (within `limit`) for budget notifications still being delivered.
+    /// A firm size recommendation not applied here (`vertical.mode = "recommend"`, or `apply`
+    /// in dry run), told once per size by the agent that acts.
+    fn tell_recommendation(&mut self, now: DateTime<Utc>) {
+        use crate::config::model::VerticalMode;
+        let mode = self.cfg.vertical.mode;
+        let recommends =
+            mode == VerticalMode::Recommend || (mode == VerticalMode::Apply && self.cfg.agent.dry_run);
+        if !recommends || !self.role.acts() {
+            return;
+        }
+        let sizing = self.spend.as_ref().and_then(Spend::sizing).map(|(z, _)| z);
+        if let Some(e) = self.recommended.observe(&self.snap.service, sizing, now) {
+            self.emit(e);
+        }
+    }
+
+    /// Hands `event` to the notifier, if there are `[[notify]]` targets.
+    fn emit(&self, event: Event) {
+        if let Some(n) = &self.notifier {
+            n.notify(event);
+        }
+    }
+
+    /// Waits (within `limit`) for notifications still being delivered.
     pub async fn flush_notifications(&self, limit: Duration) {
         if let Some(n) = &self.notifier {
             n.flush(limit).await;

@@ -55,9 +55,9 @@ pub struct Outcome {
 }
 
 /// How long `run --once` waits for budget notifications (a delivery retries for up to 16.5 s).
-const NOTIFY_FLUSH_ONCE: Duration = Duration::from_secs(20);
+pub(crate) const NOTIFY_FLUSH_ONCE: Duration = Duration::from_secs(20);
 /// At shutdown, how long budget notifications still being delivered may take.
-const NOTIFY_FLUSH_SHUTDOWN: Duration = Duration::from_millis(300);
+pub(crate) const NOTIFY_FLUSH_SHUTDOWN: Duration = Duration::from_millis(300);
 
 /// Sources that need two readings get their first one this long before the first tick.
 const PRIME: Duration = Duration::from_secs(1);

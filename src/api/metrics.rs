@@ -144,9 +144,11 @@ pub fn render(s: &Snapshot) -> String {
         cost(&mut o, c);
     }
     if let Some(n) = &s.notifications {
-        o.family("trimtab_notifications_total", "counter", "Budget notifications by outcome.");
+        o.family("trimtab_notifications_total", "counter", "Notifications by outcome.");
         o.sample("trimtab_notifications_total", &[("outcome", "sent")], n.sent as f64);
         o.sample("trimtab_notifications_total", &[("outcome", "failed")], n.failed as f64);
+        o.sample("trimtab_notifications_total", &[("outcome", "duplicate")], n.duplicates as f64);
+        o.sample("trimtab_notifications_total", &[("outcome", "rate_limited")], n.rate_limited as f64);
     }
     o.family("trimtab_decisions_total", "counter", "Decisions by reason since start.");
     for (reason, n) in &s.counters.decisions {

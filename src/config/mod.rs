@@ -24,8 +24,8 @@ use std::path::Path;
 pub use error::{ConfigError, Diagnostic};
 pub use fleet::policy_for;
 pub use model::{
-    AgentConfig, Architecture, Budget, Config, CostConfig, FleetConfig, LaunchType, MetricSource, Mode,
-    NotifyTarget, ScalingConfig, ServiceConfig, SourceKind,
+    AgentConfig, Architecture, Budget, Config, CostConfig, EventType, FleetConfig, LaunchType, MetricSource,
+    Mode, NotifyConfig, NotifyTarget, ScalingConfig, ServiceConfig, SourceKind,
 };
 pub use validate::cost::price_sheet;
 

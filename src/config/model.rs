@@ -1,6 +1,7 @@
 //! Phase two's result: the validated configuration. Every value here has been checked; code
 //! that holds a `Config` need not check again.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
 use chrono::TimeDelta;
@@ -23,7 +24,8 @@ pub struct Config {
     pub budget: Option<Budget>,
     pub alarms: AlarmsConfig,
     pub cost: CostConfig,
-    pub notify: Vec<NotifyTarget>,
+    /// `[[notify]]`: each destination with the event types it receives.
+    pub notify: Vec<NotifyConfig>,
     /// The price of one task, when the region is known from the file (else resolved at run time
     /// from the environment's region by [`crate::config::price_sheet`]).
     pub prices: Option<PriceSheet>,
@@ -244,7 +246,77 @@ pub struct ScalingConfig {
     pub sources: Vec<MetricSource>,
 }
 
-/// `[[notify]]`: where budget alerts go.
+/// `[[notify]]`: one destination and the types of event it receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifyConfig {
+    pub target: NotifyTarget,
+    /// Never empty: `notify.events` defaults to [`DEFAULT_EVENTS`].
+    pub events: BTreeSet<EventType>,
+}
+
+impl NotifyConfig {
+    pub fn wants(&self, kind: EventType) -> bool {
+        self.events.contains(&kind)
+    }
+}
+
+/// A target with the default events (budget alerts only, as before `events` existed).
+impl From<NotifyTarget> for NotifyConfig {
+    fn from(target: NotifyTarget) -> Self {
+        NotifyConfig { target, events: DEFAULT_EVENTS.into_iter().collect() }
+    }
+}
+
+/// What a `[[notify]]` target receives when it names no `events`: budget alerts only.
+pub const DEFAULT_EVENTS: [EventType; 1] = [EventType::Budget];
+
+/// The types of event a `[[notify]]` target may opt into (`events = [...]`). The name is the
+/// `kind` of every notification of that type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EventType {
+    /// A budget level reached, or a forecast back below one.
+    Budget,
+    /// A desired-count change applied.
+    Scaling,
+    /// A task size change applied, or a new size recommended.
+    Resize,
+    /// The local monitor's threshold alerts, firing and resolved.
+    LocalAlert,
+    /// A pause, resume or manual override seen, or an override ending.
+    Operator,
+    /// A controller taking or handing over services.
+    Ownership,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 6] = [
+        EventType::Budget,
+        EventType::Scaling,
+        EventType::Resize,
+        EventType::LocalAlert,
+        EventType::Operator,
+        EventType::Ownership,
+    ];
+    /// The config spelling, and the `kind` of the notification.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Budget => "budget",
+            EventType::Scaling => "scaling",
+            EventType::Resize => "resize",
+            EventType::LocalAlert => "local_alert",
+            EventType::Operator => "operator",
+            EventType::Ownership => "ownership",
+        }
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[[notify]]`: where notifications go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NotifyTarget {
     /// POST of the event as JSON.

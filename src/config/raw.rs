@@ -198,7 +198,7 @@ pub struct RawCost {
     pub interruption_tolerant: Option<bool>,
 }
 
-/// `[[notify]]`: a destination for budget alerts.
+/// `[[notify]]`: a destination for notifications.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawNotify {
@@ -207,6 +207,9 @@ pub struct RawNotify {
     pub kind: Option<String>,
     pub url: Option<String>,
     pub topic_arn: Option<String>,
+    /// The types of event this destination receives, any of `budget`, `scaling`, `resize`,
+    /// `local_alert`, `operator`, `ownership`. Default `["budget"]`.
+    pub events: Option<Vec<String>>,
 }
 
 /// `[alarms]`: CloudWatch alarms for the service and the agent.

@@ -711,6 +711,30 @@ fn budget_levels_periods_cap_and_notify_targets() {
 }
 
 #[test]
+fn notify_targets_opt_into_event_types_and_unknown_ones_are_named_where_written() {
+    use model::EventType;
+    let text = "[[notify]]\ntype = \"webhook\"\nurl = \"https://hooks.example/a\"\n\
+                [[notify]]\ntype = \"slack\"\nurl = \"https://hooks.example/b\"\n\
+                events = [\"scaling\", \"local_alert\", \"scaling\"]\n";
+    let c = from_str("t.toml", text).unwrap();
+    let events: Vec<Vec<EventType>> = c.notify.iter().map(|n| n.events.iter().copied().collect()).collect();
+    assert_eq!(events, [vec![EventType::Budget], vec![EventType::Scaling, EventType::LocalAlert]]);
+    assert!(c.notify[1].wants(EventType::Scaling) && !c.notify[1].wants(EventType::Budget));
+
+    let bad = "[[notify]]\ntype = \"webhook\"\nurl = \"https://hooks.example/a\"\n\
+               events = [\"budget\", \"scale\"]\n[[notify]]\ntype = \"sns\"\n\
+               topic_arn = \"arn:aws:sns:us-east-1:123456789012:t\"\nevents = []\n";
+    assert_eq!(
+        errors(bad),
+        [
+            "t.toml:4:21: notify[0].events[1]: unknown event type \"scale\"; expected any of budget, scaling, \
+             resize, local_alert, operator, ownership",
+            "t.toml:8:1: notify[1].events: names no event type: leave it out for the default [\"budget\"]",
+        ]
+    );
+}
+
+#[test]
 fn pools_vertical_and_local_sections() {
     let text = "[[scaling.metrics]]\nname = \"jobs_pool\"\nsource = \"pools\"\npool = \"jobs\"\ntarget = 80\n\
         [pools.jobs]\ncapacity = 1000\npreemption = true\nmax_wait = \"30s\"\n\

@@ -1,5 +1,6 @@
-//! What a notification says on each kind of target: the event as JSON (generic webhook, SNS
-//! message), a Slack-compatible `{"text": ...}`, and an SNS subject.
+//! What a budget notification says on each kind of target: the event as JSON (generic webhook,
+//! SNS message), a Slack-compatible `{"text": ...}`, and an SNS subject. The other events are
+//! said by [`super::render`], in the same shape.
 
 use chrono::SecondsFormat;
 use serde_json::json;
@@ -16,6 +17,7 @@ pub fn json(service: &str, e: &BudgetEvent) -> String {
     };
     json!({
         "source": "trimtab",
+        "kind": "budget",
         "service": service,
         "event": event,
         "signal": e.signal.as_str(),
@@ -32,19 +34,21 @@ pub fn json(service: &str, e: &BudgetEvent) -> String {
     .to_string()
 }
 
-/// A Slack-compatible body (Slack, Mattermost, Teams workflows): a headline, the event's own
-/// message, and where spend stands.
+/// A Slack-compatible body (Slack, Mattermost, Teams workflows): the service in bold and a
+/// headline, the event's own message, where spend stands, and a context line.
 pub fn slack(service: &str, e: &BudgetEvent) -> String {
     let text = format!(
-        "trimtab {service}: {} for {}\n{}\nspent {} of {}, forecast {}",
+        "*{service}* {} for {}\n{}\nspent {} of {}, forecast {}\n_trimtab · budget · {}_",
         headline(e),
         e.period,
         e.message,
         e.spent,
         e.budget,
-        e.forecast
+        e.forecast,
+        e.at.format("%Y-%m-%d %H:%M UTC"),
     );
-    json!({ "text": text }).to_string()
+    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    json!({ "text": escaped }).to_string()
 }
 
 /// E.g. `trimtab prod/web: budget warning (forecast)`; `aws::Sns` makes it a valid SNS subject.
@@ -92,6 +96,7 @@ mod tests {
         let got: Value = serde_json::from_str(&json("prod/web", &event(EventKind::Alert))).unwrap();
         let want = serde_json::json!({
             "source": "trimtab",
+            "kind": "budget",
             "service": "prod/web",
             "event": "budget.alert",
             "signal": "forecast",
@@ -121,9 +126,10 @@ mod tests {
         let got: Value = serde_json::from_str(&slack("prod/web", &event(EventKind::Alert))).unwrap();
         assert_eq!(
             got,
-            serde_json::json!({ "text": "trimtab prod/web: budget warning (forecast) for 2026-11\n\
+            serde_json::json!({ "text": "*prod/web* budget warning (forecast) for 2026-11\n\
                 forecast $463.10 for 2026-11 crossed the warning level $375.00 (75% of $500.00)\n\
-                spent $310.01 of $500.00, forecast $463.10" })
+                spent $310.01 of $500.00, forecast $463.10\n\
+                _trimtab · budget · 2026-11-22 10:30 UTC_" })
         );
     }
 

@@ -30,6 +30,7 @@ pub mod run;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -37,12 +38,15 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use super::events::{OperatorWatch, operator_events};
 use super::{Reconciler, plan, restore};
 use crate::aws::{AwsError, OPERATION_TIMEOUT, Published, ServiceInfo};
 use crate::config::fleet::{MAX_TAG, MIN_TAG};
 use crate::config::model::{CloudwatchQuery, EcsScope, FleetConfig, ScalingConfig, SourceSpec};
 use crate::core::cost::Rate;
 use crate::core::{Decision, Observation, Replicas, operator};
+use crate::notify::event::{self, Scaling};
+use crate::notify::{Event, Notify};
 use crate::sources::cloudwatch::{Batch, service_query};
 use crate::status::{Action, DiscoveryView, FleetView, ServiceStanding};
 use membership::{Ownership, Standing};
@@ -117,6 +121,8 @@ struct Managed {
     name: String,
     origin: Origin,
     owned: Option<Owned>,
+    /// The operator intent told while this controller owns it.
+    operator: OperatorWatch,
     view: ServiceStanding,
 }
 
@@ -141,7 +147,8 @@ impl Managed {
             per_hour_usd: None,
             cost_problem: None,
         };
-        Managed { cluster: cluster.to_owned(), name: name.to_owned(), origin, owned: None, view }
+        let operator = OperatorWatch::default();
+        Managed { cluster: cluster.to_owned(), name: name.to_owned(), origin, owned: None, operator, view }
     }
 
     /// Reported and not decided this tick, for `why`.
@@ -172,6 +179,10 @@ pub struct Controller<E, M, C> {
     /// Task definitions read, by ARN (once per revision; kept while a managed service runs it).
     task_definitions: BTreeMap<String, Result<crate::aws::TaskDefinitionInfo, String>>,
     view: FleetView,
+    /// Where scaling, operator and ownership events go, if anywhere (`[[notify]]`).
+    notify: Option<Arc<dyn Notify>>,
+    /// The services this member owned at its last membership read.
+    owned_before: Vec<String>,
 }
 
 /// Counts `n` calls of `op`.
@@ -203,7 +214,30 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
             next_discovery: None,
             task_definitions: BTreeMap::new(),
             view,
+            notify: None,
+            owned_before: Vec::new(),
         }
+    }
+
+    /// The same controller, telling `notify` what it does.
+    pub fn with_notify(self, notify: Arc<dyn Notify>) -> Self {
+        Controller { notify: Some(notify), ..self }
+    }
+
+    fn emit(&self, event: Event) {
+        if let Some(n) = &self.notify {
+            n.notify(event);
+        }
+    }
+
+    /// Tells the services this member took and handed over since its last read of the members.
+    fn tell_ownership(&mut self, owned: &[String], members: usize, now: DateTime<Utc>) {
+        let change = event::Ownership::change(&self.view.me, members, &self.owned_before, owned, now);
+        if let Some(o) = change {
+            info!(took = o.took_count, handed_over = o.handed_over_count, members, "ownership changed");
+            self.emit(Event::Ownership(o));
+        }
+        self.owned_before = owned.to_vec();
     }
 
     pub fn view(&self) -> &FleetView {
@@ -264,12 +298,17 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                 None => {
                     // Not ours: what we knew of it goes stale; a later owner rebuilds it.
                     m.owned = None;
+                    m.operator = OperatorWatch::default();
                     let fresh = Managed::new(&m.cluster, &m.name, m.origin.clone()).view;
                     m.view = ServiceStanding { policy: m.view.policy.take(), ..fresh };
                     Standing::Elsewhere
                 }
                 Some(s) => *s,
             };
+        }
+        // A membership that could not be read changes no ownership: the next read says.
+        if let Ok(m) = &members {
+            self.tell_ownership(&owned, m.len(), now);
         }
         // Every read of the tick ends within the interval of the membership read; past it
         // nothing is decided this tick (what was read is stale by then).
@@ -754,6 +793,15 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                     continue;
                 }
             };
+            // Told by the owner that acts: a settling one waits until the previous owner is done.
+            if standing.get(key) == Some(&Standing::Acting) {
+                let told = m.operator.observe(op.paused, op.active_override(now), now);
+                for e in operator_events(key, told, now) {
+                    if let Some(n) = &self.notify {
+                        n.notify(e);
+                    }
+                }
+            }
             let mut obs = Observation {
                 current: Replicas(info.state.desired),
                 manual_override: op.active_override(now).cloned(),
@@ -859,6 +907,9 @@ impl<E: FleetEcs, M: FleetMetrics, C: Clock> Controller<E, M, C> {
                         info!(service = %d.key, from, to, reason = %d.decision.reason, "{}", d.decision.message);
                         if let Some(o) = m.owned.as_mut() {
                             o.rec.applied(&d.decision, now);
+                        }
+                        if let Some(n) = &self.notify {
+                            n.notify(Event::Scaling(Scaling::applied(&d.key, &d.decision, *from, *to)));
                         }
                         self.view.applied += 1;
                     }

@@ -11,8 +11,9 @@ use tracing::info;
 
 use super::ports::SystemClock;
 use super::{Controller, Settings};
-use crate::aws::{self, CloudWatch, Connection, EcsFleet};
+use crate::aws::{self, CloudWatch, Connection, EcsFleet, Sns};
 use crate::config::model::Config;
+use crate::notify::Notifier;
 use crate::status::{FleetView, Standing};
 
 /// Runs the controller until SIGTERM/SIGINT, or for one tick with `once` (its view returned).
@@ -71,8 +72,15 @@ pub async fn run(cfg: Config, metadata_uri: Option<String>, once: bool) -> anyho
         updates_per_second: super::UPDATES_PER_SECOND,
     };
     let mut ctl = Controller::new(fleet, settings, EcsFleet::new(&sdk), CloudWatch::new(&sdk), SystemClock);
+    let wants_sns = cfg.notify.iter().any(|t| matches!(t.target, crate::config::NotifyTarget::Sns { .. }));
+    let notifier = notifier(&cfg, wants_sns.then(|| Sns::new(&sdk)));
+    if let Some(n) = &notifier {
+        ctl = ctl.with_notify(n.clone());
+    }
     if once {
-        return Ok(ctl.tick().await.clone());
+        let view = ctl.tick().await.clone();
+        flush(notifier.as_deref(), crate::agent::run::NOTIFY_FLUSH_ONCE).await;
+        return Ok(view);
     }
     let listener = tokio::net::TcpListener::bind(cfg.agent.listen)
         .await
@@ -100,8 +108,29 @@ pub async fn run(cfg: Config, metadata_uri: Option<String>, once: bool) -> anyho
         ticker.skip_missed();
     }
     info!("shutting down");
+    flush(notifier.as_deref(), crate::agent::run::NOTIFY_FLUSH_SHUTDOWN).await;
     let _ = tokio::time::timeout(crate::agent::run::SERVER_STOP, server).await;
     Ok(view_tx.borrow().as_ref().clone())
+}
+
+/// The `[[notify]]` targets' notifier, named after the controller's own service (else
+/// `controller`), when there are any.
+fn notifier(cfg: &Config, sns: Option<Sns>) -> Option<Arc<Notifier>> {
+    if cfg.notify.is_empty() {
+        return None;
+    }
+    let c = cfg.fleet.as_ref().map(|f| &f.controller);
+    let name = match c.and_then(|c| c.cluster.as_ref().zip(c.service.as_ref())) {
+        Some((cluster, service)) => format!("{cluster}/{service}"),
+        None => "controller".to_owned(),
+    };
+    Some(Arc::new(Notifier::new(&cfg.notify, sns, &name)))
+}
+
+async fn flush(notifier: Option<&Notifier>, limit: std::time::Duration) {
+    if let Some(n) = notifier {
+        n.flush(limit).await;
+    }
 }
 
 fn log_tick(v: &FleetView) {

@@ -358,3 +358,66 @@ async fn a_tick_whose_reads_overrun_the_interval_ends_on_time_and_decides_nothin
     assert_eq!(v.error.as_deref(), Some("the tick's reads overran the interval (10s): nothing decided"));
     assert!(w.lock().unwrap().updates.is_empty());
 }
+
+/// A [`crate::notify::Notify`] port that keeps what it is told.
+#[derive(Default)]
+struct Told(Mutex<Vec<crate::notify::Event>>);
+
+impl crate::notify::Notify for Told {
+    fn notify(&self, event: crate::notify::Event) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+impl Told {
+    fn take(&self) -> Vec<crate::notify::Event> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_controller_tells_ownership_scaling_and_operator_changes_through_its_port() {
+    use crate::notify::Event;
+    use crate::notify::event::OperatorChange;
+    let w = world(100.0); // 2 tasks at 100 % → 4 at 50 %
+    {
+        let mut w = w.lock().unwrap();
+        w.add_service("prod", "web", 2, &[("trimtab:policy", "web")]);
+        w.add_service("prod", "paused", 2, &[("trimtab:policy", "web"), ("trimtab:paused", "true")]);
+    }
+    let told = Arc::new(Told::default());
+    let mut c = controller(&w, &[]).with_notify(told.clone());
+    c.tick().await;
+    let events = told.take();
+    let ownership: Vec<_> =
+        events.iter().filter_map(|e| if let Event::Ownership(o) = e { Some(o) } else { None }).collect();
+    assert_eq!(ownership.len(), 1, "{events:?}");
+    assert_eq!((ownership[0].member.as_str(), ownership[0].took_count), ("self", 2));
+    let scaled: Vec<_> = events
+        .iter()
+        .filter_map(
+            |e| if let Event::Scaling(s) = e { Some((s.service.as_str(), s.from, s.to)) } else { None },
+        )
+        .collect();
+    assert_eq!(scaled, [("prod/web", 2, 4)], "the paused service is not scaled: {events:?}");
+    let paused: Vec<_> = events
+        .iter()
+        .filter_map(|e| {
+            if let Event::Operator(o) = e { Some((o.service.as_str(), o.change.clone())) } else { None }
+        })
+        .collect();
+    assert_eq!(paused, [("prod/paused", OperatorChange::Paused)]);
+
+    // Nothing new, nothing told; a resume is told once.
+    tokio::time::advance(Duration::from_secs(15)).await;
+    c.tick().await;
+    assert_eq!(told.take(), []);
+    w.lock().unwrap().services.get_mut("prod/paused").unwrap().tags.remove("trimtab:paused");
+    tokio::time::advance(Duration::from_secs(15)).await;
+    c.tick().await;
+    let events = told.take();
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Operator(o) if o.change == OperatorChange::Resumed)),
+        "{events:?}"
+    );
+}

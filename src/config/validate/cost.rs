@@ -2,11 +2,15 @@
 //! the price, the user's `[cost]` keys where it does not (or where they override it). A price
 //! nobody knows is an error naming the key to set, never a guess.
 
+use std::collections::BTreeSet;
+
 use chrono_tz::Tz;
 
 use super::Keys;
 use crate::config::error::Problems;
-use crate::config::model::{CostConfig, NotifyTarget, ServiceConfig};
+use crate::config::model::{
+    CostConfig, DEFAULT_EVENTS, EventType, NotifyConfig, NotifyTarget, ServiceConfig,
+};
 use crate::config::raw::{RawBudget, RawCost, RawNotify};
 use crate::core::Money;
 use crate::core::cost::pricing::{
@@ -153,7 +157,7 @@ pub fn cost(raw: Option<&RawCost>, p: &mut Problems) -> Option<CostConfig> {
     (ok && counts_ok).then_some(c)
 }
 
-pub fn notify(raw: &[Option<RawNotify>], p: &mut Problems) -> Option<Vec<NotifyTarget>> {
+pub fn notify(raw: &[Option<RawNotify>], p: &mut Problems) -> Option<Vec<NotifyConfig>> {
     let mut targets = Vec::new();
     let mut ok = true;
     for (i, n) in raw.iter().enumerate() {
@@ -161,51 +165,70 @@ pub fn notify(raw: &[Option<RawNotify>], p: &mut Problems) -> Option<Vec<NotifyT
             ok = false;
             continue;
         };
-        let mut k = Keys { path: format!("notify[{i}]"), p };
-        let kind = k.one_of("type", n.kind.as_deref(), "", &["webhook", "slack", "sns"], &[0, 1, 2]);
-        let (wants_url, stray) = match kind {
-            Some(2) => (false, n.url.is_some().then_some("url")),
-            Some(_) => (true, n.topic_arn.is_some().then_some("topic_arn")),
-            None => {
-                ok = false;
-                continue;
-            }
-        };
-        if let Some(key) = stray {
-            k.problem(key, format!("not used by type {:?}", n.kind.as_deref().unwrap_or_default()));
-            ok = false;
-            continue;
-        }
-        let target = if wants_url {
-            k.non_empty("url", &n.url)
-                .and_then(|url| {
-                    let valid = url.starts_with("https://") || url.starts_with("http://");
-                    if !valid {
-                        k.problem("url", format!("{url:?} is not an http:// or https:// URL"));
-                    }
-                    valid.then_some(url)
-                })
-                .map(|url| {
-                    if kind == Some(0) { NotifyTarget::Webhook { url } } else { NotifyTarget::Slack { url } }
-                })
-        } else {
-            k.non_empty("topic_arn", &n.topic_arn).and_then(|arn| {
-                let valid = arn.starts_with("arn:") && arn.split(':').nth(2) == Some("sns");
-                if !valid {
-                    k.problem(
-                        "topic_arn",
-                        format!("{arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
-                    );
-                }
-                valid.then_some(NotifyTarget::Sns { topic_arn: arn })
-            })
-        };
-        match target {
-            Some(t) => targets.push(t),
-            None => ok = false,
+        let events = events(n.events.as_deref(), &mut Keys { path: format!("notify[{i}]"), p: &mut *p });
+        let target = target(n, &mut Keys { path: format!("notify[{i}]"), p: &mut *p });
+        match (target, events) {
+            (Some(target), Some(events)) => targets.push(NotifyConfig { target, events }),
+            _ => ok = false,
         }
     }
     ok.then_some(targets)
+}
+
+/// `notify[i].events`: the event types named, each known; [`DEFAULT_EVENTS`] when unset.
+fn events(raw: Option<&[String]>, k: &mut Keys<'_>) -> Option<BTreeSet<EventType>> {
+    let Some(names) = raw else { return Some(DEFAULT_EVENTS.into_iter().collect()) };
+    if names.is_empty() {
+        k.problem("events", "names no event type: leave it out for the default [\"budget\"]");
+        return None;
+    }
+    let mut events = BTreeSet::new();
+    let mut ok = true;
+    for (j, name) in names.iter().enumerate() {
+        match EventType::ALL.into_iter().find(|e| e.as_str() == name) {
+            Some(e) => {
+                events.insert(e);
+            }
+            None => {
+                let known: Vec<&str> = EventType::ALL.iter().map(|e| e.as_str()).collect();
+                let why = format!("unknown event type {name:?}; expected any of {}", known.join(", "));
+                k.problem(&format!("events[{j}]"), why);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(events)
+}
+
+/// `notify[i]`'s destination: `type` with its `url` or `topic_arn`.
+fn target(n: &RawNotify, k: &mut Keys<'_>) -> Option<NotifyTarget> {
+    let kind = k.one_of("type", n.kind.as_deref(), "", &["webhook", "slack", "sns"], &[0, 1, 2])?;
+    let stray = match kind {
+        2 => n.url.is_some().then_some("url"),
+        _ => n.topic_arn.is_some().then_some("topic_arn"),
+    };
+    if let Some(key) = stray {
+        k.problem(key, format!("not used by type {:?}", n.kind.as_deref().unwrap_or_default()));
+        return None;
+    }
+    if kind == 2 {
+        return k.non_empty("topic_arn", &n.topic_arn).and_then(|arn| {
+            let valid = arn.starts_with("arn:") && arn.split(':').nth(2) == Some("sns");
+            if !valid {
+                k.problem(
+                    "topic_arn",
+                    format!("{arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
+                );
+            }
+            valid.then_some(NotifyTarget::Sns { topic_arn: arn })
+        });
+    }
+    let url = k.non_empty("url", &n.url)?;
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        k.problem("url", format!("{url:?} is not an http:// or https:// URL"));
+        return None;
+    }
+    Some(if kind == 0 { NotifyTarget::Webhook { url } } else { NotifyTarget::Slack { url } })
 }
 
 /// The price sheet for a service whose region the file names; problems are reported by key.

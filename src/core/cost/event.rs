@@ -96,13 +96,18 @@ pub struct BudgetEvent {
     pub message: String,
 }
 
-/// Deliveries of budget events finished since start, for the status API and metrics. `notify/`
-/// counts them; the type lives here, with the events, so that the status snapshot can hold it.
+/// Notifications delivered and dropped since start, for the status API and metrics. `notify/`
+/// counts them; the type lives here, with the budget events, so that the status snapshot can
+/// hold it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct NotifyCounters {
     pub sent: u64,
     /// Given up on after the retries (or that had nothing to deliver with).
     pub failed: u64,
+    /// Events dropped because they repeated one sent within the de-duplication window.
+    pub duplicates: u64,
+    /// Deliveries dropped because their target's rate limit was spent.
+    pub rate_limited: u64,
     /// The last delivery given up on: where to (a webhook by its host only) and why.
     pub last_failure: Option<String>,
 }
