@@ -172,7 +172,7 @@ fn every_event_has_a_bold_one_line_headline() {
 #[test]
 fn money_is_a_decimal_string_in_dollars() {
     let got: Value = serde_json::from_str(&json("fallback", &resize(true))).unwrap();
-    assert_eq!(got["monthly_saving_per_task_usd"], "18.03");
+    assert_eq!(got["monthly_saving_per_task_usd"], "18.025", "exact, not rounded to the cent");
     assert_eq!(got["event"], "resize.applied");
     assert_eq!(got["from"], serde_json::json!({"cpu": 1024, "memory_mib": 4096}));
     assert_eq!(got["task_definition"], "arn:aws:ecs:us-east-1:1:task-definition/web:8");
