@@ -8,6 +8,7 @@
 
 mod cost;
 mod fleet;
+mod histogram;
 mod protection;
 mod role;
 mod snapshot;
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 pub use cost::CostView;
 pub use fleet::{DiscoveryView, FleetView, ServiceStanding, Standing};
+pub use histogram::{Histogram, TICK_BUCKETS};
 pub use protection::ProtectionView;
 pub use role::Role;
 pub use snapshot::{
