@@ -316,9 +316,12 @@ pub fn render_local(pools: &[PoolView], alerts: &crate::sources::local::AlertsVi
             p.status.allocated as f64
         }),
         ("trimtab_pool_queued", "gauge", "Requests waiting.", |p| p.status.queued as f64),
-        ("trimtab_pool_queued_amount", "gauge", "Amount the waiting requests ask for, in the pool's unit.", |p| {
-            p.status.queued_amount as f64
-        }),
+        (
+            "trimtab_pool_queued_amount",
+            "gauge",
+            "Amount the waiting requests ask for, in the pool's unit.",
+            |p| p.status.queued_amount as f64,
+        ),
         ("trimtab_pool_pressure_ratio", "gauge", "(allocated + queued amount) / capacity.", |p| {
             p.pressure / 100.0
         }),

@@ -74,7 +74,8 @@ fn snapshot() -> Snapshot {
     }
     let d = core::decide(&policy, &obs, &History::default(), at());
     let ip = std::net::IpAddr::from([10, 0, 0, 1]);
-    let per_task = BTreeMap::from([("cpu".to_owned(), PerTask::of([("arn:task/a".to_owned(), ip, Ok(40.0))]))]);
+    let per_task =
+        BTreeMap::from([("cpu".to_owned(), PerTask::of([("arn:task/a".to_owned(), ip, Ok(40.0))]))]);
     let tick = Tick {
         at: at(),
         duration_ms: 12,

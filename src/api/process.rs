@@ -74,7 +74,12 @@ pub fn max_open_files(limits: &str) -> Option<f64> {
 /// The families, for the ones `/proc` answered.
 pub fn render(o: &mut Out, p: &Process) {
     let families: [(&str, &str, &str, Option<f64>); 6] = [
-        ("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.", p.cpu_seconds),
+        (
+            "process_cpu_seconds_total",
+            "counter",
+            "User and system CPU time spent, in seconds.",
+            p.cpu_seconds,
+        ),
         ("process_resident_memory_bytes", "gauge", "Resident memory size, in bytes.", p.resident_bytes),
         ("process_virtual_memory_bytes", "gauge", "Virtual memory size, in bytes.", p.virtual_bytes),
         ("process_open_fds", "gauge", "Open file descriptors.", p.open_fds),
@@ -121,7 +126,10 @@ mod tests {
     fn writes_only_what_proc_answered() {
         let mut o = Out(String::new());
         render(&mut o, &Process { open_fds: Some(7.0), ..Process::default() });
-        assert_eq!(o.0, "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge\nprocess_open_fds 7\n");
+        assert_eq!(
+            o.0,
+            "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge\nprocess_open_fds 7\n"
+        );
     }
 
     #[cfg(target_os = "linux")]

@@ -46,7 +46,9 @@ where
         SdkError::ServiceError(s) => service_error(s.err(), s.raw().status().as_u16()),
         SdkError::TimeoutError(_) => "the request timed out".to_owned(),
         SdkError::DispatchFailure(_) if credentials(e).is_some() => credentials_message(e),
-        SdkError::DispatchFailure(d) if d.is_timeout() => format!("connect timeout on endpoint URL \"{url}\""),
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            format!("connect timeout on endpoint URL \"{url}\"")
+        }
         SdkError::DispatchFailure(d) if d.is_io() => {
             format!("could not connect to the endpoint URL \"{url}\" ({})", root_cause(e))
         }

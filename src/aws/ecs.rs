@@ -107,7 +107,11 @@ fn count(n: i32) -> u32 {
 
 impl Ecs {
     pub fn new(config: &aws_config::SdkConfig, cluster: &str, service: &str) -> Self {
-        Ecs { client: Api::new(config, "ecs", Client::new), cluster: cluster.to_owned(), service: service.to_owned() }
+        Ecs {
+            client: Api::new(config, "ecs", Client::new),
+            cluster: cluster.to_owned(),
+            service: service.to_owned(),
+        }
     }
 
     /// The service's state (`DescribeServices` of this one service, with its tags).
@@ -220,7 +224,12 @@ fn service_state(s: &Service) -> ServiceState {
     }
 }
 
-async fn update_desired(client: &Api<Client>, cluster: &str, service: &str, desired: u32) -> Result<(), AwsError> {
+async fn update_desired(
+    client: &Api<Client>,
+    cluster: &str,
+    service: &str,
+    desired: u32,
+) -> Result<(), AwsError> {
     const OP: &str = "ecs:UpdateService";
     let n = i32::try_from(desired).map_err(|_| AwsError {
         operation: OP,
@@ -239,7 +248,11 @@ async fn update_desired(client: &Api<Client>, cluster: &str, service: &str, desi
 }
 
 /// The ARNs of `service`'s tasks that ECS wants running (`ListTasks`, every page).
-async fn running_task_arns(client: &Api<Client>, cluster: &str, service: &str) -> Result<Vec<String>, AwsError> {
+async fn running_task_arns(
+    client: &Api<Client>,
+    cluster: &str,
+    service: &str,
+) -> Result<Vec<String>, AwsError> {
     const OP: &str = "ecs:ListTasks";
     let mut arns = Vec::new();
     let mut pages = Pages::new(OP);

@@ -20,11 +20,11 @@ use aws_sdk_ecs::primitives::DateTime as AwsTime;
 pub use cloudwatch::{
     AlarmSpec, CloudWatch, Comparison, Datapoints, MAX_BODY, MAX_DATUMS, MetricData, MetricQuery, Published,
 };
+pub use describe::{Endpoint, describe};
 pub use ecs::{
     DESCRIBE_SERVICES_MAX, Deployment, Ecs, EcsFleet, MemberTask, ServiceInfo, ServiceState,
     TaskDefinitionInfo, TaskState,
 };
-pub use describe::{Endpoint, describe};
 pub use sns::Sns;
 
 /// What the agent calls (`trimtab run` with a `[service]`, as the sidecar): the task role of

@@ -3,7 +3,8 @@
 
 /// Upper bounds, in seconds, of the tick duration buckets: from a local tick's milliseconds to
 /// a tick cut at a one-minute interval (its reads stop there; a change may add its 8 s).
-pub const TICK_BUCKETS: [f64; 13] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+pub const TICK_BUCKETS: [f64; 13] =
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Histogram {
@@ -30,11 +31,13 @@ impl Histogram {
     /// `(upper bound, observations at or below it)`, cumulative as Prometheus counts them; the
     /// `+Inf` bucket is [`Histogram::count`].
     pub fn buckets(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
-        TICK_BUCKETS.iter().zip(self.counts.iter().scan(0, |acc, n| {
-            *acc += n;
-            Some(*acc)
-        }))
-        .map(|(le, n)| (*le, n))
+        TICK_BUCKETS
+            .iter()
+            .zip(self.counts.iter().scan(0, |acc, n| {
+                *acc += n;
+                Some(*acc)
+            }))
+            .map(|(le, n)| (*le, n))
     }
 
     pub fn sum(&self) -> f64 {
