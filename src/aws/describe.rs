@@ -100,11 +100,12 @@ fn credentials_message<E: Error + 'static>(e: &SdkError<E, HttpResponse>) -> Str
 fn chain<'a, E: Error + 'static>(
     e: &'a SdkError<E, HttpResponse>,
 ) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
-    std::iter::successors(e.source(), |s| s.source()).filter(|s| !s.is::<ConnectorError>())
+    std::iter::successors(e.source(), |s: &&(dyn Error + 'static)| (*s).source())
+        .filter(|s| !s.is::<ConnectorError>())
 }
 
 fn chain_of<'a>(e: &'a (dyn Error + 'static)) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
-    std::iter::successors(Some(e), |s| s.source())
+    std::iter::successors(Some(e), |s: &&(dyn Error + 'static)| (*s).source())
 }
 
 /// Every cause's `Display`, outermost first, joined by `: `; one that repeats what the line
