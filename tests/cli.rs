@@ -659,7 +659,7 @@ fn issue_17_an_unreachable_endpoint_is_said_as_the_aws_cli_says_it() {
     let cfg = temp_config(
         "closed-port",
         "[service]\ncluster = \"c\"\nname = \"web\"\nregion = \"us-east-1\"\n\
-         endpoint_url = \"http://127.0.0.1:1/\"\n",
+         cpu = 256\nmemory = 512\nendpoint_url = \"http://127.0.0.1:1/\"\n",
     );
     let o = Command::new(env!("CARGO_BIN_EXE_trimtab"))
         .args(["run", "--once", "--config", cfg.to_str().unwrap()])

@@ -12,8 +12,8 @@ mod connections;
 mod dashboard;
 pub mod fleet;
 mod metrics;
-mod process;
 mod pools;
+mod process;
 
 use std::sync::Arc;
 
