@@ -328,7 +328,11 @@ async fn issue_14_no_secret_is_logged_even_at_trace() {
         secrets.iter().map(|(what, secret)| (*what, from(secret))).filter(|(_, f)| !f.is_empty()).collect();
     assert!(leaks.is_empty(), "secrets in the log, by the lines' level and target: {leaks:#?}");
     // RUST_LOG=trace is in effect for trimtab's own events, and nothing else logs below INFO.
-    assert!(log.contains("DEBUG trimtab::agent::deadline: tick call done"), "{}", tail(&log));
+    assert!(
+        log.contains("DEBUG tick{service=prod/web tick=1}: trimtab::agent::deadline: tick call done"),
+        "{}",
+        tail(&log)
+    );
     let below_info: Vec<&str> = log
         .lines()
         .filter(|l| {

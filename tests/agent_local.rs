@@ -83,7 +83,7 @@ async fn local_mode_serves_its_api_takes_overrides_and_stops_on_sigterm() {
         "trimtab_decision_desired_tasks",
         "trimtab_metric_value{metric=\"memory\"}",
         "trimtab_leader 1",
-        "trimtab_pool_capacity{pool=\"jobs\"} 10",
+        "trimtab_pool_capacity{pool=\"jobs\",unit=\"units\"} 10",
         "trimtab_local_alerts_active 0",
     ] {
         assert!(text.contains(family), "{family} missing from:\n{text}");

@@ -639,3 +639,36 @@ fn explain_combines_each_tasks_value_and_names_the_hottest() {
         stderr(&o)
     );
 }
+
+/// Issue 17: an AWS failure reads as the AWS CLI says it, in the log line and in the report,
+/// never as a Rust `Debug` dump (`DispatchFailure(DispatchFailure { … })`); the tick's line is
+/// in a span naming the service.
+#[test]
+fn issue_17_an_unreachable_endpoint_is_said_as_the_aws_cli_says_it() {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    let cfg = temp_config(
+        "closed-port",
+        "[service]\ncluster = \"c\"\nname = \"web\"\nregion = \"us-east-1\"\n\
+         cpu = 256\nmemory = 512\nendpoint_url = \"http://127.0.0.1:1/\"\n",
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_trimtab"))
+        .args(["run", "--once", "--config", cfg.to_str().unwrap()])
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env_remove("AWS_PROFILE")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("cannot read the service"))
+        .unwrap_or_else(|| panic!("no log line for the failed read:\n{err}"));
+    assert!(line.contains("could not connect to the endpoint URL \"http://127.0.0.1:1/\""), "{line}");
+    assert!(line.contains("tick{service=c/web tick=1}"), "the tick's span names the service: {line}");
+    assert!(out.contains("could not connect to the endpoint URL"), "{out}");
+    for dump in ["DispatchFailure {", "ConnectorError {", "Some("] {
+        assert!(!err.contains(dump) && !out.contains(dump), "a Debug dump ({dump}):\n{err}{out}");
+    }
+}

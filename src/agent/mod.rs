@@ -36,11 +36,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use tracing::{info, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use crate::aws::{self, AwsError, CloudWatch, Connection, Ecs, Published, ServiceState, Sns};
 use crate::config::model::Config;
-use crate::core::{self, History, ManualOverride, Observation, Policy, Reason, Replicas};
+use crate::core::{self, History, ManualOverride, Observation, Policy, Replicas};
 use crate::notify::event::{Resize, Scaling};
 use crate::notify::{Event, Notifier, Notify};
 use crate::sources::{self, Environment, Sources};
@@ -279,6 +279,11 @@ impl Agent {
     /// Rebuilds cooldowns and the stabilization window from CloudWatch and the service's
     /// events (see [`restore`]). Failures are logged; the agent then starts with what it has.
     pub async fn restore(&mut self, now: DateTime<Utc>) {
+        let span = info_span!("restore", service = %self.snap.service);
+        self.restore_inner(now).instrument(span).await;
+    }
+
+    async fn restore_inner(&mut self, now: DateTime<Utc>) {
         let (Some(ecs), Some(cw), Some(svc)) = (self.target.ecs(), &self.cw, &self.cfg.service) else {
             return;
         };
@@ -291,7 +296,7 @@ impl Agent {
                 m.points
             }
             Err(e) => {
-                warn!(error = %e, "restore: could not read the agent's own metrics; using service events only");
+                log_aws(&e, "restore: could not read the agent's own metrics; using service events only");
                 count_error(&mut self.snap.counters, &e);
                 BTreeMap::new()
             }
@@ -302,7 +307,7 @@ impl Agent {
                 s.events
             }
             Err(e) => {
-                warn!(error = %e, "restore: could not read the service's events");
+                log_aws(&e, "restore: could not read the service's events");
                 count_error(&mut self.snap.counters, &e);
                 vec![]
             }
@@ -344,7 +349,7 @@ impl Agent {
                 }
             }
             Err(e) => {
-                warn!(error = %e, "could not read the task definition; sizing from the config");
+                log_aws(&e, "could not read the task definition; sizing from the config");
                 count_error(&mut self.snap.counters, &e);
             }
         }
@@ -367,7 +372,7 @@ impl Agent {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    warn!(error = %e, "restore: could not read the cost metrics; the month-to-date starts at zero");
+                    log_aws(&e, "restore: could not read the cost metrics; the month-to-date starts at zero");
                     count_error(&mut self.snap.counters, &e);
                     return;
                 }
@@ -386,8 +391,12 @@ impl Agent {
     pub async fn tick(&mut self, now: DateTime<Utc>) -> Tick {
         let started = tokio::time::Instant::now();
         let deadline = Deadline::new(self.tick_limit, self.stop.clone());
-        let mut tick = self.tick_inner(now, &deadline).await;
-        tick.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        // Every line of the tick carries the service and the tick's number.
+        let span = info_span!("tick", service = %self.snap.service, tick = self.snap.ticks + 1);
+        let mut tick = self.tick_inner(now, &deadline).instrument(span).await;
+        let took = started.elapsed();
+        tick.duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+        self.snap.counters.tick_seconds.observe(took.as_secs_f64());
         self.snap.ticks += 1;
         self.snap.role = self.role.clone();
         self.snap.cooldowns = cooldowns(&self.rec.policy, &self.rec.history);
@@ -440,7 +449,7 @@ impl Agent {
         let state = match dl.read("ecs:DescribeServices", self.target.describe()).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
-                warn!(error = %e, "cannot read the service; not deciding this tick");
+                log_aws(&e, "cannot read the service; not deciding this tick");
                 count_error(&mut self.snap.counters, &e);
                 tick.error = Some(format!("cannot read the service: {e}"));
                 return tick;
@@ -578,6 +587,7 @@ impl Agent {
         };
         // The deadline may have passed since the plan: a change is only started within it.
         if let Err(late) = dl.check("ecs:UpdateService") {
+            warn!(from, to, reason = %d.reason, "the change was not started: {late}");
             return (Action::Failed { from, to, error: late.to_string() }, Some(late));
         }
         // Sent, this change is not cut: the SDK's own bound applies (see `deadline`).
@@ -593,6 +603,7 @@ impl Agent {
                 Action::Applied { from, to }
             }
             Err(e) => {
+                log_aws(&e, &format!("could not scale from {from} to {to} tasks"));
                 count_error(&mut self.snap.counters, &e);
                 Action::Failed { from, to, error: e.to_string() }
             }
@@ -709,7 +720,7 @@ impl Agent {
         match dl.read("cloudwatch:PutMetricData", put).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => {
-                warn!(error = %e, "could not publish the agent's metrics");
+                log_aws(&e, "could not publish the agent's metrics");
                 count_error(&mut self.snap.counters, &e);
                 Err(format!("could not publish the agent's metrics: {e}"))
             }
@@ -769,12 +780,28 @@ fn cooldowns(p: &Policy, h: &History) -> Cooldowns {
     }
 }
 
+/// The tick's outcome at its level: a change made is INFO; a hold (within the band, a
+/// cooldown, the stabilization window, a bound) or a change withheld (dry run, paused, a
+/// follower, a handover) is routine, DEBUG. A change that failed was logged where it failed,
+/// with its error ([`Agent::act`]).
 fn log_decision(d: &core::Decision, action: &Action, role: &Role) {
     let score = d.score.value.map(|s| format!("{s:.3}")).unwrap_or_else(|| "none".into());
-    let quiet = d.reason == Reason::WithinTolerance && *action == Action::None;
-    if quiet {
-        info!(current = d.current.get(), desired = d.desired.get(), reason = %d.reason, score, role = role.name(), "{action}: {}", d.message);
+    let (current, desired, role) = (d.current.get(), d.desired.get(), role.name());
+    match action {
+        Action::Applied { .. } => {
+            info!(current, desired, reason = %d.reason, score, role, "{action}: {}", d.message);
+        }
+        Action::Failed { .. } => {}
+        _ => debug!(current, desired, reason = %d.reason, score, role, "{action}: {}", d.message),
+    }
+}
+
+/// Logs a failed AWS call: ERROR when someone must act (a permission, credentials), else WARN
+/// (the next tick tries again). The error reads as the AWS CLI says it ([`aws::describe`]).
+pub(crate) fn log_aws(e: &AwsError, what: &str) {
+    if e.kind.needs_someone() {
+        error!(error = %e, "{what}");
     } else {
-        warn!(current = d.current.get(), desired = d.desired.get(), reason = %d.reason, score, role = role.name(), "{action}: {}", d.message);
+        warn!(error = %e, "{what}");
     }
 }

@@ -35,7 +35,7 @@ impl Agent {
         match dl.read("ecs:GetTaskProtection", read).await {
             Ok(Ok((reported, arns))) => core::protection::all_protected(&arns, &reported, now),
             Ok(Err(e)) => {
-                warn!(error = %e, "cannot tell which tasks are protected; scaling in anyway");
+                super::log_aws(&e, "cannot tell which tasks are protected; scaling in anyway");
                 count_error(&mut self.snap.counters, &e);
                 None
             }

@@ -64,7 +64,7 @@ async fn status(Extract(s): Extract<FleetState>) -> Response {
 }
 
 async fn prometheus(Extract(s): Extract<FleetState>) -> Response {
-    let body = render(&s.view.borrow());
+    let body = render(&s.view.borrow()) + &super::metrics::render_process();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }
 
@@ -72,6 +72,7 @@ async fn prometheus(Extract(s): Extract<FleetState>) -> Response {
 pub fn render(v: &FleetView) -> String {
     let mut o = Out(String::new());
     o.one("trimtab_ticks_total", "counter", "Ticks run since start.", v.ticks as f64);
+    o.histogram("trimtab_tick_duration_seconds", "How long the ticks took.", &v.tick_seconds);
     o.one(
         "trimtab_controller_members",
         "gauge",

@@ -1,10 +1,21 @@
 //! `/metrics`: the agent's state in the Prometheus text format (checked with
 //! `promtool check metrics` in the tests when promtool is installed).
+//!
+//! The conventions are Prometheus's own: base units in the names (`_seconds`, `_bytes`,
+//! `_ratio` from 0 to 1, money as `_usd`), counters ending in `_total`, the tick's duration as a
+//! histogram, and the `process_*` families ([`super::process`]). A family trimtab cannot know
+//! the unit of (a metric's value, in the unit its source reports it) is labelled by metric, as
+//! kube-state-metrics does for an HPA's targets. The README's table of families is kept equal
+//! to what these functions write by a test.
+//!
+//! The writer is a few lines by hand: the snapshot is plain data read at each scrape, so a
+//! registry of live metric objects (the `prometheus-client` crate) would only be filled from it
+//! and emptied again, for the same text.
 
 use std::fmt::Write;
 
 use crate::sources::pools::PoolView;
-use crate::status::{CostView, ProtectionView, Snapshot};
+use crate::status::{CostView, Histogram, ProtectionView, Snapshot};
 
 pub(super) struct Out(pub(super) String);
 
@@ -25,6 +36,18 @@ impl Out {
     pub(super) fn one(&mut self, name: &str, kind: &str, help: &str, value: f64) {
         self.family(name, kind, help);
         self.sample(name, &[], value);
+    }
+
+    /// A histogram: its cumulative buckets, `+Inf`, `_sum` and `_count`.
+    pub(super) fn histogram(&mut self, name: &str, help: &str, h: &Histogram) {
+        self.family(name, "histogram", help);
+        let bucket = format!("{name}_bucket");
+        for (le, n) in h.buckets() {
+            self.sample(&bucket, &[("le", &number(le))], n as f64);
+        }
+        self.sample(&bucket, &[("le", "+Inf")], h.count() as f64);
+        self.sample(&format!("{name}_sum"), &[], h.sum());
+        self.sample(&format!("{name}_count"), &[], h.count() as f64);
     }
 }
 
@@ -47,6 +70,7 @@ pub fn render(s: &Snapshot) -> String {
     o.family("trimtab_info", "gauge", "Agent build and mode (always 1).");
     o.sample("trimtab_info", &[("version", s.version), ("mode", s.mode), ("service", &s.service)], 1.0);
     o.one("trimtab_ticks_total", "counter", "Ticks run since start.", s.ticks as f64);
+    o.histogram("trimtab_tick_duration_seconds", "How long the ticks took.", &s.counters.tick_seconds);
     o.one(
         "trimtab_failed_ticks_total",
         "counter",
@@ -81,12 +105,6 @@ pub fn render(s: &Snapshot) -> String {
                 f64::from(v.pending),
             );
         }
-        o.one(
-            "trimtab_tick_duration_seconds",
-            "gauge",
-            "How long the last tick took.",
-            t.duration_ms as f64 / 1000.0,
-        );
         if let Some(d) = &t.decision {
             o.one(
                 "trimtab_decision_desired_tasks",
@@ -107,25 +125,29 @@ pub fn render(s: &Snapshot) -> String {
             );
             o.sample("trimtab_decision_reason", &[("reason", d.reason.as_str())], 1.0);
             if let Some(v) = d.score.value {
-                o.one("trimtab_score", "gauge", "Combined load score (1.0 = fully loaded).", v);
+                o.one("trimtab_score_ratio", "gauge", "Combined load score (1 = fully loaded).", v);
             }
-            o.family("trimtab_metric_value", "gauge", "Each metric's last value, in its own unit.");
+            o.family(
+                "trimtab_metric_value",
+                "gauge",
+                "Each metric's last value, in the unit its source reports it (one unit per metric label).",
+            );
             for c in &d.score.contributions {
                 if let Some(v) = c.value {
                     o.sample("trimtab_metric_value", &[("metric", &c.name)], v);
                 }
             }
             o.family(
-                "trimtab_metric_normalized",
+                "trimtab_metric_load_ratio",
                 "gauge",
-                "Each metric's ratio to its target (1.0 = on target; per task for an average value).",
+                "Each metric's ratio to its target (1 = on target; per task for an average value).",
             );
             for c in &d.score.contributions {
                 if let Some(v) = c.normalized {
-                    o.sample("trimtab_metric_normalized", &[("metric", &c.name)], v);
+                    o.sample("trimtab_metric_load_ratio", &[("metric", &c.name)], v);
                 }
             }
-            o.family("trimtab_metric_target", "gauge", "Each metric's target.");
+            o.family("trimtab_metric_target", "gauge", "Each metric's target, in the metric's own unit.");
             for c in &d.score.contributions {
                 o.sample("trimtab_metric_target", &[("metric", &c.name)], c.target);
             }
@@ -276,22 +298,34 @@ fn cost(o: &mut Out, c: &CostView) {
     );
 }
 
+/// The `process_*` families, where `/proc/self` answers (see [`super::process`]).
+pub fn render_process() -> String {
+    let mut o = Out(String::new());
+    if let Some(p) = super::process::read() {
+        super::process::render(&mut o, &p);
+    }
+    o.0
+}
+
 /// The task's resource pools and the local monitor's alerts.
 pub fn render_local(pools: &[PoolView], alerts: &crate::sources::local::AlertsView) -> String {
     type Read = fn(&PoolView) -> f64;
     let families: [(&str, &str, &str, Read); 8] = [
-        ("trimtab_pool_capacity", "gauge", "Pool capacity, in the pool's unit.", |p| {
+        ("trimtab_pool_capacity", "gauge", "Pool capacity, in the pool's unit (the unit label).", |p| {
             p.status.capacity as f64
         }),
-        ("trimtab_pool_allocated", "gauge", "Amount held by active reservations.", |p| {
+        ("trimtab_pool_allocated", "gauge", "Amount held by active reservations, in the pool's unit.", |p| {
             p.status.allocated as f64
         }),
         ("trimtab_pool_queued", "gauge", "Requests waiting.", |p| p.status.queued as f64),
-        ("trimtab_pool_queued_amount", "gauge", "Amount the waiting requests ask for.", |p| {
-            p.status.queued_amount as f64
-        }),
-        ("trimtab_pool_pressure_percent", "gauge", "100 x (allocated + queued amount) / capacity.", |p| {
-            p.pressure
+        (
+            "trimtab_pool_queued_amount",
+            "gauge",
+            "Amount the waiting requests ask for, in the pool's unit.",
+            |p| p.status.queued_amount as f64,
+        ),
+        ("trimtab_pool_pressure_ratio", "gauge", "(allocated + queued amount) / capacity.", |p| {
+            p.pressure / 100.0
         }),
         ("trimtab_pool_granted_total", "counter", "Reservations granted.", |p| {
             p.status.totals.granted_total as f64
@@ -307,7 +341,7 @@ pub fn render_local(pools: &[PoolView], alerts: &crate::sources::local::AlertsVi
     for (name, kind, help, value) in families.iter().filter(|_| !pools.is_empty()) {
         o.family(name, kind, help);
         for p in pools {
-            o.sample(name, &[("pool", &p.name)], value(p));
+            o.sample(name, &[("pool", &p.name), ("unit", &p.unit)], value(p));
         }
     }
     o.one(
@@ -330,3 +364,6 @@ pub fn render_local(pools: &[PoolView], alerts: &crate::sources::local::AlertsVi
     );
     o.0
 }
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod tests;

@@ -13,6 +13,7 @@ mod dashboard;
 pub mod fleet;
 mod metrics;
 mod pools;
+mod process;
 
 use std::sync::Arc;
 
@@ -146,7 +147,9 @@ async fn history(Extract(s): Extract<State>) -> Response {
 
 async fn prometheus(Extract(s): Extract<State>) -> Response {
     let alerts = s.local.lock().unwrap_or_else(|e| e.into_inner()).alerts_view();
-    let text = metrics::render(&snap(&s)) + &metrics::render_local(&s.pools.view(Utc::now()), &alerts);
+    let text = metrics::render(&snap(&s))
+        + &metrics::render_local(&s.pools.view(Utc::now()), &alerts)
+        + &metrics::render_process();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
@@ -278,7 +281,7 @@ async fn post_override(Extract(s): Extract<State>, headers: HeaderMap, body: axu
         _ => return error(StatusCode::BAD_REQUEST, "give exactly one of expires_in or expires_at"),
     };
     let o = ManualOverride { count: Replicas(count), reason: req.reason, expires_at };
-    tracing::warn!(desired = count, reason = %o.reason, expires_at = %o.expires_at, "manual override set through the API");
+    tracing::info!(desired = count, reason = %o.reason, expires_at = %o.expires_at, "manual override set through the API");
     *s.overrides.lock().unwrap_or_else(|e| e.into_inner()) = Some(o.clone());
     (StatusCode::ACCEPTED, Json(json!({ "override": o, "applies": "at the next tick" }))).into_response()
 }
@@ -288,6 +291,6 @@ async fn delete_override(Extract(s): Extract<State>, headers: HeaderMap) -> Resp
         return *r;
     }
     let old = s.overrides.lock().unwrap_or_else(|e| e.into_inner()).take();
-    tracing::warn!(had = old.is_some(), "manual override cleared through the API");
+    tracing::info!(had = old.is_some(), "manual override cleared through the API");
     Json(json!({ "cleared": old })).into_response()
 }

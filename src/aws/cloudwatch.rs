@@ -9,7 +9,7 @@ use aws_sdk_cloudwatch::types::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{AwsError, Pages, classify, from_chrono, to_chrono};
+use super::{Api, AwsError, Pages, from_chrono, to_chrono};
 
 /// `GetMetricData` takes at most this many queries per call.
 pub const MAX_QUERIES: usize = 500;
@@ -94,7 +94,7 @@ const DIMENSION_FRAME: usize = 24;
 
 #[derive(Clone, Debug)]
 pub struct CloudWatch {
-    client: Client,
+    client: Api<Client>,
 }
 
 fn dimensions(d: &[(String, String)]) -> Vec<Dimension> {
@@ -103,7 +103,7 @@ fn dimensions(d: &[(String, String)]) -> Vec<Dimension> {
 
 impl CloudWatch {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        CloudWatch { client: Client::new(config) }
+        CloudWatch { client: Api::new(config, "monitoring", Client::new) }
     }
 
     /// All `queries` over `[start, end)`, in as few calls as the API allows (one per 500
@@ -148,7 +148,7 @@ impl CloudWatch {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| classify(OP, e))?;
+                .map_err(|e| self.client.error(OP, e))?;
             for r in page.metric_data_results() {
                 let Some(id) = r.id() else { continue };
                 let points =
@@ -209,7 +209,7 @@ impl CloudWatch {
             .set_metric_data(Some(data))
             .send()
             .await
-            .map_err(|e| classify("cloudwatch:PutMetricData", e))?;
+            .map_err(|e| self.client.error("cloudwatch:PutMetricData", e))?;
         Ok(())
     }
 
@@ -236,7 +236,7 @@ impl CloudWatch {
             .set_ok_actions(Some(a.actions.clone()))
             .send()
             .await
-            .map_err(|e| classify("cloudwatch:PutMetricAlarm", e))?;
+            .map_err(|e| self.client.error("cloudwatch:PutMetricAlarm", e))?;
         Ok(())
     }
 
@@ -254,7 +254,7 @@ impl CloudWatch {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| classify(OP, e))?;
+                .map_err(|e| self.client.error(OP, e))?;
             specs.extend(out.metric_alarms().iter().map(|m| {
                 AlarmSpec {
                     name: m.alarm_name().unwrap_or_default().to_owned(),

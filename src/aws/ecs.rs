@@ -8,7 +8,7 @@ use aws_sdk_ecs::types::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{AwsError, ErrorKind, Pages, classify, to_chrono};
+use super::{Api, AwsError, ErrorKind, Pages, to_chrono};
 use crate::core::protection::TaskProtection;
 
 /// What `DescribeServices` says about the service, reduced to what scaling needs.
@@ -96,7 +96,7 @@ pub struct MemberTask {
 
 #[derive(Clone, Debug)]
 pub struct Ecs {
-    client: Client,
+    client: Api<Client>,
     cluster: String,
     service: String,
 }
@@ -107,7 +107,11 @@ fn count(n: i32) -> u32 {
 
 impl Ecs {
     pub fn new(config: &aws_config::SdkConfig, cluster: &str, service: &str) -> Self {
-        Ecs { client: Client::new(config), cluster: cluster.to_owned(), service: service.to_owned() }
+        Ecs {
+            client: Api::new(config, "ecs", Client::new),
+            cluster: cluster.to_owned(),
+            service: service.to_owned(),
+        }
     }
 
     /// The service's state (`DescribeServices` of this one service, with its tags).
@@ -121,7 +125,7 @@ impl Ecs {
             .include(ServiceField::Tags)
             .send()
             .await
-            .map_err(|e| classify(OP, e))?;
+            .map_err(|e| self.client.error(OP, e))?;
         let wanted = Some(self.service.as_str());
         let Some(s) = out.services().iter().find(|s| s.service_name() == wanted || s.service_arn() == wanted)
         else {
@@ -157,7 +161,7 @@ impl Ecs {
                 .set_tasks(Some(chunk.to_vec()))
                 .send()
                 .await
-                .map_err(|e| classify("ecs:GetTaskProtection", e))?;
+                .map_err(|e| self.client.error("ecs:GetTaskProtection", e))?;
             out.extend(answer.protected_tasks().iter().map(|t| TaskProtection {
                 task: t.task_arn().unwrap_or_default().to_owned(),
                 enabled: t.protection_enabled(),
@@ -220,7 +224,12 @@ fn service_state(s: &Service) -> ServiceState {
     }
 }
 
-async fn update_desired(client: &Client, cluster: &str, service: &str, desired: u32) -> Result<(), AwsError> {
+async fn update_desired(
+    client: &Api<Client>,
+    cluster: &str,
+    service: &str,
+    desired: u32,
+) -> Result<(), AwsError> {
     const OP: &str = "ecs:UpdateService";
     let n = i32::try_from(desired).map_err(|_| AwsError {
         operation: OP,
@@ -234,12 +243,16 @@ async fn update_desired(client: &Client, cluster: &str, service: &str, desired: 
         .desired_count(n)
         .send()
         .await
-        .map_err(|e| classify(OP, e))?;
+        .map_err(|e| client.error(OP, e))?;
     Ok(())
 }
 
 /// The ARNs of `service`'s tasks that ECS wants running (`ListTasks`, every page).
-async fn running_task_arns(client: &Client, cluster: &str, service: &str) -> Result<Vec<String>, AwsError> {
+async fn running_task_arns(
+    client: &Api<Client>,
+    cluster: &str,
+    service: &str,
+) -> Result<Vec<String>, AwsError> {
     const OP: &str = "ecs:ListTasks";
     let mut arns = Vec::new();
     let mut pages = Pages::new(OP);
@@ -254,7 +267,7 @@ async fn running_task_arns(client: &Client, cluster: &str, service: &str) -> Res
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| classify(OP, e))?;
+            .map_err(|e| client.error(OP, e))?;
         arns.extend(out.task_arns().iter().cloned());
         token = pages.next(out.next_token())?;
         if token.is_none() {
@@ -265,7 +278,7 @@ async fn running_task_arns(client: &Client, cluster: &str, service: &str) -> Res
 
 /// The tasks `arns` of `cluster` (`DescribeTasks`, [`DESCRIBE_TASKS_MAX`] a call). Tasks ECS
 /// no longer knows are left out (its `failures`).
-async fn describe_tasks(client: &Client, cluster: &str, arns: &[String]) -> Result<Vec<Task>, AwsError> {
+async fn describe_tasks(client: &Api<Client>, cluster: &str, arns: &[String]) -> Result<Vec<Task>, AwsError> {
     let mut tasks = Vec::with_capacity(arns.len());
     for chunk in arns.chunks(DESCRIBE_TASKS_MAX) {
         let out = client
@@ -274,7 +287,7 @@ async fn describe_tasks(client: &Client, cluster: &str, arns: &[String]) -> Resu
             .set_tasks(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|e| classify("ecs:DescribeTasks", e))?;
+            .map_err(|e| client.error("ecs:DescribeTasks", e))?;
         tasks.extend(out.tasks().iter().cloned());
     }
     Ok(tasks)
@@ -284,13 +297,13 @@ async fn describe_tasks(client: &Client, cluster: &str, arns: &[String]) -> Resu
 /// service. The batching limits are ECS's own, and a batch over them is refused before any call.
 #[derive(Clone, Debug)]
 pub struct EcsFleet {
-    client: Client,
+    client: Api<Client>,
 }
 
 impl EcsFleet {
     /// A client on `config` (region, credentials, endpoint, retries and timeouts).
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        EcsFleet { client: Client::new(config) }
+        EcsFleet { client: Api::new(config, "ecs", Client::new) }
     }
 
     /// Up to [`DESCRIBE_SERVICES_MAX`] services of `cluster` (names or ARNs) with their tags, in
@@ -321,7 +334,7 @@ impl EcsFleet {
             .include(ServiceField::Tags)
             .send()
             .await
-            .map_err(|e| classify(OP, e))?;
+            .map_err(|e| self.client.error(OP, e))?;
         let services = out.services().iter().map(|s| service_info(cluster, s)).collect();
         let failures = out.failures().iter().map(failure).collect();
         Ok((services, failures))
@@ -348,7 +361,7 @@ impl EcsFleet {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| classify(OP, e))?;
+                .map_err(|e| self.client.error(OP, e))?;
             arns.extend(out.service_arns().iter().cloned());
             token = pages.next(out.next_token())?;
             if token.is_none() {
@@ -384,7 +397,7 @@ impl EcsFleet {
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(|e| classify("ecs:TagResource", e))?;
+            .map_err(|e| self.client.error("ecs:TagResource", e))?;
         Ok(())
     }
 
@@ -400,7 +413,7 @@ impl EcsFleet {
             .set_tag_keys(Some(keys.to_vec()))
             .send()
             .await
-            .map_err(|e| classify("ecs:UntagResource", e))?;
+            .map_err(|e| self.client.error("ecs:UntagResource", e))?;
         Ok(())
     }
 }
@@ -557,7 +570,7 @@ impl EcsFleet {
 
 /// `DescribeTaskDefinition` of `arn`, with its tags.
 async fn describe_task_definition(
-    client: &Client,
+    client: &Api<Client>,
     arn: &str,
 ) -> Result<(TaskDefinition, Vec<Tag>), AwsError> {
     const OP: &str = "ecs:DescribeTaskDefinition";
@@ -567,7 +580,7 @@ async fn describe_task_definition(
         .include(TaskDefinitionField::Tags)
         .send()
         .await
-        .map_err(|e| classify(OP, e))?;
+        .map_err(|e| client.error(OP, e))?;
     let td = out.task_definition().cloned().ok_or_else(|| AwsError {
         operation: OP,
         kind: ErrorKind::Malformed,
@@ -638,7 +651,7 @@ impl Ecs {
             .set_enable_fault_injection(td.enable_fault_injection())
             .send()
             .await
-            .map_err(|e| classify(OP, e))?;
+            .map_err(|e| self.client.error(OP, e))?;
         let new = out.task_definition().map(|td| TaskDefinitionInfo { resized_by_trimtab: true, ..info(td) });
         new.ok_or_else(|| AwsError {
             operation: OP,
@@ -656,7 +669,7 @@ impl Ecs {
             .task_definition(task_definition)
             .send()
             .await
-            .map_err(|e| classify("ecs:UpdateService", e))?;
+            .map_err(|e| self.client.error("ecs:UpdateService", e))?;
         Ok(())
     }
 }

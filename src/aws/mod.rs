@@ -3,6 +3,7 @@
 //! and a new AWS call is visible in one place (the IAM policy is checked against this list).
 
 mod cloudwatch;
+mod describe;
 mod ecs;
 mod sns;
 
@@ -19,6 +20,7 @@ use aws_sdk_ecs::primitives::DateTime as AwsTime;
 pub use cloudwatch::{
     AlarmSpec, CloudWatch, Comparison, Datapoints, MAX_BODY, MAX_DATUMS, MetricData, MetricQuery, Published,
 };
+pub use describe::{Endpoint, describe};
 pub use ecs::{
     DESCRIBE_SERVICES_MAX, Deployment, Ecs, EcsFleet, MemberTask, ServiceInfo, ServiceState,
     TaskDefinitionInfo, TaskState,
@@ -161,6 +163,37 @@ pub async fn sdk_config(c: &Connection) -> SdkConfig {
     loader.load().await
 }
 
+/// An SDK client and the endpoint it calls, which its errors name ([`describe`]). Derefs to
+/// the client.
+#[derive(Clone, Debug)]
+pub(crate) struct Api<C> {
+    client: C,
+    endpoint: Endpoint,
+}
+
+impl<C> Api<C> {
+    /// `prefix`: the service's endpoint prefix (`ecs`, `monitoring`, `sns`).
+    fn new(config: &SdkConfig, prefix: &str, client: impl FnOnce(&SdkConfig) -> C) -> Self {
+        Api { client: client(config), endpoint: Endpoint::of(config, prefix) }
+    }
+
+    /// Classifies an error of a call through this client (see [`classify`]).
+    fn error<E>(&self, operation: &'static str, e: SdkError<E, HttpResponse>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        classify(operation, &self.endpoint, e)
+    }
+}
+
+impl<C> std::ops::Deref for Api<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        &self.client
+    }
+}
+
 /// A failed AWS call, classified for logs and metrics.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{operation}: {kind}: {message}")]
@@ -183,13 +216,20 @@ pub enum ErrorKind {
     /// 4xx other than throttling: a configuration or permission problem, not transient.
     Client,
     /// The credentials were refused as expired or invalid (`ExpiredTokenException`, …): they
-    /// need renewing, no permission is missing.
+    /// need renewing, no permission is missing. Also none found, or their provider failing.
     Credentials,
     /// Pages that do not end: a `NextToken` seen before, or more than [`MAX_PAGES`] pages.
     Pagination,
 }
 
 impl ErrorKind {
+    /// Someone must act: a permission, credentials, a request AWS refuses. The other kinds
+    /// (throttling, a timeout, the network, a 5xx, a garbled answer) may pass by themselves, and
+    /// the next tick tries again.
+    pub fn needs_someone(self) -> bool {
+        matches!(self, ErrorKind::Client | ErrorKind::Credentials)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Throttled => "throttled",
@@ -223,13 +263,15 @@ const CREDENTIAL_CODES: &[&str] = &[
     "SignatureDoesNotMatch",
 ];
 
-/// Classifies any SDK error; the message keeps the whole error chain.
-fn classify<E>(operation: &'static str, e: SdkError<E, HttpResponse>) -> AwsError
+/// Classifies any SDK error of a call to `endpoint`; the message says it as the AWS CLI would
+/// ([`describe`]).
+fn classify<E>(operation: &'static str, endpoint: &Endpoint, e: SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let message = aws_sdk_ecs::error::DisplayErrorContext(&e).to_string();
+    let message = describe(&e, endpoint);
     let kind = match &e {
+        _ if describe::is_credentials(&e) => ErrorKind::Credentials,
         SdkError::TimeoutError(_) => ErrorKind::Timeout,
         SdkError::DispatchFailure(d) if d.is_timeout() => ErrorKind::Timeout,
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => ErrorKind::Network,

@@ -2,19 +2,19 @@
 
 use aws_sdk_sns::Client;
 
-use super::{AwsError, classify};
+use super::{Api, AwsError};
 
 /// The longest subject SNS accepts (ASCII characters).
 const MAX_SUBJECT: usize = 100;
 
 #[derive(Clone, Debug)]
 pub struct Sns {
-    client: Client,
+    client: Api<Client>,
 }
 
 impl Sns {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        Sns { client: Client::new(config) }
+        Sns { client: Api::new(config, "sns", Client::new) }
     }
 
     /// Publishes `message` to the topic; the subject is made acceptable first (see [`subject`]).
@@ -28,7 +28,7 @@ impl Sns {
             .message(message)
             .send()
             .await
-            .map_err(|e| classify("sns:Publish", e))?;
+            .map_err(|e| self.client.error("sns:Publish", e))?;
         Ok(out.message_id().unwrap_or_default().to_owned())
     }
 }

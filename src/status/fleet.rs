@@ -36,6 +36,9 @@ pub struct FleetView {
     pub failed: u64,
     /// When discovery last ran and what it found.
     pub discovery: Option<DiscoveryView>,
+    /// How long the ticks took, in seconds (recorded by the driver), for `/metrics`.
+    #[serde(skip)]
+    pub tick_seconds: super::Histogram,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -8,6 +8,7 @@
 
 mod cost;
 mod fleet;
+mod histogram;
 mod protection;
 mod role;
 mod series;
@@ -18,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 pub use cost::CostView;
 pub use fleet::{DiscoveryView, FleetView, ServiceStanding, Standing};
+pub use histogram::{Histogram, TICK_BUCKETS};
 pub use protection::ProtectionView;
 pub use role::Role;
 pub use series::{MetricPoint, Point, SERIES_LEN, Series};

@@ -155,6 +155,9 @@ pub struct Counters {
     /// By metric name.
     pub metric_problems: BTreeMap<String, u64>,
     pub failed_ticks: u64,
+    /// How long the ticks took, in seconds, for `/metrics`.
+    #[serde(skip)]
+    pub tick_seconds: super::Histogram,
 }
 
 #[derive(Clone, Debug, Serialize)]

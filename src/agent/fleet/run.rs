@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
-use tracing::info;
+use tracing::{Instrument, info, info_span};
 
 use super::ports::SystemClock;
 use super::{Controller, Settings};
@@ -78,7 +78,7 @@ pub async fn run(cfg: Config, metadata_uri: Option<String>, once: bool) -> anyho
         ctl = ctl.with_notify(n.clone());
     }
     if once {
-        let view = ctl.tick().await.clone();
+        let view = ctl.tick().instrument(info_span!("tick", tick = 1)).await.clone();
         flush(notifier.as_deref(), crate::agent::run::NOTIFY_FLUSH_ONCE).await;
         return Ok(view);
     }
@@ -95,14 +95,20 @@ pub async fn run(cfg: Config, metadata_uri: Option<String>, once: bool) -> anyho
     let server =
         tokio::spawn(crate::api::fleet::serve(listener, state, crate::agent::run::stopped(stop_rx.clone())));
     let mut ticker = crate::agent::Schedule::new(interval);
+    let mut durations = crate::status::Histogram::default();
     loop {
         tokio::select! {
             biased;
             _ = crate::agent::run::stopped(stop_rx.clone()) => break,
             _ = ticker.tick() => {}
         }
-        let tick = async { ctl.tick().await.clone() };
-        let Some(view) = crate::agent::run::until_stopped(tick, stop_rx.clone()).await else { break };
+        let started = tokio::time::Instant::now();
+        // Every line of the tick carries its number; a service's own lines name the service.
+        let span = info_span!("tick", tick = ctl.view().ticks + 1);
+        let tick = async { ctl.tick().await.clone() }.instrument(span);
+        let Some(mut view) = crate::agent::run::until_stopped(tick, stop_rx.clone()).await else { break };
+        durations.observe(started.elapsed().as_secs_f64());
+        view.tick_seconds = durations.clone();
         log_tick(&view);
         view_tx.send_replace(Arc::new(view));
         ticker.skip_missed();
@@ -133,10 +139,11 @@ async fn flush(notifier: Option<&Notifier>, limit: std::time::Duration) {
     }
 }
 
+/// The tick's summary: routine, DEBUG (changes and failures are logged service by service).
 fn log_tick(v: &FleetView) {
     let count = |s: Standing| v.services.values().filter(|x| x.standing == s).count();
     let calls: u32 = v.calls.values().sum();
-    info!(
+    tracing::debug!(
         members = v.members.len(),
         acting = count(Standing::Acting),
         settling = count(Standing::Settling),
