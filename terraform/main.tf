@@ -211,9 +211,9 @@ resource "aws_vpc_security_group_ingress_rule" "trimtab_peers" {
 }
 
 # Two variants of one service, at most one of which exists (none with create_service = false):
-# desired_count always belongs to the agent; with vertical_apply the task definition does too (the agent registers resized revisions
-# and points the service at them), so Terraform must not roll it back. ignore_changes cannot be
-# made conditional, hence the count.
+# desired_count always belongs to the agent; with vertical_apply the task definition does too
+# (the agent registers resized revisions and points the service at them), so Terraform must not
+# roll it back. ignore_changes cannot be made conditional, hence the count.
 resource "aws_ecs_service" "this" {
   count = local.create_plain ? 1 : 0
 
