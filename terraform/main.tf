@@ -1,7 +1,10 @@
 ################################################################################
-# trimtab: an ECS service (Fargate, awsvpc) whose task runs the app and the trimtab agent as a
-# sidecar, the sidecar's least-privilege task role, an execution role, a log group and an SNS
-# topic for budget alerts.
+# trimtab: the trimtab agent as a sidecar of an ECS service (Fargate, awsvpc), its least-privilege
+# task policy, a log group and an SNS topic for budget alerts. With create_service (the default)
+# the module also creates the service: a task definition with the app and the sidecar, the
+# service, a task role holding the policy and an execution role. With create_service = false it
+# creates none of those and hands out the sidecar's container definition and the policy as JSON,
+# for a team that adds the sidecar to its own task definition and the policy to its own task role.
 ################################################################################
 
 data "aws_partition" "current" {}
@@ -10,8 +13,13 @@ data "aws_caller_identity" "current" {}
 
 locals {
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
   account_id = data.aws_caller_identity.current.account_id
+  # The provider's region is aws_region's `name` on AWS provider v5 and its `region` on v6, which
+  # deprecates `name` (and, from 6.47, `id`); v5 has no `region`. Naming either attribute in a
+  # reference would fail on one major or warn on the other, so the module reads the whole object
+  # and tries `region` first: a missing attribute is an error try() catches, at evaluation time.
+  region_data = data.aws_region.current
+  region      = try(local.region_data.region, local.region_data.name)
 
   family          = coalesce(var.family, var.service_name)
   cluster_arn     = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/${var.cluster_name}"
@@ -22,6 +30,22 @@ locals {
   log_group_name  = coalesce(var.log_group_name, "/ecs/${var.cluster_name}/${var.service_name}")
   role_name_stem  = substr("${var.cluster_name}-${var.service_name}", 0, 32) # name_prefix: at most 38 characters
   config_from_ssm = var.trimtab_config_ssm_parameter_arn != null
+
+  # Which service the module creates, if any (create_service = false: none), and how it runs.
+  create_plain       = var.create_service && !var.vertical_apply
+  create_vertical    = var.create_service && var.vertical_apply
+  launch_type        = length(var.capacity_provider_strategy) > 0 ? null : coalesce(var.launch_type, "FARGATE")
+  task_role_arn      = var.create_service ? aws_iam_role.task[0].arn : var.task_role_arn
+  execution_role_arn = var.create_service ? aws_iam_role.execution[0].arn : var.execution_role_arn
+
+  # The app's secrets, by the resource the execution role reads: a Secrets Manager secret is
+  # the first seven fields of its valueFrom (which may go on with :json-key:stage:version), an
+  # SSM parameter the whole ARN.
+  app_secret_arns     = var.create_service ? values(var.app_secrets) : []
+  app_secretsmanager  = sort(distinct([for a in local.app_secret_arns : join(":", slice(split(":", a), 0, 7)) if split(":", a)[2] == "secretsmanager"]))
+  app_ssm_parameters  = sort(distinct([for a in local.app_secret_arns : a if split(":", a)[2] == "ssm"]))
+  app_secret_kms_keys = var.create_service ? sort(distinct(var.app_secrets_kms_key_arns)) : []
+  execution_policy    = local.config_from_ssm || length(local.app_secret_arns) > 0
 
   create_budget_topic = var.create_budget_topic && var.budget_topic_arn == null
   has_budget_topic    = local.create_budget_topic || var.budget_topic_arn != null
@@ -57,6 +81,19 @@ locals {
     var.app_cpu == null ? {} : { cpu = var.app_cpu },
     var.app_memory == null ? {} : { memory = var.app_memory },
     var.app_command == null ? {} : { command = var.app_command },
+    # Resolved by ECS at task start with the execution role, which may read exactly these ARNs.
+    length(var.app_secrets) == 0 ? {} : {
+      secrets = [for k in sort(keys(var.app_secrets)) : { name = k, valueFrom = var.app_secrets[k] }]
+    },
+    var.app_health_check == null ? {} : {
+      healthCheck = {
+        command     = var.app_health_check.command
+        interval    = var.app_health_check.interval
+        timeout     = var.app_health_check.timeout
+        retries     = var.app_health_check.retries
+        startPeriod = var.app_health_check.start_period
+      }
+    },
   )
 
   trimtab_environment = concat(
@@ -124,13 +161,15 @@ resource "aws_cloudwatch_log_group" "this" {
 ################################################################################
 
 resource "aws_ecs_task_definition" "this" {
+  count = var.create_service ? 1 : 0
+
   family                   = local.family
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = var.cpu
   memory                   = var.memory
-  task_role_arn            = aws_iam_role.task.arn
-  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task[0].arn
+  execution_role_arn       = aws_iam_role.execution[0].arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -143,8 +182,12 @@ resource "aws_ecs_task_definition" "this" {
 
   lifecycle {
     precondition {
-      condition     = (var.trimtab_config == null) != (var.trimtab_config_ssm_parameter_arn == null)
-      error_message = "Set exactly one of trimtab_config (the TOML text) and trimtab_config_ssm_parameter_arn."
+      condition     = var.app_image != null
+      error_message = "app_image is required with create_service = true (the module creates the app's container)."
+    }
+    precondition {
+      condition     = length(setintersection(keys(var.app_environment), keys(var.app_secrets))) == 0
+      error_message = "app_environment and app_secrets name the same variable(s): ${join(", ", sort(setintersection(keys(var.app_environment), keys(var.app_secrets))))}."
     }
   }
 }
@@ -167,18 +210,18 @@ resource "aws_vpc_security_group_ingress_rule" "trimtab_peers" {
   tags                         = var.tags
 }
 
-# Two variants of one service, exactly one of which exists: desired_count always belongs to the
-# agent; with vertical_apply the task definition does too (the agent registers resized revisions
-# and points the service at them), so Terraform must not roll it back. ignore_changes cannot be
-# made conditional, hence the count.
+# Two variants of one service, at most one of which exists (none with create_service = false):
+# desired_count always belongs to the agent; with vertical_apply the task definition does too
+# (the agent registers resized revisions and points the service at them), so Terraform must not
+# roll it back. ignore_changes cannot be made conditional, hence the count.
 resource "aws_ecs_service" "this" {
-  count = var.vertical_apply ? 0 : 1
+  count = local.create_plain ? 1 : 0
 
   name                               = var.service_name
   cluster                            = local.cluster_arn
-  task_definition                    = aws_ecs_task_definition.this.arn
+  task_definition                    = aws_ecs_task_definition.this[0].arn
   desired_count                      = var.desired_count
-  launch_type                        = "FARGATE"
+  launch_type                        = local.launch_type
   platform_version                   = var.platform_version
   propagate_tags                     = "SERVICE"
   enable_ecs_managed_tags            = true
@@ -186,6 +229,15 @@ resource "aws_ecs_service" "this" {
   deployment_minimum_healthy_percent = var.deployment_minimum_healthy_percent
   deployment_maximum_percent         = var.deployment_maximum_percent
   health_check_grace_period_seconds  = var.load_balancer == null ? null : var.health_check_grace_period_seconds
+
+  dynamic "capacity_provider_strategy" {
+    for_each = var.capacity_provider_strategy
+    content {
+      capacity_provider = capacity_provider_strategy.value.capacity_provider
+      weight            = capacity_provider_strategy.value.weight
+      base              = capacity_provider_strategy.value.base
+    }
+  }
 
   deployment_circuit_breaker {
     enable   = true
@@ -211,17 +263,22 @@ resource "aws_ecs_service" "this" {
 
   lifecycle {
     ignore_changes = [desired_count]
+
+    precondition {
+      condition     = length(var.subnet_ids) > 0 && length(var.security_group_ids) > 0
+      error_message = "subnet_ids and security_group_ids are required with create_service = true."
+    }
   }
 }
 
 resource "aws_ecs_service" "vertical" {
-  count = var.vertical_apply ? 1 : 0
+  count = local.create_vertical ? 1 : 0
 
   name                               = var.service_name
   cluster                            = local.cluster_arn
-  task_definition                    = aws_ecs_task_definition.this.arn
+  task_definition                    = aws_ecs_task_definition.this[0].arn
   desired_count                      = var.desired_count
-  launch_type                        = "FARGATE"
+  launch_type                        = local.launch_type
   platform_version                   = var.platform_version
   propagate_tags                     = "SERVICE"
   enable_ecs_managed_tags            = true
@@ -229,6 +286,15 @@ resource "aws_ecs_service" "vertical" {
   deployment_minimum_healthy_percent = var.deployment_minimum_healthy_percent
   deployment_maximum_percent         = var.deployment_maximum_percent
   health_check_grace_period_seconds  = var.load_balancer == null ? null : var.health_check_grace_period_seconds
+
+  dynamic "capacity_provider_strategy" {
+    for_each = var.capacity_provider_strategy
+    content {
+      capacity_provider = capacity_provider_strategy.value.capacity_provider
+      weight            = capacity_provider_strategy.value.weight
+      base              = capacity_provider_strategy.value.base
+    }
+  }
 
   deployment_circuit_breaker {
     enable   = true
@@ -254,6 +320,11 @@ resource "aws_ecs_service" "vertical" {
 
   lifecycle {
     ignore_changes = [desired_count, task_definition]
+
+    precondition {
+      condition     = length(var.subnet_ids) > 0 && length(var.security_group_ids) > 0
+      error_message = "subnet_ids and security_group_ids are required with create_service = true."
+    }
   }
 }
 
@@ -292,6 +363,27 @@ data "aws_iam_policy_document" "assume" {
 ################################################################################
 
 data "aws_iam_policy_document" "task" {
+
+  # Checks across inputs, in either mode (this document always exists). A variable's own
+  # validation cannot name another variable before Terraform 1.9.
+  lifecycle {
+    precondition {
+      condition     = (var.trimtab_config == null) != (var.trimtab_config_ssm_parameter_arn == null)
+      error_message = "Set exactly one of trimtab_config (the TOML text) and trimtab_config_ssm_parameter_arn."
+    }
+    precondition {
+      condition     = var.launch_type == null || length(var.capacity_provider_strategy) == 0
+      error_message = "Set launch_type or capacity_provider_strategy, not both: a service with a capacity provider strategy has no launch type."
+    }
+    precondition {
+      condition     = !var.create_service || (var.task_role_arn == null && var.execution_role_arn == null)
+      error_message = "task_role_arn and execution_role_arn name an existing service's roles: set them only with create_service = false (the module creates both roles otherwise)."
+    }
+    precondition {
+      condition     = var.create_service || !var.vertical_apply || var.task_role_arn != null
+      error_message = "vertical_apply with create_service = false needs task_role_arn (and execution_role_arn, if the task definition has one): the agent passes them to ECS when it registers a resized copy."
+    }
+  }
 
   # Read and scale this one service.
   statement {
@@ -404,7 +496,7 @@ data "aws_iam_policy_document" "task" {
       sid       = "PassTheTaskRoles"
       effect    = "Allow"
       actions   = ["iam:PassRole"]
-      resources = [aws_iam_role.task.arn, aws_iam_role.execution.arn]
+      resources = compact([local.task_role_arn, local.execution_role_arn])
 
       condition {
         test     = "StringEquals"
@@ -416,6 +508,8 @@ data "aws_iam_policy_document" "task" {
 }
 
 resource "aws_iam_role" "task" {
+  count = var.create_service ? 1 : 0
+
   name_prefix          = "${local.role_name_stem}-task-"
   description          = "trimtab agent in ${var.cluster_name}/${var.service_name}: scales this service"
   assume_role_policy   = data.aws_iam_policy_document.assume.json
@@ -424,17 +518,21 @@ resource "aws_iam_role" "task" {
 }
 
 resource "aws_iam_role_policy" "task" {
+  count = var.create_service ? 1 : 0
+
   name   = "trimtab"
-  role   = aws_iam_role.task.id
+  role   = aws_iam_role.task[0].id
   policy = data.aws_iam_policy_document.task.json
 }
 
 ################################################################################
 # IAM: execution role (what ECS needs to start the task: pull the images, write the logs, and
-# resolve the trimtab config from SSM when it is kept there)
+# resolve the secrets: the trimtab config when it is kept in SSM, the app's app_secrets)
 ################################################################################
 
 resource "aws_iam_role" "execution" {
+  count = var.create_service ? 1 : 0
+
   name_prefix          = "${local.role_name_stem}-exec-"
   description          = "ECS task execution role of ${var.cluster_name}/${var.service_name}"
   assume_role_policy   = data.aws_iam_policy_document.assume.json
@@ -443,11 +541,15 @@ resource "aws_iam_role" "execution" {
 }
 
 resource "aws_iam_role_policy_attachment" "execution" {
-  role       = aws_iam_role.execution.name
+  count = var.create_service ? 1 : 0
+
+  role       = aws_iam_role.execution[0].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 }
 
-data "aws_iam_policy_document" "execution_ssm" {
+# What the sidecar alone needs from the execution role: its config, when it is kept in SSM. With
+# create_service = false it is the sidecar_execution_policy_json output, for the team's own role.
+data "aws_iam_policy_document" "execution_sidecar" {
   count = local.config_from_ssm ? 1 : 0
 
   statement {
@@ -469,12 +571,56 @@ data "aws_iam_policy_document" "execution_ssm" {
   }
 }
 
-resource "aws_iam_role_policy" "execution_ssm" {
-  count = local.config_from_ssm ? 1 : 0
+# The module's execution role: the sidecar's part and the app's secrets, each by its exact ARN.
+data "aws_iam_policy_document" "execution" {
+  count = var.create_service && local.execution_policy ? 1 : 0
 
-  name   = "trimtab-config"
-  role   = aws_iam_role.execution.id
-  policy = data.aws_iam_policy_document.execution_ssm[0].json
+  source_policy_documents = data.aws_iam_policy_document.execution_sidecar[*].json
+
+  dynamic "statement" {
+    for_each = length(local.app_secretsmanager) > 0 ? [local.app_secretsmanager] : []
+    content {
+      sid       = "ReadAppSecrets"
+      effect    = "Allow"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.app_ssm_parameters) > 0 ? [local.app_ssm_parameters] : []
+    content {
+      sid       = "ReadAppParameters"
+      effect    = "Allow"
+      actions   = ["ssm:GetParameters"]
+      resources = statement.value
+    }
+  }
+
+  # Secrets encrypted with customer-managed keys (the AWS-managed ones need no grant).
+  dynamic "statement" {
+    for_each = length(local.app_secret_kms_keys) > 0 ? [local.app_secret_kms_keys] : []
+    content {
+      sid       = "DecryptAppSecrets"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = statement.value
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution_secrets" {
+  count = var.create_service && local.execution_policy ? 1 : 0
+
+  name   = "trimtab-secrets"
+  role   = aws_iam_role.execution[0].id
+  policy = data.aws_iam_policy_document.execution[0].json
+}
+
+# Before the app's secrets this policy held the trimtab config alone, under another name.
+moved {
+  from = aws_iam_role_policy.execution_ssm
+  to   = aws_iam_role_policy.execution_secrets
 }
 
 ################################################################################

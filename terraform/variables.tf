@@ -2,6 +2,13 @@
 # Service
 ################################################################################
 
+variable "create_service" {
+  description = "Whether the module creates the service, its task definition (the app and the sidecar) and both IAM roles. false: attach trimtab to an existing service: the module then creates only the log group and the budget topic, and its outputs sidecar_container_definition_json, task_policy_json and sidecar_execution_policy_json go into your own task definition and roles (the app_* inputs, desired_count, the network and load balancer inputs are not used)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "cluster_name" {
   description = "Name of the existing ECS cluster the service runs in (must equal [service] cluster in the trimtab config)."
   type        = string
@@ -13,7 +20,7 @@ variable "cluster_name" {
 }
 
 variable "service_name" {
-  description = "Name of the ECS service to create (must equal [service] name in the trimtab config)."
+  description = "Name of the ECS service to create, or with create_service = false of the existing service the sidecar scales (must equal [service] name in the trimtab config)."
   type        = string
 
   validation {
@@ -34,23 +41,17 @@ variable "desired_count" {
 }
 
 variable "subnet_ids" {
-  description = "Subnets of the tasks' network interfaces (awsvpc). Private subnets with a NAT gateway or VPC endpoints for ECS, CloudWatch, Logs, ECR (and SNS, SSM when used)."
+  description = "Subnets of the tasks' network interfaces (awsvpc). Private subnets with a NAT gateway or VPC endpoints for ECS, CloudWatch, Logs, ECR (and SNS, SSM when used). At least one with create_service = true."
   type        = list(string)
-
-  validation {
-    condition     = length(var.subnet_ids) > 0
-    error_message = "At least one subnet is required."
-  }
+  default     = []
+  nullable    = false
 }
 
 variable "security_group_ids" {
-  description = "Security groups of the tasks. The agent needs outbound HTTPS to the AWS APIs; its local API is on loopback and needs no inbound rule unless peer_api_port is set."
+  description = "Security groups of the tasks (at least one with create_service = true). The agent needs outbound HTTPS to the AWS APIs; its local API is on loopback and needs no inbound rule unless peer_api_port is set. With create_service = false, name the existing service's groups here only for peer_api_port's rule."
   type        = list(string)
-
-  validation {
-    condition     = length(var.security_group_ids) > 0
-    error_message = "At least one security group is required."
-  }
+  default     = []
+  nullable    = false
 }
 
 variable "peer_api_port" {
@@ -68,6 +69,55 @@ variable "assign_public_ip" {
   description = "Whether the tasks get a public IP (only needed in public subnets without NAT)."
   type        = bool
   default     = false
+}
+
+variable "launch_type" {
+  description = "Launch type of the service: FARGATE (the task definition is Fargate-only). null: FARGATE unless capacity_provider_strategy is set. Setting both is an error."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.launch_type == null || var.launch_type == "FARGATE"
+    error_message = "launch_type must be FARGATE or null (the module's task definition runs on Fargate only; for Spot use capacity_provider_strategy)."
+  }
+}
+
+variable "capacity_provider_strategy" {
+  description = "Capacity provider strategy of the service, used instead of launch_type when not empty: [{ capacity_provider = FARGATE or FARGATE_SPOT, weight (0-1000, default 1), base (0-100000, default 0) }]. E.g. all on Spot: [{ capacity_provider = \"FARGATE_SPOT\" }], then [service] launch_type = \"fargate-spot\" in the trimtab config. The cluster must have the providers (aws_ecs_cluster_capacity_providers). Moving an existing service between launch_type and a strategy may replace it (read the plan)."
+  type = list(object({
+    capacity_provider = string
+    weight            = optional(number, 1)
+    base              = optional(number, 0)
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for s in var.capacity_provider_strategy : contains(["FARGATE", "FARGATE_SPOT"], s.capacity_provider)])
+    error_message = "capacity_provider_strategy: capacity_provider must be FARGATE or FARGATE_SPOT (the module's task definition runs on Fargate only)."
+  }
+
+  validation {
+    condition     = length(distinct([for s in var.capacity_provider_strategy : s.capacity_provider])) == length(var.capacity_provider_strategy)
+    error_message = "capacity_provider_strategy: each capacity provider may appear once."
+  }
+
+  validation {
+    condition = alltrue([for s in var.capacity_provider_strategy :
+      try(floor(s.weight) == s.weight && floor(s.base) == s.base && s.weight >= 0 && s.weight <= 1000 && s.base >= 0 && s.base <= 100000, false)
+    ])
+    error_message = "capacity_provider_strategy: weight must be a whole number 0-1000 and base a whole number 0-100000."
+  }
+
+  validation {
+    condition     = length([for s in var.capacity_provider_strategy : s if try(s.base > 0, false)]) <= 1
+    error_message = "capacity_provider_strategy: only one capacity provider may have a base above 0."
+  }
+
+  validation {
+    condition     = length(var.capacity_provider_strategy) == 0 || anytrue([for s in var.capacity_provider_strategy : try(s.weight > 0, false)])
+    error_message = "capacity_provider_strategy: at least one capacity provider needs a weight above 0."
+  }
 }
 
 variable "platform_version" {
@@ -124,7 +174,7 @@ variable "enable_execute_command" {
 ################################################################################
 
 variable "family" {
-  description = "Task definition family. null: the service name."
+  description = "Task definition family. null: the service name. With create_service = false and vertical_apply, the family of the existing service's task definition (the agent tags its resized copies there)."
   type        = string
   default     = null
 }
@@ -178,8 +228,9 @@ variable "app_container_name" {
 }
 
 variable "app_image" {
-  description = "Image of the app container."
+  description = "Image of the app container. Required with create_service = true."
   type        = string
+  default     = null
 }
 
 variable "app_port" {
@@ -197,6 +248,65 @@ variable "app_environment" {
   description = "Environment variables of the app container."
   type        = map(string)
   default     = {}
+}
+
+variable "app_secrets" {
+  description = "Secrets of the app container: environment variable name => ARN of a Secrets Manager secret (the full ARN with its 6-character suffix, optionally followed by :json-key:version-stage:version-id) or of an SSM parameter. ECS resolves them at task start; the execution role may read exactly these secrets and parameters."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k in keys(var.app_secrets) : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", k))])
+    error_message = "app_secrets: each name must be an environment variable name (letters, digits, underscores; not starting with a digit)."
+  }
+
+  validation {
+    condition = alltrue([for v in values(var.app_secrets) :
+      can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}(:[^:]*:[^:]*:[^:]*)?$", v)) ||
+      can(regex("^arn:[a-z-]+:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+$", v))
+    ])
+    error_message = "app_secrets: each value must be the ARN of a Secrets Manager secret (arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX, optionally with :json-key:version-stage:version-id) or of an SSM parameter (arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME)."
+  }
+}
+
+variable "app_secrets_kms_key_arns" {
+  description = "ARNs of the customer-managed KMS keys app_secrets are encrypted with (the execution role gets kms:Decrypt on them). Not needed for the AWS-managed keys."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k in var.app_secrets_kms_key_arns : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", k))])
+    error_message = "app_secrets_kms_key_arns: each must be a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
+
+variable "app_health_check" {
+  description = "Container health check of the app: { command = [\"CMD-SHELL\", \"curl -f http://localhost:8080/health || exit 1\"], interval = 30, timeout = 5, retries = 3, start_period = 0 } (seconds; all but command optional). null: none."
+  type = object({
+    command      = list(string)
+    interval     = optional(number, 30)
+    timeout      = optional(number, 5)
+    retries      = optional(number, 3)
+    start_period = optional(number, 0)
+  })
+  default = null
+
+  validation {
+    condition     = var.app_health_check == null || try(length(var.app_health_check.command) >= 2 && contains(["CMD", "CMD-SHELL"], var.app_health_check.command[0]), false)
+    error_message = "app_health_check.command must start with \"CMD\" or \"CMD-SHELL\" followed by the command, e.g. [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]."
+  }
+
+  validation {
+    condition = var.app_health_check == null || try(
+      var.app_health_check.interval >= 5 && var.app_health_check.interval <= 300 &&
+      var.app_health_check.timeout >= 2 && var.app_health_check.timeout <= 120 &&
+      var.app_health_check.retries >= 1 && var.app_health_check.retries <= 10 &&
+      var.app_health_check.start_period >= 0 && var.app_health_check.start_period <= 300,
+    false)
+    error_message = "app_health_check: interval must be 5-300 s, timeout 2-120 s, retries 1-10 and start_period 0-300 s (the ECS limits)."
+  }
 }
 
 variable "app_command" {
@@ -281,6 +391,28 @@ variable "trimtab_config_kms_key_arn" {
   description = "ARN of the customer-managed KMS key the SSM SecureString is encrypted with (the execution role gets kms:Decrypt on it). null: the parameter is a String or uses the AWS-managed aws/ssm key."
   type        = string
   default     = null
+}
+
+variable "task_role_arn" {
+  description = "Only with create_service = false and vertical_apply: the existing task definition's task role, which the agent passes to ECS (iam:PassRole) when it registers a resized copy."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.task_role_arn == null || can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/.+$", var.task_role_arn))
+    error_message = "task_role_arn must be an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)."
+  }
+}
+
+variable "execution_role_arn" {
+  description = "Only with create_service = false and vertical_apply: the existing task definition's execution role (passed like task_role_arn)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.execution_role_arn == null || can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/.+$", var.execution_role_arn))
+    error_message = "execution_role_arn must be an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)."
+  }
 }
 
 variable "vertical_apply" {

@@ -1,12 +1,14 @@
-# Provider requirements of the trimtab ECS sidecar module. The module itself (task definition
-# with the sidecar, service, least-privilege task role, SNS topic) is built in its own issue.
+# Provider requirements of the trimtab ECS sidecar module (main.tf). Terraform 1.5 for optional
+# object attributes with defaults, preconditions on data sources and moved blocks. The AWS
+# provider v5 or v6: the only attribute the two name differently, the provider's region, is read
+# in a way that works on both (local.region in main.tf).
 terraform {
   required_version = ">= 1.5.0"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.0"
+      version = ">= 5.0, < 7.0"
     }
   }
 }

@@ -8,6 +8,9 @@
 //!   `const OP: &str = "ecs:DescribeServices"`) is in `operations()` (the agent's, the
 //!   controller's and the operator commands' lists together), and every entry of those lists is
 //!   named by an adapter, so a new call without a permission fails here;
+//! - the module's `task_policy_json` output, the policy a team attaches to its own task role when
+//!   it adds the sidecar to an existing service (`create_service = false`), is that same
+//!   document, as the module's own task role's policy is;
 //! - no IAM action anywhere in `terraform/` contains `*`.
 //!
 //! `TRIMTAB_TERRAFORM_DIR` points the test at another copy of the module (`.ci/terraform.sh`
@@ -253,6 +256,36 @@ fn every_operation_an_adapter_names_is_in_operations() {
     let names: BTreeSet<&str> = named.iter().map(|(op, _)| op.as_str()).collect();
     let stale: Vec<_> = ops.iter().filter(|op| !names.contains(**op)).collect();
     assert!(stale.is_empty(), "the operation lists name operations no adapter in src/aws/ names: {stale:?}");
+}
+
+/// The `name = value` line of `body` (comments stripped) with its whitespace squeezed, if any.
+fn attribute(body: &str, name: &str) -> Option<String> {
+    body.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .find(|l| l.starts_with(&format!("{name} =")))
+}
+
+#[test]
+fn the_policy_output_is_the_task_role_document() {
+    let read = |file: &str| {
+        let path = terraform_dir().join(file);
+        strip_hcl_comments(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+    };
+    let document = "data.aws_iam_policy_document.task.json";
+    for (file, header, name) in [
+        ("outputs.tf", r#"output "task_policy_json""#, "value"),
+        ("main.tf", r#"resource "aws_iam_role_policy" "task""#, "policy"),
+    ] {
+        let src = read(file);
+        let body = block(&src, header).unwrap_or_else(|| panic!("{file}: no `{header} {{ ... }}` block"));
+        assert_eq!(
+            attribute(body, name),
+            Some(format!("{name} = {document}")),
+            "{file}: `{header}` must hand out the task role's document, which this test checks"
+        );
+    }
 }
 
 #[test]

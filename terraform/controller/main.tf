@@ -11,9 +11,13 @@ data "aws_caller_identity" "current" {}
 
 locals {
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
   account_id = data.aws_caller_identity.current.account_id
-  ecs_arn    = "arn:${local.partition}:ecs:${local.region}:${local.account_id}"
+  # The provider's region: `region` on AWS provider v6, `name` on v5 (which has no `region`; v6
+  # deprecates `name`). The whole object, then try(): see local.region in ../main.tf.
+  region_data = data.aws_region.current
+  region      = try(local.region_data.region, local.region_data.name)
+  ecs_arn     = "arn:${local.partition}:ecs:${local.region}:${local.account_id}"
+  launch_type = length(var.capacity_provider_strategy) > 0 ? null : coalesce(var.launch_type, "FARGATE")
 
   cluster_arn          = "${local.ecs_arn}:cluster/${var.cluster_name}"
   managed_cluster_arns = [for c in var.managed_clusters : "${local.ecs_arn}:cluster/${c}"]
@@ -116,12 +120,22 @@ resource "aws_ecs_service" "this" {
   cluster                            = local.cluster_arn
   task_definition                    = aws_ecs_task_definition.this.arn
   desired_count                      = var.desired_count
-  launch_type                        = "FARGATE"
+  launch_type                        = local.launch_type
   platform_version                   = var.platform_version
   propagate_tags                     = "SERVICE"
   enable_ecs_managed_tags            = true
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
+
+  # FARGATE_SPOT suits the controller: an interrupted member's services move to the others.
+  dynamic "capacity_provider_strategy" {
+    for_each = var.capacity_provider_strategy
+    content {
+      capacity_provider = capacity_provider_strategy.value.capacity_provider
+      weight            = capacity_provider_strategy.value.weight
+      base              = capacity_provider_strategy.value.base
+    }
+  }
 
   deployment_circuit_breaker {
     enable   = true
@@ -135,6 +149,13 @@ resource "aws_ecs_service" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.launch_type == null || length(var.capacity_provider_strategy) == 0
+      error_message = "Set launch_type or capacity_provider_strategy, not both: a service with a capacity provider strategy has no launch type."
+    }
+  }
 }
 
 ################################################################################

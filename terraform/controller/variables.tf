@@ -60,6 +60,55 @@ variable "assign_public_ip" {
   default     = false
 }
 
+variable "launch_type" {
+  description = "Launch type of the service: FARGATE (the task definition is Fargate-only). null: FARGATE unless capacity_provider_strategy is set. Setting both is an error."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.launch_type == null || var.launch_type == "FARGATE"
+    error_message = "launch_type must be FARGATE or null (the module's task definition runs on Fargate only; for Spot use capacity_provider_strategy)."
+  }
+}
+
+variable "capacity_provider_strategy" {
+  description = "Capacity provider strategy of the service, used instead of launch_type when not empty: [{ capacity_provider = FARGATE or FARGATE_SPOT, weight (0-1000, default 1), base (0-100000, default 0) }]. E.g. all on Spot: [{ capacity_provider = \"FARGATE_SPOT\" }]. The cluster must have the providers (aws_ecs_cluster_capacity_providers). Moving an existing service between launch_type and a strategy may replace it (read the plan)."
+  type = list(object({
+    capacity_provider = string
+    weight            = optional(number, 1)
+    base              = optional(number, 0)
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for s in var.capacity_provider_strategy : contains(["FARGATE", "FARGATE_SPOT"], s.capacity_provider)])
+    error_message = "capacity_provider_strategy: capacity_provider must be FARGATE or FARGATE_SPOT (the module's task definition runs on Fargate only)."
+  }
+
+  validation {
+    condition     = length(distinct([for s in var.capacity_provider_strategy : s.capacity_provider])) == length(var.capacity_provider_strategy)
+    error_message = "capacity_provider_strategy: each capacity provider may appear once."
+  }
+
+  validation {
+    condition = alltrue([for s in var.capacity_provider_strategy :
+      try(floor(s.weight) == s.weight && floor(s.base) == s.base && s.weight >= 0 && s.weight <= 1000 && s.base >= 0 && s.base <= 100000, false)
+    ])
+    error_message = "capacity_provider_strategy: weight must be a whole number 0-1000 and base a whole number 0-100000."
+  }
+
+  validation {
+    condition     = length([for s in var.capacity_provider_strategy : s if try(s.base > 0, false)]) <= 1
+    error_message = "capacity_provider_strategy: only one capacity provider may have a base above 0."
+  }
+
+  validation {
+    condition     = length(var.capacity_provider_strategy) == 0 || anytrue([for s in var.capacity_provider_strategy : try(s.weight > 0, false)])
+    error_message = "capacity_provider_strategy: at least one capacity provider needs a weight above 0."
+  }
+}
+
 variable "platform_version" {
   description = "Fargate platform version."
   type        = string

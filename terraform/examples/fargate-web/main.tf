@@ -46,6 +46,10 @@ module "trimtab" {
     PORT      = "8080"
     LOG_LEVEL = "info"
   }
+  app_health_check = {
+    command      = ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/healthz || exit 1"]
+    start_period = 30
+  }
 
   subnet_ids         = var.subnet_ids
   security_group_ids = var.security_group_ids

@@ -1,7 +1,8 @@
 # A queue worker that runs batch jobs: the app reserves slots of the agent's `jobs` pool for each
 # job (POST 127.0.0.1:9464/pools/jobs/reservations), the pool's pressure scales the service, a
 # nightly window raises capacity for the batch run and a weekend window lowers it. The agent may
-# right-size the task (vertical_apply), and budget alerts go to an HTTPS endpoint.
+# right-size the task (vertical_apply), and budget alerts go to an HTTPS endpoint. One task runs
+# on demand, the rest on Fargate Spot; the database password comes from Secrets Manager.
 
 variable "region" {
   description = "AWS region of the cluster."
@@ -40,6 +41,16 @@ module "trimtab" {
     QUEUE_URL        = "https://sqs.us-east-1.amazonaws.com/123456789012/reports"
     TRIMTAB_POOL_URL = "http://127.0.0.1:9464/pools/jobs/reservations"
   }
+  # The execution role may read this secret and nothing else.
+  app_secrets = {
+    DATABASE_PASSWORD = "arn:aws:secretsmanager:us-east-1:123456789012:secret:report-worker/db-Xy12Ab:password::"
+  }
+
+  # The first task on demand, every further one on Spot (the cluster has both providers).
+  capacity_provider_strategy = [
+    { capacity_provider = "FARGATE", base = 1, weight = 0 },
+    { capacity_provider = "FARGATE_SPOT", weight = 1 },
+  ]
 
   subnet_ids         = var.subnet_ids
   security_group_ids = var.security_group_ids
@@ -53,6 +64,7 @@ module "trimtab" {
     cluster = "${local.cluster}"
     name = "${local.service}"
     region = "${var.region}"
+    # A mix of on-demand and Spot is priced on demand: the estimates err high.
     launch_type = "fargate"
     cpu = 1024
     memory = 2048
