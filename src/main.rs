@@ -35,6 +35,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Pause(target) => cli::tags::pause(target),
         Command::Resume(target) => cli::tags::resume(target),
         Command::Override(args) => cli::tags::override_command(args),
+        Command::Status(args) => cli::status::command(args),
+        Command::History(args) => cli::history::command(args),
         Command::Policies { name } => cli::policies(name),
     }
 }

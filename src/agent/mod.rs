@@ -22,6 +22,7 @@ mod peers;
 pub mod plan;
 mod protect;
 pub mod reconciler;
+pub mod record;
 pub mod replay;
 pub mod restore;
 pub(crate) mod run;

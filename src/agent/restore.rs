@@ -54,8 +54,29 @@ pub fn own(cluster: &str, service: &str, id: &str, metric: &str, stat: &str, per
 
 /// The three series the rebuild reads, in one `GetMetricData`.
 pub fn queries(cluster: &str, service: &str) -> Vec<MetricQuery> {
-    let q = |id: &str, metric: &str, stat: &str| own(cluster, service, id, metric, stat, 60);
+    queries_every(cluster, service, 60)
+}
+
+/// [`queries`] with datapoints `period` seconds apart (`trimtab status` and `history` read
+/// weeks by the hour).
+pub fn queries_every(cluster: &str, service: &str, period: i32) -> Vec<MetricQuery> {
+    let q = |id: &str, metric: &str, stat: &str| own(cluster, service, id, metric, stat, period);
     vec![q("out", SCALE_OUT, "Sum"), q("in", SCALE_IN, "Sum"), q("rec", RECOMMENDED, "Maximum")]
+}
+
+/// The end of the newest bucket of series `id` with an action in it (a value above zero), of
+/// the buckets `period` long that start at or after `since`; never after `now`. The time a
+/// `ScaleOut` or `ScaleIn` series says the agent last acted, rounded up: a cooldown restored
+/// from it is never shorter than the real one.
+pub fn last_action(
+    metrics: &std::collections::BTreeMap<String, Datapoints>,
+    id: &str,
+    period: TimeDelta,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let points = metrics.get(id)?.iter().filter(|(t, v)| *v > 0.0 && *t >= since);
+    points.map(|(t, _)| later(*t, period).min(now)).max()
 }
 
 /// What the rebuild found, for the startup log.
@@ -76,9 +97,7 @@ pub fn rebuild(
 ) -> (History, Restored) {
     let since = earlier(now, window(policy));
     let minute_end = |t: DateTime<Utc>| later(t, TimeDelta::minutes(1)).min(now);
-    let newest = |id: &str| -> Option<DateTime<Utc>> {
-        metrics.get(id)?.iter().filter(|(t, v)| *v > 0.0 && *t >= since).map(|(t, _)| minute_end(*t)).max()
-    };
+    let newest = |id: &str| last_action(metrics, id, TimeDelta::minutes(1), since, now);
     let event = |needle: &str| {
         events.iter().filter(|(t, m)| *t >= since && *t <= now && m.contains(needle)).map(|(t, _)| *t).max()
     };

@@ -65,12 +65,20 @@ pub const CONTROLLER_OPERATIONS: &[&str] = &[
 /// the service's ARN from `DescribeServices`, then its tags.
 pub const OPERATOR_OPERATIONS: &[&str] = &["ecs:DescribeServices", "ecs:TagResource", "ecs:UntagResource"];
 
+/// What `trimtab status` and `trimtab history` call, with the operator's own credentials: the
+/// service (counts, deployments, events, tags), then trimtab's own metrics of it. Both only read.
+pub const REPORT_OPERATIONS: &[&str] = &["ecs:DescribeServices", "cloudwatch:GetMetricData"];
+
 /// Every AWS API operation trimtab calls, from any of its commands: the union of
-/// [`AGENT_OPERATIONS`], [`CONTROLLER_OPERATIONS`] and [`OPERATOR_OPERATIONS`]. `tests/iam.rs`
-/// checks that every operation an adapter here names is in it, that each one is named, and that
-/// each IAM role of `terraform/` grants exactly its list.
+/// [`AGENT_OPERATIONS`], [`CONTROLLER_OPERATIONS`], [`OPERATOR_OPERATIONS`] and
+/// [`REPORT_OPERATIONS`]. `tests/iam.rs` checks that every operation an adapter here names is in
+/// it, that each one is named, and that each IAM role of `terraform/` grants exactly its list.
 pub fn operations() -> std::collections::BTreeSet<&'static str> {
-    [AGENT_OPERATIONS, CONTROLLER_OPERATIONS, OPERATOR_OPERATIONS].into_iter().flatten().copied().collect()
+    [AGENT_OPERATIONS, CONTROLLER_OPERATIONS, OPERATOR_OPERATIONS, REPORT_OPERATIONS]
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect()
 }
 
 /// How the clients connect: region and endpoint from config (else from the environment).
@@ -194,6 +202,39 @@ impl<C> std::ops::Deref for Api<C> {
     }
 }
 
+/// The [`AwsError::operation`] of a failure to load credentials (no API call was made).
+pub const CREDENTIALS: &str = "loading credentials";
+
+/// `config` with its credentials loaded now, once: the commands an operator runs from a laptop
+/// learn at their start that there are none (no environment variables, profile, SSO session or
+/// instance role) and say so, instead of failing their first call with a connection error; the
+/// clients built from the answer sign with those credentials without resolving them again. An
+/// error is [`ErrorKind::Credentials`], its message the credential chain's own account.
+pub async fn with_loaded_credentials(config: &SdkConfig) -> Result<SdkConfig, AwsError> {
+    use aws_sdk_ecs::config::{ProvideCredentials, SharedCredentialsProvider};
+    let error = |message: String| AwsError { operation: CREDENTIALS, kind: ErrorKind::Credentials, message };
+    let Some(provider) = config.credentials_provider() else {
+        return Err(error("no credential provider is configured".to_owned()));
+    };
+    let loaded = provider.provide_credentials().await;
+    let credentials = loaded.map_err(|e| error(causes(&e)))?;
+    Ok(config.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build())
+}
+
+/// `e` and its sources, each as it says itself, joined by `: ` (no `Debug` dump).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut words = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        words.push(s.to_string());
+        source = s.source();
+    }
+    words.join(": ")
+}
+
+/// Error codes AWS answers when the caller lacks a permission.
+const ACCESS_DENIED_CODES: &[&str] = &["AccessDeniedException", "AccessDenied", "UnauthorizedOperation"];
+
 /// A failed AWS call, classified for logs and metrics.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{operation}: {kind}: {message}")]
@@ -201,6 +242,14 @@ pub struct AwsError {
     pub operation: &'static str,
     pub kind: ErrorKind,
     pub message: String,
+}
+
+impl AwsError {
+    /// AWS refused the call for want of a permission (`AccessDeniedException`, …): a
+    /// [`ErrorKind::Client`] error whose message names one of those codes.
+    pub fn is_access_denied(&self) -> bool {
+        self.kind == ErrorKind::Client && ACCESS_DENIED_CODES.iter().any(|c| self.message.contains(c))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -89,6 +89,18 @@ trimtab override --cluster prod --service checkout --clear\n\n\
 Needs ecs:DescribeServices and ecs:TagResource (ecs:UntagResource with --clear) on the service."
     )]
     Override(OverrideArgs),
+    /// What trimtab is doing to a service, read from AWS: its counts and deployments, the
+    /// operator's pause and override, and trimtab's last decision, actions and spend from its
+    /// own CloudWatch metrics.
+    #[command(after_help = "Example:\n  trimtab status --cluster prod --service checkout --format json\n\n\
+Uses the default AWS credentials (environment, profile, SSO); needs ecs:DescribeServices and \
+cloudwatch:GetMetricData. No need to reach the agent.")]
+    Status(StatusArgs),
+    /// What happened to a service, oldest first: its ECS events merged with trimtab's decisions
+    /// and actions from its own CloudWatch metrics.
+    #[command(after_help = "Example:\n  trimtab history --cluster prod --service checkout --since 7d\n\n\
+Needs ecs:DescribeServices and cloudwatch:GetMetricData. ECS keeps a service's last 100 events.")]
+    History(HistoryArgs),
     /// List the policy templates; with a NAME, print that template.
     Policies {
         /// A template to print in full.
@@ -196,9 +208,38 @@ pub struct ServiceTarget {
     /// The AWS region [default: AWS_REGION, else the profile's].
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// Send the ECS calls to this URL instead of AWS's (an emulator, a VPC endpoint).
+    /// Send the AWS calls to this URL instead of AWS's (an emulator, a VPC endpoint).
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+}
+
+/// `trimtab status`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The service and how to reach ECS and CloudWatch.
+    #[command(flatten)]
+    pub target: ServiceTarget,
+    /// The agent counts as reporting while its newest heartbeat is at most this old.
+    #[arg(long, value_name = "DURATION", default_value = super::status::DEFAULT_STALE_AFTER, value_parser = parse_duration)]
+    pub stale_after: TimeDelta,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `trimtab history`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The service and how to reach ECS and CloudWatch.
+    #[command(flatten)]
+    pub target: ServiceTarget,
+    /// How far back: a span (24h, 7d) or a time (RFC 3339); at most 455 days.
+    #[arg(long, value_name = "DURATION|RFC3339", default_value = "24h", value_parser = super::history::parse_since)]
+    pub since: super::history::Since,
+    /// Print at most this many rows, the newest.
+    #[arg(long, value_name = "N", default_value_t = super::history::DEFAULT_LIMIT, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// `trimtab override`: a count and when it ends (`--for` or `--until`), or `--clear`.
@@ -232,7 +273,7 @@ pub struct ConfigArg {
     pub config: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
     Table,
     Json,

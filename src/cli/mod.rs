@@ -9,12 +9,15 @@ pub mod cost;
 pub mod explain;
 pub mod fleet;
 pub mod health;
+pub mod history;
 pub mod logs;
+pub mod remote;
 pub mod rightsize;
 pub mod run;
 pub mod schedule;
 pub mod setup;
 pub mod simulate;
+pub mod status;
 pub mod table;
 pub mod tags;
 
