@@ -2,7 +2,8 @@
 //! the arguments are defined in `cli::args`, and each command's logic is in its `cli` module
 //! (`tests/main_is_thin.rs` keeps it so).
 //!
-//! Exit codes: 0 success, 1 runtime failure, 2 bad config or bad usage.
+//! Exit codes: 0 success (also when stdout's reader goes away early), 1 runtime failure, 2 bad
+//! config or bad usage.
 
 use std::process::ExitCode;
 
@@ -16,6 +17,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout went away (`| head`): a quiet, normal end.
+        Err(e) if cli::out::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => exit_code(&e),
     }
 }
@@ -35,7 +38,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Pause(target) => cli::tags::pause(target),
         Command::Resume(target) => cli::tags::resume(target),
         Command::Override(args) => cli::tags::override_command(args),
-        Command::Policies { name } => cli::policies(name),
+        Command::Policies(args) => cli::policies(args),
+        Command::Completions(args) => cli::docs::completions(&args),
+        Command::Man(args) => cli::docs::man(&args),
     }
 }
 

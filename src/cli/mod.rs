@@ -1,15 +1,20 @@
 //! What the subcommands do and print. `main.rs` parses the arguments ([`args`]), calls the
 //! command's function here and maps its error to an exit code; each command's logic lives in its
 //! module (`explain::command`, `simulate::command`, …), and the text and JSON shown to users is
-//! built by plain functions that tests can read.
+//! built by plain functions that tests can read, and written to stdout through [`out`] (one
+//! `--format table|json` on every command that prints, and a quiet exit 0 on a closed pipe).
 
 pub mod alarms;
 pub mod args;
+pub mod check;
 pub mod cost;
+pub mod docs;
 pub mod explain;
 pub mod fleet;
 pub mod health;
 pub mod logs;
+pub mod out;
+pub mod policies;
 pub mod rightsize;
 pub mod run;
 pub mod schedule;
@@ -18,9 +23,7 @@ pub mod simulate;
 pub mod table;
 pub mod tags;
 
-use anyhow::bail;
-
-use crate::config::{Config, templates};
+use crate::config::Config;
 
 /// The example config embedded in the binary: the default when no `--config` is given.
 pub const EMBEDDED_EXAMPLE: &str = include_str!("../../examples/trimtab.toml");
@@ -35,27 +38,17 @@ pub const RUN_NEEDS_SERVICE: &str =
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// `trimtab check`: the config's one-line summary, or its errors.
-pub fn check(arg: &args::ConfigArg) -> anyhow::Result<()> {
-    println!("{}", check_summary(&setup::load(arg)?));
-    Ok(())
+/// `trimtab check`.
+pub fn check(args: &args::CheckArgs) -> anyhow::Result<()> {
+    check::command(args)
 }
 
-/// `trimtab policies [NAME]`: the list of templates, or one template in full.
-pub fn policies(name: Option<String>) -> anyhow::Result<()> {
-    match name {
-        None => print!("{}", policies_list()),
-        Some(n) => match templates::get(&n) {
-            Some(t) => print!("{}", t.text),
-            None => {
-                bail!(UsageError(format!("unknown template {n:?}; known: {}", templates::names().join(", "))))
-            }
-        },
-    }
-    Ok(())
+/// `trimtab policies [NAME]`.
+pub fn policies(args: args::PoliciesArgs) -> anyhow::Result<()> {
+    policies::command(args)
 }
 
-/// `trimtab check`'s one-line summary of a valid config.
+/// `trimtab check`'s summary of a valid config (printed after `ok: FILE: `).
 pub fn check_summary(c: &Config) -> String {
     if let Some(f) = &c.fleet {
         let discovery = f
@@ -68,8 +61,7 @@ pub fn check_summary(c: &Config) -> String {
         };
         let names: Vec<&str> = f.policies.keys().map(String::as_str).collect();
         return format!(
-            "ok: {}: controller ({members}), {} polic{} ({}), {} listed service{}{discovery}",
-            c.file,
+            "controller ({members}), {} polic{} ({}), {} listed service{}{discovery}",
             names.len(),
             if names.len() == 1 { "y" } else { "ies" },
             names.join(", "),
@@ -91,20 +83,13 @@ pub fn check_summary(c: &Config) -> String {
     });
     let windows = p.schedules.len();
     format!(
-        "ok: {}: {service}, template {}, {} metric{}, bounds {}, {windows} schedule window{}{budget}",
-        c.file,
+        "{service}, template {}, {} metric{}, bounds {}, {windows} schedule window{}{budget}",
         c.scaling.template,
         p.metrics.len(),
         plural(p.metrics.len()),
         p.bounds,
         plural(windows),
     )
-}
-
-/// `trimtab policies`: one line per template.
-pub fn policies_list() -> String {
-    let width = templates::ALL.iter().map(|t| t.name.len()).max().unwrap_or(0);
-    templates::ALL.iter().map(|t| format!("{:<width$}  {}\n", t.name, t.summary())).collect()
 }
 
 fn plural(n: usize) -> &'static str {
