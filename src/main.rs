@@ -26,7 +26,7 @@ fn main() -> ExitCode {
 /// Runs the command.
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Check(c) => cli::check(&c),
+        Command::Check(args) => cli::check::command(&args),
         Command::Explain(args) => cli::explain::command(args),
         Command::Schedule(args) => cli::schedule::command(args),
         Command::Simulate(args) => cli::simulate::command(*args),
@@ -38,7 +38,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Pause(target) => cli::tags::pause(target),
         Command::Resume(target) => cli::tags::resume(target),
         Command::Override(args) => cli::tags::override_command(args),
-        Command::Policies(args) => cli::policies(args),
+        Command::Policies(args) => cli::policies::command(args),
         Command::Completions(args) => cli::docs::completions(&args),
         Command::Man(args) => cli::docs::man(&args),
     }

@@ -22,7 +22,7 @@ pub const NO_CONFIG: &str = "no config to check: pass --config FILE, set TRIMTAB
 pub fn command(args: &CheckArgs) -> anyhow::Result<()> {
     let (file, loaded) = load(args)?;
     match (args.output.format, loaded) {
-        (Format::Table, Ok(c)) => out::line(&format!("ok: {}: {}", c.file, super::check_summary(&c)))?,
+        (Format::Table, Ok(c)) => out::line(&format!("ok: {}: {}", c.file, summary(&c)))?,
         (Format::Table, Err(e)) => return Err(e.into()),
         (Format::Json, Ok(c)) => out::json(&Checked::valid(&c))?,
         (Format::Json, Err(e)) => {
@@ -78,7 +78,7 @@ pub struct Problem {
 
 impl Checked {
     pub fn valid(c: &Config) -> Checked {
-        Checked { ok: true, file: c.file.clone(), summary: Some(super::check_summary(c)), problems: vec![] }
+        Checked { ok: true, file: c.file.clone(), summary: Some(summary(c)), problems: vec![] }
     }
 
     pub fn invalid(file: String, e: &ConfigError) -> Checked {
@@ -106,4 +106,52 @@ impl From<&Diagnostic> for Problem {
             message: d.message.clone(),
         }
     }
+}
+
+/// `trimtab check`'s summary of a valid config (printed after `ok: FILE: `).
+pub fn summary(c: &Config) -> String {
+    if let Some(f) = &c.fleet {
+        let discovery = f
+            .discovery
+            .as_ref()
+            .map_or(String::new(), |d| format!(", discovery by tag {} in {}", d.tag, d.clusters.join(", ")));
+        let members = match (&f.controller.cluster, &f.controller.service) {
+            (Some(c), Some(s)) => format!("shares the fleet with the healthy tasks of {c}/{s}"),
+            _ => "runs alone".to_owned(),
+        };
+        let names: Vec<&str> = f.policies.keys().map(String::as_str).collect();
+        return format!(
+            "controller ({members}), {} polic{} ({}), {} listed service{}{discovery}",
+            names.len(),
+            if names.len() == 1 { "y" } else { "ies" },
+            names.join(", "),
+            f.services.len(),
+            plural(f.services.len()),
+        );
+    }
+    let p = &c.scaling.policy;
+    let service = c.service.as_ref().map_or_else(
+        || "no [service] (fine for explain and simulate; `trimtab run` needs one, or --local)".to_owned(),
+        |s| format!("service {}/{}", s.cluster, s.name),
+    );
+    let budget = c.budget.as_ref().map_or(String::new(), |b| {
+        format!(
+            ", budget {}/{}",
+            b.amount,
+            if b.period == crate::core::cost::PeriodKind::Daily { "day" } else { "month" }
+        )
+    });
+    let windows = p.schedules.len();
+    format!(
+        "{service}, template {}, {} metric{}, bounds {}, {windows} schedule window{}{budget}",
+        c.scaling.template,
+        p.metrics.len(),
+        plural(p.metrics.len()),
+        p.bounds,
+        plural(windows),
+    )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }

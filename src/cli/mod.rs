@@ -23,8 +23,6 @@ pub mod simulate;
 pub mod table;
 pub mod tags;
 
-use crate::config::Config;
-
 /// The example config embedded in the binary: the default when no `--config` is given.
 pub const EMBEDDED_EXAMPLE: &str = include_str!("../../examples/trimtab.toml");
 pub const EMBEDDED_NAME: &str = "<embedded examples/trimtab.toml>";
@@ -37,61 +35,3 @@ pub const RUN_NEEDS_SERVICE: &str =
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
-
-/// `trimtab check`.
-pub fn check(args: &args::CheckArgs) -> anyhow::Result<()> {
-    check::command(args)
-}
-
-/// `trimtab policies [NAME]`.
-pub fn policies(args: args::PoliciesArgs) -> anyhow::Result<()> {
-    policies::command(args)
-}
-
-/// `trimtab check`'s summary of a valid config (printed after `ok: FILE: `).
-pub fn check_summary(c: &Config) -> String {
-    if let Some(f) = &c.fleet {
-        let discovery = f
-            .discovery
-            .as_ref()
-            .map_or(String::new(), |d| format!(", discovery by tag {} in {}", d.tag, d.clusters.join(", ")));
-        let members = match (&f.controller.cluster, &f.controller.service) {
-            (Some(c), Some(s)) => format!("shares the fleet with the healthy tasks of {c}/{s}"),
-            _ => "runs alone".to_owned(),
-        };
-        let names: Vec<&str> = f.policies.keys().map(String::as_str).collect();
-        return format!(
-            "controller ({members}), {} polic{} ({}), {} listed service{}{discovery}",
-            names.len(),
-            if names.len() == 1 { "y" } else { "ies" },
-            names.join(", "),
-            f.services.len(),
-            plural(f.services.len()),
-        );
-    }
-    let p = &c.scaling.policy;
-    let service = c.service.as_ref().map_or_else(
-        || "no [service] (fine for explain and simulate; `trimtab run` needs one, or --local)".to_owned(),
-        |s| format!("service {}/{}", s.cluster, s.name),
-    );
-    let budget = c.budget.as_ref().map_or(String::new(), |b| {
-        format!(
-            ", budget {}/{}",
-            b.amount,
-            if b.period == crate::core::cost::PeriodKind::Daily { "day" } else { "month" }
-        )
-    });
-    let windows = p.schedules.len();
-    format!(
-        "{service}, template {}, {} metric{}, bounds {}, {windows} schedule window{}{budget}",
-        c.scaling.template,
-        p.metrics.len(),
-        plural(p.metrics.len()),
-        p.bounds,
-        plural(windows),
-    )
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
