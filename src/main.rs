@@ -2,7 +2,8 @@
 //! the arguments are defined in `cli::args`, and each command's logic is in its `cli` module
 //! (`tests/main_is_thin.rs` keeps it so).
 //!
-//! Exit codes: 0 success, 1 runtime failure, 2 bad config or bad usage.
+//! Exit codes: 0 success (also when stdout's reader goes away early), 1 runtime failure, 2 bad
+//! config or bad usage.
 
 use std::process::ExitCode;
 
@@ -16,6 +17,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout went away (`| head`): a quiet, normal end.
+        Err(e) if cli::out::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => exit_code(&e),
     }
 }
@@ -23,7 +26,7 @@ fn main() -> ExitCode {
 /// Runs the command.
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Check(c) => cli::check(&c),
+        Command::Check(args) => cli::check::command(&args),
         Command::Explain(args) => cli::explain::command(args),
         Command::Schedule(args) => cli::schedule::command(args),
         Command::Simulate(args) => cli::simulate::command(*args),
@@ -37,7 +40,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Override(args) => cli::tags::override_command(args),
         Command::Status(args) => cli::status::command(args),
         Command::History(args) => cli::history::command(args),
-        Command::Policies { name } => cli::policies(name),
+        Command::Policies(args) => cli::policies::command(args),
+        Command::Completions(args) => cli::docs::completions(&args),
+        Command::Man(args) => cli::docs::man(&args),
     }
 }
 

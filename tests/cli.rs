@@ -167,7 +167,8 @@ fn explain_without_config_uses_the_embedded_example() {
 fn usage_errors_exit_2_with_a_clear_message() {
     let o = trimtab(&["explain", "--current", "4", "-m", "cpuu=3"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no such metric") && stderr(&o).contains("cpu, memory"), "{}", stderr(&o));
+    let want = "--metric cpuu: unknown metric \"cpuu\"; did you mean \"cpu\"? known: cpu, memory";
+    assert!(stderr(&o).contains(want), "{}", stderr(&o));
     let o = trimtab(&["explain", "--current", "4", "-m", "cpu=lots"]);
     assert_eq!(o.status.code(), Some(2));
     let o = trimtab(&["check", "--config", "/nonexistent/trimtab.toml"]);

@@ -31,7 +31,11 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Validate a config file; prints a one-line summary, or every error as FILE:LINE:COL: key: message.
-    Check(ConfigArg),
+    #[command(after_help = "Examples:\n  trimtab check --config trimtab.toml\n  \
+TRIMTAB_CONFIG=\"$(cat trimtab.toml)\" trimtab check\n  trimtab check --example          # the embedded example config\n\n\
+With --format json: {\"ok\":true,\"file\":…,\"summary\":…} or {\"ok\":false,\"problems\":[{\"file\",\"line\",\"column\",\"key\",\"message\"}…]}; \
+exit 2 on a bad config either way.")]
+    Check(CheckArgs),
     /// Show what the scaler would decide for given metric values, metric by metric and guard by guard.
     #[command(after_help = "Example:\n  trimtab explain --current 4 --metric cpu=95 --metric memory=40 \
 --metric latency_p95_ms=300 --metric error_rate_pct=0.5")]
@@ -102,10 +106,76 @@ cloudwatch:GetMetricData. No need to reach the agent.")]
 Needs ecs:DescribeServices and cloudwatch:GetMetricData. ECS keeps a service's last 100 events.")]
     History(HistoryArgs),
     /// List the policy templates; with a NAME, print that template.
-    Policies {
-        /// A template to print in full.
-        name: Option<String>,
-    },
+    Policies(PoliciesArgs),
+    /// Print a shell completion script for trimtab.
+    #[command(after_help = "Install:\n  \
+bash: trimtab completions bash > ~/.local/share/bash-completion/completions/trimtab\n  \
+zsh:  trimtab completions zsh > ~/.zfunc/_trimtab   # with fpath+=(~/.zfunc) before compinit\n  \
+fish: trimtab completions fish > ~/.config/fish/completions/trimtab.fish")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or with --out DIR write one page per command there.
+    #[command(
+        after_help = "Examples:\n  trimtab man | man -l -\n  trimtab man --out /usr/local/share/man/man1"
+    )]
+    Man(ManArgs),
+}
+
+/// How a command prints: one flag, the same on every command that prints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text tables for people (`text` is accepted too).
+    #[default]
+    #[value(alias = "text")]
+    Table,
+    /// One JSON document on stdout, snake_case field names, for scripts.
+    Json,
+}
+
+/// The `--format` flag, flattened into every command that prints.
+#[derive(Clone, Copy, Debug, Default, clap::Args)]
+pub struct FormatArg {
+    /// Output format: a table for people, or one JSON document on stdout for scripts.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `trimtab check`: the config to check, from a file, the environment, or the embedded example.
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The TOML config file [default: the TOML text in $TRIMTAB_CONFIG].
+    #[arg(long, short, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Check the example config embedded in the binary (examples/trimtab.toml).
+    #[arg(long, conflicts_with = "config")]
+    pub example: bool,
+    #[command(flatten)]
+    pub output: FormatArg,
+}
+
+/// `trimtab policies [NAME]`.
+#[derive(clap::Args)]
+pub struct PoliciesArgs {
+    /// A template to print in full.
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub output: FormatArg,
+}
+
+/// `trimtab completions SHELL`.
+#[derive(clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `trimtab man [--out DIR]`.
+#[derive(clap::Args)]
+pub struct ManArgs {
+    /// Write trimtab.1 and one page per command (trimtab-check.1, …) into this directory
+    /// instead of printing trimtab.1.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -146,8 +216,8 @@ pub struct CostArgs {
     /// The region when the config names none [default: AWS_REGION, AWS_DEFAULT_REGION].
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: FormatArg,
 }
 
 #[derive(clap::Args)]
@@ -166,14 +236,8 @@ pub struct RightsizeArgs {
     /// Size as of this time (RFC 3339) [default: the last row of --history, else now].
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum ReportFormat {
-    Text,
-    Json,
+    #[command(flatten)]
+    pub output: FormatArg,
 }
 
 #[derive(clap::Args)]
@@ -184,6 +248,8 @@ pub struct AlarmsArgs {
     /// Put the alarms that are missing or differ (otherwise only show what would change).
     #[arg(long)]
     pub apply: bool,
+    #[command(flatten)]
+    pub output: FormatArg,
 }
 
 #[derive(clap::Args)]
@@ -194,6 +260,8 @@ pub struct HealthArgs {
     /// The agent's API address, HOST:PORT (overrides --config).
     #[arg(long, value_name = "HOST:PORT")]
     pub addr: Option<String>,
+    #[command(flatten)]
+    pub output: FormatArg,
 }
 
 /// The service a tag command changes, and how to reach ECS.
@@ -211,6 +279,8 @@ pub struct ServiceTarget {
     /// Send the AWS calls to this URL instead of AWS's (an emulator, a VPC endpoint).
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub output: FormatArg,
 }
 
 /// `trimtab status`.
@@ -222,8 +292,6 @@ pub struct StatusArgs {
     /// The agent counts as reporting while its newest heartbeat is at most this old.
     #[arg(long, value_name = "DURATION", default_value = super::status::DEFAULT_STALE_AFTER, value_parser = parse_duration)]
     pub stale_after: TimeDelta,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
 }
 
 /// `trimtab history`.
@@ -238,8 +306,6 @@ pub struct HistoryArgs {
     /// Print at most this many rows, the newest.
     #[arg(long, value_name = "N", default_value_t = super::history::DEFAULT_LIMIT, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub limit: u32,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
 }
 
 /// `trimtab override`: a count and when it ends (`--for` or `--until`), or `--clear`.
@@ -271,12 +337,6 @@ pub struct ConfigArg {
     /// The TOML config file [default: the embedded example config].
     #[arg(long, short, value_name = "FILE")]
     pub config: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
 }
 
 #[derive(clap::Args)]
@@ -317,8 +377,8 @@ pub struct ExplainArgs {
     /// Apply a manual override to this count.
     #[arg(long = "override", value_name = "N")]
     pub override_count: Option<u32>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: FormatArg,
 }
 
 #[derive(clap::Args)]
@@ -334,6 +394,8 @@ pub struct ScheduleArgs {
     /// Time zone for the local column [default: the first window's].
     #[arg(long, value_name = "IANA")]
     pub tz: Option<chrono_tz::Tz>,
+    #[command(flatten)]
+    pub output: FormatArg,
 }
 
 #[derive(clap::Args)]
@@ -398,8 +460,8 @@ pub struct SimulateArgs {
     /// Chart only this span of the trace, e.g. 11d..13d or 90m..3h.
     #[arg(long, value_name = "FROM..TO", value_parser = parse_range, requires = "plot")]
     pub plot_range: Option<(u64, u64)>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: FormatArg,
 }
 
 fn parse_metric(s: &str) -> Result<(String, Vec<f64>), String> {

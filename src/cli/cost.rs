@@ -2,13 +2,13 @@
 //! tasks, what the budget affords, and (with `--what-if`) how a change of size, platform or count
 //! compares.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde::Serialize;
 
-use super::UsageError;
-use super::args::{CostArgs, Format};
+use super::args::CostArgs;
 use super::setup::{load, region};
 use super::table::Table;
+use super::{UsageError, out};
 use crate::config::model::{Config, ServiceConfig};
 use crate::config::price_sheet;
 use crate::core::Money;
@@ -30,10 +30,7 @@ pub fn command(args: CostArgs) -> anyhow::Result<()> {
     };
     let report = report(&cfg, &region, args.tasks, what_if.as_ref())
         .map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
-    match args.format {
-        Format::Table => print!("{}", render(&report)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report).context("encoding the report")?),
-    }
+    out::emit(args.output.format, &report, render)?;
     Ok(())
 }
 

@@ -2,13 +2,13 @@
 
 use std::fmt::Write;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::UsageError;
-use super::args::{ExplainArgs, Format};
+use super::args::ExplainArgs;
 use super::setup::load;
 use super::table::Table;
+use super::{UsageError, out};
 use crate::config::model::{Aggregate, EcsScope, PromRead, PromTarget, SourceSpec};
 use crate::core::policy::TargetType;
 use crate::core::{
@@ -26,11 +26,8 @@ pub fn command(args: ExplainArgs) -> anyhow::Result<()> {
     for (name, values) in &args.metrics {
         let Some(source) = config.scaling.sources.iter().find(|s| &s.name == name) else {
             let known: Vec<&str> = policy.metrics.iter().map(|m| m.name.as_str()).collect();
-            bail!(UsageError(format!(
-                "--metric {name}: no such metric in {}; its metrics are {}",
-                config.file,
-                known.join(", ")
-            )));
+            let unknown = crate::config::suggest::unknown("metric", name, &known);
+            bail!(UsageError(format!("--metric {name}: {unknown} (the metrics of {})", config.file)));
         };
         let value = match values.as_slice() {
             [one] => *one,
@@ -64,12 +61,7 @@ pub fn command(args: ExplainArgs) -> anyhow::Result<()> {
     });
     let history = history_from(&args, now, args.current);
     let decision = core::decide(policy, &obs, &history, now);
-    match args.format {
-        Format::Table => print!("{budget_line}{per_task}{}", render(&decision, policy)),
-        Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&decision).context("encoding the decision as JSON")?)
-        }
-    }
+    out::emit(args.output.format, &decision, |d| format!("{budget_line}{per_task}{}", render(d, policy)))?;
     Ok(())
 }
 

@@ -81,9 +81,9 @@ pub fn command(args: HistoryArgs) -> anyhow::Result<()> {
         let remote = Remote::connect(&args.target, true).await?;
         anyhow::Ok(read(&remote, (start, period), now, args.limit as usize).await?)
     })?;
-    match args.format {
-        Format::Table => print!("{}", table(&history)),
-        Format::Json => println!("{}", json(&history)),
+    match args.target.output.format {
+        Format::Table => super::out::text(&table(&history))?,
+        Format::Json => super::out::line(&json(&history))?,
     }
     Ok(())
 }

@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn refusals_name_the_service_and_the_permission() {
         let target =
-            ServiceTarget { cluster: "prod".into(), service: "web".into(), region: None, endpoint_url: None };
+            ServiceTarget { cluster: "prod".into(), service: "web".into(), region: None, endpoint_url: None, output: Default::default() };
         let aws = |kind, message: &str| AwsError {
             operation: "cloudwatch:GetMetricData",
             kind,

@@ -16,14 +16,13 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::UsageError;
-use super::args::{ReportFormat, RightsizeArgs};
+use super::args::RightsizeArgs;
 use super::cost::MONTH_HOURS;
 use super::setup::{cloudwatch, load, region, runtime};
+use super::{UsageError, out};
 use crate::aws::{AwsError, CloudWatch, Datapoints, MetricQuery};
 use crate::config::model::{Config, ServiceConfig};
 use crate::config::price_sheet;
@@ -46,15 +45,13 @@ pub fn command(args: RightsizeArgs) -> anyhow::Result<()> {
     let (source, samples, now) = usage(&args, svc, &region, size)?;
     let outcome = report(&cfg, &sheet, (&source, &samples), args.tasks, now)
         .map_err(|e| UsageError(format!("{}: {e}", cfg.file)))?;
-    match (outcome, args.format) {
-        (Outcome::TooLittle(why), ReportFormat::Text) => println!("{why}"),
-        (Outcome::TooLittle(why), ReportFormat::Json) => {
-            println!("{}", serde_json::json!({ "recommended": false, "too_little_history": why }))
+    let format = args.output.format;
+    match outcome {
+        Outcome::TooLittle(why) => {
+            let json = serde_json::json!({ "recommended": false, "too_little_history": why });
+            out::emit(format, &json, |_| format!("{why}\n"))?
         }
-        (Outcome::Sized(r), ReportFormat::Text) => print!("{}", render(&r)),
-        (Outcome::Sized(r), ReportFormat::Json) => {
-            println!("{}", serde_json::to_string_pretty(&r).context("encoding the report")?)
-        }
+        Outcome::Sized(r) => out::emit(format, &r, |r| render(r))?,
     }
     Ok(())
 }

@@ -48,18 +48,21 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
     let outcome = rt.block_on(agent::run(cfg, opts, args.once))?;
     // Blocking DNS lookups must not hold up the exit.
     rt.shutdown_timeout(agent::RUNTIME_STOP);
+    let mut report = String::new();
     if args.once
         && let Some(t) = &outcome.last
     {
-        print!("{}", tick_report(t, &outcome.policy));
+        report += &tick_report(t, &outcome.policy);
         if let Some(c) = &outcome.cost {
-            print!("{}", super::cost::live(c));
+            report += &super::cost::live(c);
         }
     }
+    // A closed stdout does not hide a failed tick: the tick's exit code comes first.
+    let printed = super::out::text(&report);
     if !outcome.ok && args.once {
         bail!(TickFailed);
     }
-    Ok(())
+    Ok(printed?)
 }
 
 /// Controller mode: the fleet's loop ([`crate::agent::fleet::run`]); with `--once`, one tick and
@@ -77,7 +80,7 @@ fn controller(cfg: config::Config, args: &RunArgs) -> anyhow::Result<()> {
     let view = rt.block_on(agent::fleet::run::run(cfg, metadata_uri, args.once))?;
     rt.shutdown_timeout(agent::RUNTIME_STOP);
     if args.once {
-        print!("{}", super::fleet::report(&view));
+        super::out::text(&super::fleet::report(&view))?;
     }
     Ok(())
 }

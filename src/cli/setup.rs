@@ -11,11 +11,11 @@ use crate::config::model::ServiceConfig;
 use crate::config::{self, Config};
 
 /// Where a config given as text in the environment comes from, for messages (`$TRIMTAB_CONFIG:3:1: …`).
-const CONFIG_ENV_NAME: &str = "$TRIMTAB_CONFIG";
+pub const CONFIG_ENV_NAME: &str = "$TRIMTAB_CONFIG";
 
 /// The config's TOML from `TRIMTAB_CONFIG`, when set and not blank: a task definition can pass the
 /// whole config in an environment variable (or an SSM parameter mapped to one) instead of a volume.
-fn config_from_env() -> Option<String> {
+pub fn config_from_env() -> Option<String> {
     std::env::var("TRIMTAB_CONFIG").ok().filter(|t| !t.trim().is_empty())
 }
 

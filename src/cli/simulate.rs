@@ -8,10 +8,10 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::UsageError;
-use super::args::{Format, SimulateArgs};
+use super::args::SimulateArgs;
 use super::setup::{cloudwatch, load, runtime};
 use super::table::Table;
+use super::{UsageError, out};
 use crate::agent::replay;
 use crate::config::{self, Config};
 use crate::core::{Bounds, Policy};
@@ -23,7 +23,10 @@ use crate::sim::{Controller, Elasticity, Outcome, Simulation, Timeline, Trace, W
 /// and writes the report (and the timeline and plot when asked).
 pub fn command(args: SimulateArgs) -> anyhow::Result<()> {
     let config = match &args.template {
-        Some(t) => config::from_str(&format!("<template {t}>"), &format!("[scaling]\ntemplate = {t:?}\n"))?,
+        Some(t) => {
+            let t = super::policies::find(t).map_err(|e| UsageError(format!("--template {t}: {e}")))?.name;
+            config::from_str(&format!("<template {t}>"), &format!("[scaling]\ntemplate = {t:?}\n"))?
+        }
         None => load(&args.config)?,
     };
     let mut args = args;
@@ -49,10 +52,10 @@ pub fn command(args: SimulateArgs) -> anyhow::Result<()> {
     .ok_or_else(|| UsageError("--min must not exceed --max".into()))?;
     let peak = params.demand(trace.peak());
     if bounds.max().get() < peak {
-        eprintln!(
+        out::note(&format!(
             "warning: max {} is below the peak demand of {peak} tasks; pass --max to allow more",
             bounds.max()
-        );
+        ));
     }
     let mode = sim_mode(&args)?;
     let interval = u64::try_from(config.agent.interval.num_seconds()).unwrap_or(15).max(1);
@@ -66,19 +69,14 @@ pub fn command(args: SimulateArgs) -> anyhow::Result<()> {
     let policy = Policy { bounds, ..policy.clone() };
     let report =
         run(Request { trace, params, start: args.start, bounds, policy, interval, label, mode, fit });
-    eprintln!("simulated {} runs in {:.1} s", report.runs.len(), started.elapsed().as_secs_f64());
+    out::note(&format!("simulated {} runs in {:.1} s", report.runs.len(), started.elapsed().as_secs_f64()));
     if let Some(path) = &args.timeline {
         std::fs::write(path, timeline_csv(&report)).with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.plot {
         write_plot(path, &report, args.plot_range.unwrap_or((0, u64::MAX)))?;
     }
-    match args.format {
-        Format::Table => print!("{}", render(&report)),
-        Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&report).context("encoding the report as JSON")?)
-        }
-    }
+    out::emit(args.output.format, &report, render)?;
     Ok(())
 }
 

@@ -41,9 +41,9 @@ pub fn command(args: StatusArgs) -> anyhow::Result<()> {
         let remote = Remote::connect(&args.target, true).await?;
         anyhow::Ok(read(&remote, now, args.stale_after).await?)
     })?;
-    match args.format {
-        Format::Table => print!("{}", table(&view)),
-        Format::Json => println!("{}", json(&view)),
+    match args.target.output.format {
+        Format::Table => super::out::text(&table(&view))?,
+        Format::Json => super::out::line(&json(&view))?,
     }
     Ok(())
 }

@@ -7,14 +7,18 @@
 //! and prints one line saying what it did. Removing a tag the service does not carry is no call
 //! and says so. The parts are separate so tests can check them without AWS: [`override_change`]
 //! validates the flags, [`plan`] says which tags change, [`report`] words the result.
+//!
+//! With `--format json` the command prints what it set, as [`Done`]: `{"action","service",
+//! "arn","changed","tags_set","tags_removed","override","message"}`.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
-use super::UsageError;
 use super::args::{OverrideArgs, ServiceTarget};
 use super::setup::runtime;
+use super::{UsageError, out};
 use crate::aws::{AwsError, Connection, EcsFleet, ServiceInfo, sdk_config};
 use crate::core::operator::{MAX_OVERRIDE, OVERRIDE_TAG, PAUSED_TAG, format_override, parse_override};
 use crate::core::{ManualOverride, Replicas};
@@ -79,16 +83,37 @@ fn execute(target: &ServiceTarget, change: &Change) -> anyhow::Result<()> {
         static_credentials: None,
         bulk: false,
     };
-    let line = runtime()?.block_on(async {
+    let done = runtime()?.block_on(async {
         let ecs = EcsFleet::new(&sdk_config(&conn).await);
         apply(&ecs, target, change).await
     })?;
-    println!("{line}");
+    out::emit(target.output.format, &done, |d| format!("{}\n", d.message))?;
     Ok(())
 }
 
+/// What a tag command did to the service.
+#[derive(Clone, Debug, Serialize)]
+pub struct Done {
+    /// `pause`, `resume`, `override` or `clear`.
+    pub action: &'static str,
+    /// `cluster/service`.
+    pub service: String,
+    pub arn: String,
+    /// False when there was nothing to remove (no call was made).
+    pub changed: bool,
+    /// The tags set, key to value.
+    pub tags_set: BTreeMap<String, String>,
+    /// The tag keys removed.
+    pub tags_removed: Vec<String>,
+    /// The hold as stored in the tag (`override` only).
+    #[serde(rename = "override")]
+    pub hold: Option<ManualOverride>,
+    /// The line the table form prints.
+    pub message: String,
+}
+
 /// Reads the service, changes its tags as `change` asks, and says what it did.
-pub async fn apply(ecs: &EcsFleet, target: &ServiceTarget, change: &Change) -> Result<String, TagError> {
+pub async fn apply(ecs: &EcsFleet, target: &ServiceTarget, change: &Change) -> Result<Done, TagError> {
     let (cluster, service) = (&target.cluster, &target.service);
     let described = ecs.describe_services(cluster, std::slice::from_ref(service)).await;
     let described = described.map_err(|source| TagError::Describe {
@@ -102,7 +127,32 @@ pub async fn apply(ecs: &EcsFleet, target: &ServiceTarget, change: &Change) -> R
     ecs.tag(&info.arn, &set).await.map_err(tagged)?;
     ecs.untag(&info.arn, &remove).await.map_err(tagged)?;
     let name = format!("{}/{}", short(cluster), info.name);
-    Ok(report(change, &name, &info.arn, !(set.is_empty() && remove.is_empty())))
+    let changed = !(set.is_empty() && remove.is_empty());
+    Ok(Done {
+        action: change.action(),
+        message: report(change, &name, &info.arn, changed),
+        service: name,
+        arn: info.arn,
+        changed,
+        tags_set: set.into_iter().collect(),
+        tags_removed: remove,
+        hold: match change {
+            Change::Hold(o) => Some(o.clone()),
+            _ => None,
+        },
+    })
+}
+
+impl Change {
+    /// The command's word for the change.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Change::Pause => "pause",
+            Change::Resume => "resume",
+            Change::Hold(_) => "override",
+            Change::Release => "clear",
+        }
+    }
 }
 
 /// The one service asked for, or why ECS did not return it.

@@ -167,7 +167,13 @@ async fn operations(server: &MockServer) -> Vec<String> {
 }
 
 fn target(service: &str) -> ServiceTarget {
-    ServiceTarget { cluster: "prod".into(), service: service.into(), region: None, endpoint_url: None }
+    ServiceTarget {
+        cluster: "prod".into(),
+        service: service.into(),
+        region: None,
+        endpoint_url: None,
+        output: Default::default(),
+    }
 }
 
 #[tokio::test]
@@ -189,8 +195,13 @@ async fn resume_reads_the_arn_then_removes_the_tag() {
     }], "failures": [] });
     ecs_answers(&server, "DescribeServices", described).await;
     ecs_answers(&server, "UntagResource", json!({})).await;
-    let line = apply(&ecs(&server).await, &target("checkout"), &Change::Resume).await.unwrap();
-    assert_eq!(line, format!("resumed prod/checkout ({ARN}): trimtab scales it again"));
+    let done = apply(&ecs(&server).await, &target("checkout"), &Change::Resume).await.unwrap();
+    assert_eq!(done.message, format!("resumed prod/checkout ({ARN}): trimtab scales it again"));
+    let json = serde_json::to_value(&done).unwrap();
+    assert_eq!(
+        (&json["action"], &json["changed"], &json["tags_removed"], &json["override"]),
+        (&json!("resume"), &json!(true), &json!(["trimtab:paused"]), &Value::Null)
+    );
     assert_eq!(operations(&server).await, ["DescribeServices", "UntagResource"]);
     let untag: Value = serde_json::from_slice(&server.received_requests().await.unwrap()[1].body).unwrap();
     assert_eq!(untag, json!({ "resourceArn": ARN, "tagKeys": ["trimtab:paused"] }));

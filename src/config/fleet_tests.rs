@@ -158,7 +158,7 @@ fn controller_rules_are_each_located() {
         (
             "[agent]\nmode = \"controller\"\n[policies.web]\nmin = 2\n[[services]]\ncluster = \"prod\"\nname = \"a\"\npolicy = \"wbe\"\n",
             &[
-                "t.toml:8:11: services[0].policy: unknown policy \"wbe\"; [policies]: web; templates: web-balanced, web-aggressive, api-performance, batch-cost-optimized, ml-gpu, dev-minimal",
+                "t.toml:8:11: services[0].policy: unknown policy \"wbe\"; did you mean \"web\"? [policies]: web; templates: web-balanced, web-aggressive, api-performance, batch-cost-optimized, ml-gpu, dev-minimal",
             ],
         ),
         (
@@ -222,7 +222,7 @@ fn controller_rules_are_each_located() {
         (
             &controller("[discovery]\nclusters = [\"prod\"]\nintervall = \"5m\"\n"),
             &[
-                "t.toml:9:1: discovery.intervall: unknown field `intervall`, expected one of `clusters`, `tag`, `interval`",
+                "t.toml:9:1: discovery.intervall: unknown field `intervall`, did you mean `interval`? expected one of `clusters`, `tag`, `interval`",
             ],
         ),
     ];
@@ -243,7 +243,7 @@ fn a_named_policy_is_checked_as_scaling_is() {
     assert_eq!(
         errors(&text),
         [
-            "t.toml:8:1: policies.web.template: unknown template \"web-balancd\"; known templates: web-balanced, web-aggressive, api-performance, batch-cost-optimized, ml-gpu, dev-minimal",
+            "t.toml:8:1: policies.web.template: unknown template \"web-balancd\"; did you mean \"web-balanced\"? known templates: web-balanced, web-aggressive, api-performance, batch-cost-optimized, ml-gpu, dev-minimal",
             "t.toml:9:1: policies.web.min: min (5) must not exceed max (3)",
             "t.toml:11:1: policies.web.bogus: unknown field `bogus`, expected one of `template`, `min`, `max`, `scale_out_tolerance`, `scale_in_tolerance`, `scale_out_threshold`, `scale_in_threshold`, `setpoint`, `drift_tolerance`, `scale_out_cooldown`, `scale_in_cooldown`, `scale_in_stabilization`, `max_scale_out_step`, `max_scale_in_step`, `on_missing_data`, `max_metric_age`, `lookahead`, `trend_window`",
             "t.toml:16:1: policies.web.metrics[0].weight: must be 0 (shown, not steering) or from 0.000001 to 1000000, got -1.0",

@@ -16,6 +16,7 @@ pub mod model;
 pub mod parse;
 pub mod raw;
 pub mod span;
+pub mod suggest;
 pub mod templates;
 pub mod validate;
 

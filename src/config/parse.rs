@@ -171,7 +171,9 @@ fn section<T: DeserializeOwned>(value: toml::Value, path: &str, problems: &mut P
             let known = backticked(expected);
             let unknown: Vec<String> = t.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
             for key in unknown {
-                problems.push(format!("{path}.{key}"), format!("unknown field `{key}`, {expected}"));
+                let hint = super::suggest::closest(&key, known.iter().copied())
+                    .map_or_else(String::new, |k| format!("did you mean `{k}`? "));
+                problems.push(format!("{path}.{key}"), format!("unknown field `{key}`, {hint}{expected}"));
                 t.remove(&key);
             }
             continue;

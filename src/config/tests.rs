@@ -206,7 +206,7 @@ fn unknown_template_lists_the_known_ones() {
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(
         e[0].starts_with(
-            "t.toml:2:1: scaling.template: unknown template \"web-balancd\"; known templates: web-balanced,"
+            "t.toml:2:1: scaling.template: unknown template \"web-balancd\"; did you mean \"web-balanced\"? known templates: web-balanced,"
         ),
         "{e:?}"
     );

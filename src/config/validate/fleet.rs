@@ -311,9 +311,11 @@ fn policy_problem(n: &str, policies: &[&str], shipped: &BTreeMap<String, Scaling
         return None;
     }
     let Some(t) = shipped.get(n) else {
+        let names = crate::config::templates::names();
+        let hint = crate::config::suggest::did_you_mean(n, policies.iter().chain(&names).copied());
         let policies = if policies.is_empty() { "none".to_owned() } else { policies.join(", ") };
-        let templates = crate::config::templates::names().join(", ");
-        return Some(format!("unknown policy {n:?}; [policies]: {policies}; templates: {templates}"));
+        let templates = names.join(", ");
+        return Some(format!("unknown policy {n:?}; {hint}[policies]: {policies}; templates: {templates}"));
     };
     unreadable_template(t)
 }

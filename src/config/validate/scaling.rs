@@ -100,8 +100,12 @@ pub fn scaling(
 fn template<'t>(k: &mut Keys<'_>, user: &RawScaling, shipped: &'t Templates) -> &'t RawScaling {
     let name = user.template.as_deref().unwrap_or(templates::DEFAULT);
     shipped.get(name).unwrap_or_else(|| {
-        let known = templates::names().join(", ");
-        k.problem("template", format!("unknown template {name:?}; known templates: {known}"));
+        let names = templates::names();
+        let hint = crate::config::suggest::did_you_mean(name, names.iter().copied());
+        k.problem(
+            "template",
+            format!("unknown template {name:?}; {hint}known templates: {}", names.join(", ")),
+        );
         &shipped[templates::DEFAULT]
     })
 }
