@@ -36,6 +36,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Resume(target) => cli::tags::resume(target),
         Command::Override(args) => cli::tags::override_command(args),
         Command::Policies { name } => cli::policies(name),
+        Command::Schema => cli::schema(),
     }
 }
 

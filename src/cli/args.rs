@@ -94,6 +94,11 @@ Needs ecs:DescribeServices and ecs:TagResource (ecs:UntagResource with --clear) 
         /// A template to print in full.
         name: Option<String>,
     },
+    /// Print the config's JSON Schema (for editors: Taplo / Even Better TOML read it).
+    #[command(after_help = "Example:\n  trimtab schema > trimtab.schema.json\n\n\
+The repository ships it as schema/trimtab.schema.json; a config's first line \
+`#:schema ./schema/trimtab.schema.json` (a path relative to the config) points Taplo at it.")]
+    Schema,
 }
 
 #[derive(clap::Args)]

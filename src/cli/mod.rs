@@ -55,6 +55,12 @@ pub fn policies(name: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `trimtab schema`: the config's JSON Schema, pretty-printed.
+pub fn schema() -> anyhow::Result<()> {
+    print!("{}", crate::config::schema::pretty());
+    Ok(())
+}
+
 /// `trimtab check`'s one-line summary of a valid config.
 pub fn check_summary(c: &Config) -> String {
     if let Some(f) = &c.fleet {
