@@ -43,6 +43,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Policies(args) => cli::policies::command(args),
         Command::Completions(args) => cli::docs::completions(&args),
         Command::Man(args) => cli::docs::man(&args),
+        Command::Schema => cli::schema(),
     }
 }
 

@@ -118,6 +118,11 @@ fish: trimtab completions fish > ~/.config/fish/completions/trimtab.fish")]
         after_help = "Examples:\n  trimtab man | man -l -\n  trimtab man --out /usr/local/share/man/man1"
     )]
     Man(ManArgs),
+    /// Print the config's JSON Schema (for editors: Taplo / Even Better TOML read it).
+    #[command(after_help = "Example:\n  trimtab schema > trimtab.schema.json\n\n\
+The repository ships it as schema/trimtab.schema.json; a config's first line \
+`#:schema ./schema/trimtab.schema.json` (a path relative to the config) points Taplo at it.")]
+    Schema,
 }
 
 /// How a command prints: one flag, the same on every command that prints.

@@ -38,3 +38,9 @@ pub const RUN_NEEDS_SERVICE: &str =
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// `trimtab schema`: the config's JSON Schema, pretty-printed.
+pub fn schema() -> anyhow::Result<()> {
+    out::text(&crate::config::schema::pretty())?;
+    Ok(())
+}

@@ -215,8 +215,13 @@ mod tests {
 
     #[test]
     fn refusals_name_the_service_and_the_permission() {
-        let target =
-            ServiceTarget { cluster: "prod".into(), service: "web".into(), region: None, endpoint_url: None, output: Default::default() };
+        let target = ServiceTarget {
+            cluster: "prod".into(),
+            service: "web".into(),
+            region: None,
+            endpoint_url: None,
+            output: Default::default(),
+        };
         let aws = |kind, message: &str| AwsError {
             operation: "cloudwatch:GetMetricData",
             kind,

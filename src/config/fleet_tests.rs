@@ -245,7 +245,7 @@ fn a_named_policy_is_checked_as_scaling_is() {
         [
             "t.toml:8:1: policies.web.template: unknown template \"web-balancd\"; did you mean \"web-balanced\"? known templates: web-balanced, web-aggressive, api-performance, batch-cost-optimized, ml-gpu, dev-minimal",
             "t.toml:9:1: policies.web.min: min (5) must not exceed max (3)",
-            "t.toml:11:1: policies.web.bogus: unknown field `bogus`, expected one of `template`, `min`, `max`, `scale_out_tolerance`, `scale_in_tolerance`, `scale_out_threshold`, `scale_in_threshold`, `setpoint`, `drift_tolerance`, `scale_out_cooldown`, `scale_in_cooldown`, `scale_in_stabilization`, `max_scale_out_step`, `max_scale_in_step`, `on_missing_data`, `max_metric_age`, `lookahead`, `trend_window`",
+            "t.toml:11:1: policies.web.bogus: unknown field `bogus`, expected one of `template`, `min`, `max`, `scale_out_tolerance`, `scale_in_tolerance`, `scale_out_threshold`, `scale_in_threshold`, `setpoint`, `drift_tolerance`, `scale_out_cooldown`, `scale_in_cooldown`, `scale_in_stabilization`, `max_scale_out_step`, `max_scale_in_step`, `on_missing_data`, `max_metric_age`, `lookahead`, `trend_window`, `metrics`",
             "t.toml:16:1: policies.web.metrics[0].weight: must be 0 (shown, not steering) or from 0.000001 to 1000000, got -1.0",
             "t.toml:19:11: policies.web.schedule[0].cron: hours \"25\" out of range 0-23 in \"0 25 * * *\"",
             "t.toml:22:11: policies.a.b: a policy name must be 1-128 letters, digits, '-' or '_' (a service's tag names it)",

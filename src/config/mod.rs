@@ -9,12 +9,14 @@
 //! offending value came from the template. [`fleet`] holds what a controller checks at run time:
 //! the policy a discovered service's tags ask for.
 
+pub mod defaults;
 pub mod duration;
 pub mod error;
 pub mod fleet;
 pub mod model;
 pub mod parse;
 pub mod raw;
+pub mod schema;
 pub mod span;
 pub mod suggest;
 pub mod templates;
@@ -87,29 +89,24 @@ fn template_owners<'t>(
         .collect()
 }
 
-/// Parses a shipped template; it must hold nothing but a valid `[scaling]` table.
+/// Parses a shipped template; it must hold nothing but a valid `[scaling]` table. Any other
+/// section it writes, known or not, is refused at that section.
 fn load_template(t: &templates::Template) -> Result<Parsed, ConfigError> {
     let (parsed, problems) = parse::parse(&t.file(), t.text).map_err(ConfigError::Invalid)?;
-    let stray = parsed.raw.agent.is_some()
-        || parsed.raw.service.is_some()
-        || parsed.raw.budget.is_some()
-        || parsed.raw.cost.is_some()
-        || !parsed.raw.notify.is_empty()
-        || !parsed.raw.schedule.is_empty();
-    if problems.is_empty() && !stray {
+    let stray: Vec<&String> = parsed.sections.iter().filter(|s| *s != "scaling").collect();
+    if problems.is_empty() && stray.is_empty() {
         return Ok(parsed);
     }
     let locator = Locator { file: &t.file(), index: &parsed.index, templates: vec![] };
+    let stray = stray.into_iter().map(|s| Problem {
+        path: s.clone(),
+        message: format!("a template may hold only a [scaling] table, not [{s}]"),
+        offset: None,
+    });
     let mut diags: Vec<Diagnostic> =
-        problems.into_inner().into_iter().map(|p| locator.diagnostic(p)).collect();
-    if stray {
-        let p = Problem {
-            path: "scaling".into(),
-            message: "a template may hold only a [scaling] table".into(),
-            offset: None,
-        };
-        diags.push(locator.diagnostic(p));
-    }
+        problems.into_inner().into_iter().chain(stray).map(|p| locator.diagnostic(p)).collect();
+    diags.sort();
+    diags.dedup();
     Err(ConfigError::Invalid(diags))
 }
 

@@ -40,10 +40,10 @@ pub struct Config {
 }
 
 /// Where the local API listens unless `agent.listen` says otherwise: loopback only.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
+pub const DEFAULT_LISTEN: &str = super::defaults::agent::LISTEN;
 
 /// An API token needs at least this many characters (bytes), from the file or the environment.
-pub const MIN_TOKEN_LEN: usize = 16;
+pub const MIN_TOKEN_LEN: usize = super::defaults::agent::MIN_TOKEN_LEN;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentConfig {
@@ -59,7 +59,7 @@ pub struct AgentConfig {
 }
 
 /// `agent.leader_check` unless set.
-pub const DEFAULT_LEADER_CHECK: &str = "60s";
+pub const DEFAULT_LEADER_CHECK: &str = super::defaults::agent::LEADER_CHECK;
 
 pub use crate::core::cost::pricing::{Arch as Architecture, Launch as LaunchType, Os};
 
@@ -452,7 +452,7 @@ impl FleetConfig {
 }
 
 /// `controller.container` unless the file says otherwise.
-pub const DEFAULT_CONTAINER: &str = "trimtab";
+pub const DEFAULT_CONTAINER: &str = super::defaults::controller::CONTAINER;
 
 /// `[controller]`.
 #[derive(Clone, Debug, PartialEq)]
@@ -477,9 +477,9 @@ pub struct FleetService {
 }
 
 /// `discovery.tag` unless the file says otherwise.
-pub const DEFAULT_DISCOVERY_TAG: &str = "trimtab:policy";
+pub const DEFAULT_DISCOVERY_TAG: &str = super::defaults::discovery::TAG;
 /// `discovery.interval` unless the file says otherwise.
-pub const DEFAULT_DISCOVERY_INTERVAL: &str = "5m";
+pub const DEFAULT_DISCOVERY_INTERVAL: &str = super::defaults::discovery::INTERVAL;
 
 /// `[discovery]`: adopt every service of `clusters` that carries `tag`.
 #[derive(Clone, Debug, PartialEq, Eq)]

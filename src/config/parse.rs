@@ -9,31 +9,15 @@ use super::error::{Diagnostic, Problems};
 use super::raw::{
     RawConfig, RawFleetService, RawMetric, RawNotify, RawPolicy, RawPool, RawScaling, RawSchedule,
 };
+use super::schema::sections as known_sections;
 use super::span::SpanIndex;
 
-pub const SECTIONS: &[&str] = &[
-    "agent",
-    "service",
-    "scaling",
-    "schedule",
-    "budget",
-    "cost",
-    "notify",
-    "alarms",
-    "pools",
-    "vertical",
-    "local",
-    "protection",
-    "controller",
-    "policies",
-    "services",
-    "discovery",
-];
-
-/// A parsed file: the raw config and where its keys are.
+/// A parsed file: the raw config, where its keys are, and the sections it writes.
 pub struct Parsed {
     pub raw: RawConfig,
     pub index: SpanIndex,
+    /// The file's top-level keys, in file order, known or not.
+    pub sections: Vec<String>,
 }
 
 /// Parses `text` (named `file` in messages). Syntax errors come back located; key problems come
@@ -49,8 +33,9 @@ pub fn parse(file: &str, text: &str) -> Result<(Parsed, Problems), Vec<Diagnosti
     let index = SpanIndex::new(text, doc.get_ref());
     let table: toml::Table = toml::from_str(text).map_err(|e| vec![syntax_diagnostic(file, &index, &e)])?;
     let mut problems = Problems::default();
+    let written = table.keys().cloned().collect();
     let raw = sections(table, &mut problems);
-    Ok((Parsed { raw, index }, problems))
+    Ok((Parsed { raw, index, sections: written }, problems))
 }
 
 /// After an unclosed table header the parser's recovery reads the tables below it as repeats of
@@ -69,6 +54,8 @@ fn syntax_diagnostic(file: &str, index: &SpanIndex, e: &toml::de::Error) -> Diag
     Diagnostic { file: file.into(), line, column, path: None, message: e.message().trim().to_owned() }
 }
 
+/// Each section of `table` into its field of [`RawConfig`]. The match names every section the
+/// schema lists ([`known_sections`]), which `every_section_the_schema_lists_is_parsed` pins.
 fn sections(table: toml::Table, problems: &mut Problems) -> RawConfig {
     let mut raw = RawConfig::default();
     for (key, value) in table {
@@ -90,7 +77,8 @@ fn sections(table: toml::Table, problems: &mut Problems) -> RawConfig {
             "services" => raw.services = elements::<RawFleetService>(value, "services", problems),
             "discovery" => raw.discovery = section(value, "discovery", problems),
             other => {
-                problems.push(other, format!("unknown section; expected one of {}", SECTIONS.join(", ")))
+                let known = known_sections().join(", ");
+                problems.push(other, format!("unknown section; expected one of {known}"))
             }
         }
     }

@@ -266,7 +266,7 @@ fn one_bad_key_does_not_hide_the_rest_of_its_section() {
         e,
         vec![
             "t.toml:3:1: scaling.min: invalid type: string \"2\", expected i64",
-            "t.toml:5:1: scaling.bogus: unknown field `bogus`, expected one of `template`, `min`, `max`, `scale_out_tolerance`, `scale_in_tolerance`, `scale_out_threshold`, `scale_in_threshold`, `setpoint`, `drift_tolerance`, `scale_out_cooldown`, `scale_in_cooldown`, `scale_in_stabilization`, `max_scale_out_step`, `max_scale_in_step`, `on_missing_data`, `max_metric_age`, `lookahead`, `trend_window`",
+            "t.toml:5:1: scaling.bogus: unknown field `bogus`, expected one of `template`, `min`, `max`, `scale_out_tolerance`, `scale_in_tolerance`, `scale_out_threshold`, `scale_in_threshold`, `setpoint`, `drift_tolerance`, `scale_out_cooldown`, `scale_in_cooldown`, `scale_in_stabilization`, `max_scale_out_step`, `max_scale_in_step`, `on_missing_data`, `max_metric_age`, `lookahead`, `trend_window`, `metrics`",
             "t.toml:9:1: scaling.metrics[0].source: unknown value \"nowhere\"; expected one of ecs, cloudwatch, prometheus, host, pools",
         ],
         "max = 50 was kept, so the window's min = 30 is fine"

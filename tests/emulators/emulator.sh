@@ -2,10 +2,12 @@
 # Installs and starts the AWS emulators that the integration tests talk to
 # (see tests/common/emulators.rs). No Docker needed: both run from Python venvs.
 #
-#   emulator.sh install moto|localstack|exporter
+#   emulator.sh install moto|localstack|exporter|jsonschema
 #       Idempotent; installs into $TRIMTAB_EMULATOR_DIR (default: <repo>/target/emulators).
 #       `exporter` is PyPI's prometheus_client, which tests/exporters/exporter.py (one app task
-#       per process, tests/prometheus_tasks.rs) runs on; it has no server to start here.
+#       per process, tests/prometheus_tasks.rs) runs on; `jsonschema` is the reference JSON
+#       Schema validator tests/jsonschema/validate.py (tests/schema.rs) runs on. Neither has a
+#       server to start here.
 #   emulator.sh start moto|localstack WATCH_PID
 #       Installs if needed, starts the server on a free 127.0.0.1 port, waits until it answers,
 #       prints "http://127.0.0.1:PORT" and exits. The server is killed (whole process group)
@@ -22,6 +24,7 @@ set -euo pipefail
 # Versions verified together on 2026-11 (bump all and re-run the tests).
 readonly MOTO_VERSION=5.2.5
 readonly PROMETHEUS_CLIENT_VERSION=0.26.0
+readonly JSONSCHEMA_VERSION=4.26.0
 readonly LOCALSTACK_VERSION=2026.3.0
 # Without these pins LocalStack fails at import time.
 readonly LOCALSTACK_PINS=('cbor2==5.9.0' 'pyopenssl==24.3.0' 'cryptography==44.0.3' 'service-identity==24.2.0')
@@ -42,7 +45,7 @@ die() {
 }
 
 usage() {
-    die "usage: emulator.sh install moto|localstack|exporter | emulator.sh start moto|localstack WATCH_PID"
+    die "usage: emulator.sh install moto|localstack|exporter|jsonschema | emulator.sh start moto|localstack WATCH_PID"
 }
 
 # Prints a python >= 3.12 for LocalStack.
@@ -73,6 +76,7 @@ install_emulator() {
     case $name in
         moto) pkgs=("moto[server,ecs,cloudwatch,sns]==$MOTO_VERSION") ;;
         exporter) pkgs=("prometheus_client==$PROMETHEUS_CLIENT_VERSION") ;;
+        jsonschema) pkgs=("jsonschema==$JSONSCHEMA_VERSION") ;;
         localstack) pkgs=("localstack-core[runtime]==$LOCALSTACK_VERSION"
             "localstack==$LOCALSTACK_VERSION" "${LOCALSTACK_PINS[@]}") ;;
         *) usage ;;
@@ -92,7 +96,7 @@ install_emulator() {
         return 0
     fi
     case $name in
-        moto | exporter) py=${TRIMTAB_MOTO_PYTHON:-python3} ;;
+        moto | exporter | jsonschema) py=${TRIMTAB_MOTO_PYTHON:-python3} ;;
         localstack) py=$(localstack_python) ;;
     esac
     printf 'emulator.sh: installing %s into %s (takes a minute or two; log: %s)\n' \

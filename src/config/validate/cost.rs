@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use chrono_tz::Tz;
 
 use super::Keys;
+use crate::config::defaults::{budget as db, cost as dc};
 use crate::config::error::Problems;
 use crate::config::model::{
     CostConfig, DEFAULT_EVENTS, EventType, NotifyConfig, NotifyTarget, ServiceConfig,
@@ -19,12 +20,8 @@ use crate::core::cost::pricing::{
 };
 use crate::core::cost::{Budget, Level, PeriodKind, Threshold};
 
-/// The largest budget or budget level, in dollars: a billion a period keeps every sum of money
-/// exact and far from overflow.
-const MAX_BUDGET_USD: f64 = 1e9;
-
-/// The largest price per hour of one unit (vCPU, GB, instance): above any AWS price by far.
-const MAX_PRICE_USD: f64 = 10_000.0;
+use db::MAX_USD as MAX_BUDGET_USD;
+use dc::MAX_PRICE_USD;
 
 /// A dollar amount in `(0, most]`.
 fn dollars(usd: f64, most: f64) -> Option<Money> {
@@ -49,9 +46,9 @@ pub fn budget(raw: &RawBudget, p: &mut Problems) -> Option<Budget> {
     if amount.is_none() {
         k.problem(key, format!("must be a positive amount of dollars up to {MAX_BUDGET_USD:.0}, got {usd}"));
     }
-    let warn_at = threshold(&mut k, "warn_at", raw.warn_at.as_ref(), 0.75);
-    let critical_at = threshold(&mut k, "critical_at", raw.critical_at.as_ref(), 0.90);
-    let tz_name = raw.timezone.as_deref().unwrap_or("UTC");
+    let warn_at = threshold(&mut k, "warn_at", raw.warn_at.as_ref(), db::WARN_AT);
+    let critical_at = threshold(&mut k, "critical_at", raw.critical_at.as_ref(), db::CRITICAL_AT);
+    let tz_name = raw.timezone.as_deref().unwrap_or(db::TIMEZONE);
     let tz = tz_name.parse::<Tz>().map_err(|_| {
         k.problem(
             "timezone",
@@ -61,8 +58,8 @@ pub fn budget(raw: &RawBudget, p: &mut Problems) -> Option<Budget> {
     let cap = k.one_of(
         "cap",
         raw.cap.as_deref(),
-        "none",
-        &["none", "warn", "critical"],
+        db::CAP,
+        db::CAPS,
         &[None, Some(Level::Warning), Some(Level::Critical)],
     );
     let b = Budget {
@@ -146,10 +143,12 @@ pub fn cost(raw: Option<&RawCost>, p: &mut Problems) -> Option<CostConfig> {
             valid.then(|| (d * 1e6).round() as i64)
         }),
         instance_type: raw.instance_type.clone(),
-        instance_vcpus: raw.instance_vcpus.and_then(|n| k.count("instance_vcpus", Some(n), 1, 1, 1024)),
+        instance_vcpus: raw
+            .instance_vcpus
+            .and_then(|n| k.count("instance_vcpus", Some(n), 1, 1, dc::MAX_INSTANCE_VCPUS)),
         instance_memory_gib: raw
             .instance_memory_gib
-            .and_then(|n| k.count("instance_memory_gib", Some(n), 1, 1, 65_536)),
+            .and_then(|n| k.count("instance_memory_gib", Some(n), 1, 1, dc::MAX_INSTANCE_MEMORY_GIB)),
         interruption_tolerant: raw.interruption_tolerant,
     };
     let counts_ok = raw.instance_vcpus.is_none() == c.instance_vcpus.is_none()
@@ -202,7 +201,7 @@ fn events(raw: Option<&[String]>, k: &mut Keys<'_>) -> Option<BTreeSet<EventType
 
 /// `notify[i]`'s destination: `type` with its `url` or `topic_arn`.
 fn target(n: &RawNotify, k: &mut Keys<'_>) -> Option<NotifyTarget> {
-    let kind = k.one_of("type", n.kind.as_deref(), "", &["webhook", "slack", "sns"], &[0, 1, 2])?;
+    let kind = k.one_of("type", n.kind.as_deref(), "", crate::config::defaults::notify::TYPES, &[0, 1, 2])?;
     let stray = match kind {
         2 => n.url.is_some().then_some("url"),
         _ => n.topic_arn.is_some().then_some("topic_arn"),

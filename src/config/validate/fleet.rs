@@ -87,8 +87,7 @@ const CONTROLLER_ONLY: &str = "read only in controller mode: set agent.mode = \"
 /// services, so a few a minute at most; and a newly tagged service waits no more than a day.
 const DISCOVERY_INTERVAL: (Limit, Limit) = (Limit(TimeDelta::seconds(30), "30s"), ONE_DAY);
 
-/// AWS's longest tag key.
-const MAX_TAG_KEY: usize = 128;
+use crate::config::defaults::discovery::MAX_TAG_KEY;
 
 /// Refuses the sections that `mode` does not read (nothing when the mode itself is unknown).
 pub fn refuse_other_mode(raw: &RawConfig, mode: Option<Mode>, p: &mut Problems) {

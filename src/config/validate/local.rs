@@ -3,6 +3,7 @@
 use chrono::TimeDelta;
 
 use super::{Keys, Limit, ONE_DAY, ONE_WEEK};
+use crate::config::defaults::{local as dl, pool as dp, vertical as dv};
 use crate::config::error::Problems;
 use crate::config::model::{
     LaunchType, LocalConfig, PoolCapacity, PoolConfig, ScalingConfig, ServiceConfig, SourceSpec,
@@ -12,15 +13,8 @@ use crate::config::raw::{RawLocal, RawPool, RawVertical};
 
 /// Pools with an `"auto"` capacity: the task's own limits.
 const AUTO_POOLS: &[(&str, &str)] = &[("cpu", "cpu-units"), ("memory", "MiB")];
-/// Amounts stay far from overflow and exact in JSON numbers.
-const MAX_CAPACITY: i64 = 1 << 53;
-/// `max_queue` and `max_active` bound what a pool keeps per request (a few hundred bytes each),
-/// so that no client can grow the agent's memory without bound; the defaults keep a pool under
-/// a few MiB, and the limits under a few tens.
-const DEFAULT_MAX_QUEUE: i64 = 1000;
-const MAX_QUEUE: i64 = 100_000;
-const DEFAULT_MAX_ACTIVE: i64 = 10_000;
-const MAX_ACTIVE: i64 = 100_000;
+use dp::{MAX_ACTIVE as DEFAULT_MAX_ACTIVE, MAX_CAPACITY, MAX_QUEUE as DEFAULT_MAX_QUEUE};
+use dp::{MOST_ACTIVE as MAX_ACTIVE, MOST_QUEUE as MAX_QUEUE};
 
 pub fn pools(raw: &[(String, Option<RawPool>)], p: &mut Problems) -> Vec<PoolConfig> {
     raw.iter().filter_map(|(name, pool)| pool.as_ref().and_then(|r| pool_config(name, r, p))).collect()
@@ -43,9 +37,10 @@ fn pool_config(name: &str, r: &RawPool, p: &mut Problems) -> Option<PoolConfig> 
     }
     let auto_unit = AUTO_POOLS.iter().find(|(n, _)| *n == name).map(|(_, u)| *u);
     let capacity = capacity(&mut k, r.capacity.as_ref(), auto_unit.is_some());
-    let max_wait = k.duration("max_wait", r.max_wait.as_deref(), "30s", Limit(TimeDelta::hours(1), "1h"));
-    let default_ttl = k.positive_duration("default_ttl", r.default_ttl.as_deref(), "5m", ONE_DAY);
-    let max_ttl = k.positive_duration("max_ttl", r.max_ttl.as_deref(), "1h", ONE_WEEK);
+    let max_wait =
+        k.duration("max_wait", r.max_wait.as_deref(), dp::MAX_WAIT, Limit(TimeDelta::hours(1), "1h"));
+    let default_ttl = k.positive_duration("default_ttl", r.default_ttl.as_deref(), dp::DEFAULT_TTL, ONE_DAY);
+    let max_ttl = k.positive_duration("max_ttl", r.max_ttl.as_deref(), dp::MAX_TTL, ONE_WEEK);
     if let (Some(d), Some(m)) = (default_ttl, max_ttl)
         && d > m
     {
@@ -53,12 +48,12 @@ fn pool_config(name: &str, r: &RawPool, p: &mut Problems) -> Option<PoolConfig> 
     }
     let max_queue = count(&mut k, "max_queue", r.max_queue, DEFAULT_MAX_QUEUE, 0..=MAX_QUEUE);
     let max_active = count(&mut k, "max_active", r.max_active, DEFAULT_MAX_ACTIVE, 1..=MAX_ACTIVE);
-    let unit = r.unit.clone().unwrap_or_else(|| auto_unit.unwrap_or("units").to_owned());
+    let unit = r.unit.clone().unwrap_or_else(|| auto_unit.unwrap_or(dp::UNIT).to_owned());
     Some(PoolConfig {
         name: name.to_owned(),
         capacity: capacity?,
         unit,
-        preemption: r.preemption.unwrap_or(false),
+        preemption: r.preemption.unwrap_or(dp::PREEMPTION),
         max_wait: max_wait?,
         default_ttl: default_ttl?,
         max_ttl: max_ttl?,
@@ -138,16 +133,16 @@ pub fn vertical(
     let raw = raw.cloned().unwrap_or_default();
     let mut k = Keys { path: "vertical".into(), p };
     let modes = [VerticalMode::Off, VerticalMode::Recommend, VerticalMode::Apply];
-    let mode = k.one_of("mode", raw.mode.as_deref(), "recommend", VerticalMode::NAMES, &modes);
-    let interval = k.duration("interval", raw.interval.as_deref(), "24h", ONE_WEEK).filter(|d| {
+    let mode = k.one_of("mode", raw.mode.as_deref(), dv::MODE, VerticalMode::NAMES, &modes);
+    let interval = k.duration("interval", raw.interval.as_deref(), dv::INTERVAL, ONE_WEEK).filter(|d| {
         let ok = *d >= TimeDelta::hours(1);
         if !ok {
             k.problem("interval", "must be at least 1h: each resize redeploys every task");
         }
         ok
     });
-    let min_change = fraction(&mut k, "min_change", raw.min_change, 0.10, 0.01);
-    let margin = fraction(&mut k, "margin", raw.margin, 0.15, 0.0);
+    let min_change = fraction(&mut k, "min_change", raw.min_change, dv::MIN_CHANGE, dv::LEAST_MIN_CHANGE);
+    let margin = fraction(&mut k, "margin", raw.margin, dv::MARGIN, 0.0);
     if mode == Some(VerticalMode::Apply) {
         match svc {
             None => k.problem("mode", "\"apply\" resizes a service: add a [service] section"),
@@ -176,8 +171,9 @@ fn fraction(k: &mut Keys<'_>, key: &str, v: Option<f64>, default: f64, least: f6
 pub fn local(raw: Option<&RawLocal>, p: &mut Problems) -> Option<LocalConfig> {
     let raw = raw.cloned().unwrap_or_default();
     let mut k = Keys { path: "local".into(), p };
-    let sample = k.positive_duration("sample_interval", raw.sample_interval.as_deref(), "5s", ONE_DAY);
-    let history = k.positive_duration("history", raw.history.as_deref(), "1h", ONE_DAY);
+    let sample =
+        k.positive_duration("sample_interval", raw.sample_interval.as_deref(), dl::SAMPLE_INTERVAL, ONE_DAY);
+    let history = k.positive_duration("history", raw.history.as_deref(), dl::HISTORY, ONE_DAY);
     if let (Some(s), Some(h)) = (sample, history)
         && (s < TimeDelta::seconds(1) || h.num_milliseconds() / s.num_milliseconds().max(1) > 100_000)
     {
@@ -186,11 +182,11 @@ pub fn local(raw: Option<&RawLocal>, p: &mut Problems) -> Option<LocalConfig> {
     let a = raw.alerts.unwrap_or_default();
     let mut k = Keys { path: "local.alerts".into(), p: k.p };
     let thresholds = [
-        ("cpu", a.cpu, 90.0, true),
-        ("memory", a.memory, 90.0, true),
-        ("throttling", a.throttling, 0.0, true),
-        ("disk", a.disk_bps, 0.0, false),
-        ("network", a.network_bps, 0.0, false),
+        ("cpu", a.cpu, dl::ALERT_CPU, true),
+        ("memory", a.memory, dl::ALERT_MEMORY, true),
+        ("throttling", a.throttling, dl::ALERT_THROTTLING, true),
+        ("disk", a.disk_bps, dl::ALERT_DISK_BPS, false),
+        ("network", a.network_bps, dl::ALERT_NETWORK_BPS, false),
     ];
     let mut alerts = Vec::new();
     for (resource, v, default, percent) in thresholds {
@@ -203,8 +199,8 @@ pub fn local(raw: Option<&RawLocal>, p: &mut Problems) -> Option<LocalConfig> {
             alerts.push((resource, v));
         }
     }
-    let alert_for = k.duration("for", a.for_.as_deref(), "1m", ONE_DAY);
-    let cooldown = k.duration("cooldown", a.cooldown.as_deref(), "15m", ONE_DAY);
+    let alert_for = k.duration("for", a.for_.as_deref(), dl::ALERT_FOR, ONE_DAY);
+    let cooldown = k.duration("cooldown", a.cooldown.as_deref(), dl::ALERT_COOLDOWN, ONE_DAY);
     Some(LocalConfig {
         sample_interval: sample?,
         history: history?,

@@ -67,7 +67,11 @@ pub fn validate(file: &str, raw: &RawConfig, templates: &Templates) -> Result<Co
     let svc = raw.service.as_ref().and_then(|s| service::service(s, &mut p));
     let budget = raw.budget.as_ref().and_then(|b| cost::budget(b, &mut p));
     let mut alarms = service::alarms(raw.alarms.as_ref(), svc.is_some(), &mut p);
-    let forecast_alarm = raw.alarms.as_ref().and_then(|a| a.budget_forecast).unwrap_or(true);
+    let forecast_alarm = raw
+        .alarms
+        .as_ref()
+        .and_then(|a| a.budget_forecast)
+        .unwrap_or(crate::config::defaults::alarms::BUDGET_FORECAST);
     if let (Some(a), Some(b), true) = (&mut alarms, &budget, forecast_alarm) {
         a.budget_forecast = Some(b.threshold(crate::core::cost::Level::Critical));
     }
@@ -129,10 +133,8 @@ pub(super) const ONE_DAY: Limit = Limit(TimeDelta::days(1), "1d");
 pub(super) const ONE_WEEK: Limit = Limit(TimeDelta::days(7), "7d");
 pub(super) const ONE_YEAR: Limit = Limit(TimeDelta::days(366), "366d");
 
-/// The most tasks any count may name (bounds, steps, schedule windows). ECS's default quota is
-/// 5,000 tasks per service; twice that leaves room for a raised quota, and keeps every cost
-/// figure and allocation that a count sizes small.
-pub(in crate::config) const MAX_TASKS: u32 = 10_000;
+/// The most tasks any count may name (bounds, steps, schedule windows).
+pub(in crate::config) const MAX_TASKS: u32 = crate::config::defaults::scaling::MAX_TASKS;
 
 /// Small helpers shared by the section validators: each reads one key and records a problem
 /// when it is missing or out of range.

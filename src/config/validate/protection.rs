@@ -10,9 +10,7 @@ use crate::config::raw::RawProtection;
 /// ECS protects a task for 1 minute to 48 hours; its own default is 2 hours.
 const LEAST_EXPIRY: Limit = Limit(TimeDelta::minutes(1), "1m");
 const MOST_EXPIRY: Limit = Limit(TimeDelta::hours(48), "48h");
-const DEFAULT_EXPIRES: &str = "2h";
-/// Long enough that a task between two jobs keeps its protection over a tick or two.
-const DEFAULT_GRACE: &str = "30s";
+use crate::config::defaults::protection::{EXPIRES as DEFAULT_EXPIRES, GRACE as DEFAULT_GRACE};
 /// A task idle for longer than this is not busy.
 const MOST_GRACE: Limit = Limit(TimeDelta::hours(1), "1h");
 
@@ -40,7 +38,7 @@ pub fn protection(raw: Option<&RawProtection>, p: &mut Problems) -> Option<Prote
         other => other,
     };
     Some(ProtectionConfig {
-        enabled: raw.enabled.unwrap_or(false),
+        enabled: raw.enabled.unwrap_or(crate::config::defaults::protection::ENABLED),
         expires: expires?,
         grace: grace?,
         busy_url,

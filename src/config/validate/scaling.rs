@@ -4,6 +4,7 @@
 //! key paths ([`At`]).
 
 use super::{At, Keys, MAX_TASKS, ONE_DAY, ONE_WEEK, Templates, schedule};
+use crate::config::defaults::{metric as dm, scaling as ds};
 use crate::config::error::Problems;
 use crate::config::model::{MetricSource, Mode, ScalingConfig, SourceKind, SourceSpec};
 use crate::config::raw::{RawMetric, RawScaling, RawSchedule};
@@ -14,18 +15,10 @@ use crate::core::{Bounds, MetricKind, MetricSpec, OnMissingData, Policy, Thresho
 #[path = "scaling_migrate.rs"]
 mod migrate;
 
-/// Weights are relative; a bound keeps their sum finite.
-const MAX_WEIGHT: f64 = 1e6;
+use dm::{KINDS, MAX_WEIGHT, MIN_WEIGHT};
 
-/// The smallest weight that steers. Anything between 0 and this (a subnormal `5e-324` was
-/// accepted once, and its rounding inverted a decision) is a typo, not a preference.
-const MIN_WEIGHT: f64 = 1e-6;
-
-/// Targets from a millionth to a trillion: any real metric fits, and every ratio stays finite.
-const TARGETS: (f64, f64) = (1e-6, 1e12);
-
-pub(super) const KINDS: &[&str] =
-    &["cpu", "memory", "latency", "error_rate", "requests_per_task", "pool_pressure", "custom"];
+/// Targets from a millionth to a trillion.
+const TARGETS: (f64, f64) = (dm::MIN_TARGET, dm::MAX_TARGET);
 const KIND_VALUES: &[MetricKind] = &[
     MetricKind::Cpu,
     MetricKind::Memory,
@@ -50,23 +43,32 @@ pub fn scaling(
     let bounds = bounds(&mut k, &m, user);
     let thresholds = thresholds(&mut k, &m, user);
     let scale_out_cooldown =
-        k.duration("scale_out_cooldown", m.scale_out_cooldown.as_deref(), "60s", ONE_DAY);
-    let scale_in_cooldown = k.duration("scale_in_cooldown", m.scale_in_cooldown.as_deref(), "300s", ONE_DAY);
-    let scale_in_stabilization =
-        k.duration("scale_in_stabilization", m.scale_in_stabilization.as_deref(), "300s", ONE_DAY);
-    let max_metric_age = k.positive_duration("max_metric_age", m.max_metric_age.as_deref(), "180s", ONE_WEEK);
+        k.duration("scale_out_cooldown", m.scale_out_cooldown.as_deref(), ds::SCALE_OUT_COOLDOWN, ONE_DAY);
+    let scale_in_cooldown =
+        k.duration("scale_in_cooldown", m.scale_in_cooldown.as_deref(), ds::SCALE_IN_COOLDOWN, ONE_DAY);
+    let scale_in_stabilization = k.duration(
+        "scale_in_stabilization",
+        m.scale_in_stabilization.as_deref(),
+        ds::SCALE_IN_STABILIZATION,
+        ONE_DAY,
+    );
+    let max_metric_age =
+        k.positive_duration("max_metric_age", m.max_metric_age.as_deref(), ds::MAX_METRIC_AGE, ONE_WEEK);
     let lookahead = match m.lookahead.as_deref() {
         Some(text) => k.positive_duration("lookahead", Some(text), "", ONE_DAY).map(Some),
         None => Some(None),
     };
-    let trend_window = k.positive_duration("trend_window", m.trend_window.as_deref(), "5m", ONE_DAY);
-    let max_scale_out_step = k.count("max_scale_out_step", m.max_scale_out_step, 4, 1, MAX_TASKS);
-    let max_scale_in_step = k.count("max_scale_in_step", m.max_scale_in_step, 1, 1, MAX_TASKS);
+    let trend_window =
+        k.positive_duration("trend_window", m.trend_window.as_deref(), ds::TREND_WINDOW, ONE_DAY);
+    let max_scale_out_step =
+        k.count("max_scale_out_step", m.max_scale_out_step, ds::MAX_SCALE_OUT_STEP, 1, MAX_TASKS);
+    let max_scale_in_step =
+        k.count("max_scale_in_step", m.max_scale_in_step, ds::MAX_SCALE_IN_STEP, 1, MAX_TASKS);
     let on_missing_data = k.one_of(
         "on_missing_data",
         m.on_missing_data.as_deref(),
-        "hold",
-        &["hold", "use-available", "scale-out"],
+        ds::ON_MISSING_DATA,
+        ds::ON_MISSING_DATA_VALUES,
         &[OnMissingData::Hold, OnMissingData::UseAvailable, OnMissingData::ScaleOut],
     );
     let metrics = metrics(&mut k, m.metrics.as_deref().unwrap_or_default(), at.mode);
@@ -91,14 +93,14 @@ pub fn scaling(
         k.problem("min", CANNOT_LEAVE_ZERO);
         return None;
     }
-    let template = user.template.clone().unwrap_or_else(|| templates::DEFAULT.to_owned());
+    let template = user.template.clone().unwrap_or_else(|| ds::TEMPLATE.to_owned());
     Some(ScalingConfig { template, policy, sources })
 }
 
 /// The template `user` builds on. An unknown name is reported, and the default template stands
 /// in for it so that no follow-on errors appear.
 fn template<'t>(k: &mut Keys<'_>, user: &RawScaling, shipped: &'t Templates) -> &'t RawScaling {
-    let name = user.template.as_deref().unwrap_or(templates::DEFAULT);
+    let name = user.template.as_deref().unwrap_or(ds::TEMPLATE);
     shipped.get(name).unwrap_or_else(|| {
         let names = templates::names();
         let hint = crate::config::suggest::did_you_mean(name, names.iter().copied());
@@ -136,8 +138,8 @@ fn merge(user: &RawScaling, t: &RawScaling) -> RawScaling {
 }
 
 fn bounds(k: &mut Keys<'_>, m: &RawScaling, user: &RawScaling) -> Option<Bounds> {
-    let min = k.count("min", m.min, 1, 0, MAX_TASKS);
-    let max = k.count("max", m.max, 10, 1, MAX_TASKS);
+    let min = k.count("min", m.min, ds::MIN, 0, MAX_TASKS);
+    let max = k.count("max", m.max, ds::MAX, 1, MAX_TASKS);
     let (min, max) = (min?, max?);
     Bounds::new(min, max).or_else(|| {
         let key = if user.min.is_none() && user.max.is_some() { "max" } else { "min" };
@@ -146,8 +148,7 @@ fn bounds(k: &mut Keys<'_>, m: &RawScaling, user: &RawScaling) -> Option<Bounds>
     })
 }
 
-/// Largest scale-out tolerance: scale out only above 11× the target.
-const MAX_SCALE_OUT_TOLERANCE: f64 = 10.0;
+use ds::MAX_SCALE_OUT_TOLERANCE;
 
 /// The band around the targets. The pre-issue-13 keys (a score of 1.0 meant "fully loaded")
 /// are refused with the keys and targets that keep the policy's behaviour.
@@ -168,9 +169,8 @@ fn thresholds(k: &mut Keys<'_>, m: &RawScaling, user: &RawScaling) -> Option<Thr
         }
         ok.then_some(v)
     };
-    let d = Thresholds::DEFAULT;
-    let out = tolerance("scale_out_tolerance", m.scale_out_tolerance, d.scale_out - 1.0, false);
-    let inn = tolerance("scale_in_tolerance", m.scale_in_tolerance, 1.0 - d.scale_in, true);
+    let out = tolerance("scale_out_tolerance", m.scale_out_tolerance, ds::SCALE_OUT_TOLERANCE, false);
+    let inn = tolerance("scale_in_tolerance", m.scale_in_tolerance, ds::SCALE_IN_TOLERANCE, true);
     Some(Thresholds { scale_out: 1.0 + out?, scale_in: 1.0 - inn? })
 }
 
@@ -223,7 +223,7 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric, mode: Mode) -> Option<(MetricSpec, Me
         Some(text) => k.one_of("kind", Some(text), "", KINDS, KIND_VALUES),
         None => Some(inferred),
     };
-    let weight = r.weight.unwrap_or(1.0);
+    let weight = r.weight.unwrap_or(dm::WEIGHT);
     let weight_ok = weight == 0.0 || (MIN_WEIGHT..=MAX_WEIGHT).contains(&weight);
     if !weight_ok {
         k.problem(
@@ -242,8 +242,8 @@ fn metric(k: &mut Keys<'_>, r: &RawMetric, mode: Mode) -> Option<(MetricSpec, Me
     let target_type = k.one_of(
         "target_type",
         r.target_type.as_deref(),
-        "utilization",
-        &["utilization", "average_value"],
+        dm::TARGET_TYPE,
+        dm::TARGET_TYPES,
         &[TargetType::Utilization, TargetType::AverageValue],
     );
     let activation = activation(k, r, target_type, target);
@@ -291,7 +291,7 @@ fn controller_reads(k: &mut Keys<'_>, r: &RawMetric, source: SourceKind) -> bool
 /// KEDA's activation: a non-negative value, below the target for a utilization (else a loaded
 /// service would count as idle and could go to zero).
 fn activation(k: &mut Keys<'_>, r: &RawMetric, tt: Option<TargetType>, target: Option<f64>) -> Option<f64> {
-    let v = r.activation.unwrap_or(0.0);
+    let v = r.activation.unwrap_or(dm::ACTIVATION);
     if !(v.is_finite() && v >= 0.0) {
         k.problem("activation", format!("must be a number >= 0, got {v}"));
         return None;

@@ -54,7 +54,7 @@ fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>, table: &str) 
         };
         k.problem(key, format!("{why}{from}"));
     }
-    let priority = r.priority.unwrap_or(0);
+    let priority = r.priority.unwrap_or(crate::config::defaults::schedule::PRIORITY);
     let priority = i32::try_from(priority).map_err(|_| k.problem("priority", "out of range"));
     Some(ScheduleWindow {
         name: name?,
@@ -69,7 +69,7 @@ fn window(k: &mut Keys<'_>, r: &RawSchedule, base: Option<Bounds>, table: &str) 
 }
 
 fn timezone(k: &mut Keys<'_>, r: &RawSchedule) -> Option<Tz> {
-    let name = r.timezone.as_deref().unwrap_or("UTC");
+    let name = r.timezone.as_deref().unwrap_or(crate::config::defaults::schedule::TIMEZONE);
     let tz = Tz::from_str(name).ok();
     if tz.is_none() {
         k.problem("timezone", format!("unknown time zone {name:?}; use an IANA name such as \"Europe/Berlin\" or \"America/New_York\""));

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use chrono::TimeDelta;
 
 use super::{Keys, Limit, ONE_DAY};
+use crate::config::defaults::{agent as da, alarms as dal, service as ds};
 use crate::config::error::Problems;
 use crate::config::model::{
     AgentConfig, AlarmsConfig, Architecture, DEFAULT_LEADER_CHECK, DEFAULT_LISTEN, LaunchType, MIN_TOKEN_LEN,
@@ -18,7 +19,7 @@ use crate::core::fargate;
 /// account's API quotas, and no scaling signal changes that fast. It also catches typos:
 /// `"1ms"` for `"15s"` made 3,000 ticks in 3 s.
 const MIN_INTERVAL: Limit = Limit(TimeDelta::seconds(1), "1s");
-const DEFAULT_INTERVAL: &str = "15s";
+const DEFAULT_INTERVAL: &str = da::INTERVAL;
 
 /// The shortest `agent.interval` of a controller. A service changes owner only after one
 /// interval (the handover rule), and an `UpdateService` may take 8 s: a shorter interval would
@@ -29,7 +30,7 @@ const MIN_CONTROLLER_INTERVAL: Limit = Limit(TimeDelta::seconds(10), "10s");
 pub fn mode(raw: Option<&RawAgent>, p: &mut Problems) -> Option<Mode> {
     let mut k = Keys { path: "agent".into(), p };
     let text = raw.and_then(|r| r.mode.as_deref());
-    k.one_of("mode", text, "sidecar", Mode::NAMES, &[Mode::Sidecar, Mode::Controller])
+    k.one_of("mode", text, da::MODE, Mode::NAMES, &[Mode::Sidecar, Mode::Controller])
 }
 
 /// `[agent]`, for `mode` as [`mode`] read it (`None`: unknown, already reported).
@@ -72,7 +73,7 @@ pub fn agent(raw: Option<&RawAgent>, mode: Option<Mode>, p: &mut Problems) -> Op
         leader_check: leader_check?,
         interval: interval?,
         listen: listen.ok()?,
-        dry_run: raw.dry_run.unwrap_or(false),
+        dry_run: raw.dry_run.unwrap_or(da::DRY_RUN),
         api_token: raw.api_token.clone(),
         mode: mode?,
     })
@@ -86,23 +87,23 @@ pub fn service(raw: &RawService, p: &mut Problems) -> Option<ServiceConfig> {
     let launch_type = k.one_of(
         "launch_type",
         raw.launch_type.as_deref(),
-        "fargate",
+        ds::LAUNCH_TYPE,
         LaunchType::NAMES,
         &[LaunchType::Fargate, LaunchType::FargateSpot, LaunchType::Ec2],
     );
     let architecture = k.one_of(
         "architecture",
         raw.architecture.as_deref(),
-        "x86_64",
+        ds::ARCHITECTURE,
         &["x86_64", "arm64"],
         &[Architecture::X86_64, Architecture::Arm64],
     );
-    // Far above any instance (the largest have 448 vCPUs and 24 TiB): keeps sizes and prices exact.
-    let cpu = raw.cpu.map(|c| k.count("cpu", Some(c), 0, 1, 1_048_576));
-    let memory = raw.memory.map(|m| k.count("memory", Some(m), 0, 1, 33_554_432));
+    let cpu = raw.cpu.map(|c| k.count("cpu", Some(c), 0, 1, ds::MAX_CPU));
+    let memory = raw.memory.map(|m| k.count("memory", Some(m), 0, 1, ds::MAX_MEMORY));
     let (cpu, memory) = (cpu.flatten(), memory.flatten());
-    let os = k.one_of("os", raw.os.as_deref(), "linux", &["linux", "windows"], &[Os::Linux, Os::Windows]);
-    let storage_gib = k.count("ephemeral_storage_gib", raw.ephemeral_storage_gib, 20, 20, 200);
+    let os = k.one_of("os", raw.os.as_deref(), ds::OS, &["linux", "windows"], &[Os::Linux, Os::Windows]);
+    let (least, most) = (ds::EPHEMERAL_STORAGE_GIB, ds::MAX_EPHEMERAL_STORAGE_GIB as u32);
+    let storage_gib = k.count("ephemeral_storage_gib", raw.ephemeral_storage_gib, least, least, most);
     if os == Some(Os::Windows) && cpu.is_some_and(|c| c < 1024) {
         k.problem("cpu", "Windows tasks need at least 1 vCPU (cpu = 1024)");
     }
@@ -176,7 +177,7 @@ pub(super) fn endpoint_url(k: &mut Keys<'_>, v: &Option<String>) -> Option<Optio
 pub fn alarms(raw: Option<&RawAlarms>, has_service: bool, p: &mut Problems) -> Option<AlarmsConfig> {
     let raw = raw.cloned().unwrap_or_default();
     let mut k = Keys { path: "alarms".into(), p };
-    let enabled = raw.enabled.unwrap_or(false);
+    let enabled = raw.enabled.unwrap_or(dal::ENABLED);
     if enabled && !has_service {
         k.problem("enabled", "alarms watch a service: add a [service] section");
     }
@@ -188,9 +189,15 @@ pub fn alarms(raw: Option<&RawAlarms>, has_service: bool, p: &mut Problems) -> O
         }
         ok.then_some(v)
     };
-    let cpu_high = percent(&mut k, "cpu_high", raw.cpu_high, 85.0);
-    let memory_high = percent(&mut k, "memory_high", raw.memory_high, 90.0);
-    let heartbeat = k.count("heartbeat_minutes", raw.heartbeat_minutes, 3, 1, 1440);
+    let cpu_high = percent(&mut k, "cpu_high", raw.cpu_high, dal::CPU_HIGH);
+    let memory_high = percent(&mut k, "memory_high", raw.memory_high, dal::MEMORY_HIGH);
+    let heartbeat = k.count(
+        "heartbeat_minutes",
+        raw.heartbeat_minutes,
+        dal::HEARTBEAT_MINUTES,
+        1,
+        dal::MAX_HEARTBEAT_MINUTES,
+    );
     let actions = raw.actions.clone().unwrap_or_default();
     for (i, a) in actions.iter().enumerate() {
         if !a.starts_with("arn:") {

@@ -2,6 +2,7 @@
 //! must hold, and a clear error for a key that the chosen source would silently ignore.
 
 use super::{Keys, ONE_DAY};
+use crate::config::defaults::metric as dm;
 use crate::config::model::{
     Aggregate, CloudwatchQuery, EcsScope, Mode, PromQuery, PromRead, PromTarget, Resource, SourceKind,
     SourceSpec,
@@ -78,8 +79,8 @@ pub fn spec(
             let scope = k.one_of(
                 "scope",
                 r.scope.as_deref(),
-                "service",
-                &["service", "task"],
+                dm::SCOPE,
+                dm::SCOPES,
                 &[EcsScope::Service, EcsScope::Task],
             );
             Some(SourceSpec::Ecs { resource: resource(k, kind, "ecs")?, scope: scope? })
@@ -108,7 +109,7 @@ fn resource(k: &mut Keys<'_>, kind: Option<MetricKind>, source: &str) -> Option<
                 format!(
                     "source = {source:?} measures cpu or memory, not {}; name the metric \"cpu\" or \
                      \"memory\", or set kind",
-                    super::scaling::KINDS[other as usize]
+                    dm::KINDS[other as usize]
                 ),
             );
             None
@@ -119,7 +120,7 @@ fn resource(k: &mut Keys<'_>, kind: Option<MetricKind>, source: &str) -> Option<
 fn cloudwatch(k: &mut Keys<'_>, r: &RawMetric, mode: Mode) -> Option<CloudwatchQuery> {
     let namespace = k.non_empty("namespace", &r.namespace);
     let metric = k.non_empty("metric", &r.metric);
-    let statistic = r.statistic.clone().unwrap_or_else(|| "Average".to_owned());
+    let statistic = r.statistic.clone().unwrap_or_else(|| dm::STATISTIC.to_owned());
     let statistic_ok = STATISTICS.contains(&statistic.as_str()) || is_extended_statistic(&statistic);
     if !statistic_ok {
         k.problem(
@@ -130,7 +131,7 @@ fn cloudwatch(k: &mut Keys<'_>, r: &RawMetric, mode: Mode) -> Option<CloudwatchQ
             ),
         );
     }
-    let period = k.positive_duration("period", r.period.as_deref(), "60s", ONE_DAY).filter(|p| {
+    let period = k.positive_duration("period", r.period.as_deref(), dm::PERIOD, ONE_DAY).filter(|p| {
         let s = p.num_seconds();
         let ok = p.subsec_nanos() == 0 && (matches!(s, 1 | 5 | 10 | 30) || s % 60 == 0);
         if !ok {
@@ -139,8 +140,12 @@ fn cloudwatch(k: &mut Keys<'_>, r: &RawMetric, mode: Mode) -> Option<CloudwatchQ
         ok
     });
     let dimensions: Vec<(String, String)> = r.dimensions.clone().unwrap_or_default().into_iter().collect();
-    if dimensions.len() > 30 {
-        k.problem("dimensions", format!("CloudWatch allows at most 30 dimensions, got {}", dimensions.len()));
+    if dimensions.len() > dm::MAX_DIMENSIONS {
+        let most = dm::MAX_DIMENSIONS;
+        k.problem(
+            "dimensions",
+            format!("CloudWatch allows at most {most} dimensions, got {}", dimensions.len()),
+        );
         return None;
     }
     if !placeholders(k, &dimensions, mode) {
@@ -214,7 +219,7 @@ fn prometheus(k: &mut Keys<'_>, r: &RawMetric) -> Option<PromQuery> {
         k.problem("quantile", "only used with histogram");
     }
     let aggregate = aggregate(k, r);
-    let scale = r.scale.unwrap_or(1.0);
+    let scale = r.scale.unwrap_or(dm::SCALE);
     let scale_ok = scale.is_finite() && scale > 0.0;
     if !scale_ok {
         k.problem("scale", format!("must be a number > 0, got {scale}"));
@@ -230,7 +235,7 @@ fn prometheus(k: &mut Keys<'_>, r: &RawMetric) -> Option<PromQuery> {
 }
 
 /// The metrics path of a `port` metric when `path` is not set.
-pub const DEFAULT_PATH: &str = "/metrics";
+pub const DEFAULT_PATH: &str = dm::PATH;
 
 /// `url` (one endpoint) or `port` + `path` (every RUNNING task), never both.
 fn prom_target(k: &mut Keys<'_>, r: &RawMetric) -> Option<PromTarget> {
@@ -299,7 +304,7 @@ fn aggregate(k: &mut Keys<'_>, r: &RawMetric) -> Option<Aggregate> {
         k.problem("aggregate", "only used with port (url reads one endpoint: there is nothing to aggregate)");
         return None;
     }
-    k.one_of("aggregate", Some(text), "avg", Aggregate::NAMES, &Aggregate::ALL)
+    k.one_of("aggregate", Some(text), dm::AGGREGATE, Aggregate::NAMES, &Aggregate::ALL)
 }
 
 fn prom_read(k: &mut Keys<'_>, r: &RawMetric) -> Option<PromRead> {
