@@ -95,7 +95,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::status::{Action, ServiceView};
+    use super::super::{Action, ServiceView};
 
     fn tick(at: i64) -> Tick {
         Tick {
