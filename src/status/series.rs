@@ -94,8 +94,8 @@ impl Series {
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::*;
     use super::super::{Action, ServiceView};
+    use super::*;
 
     fn tick(at: i64) -> Tick {
         Tick {
