@@ -32,7 +32,11 @@ copy() {
 export CARGO_TARGET_DIR="$repo/target/image"
 while read -r instruction rest; do
   case $instruction in
-    COPY) [[ $rest == --from* ]] || copy "$rest" ;;
+    COPY)
+      if [[ $rest != --from* ]]; then
+        copy "$rest"
+      fi
+      ;;
     RUN)
       echo "RUN $rest"
       (cd "$stage" && eval "$rest")

@@ -118,6 +118,16 @@ fn causes<E: Error + 'static>(e: &SdkError<E, HttpResponse>) -> String {
     if out.is_empty() { e.to_string() } else { out }
 }
 
+/// Every cause of `e`, itself first, as [`causes`] joins them (for errors that are no SdkError,
+/// such as a credential chain's).
+pub(super) fn sentence(e: &(dyn Error + 'static)) -> String {
+    let mut out = String::new();
+    for s in chain_of(e) {
+        push_cause(&mut out, &s.to_string());
+    }
+    out
+}
+
 fn push_cause(out: &mut String, cause: &str) {
     if cause.is_empty() || out.contains(cause) {
         return;

@@ -217,19 +217,8 @@ pub async fn with_loaded_credentials(config: &SdkConfig) -> Result<SdkConfig, Aw
         return Err(error("no credential provider is configured".to_owned()));
     };
     let loaded = provider.provide_credentials().await;
-    let credentials = loaded.map_err(|e| error(causes(&e)))?;
+    let credentials = loaded.map_err(|e| error(describe::sentence(&e)))?;
     Ok(config.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build())
-}
-
-/// `e` and its sources, each as it says itself, joined by `: ` (no `Debug` dump).
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut words = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        words.push(s.to_string());
-        source = s.source();
-    }
-    words.join(": ")
 }
 
 /// Error codes AWS answers when the caller lacks a permission.

@@ -27,7 +27,7 @@ pub fn command(args: &CheckArgs) -> anyhow::Result<()> {
         (Format::Json, Ok(c)) => out::json(&Checked::valid(&c))?,
         (Format::Json, Err(e)) => {
             let checked = Checked::invalid(file, &e);
-            out::json(&checked)?;
+            out::before_failing(out::json(&checked))?;
             let n = checked.problems.len();
             return Err(UsageError(format!("{n} problem{} in config", if n == 1 { "" } else { "s" })).into());
         }

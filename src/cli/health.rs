@@ -42,7 +42,13 @@ pub fn command(args: HealthArgs) -> anyhow::Result<()> {
         healthy: status.is_success(),
         response: serde_json::from_str(&body).unwrap_or_else(|_| serde_json::Value::String(body.clone())),
     };
-    out::emit(args.output.format, &health, |_| format!("{body}\n"))?;
+    let written = out::emit(args.output.format, &health, |_| format!("{body}\n"));
+    // An unhealthy agent fails the check even when nobody reads what was printed.
+    if health.healthy {
+        written?
+    } else {
+        out::before_failing(written)?
+    }
     anyhow::ensure!(health.healthy, "{url}: HTTP {status}");
     Ok(())
 }

@@ -65,9 +65,11 @@ pub fn span(since: Since, now: DateTime<Utc>) -> Result<(DateTime<Utc>, i32), Us
                 .to_owned(),
         ));
     }
+    // Reads start on a whole bucket (`remote::aligned`), up to one bucket earlier than asked:
+    // the span with that bucket must still be within what CloudWatch keeps at the period.
     let period = match length {
-        l if l <= TimeDelta::days(15) => 60,
-        l if l <= TimeDelta::days(63) => 300,
+        l if l + TimeDelta::minutes(1) <= TimeDelta::days(15) => 60,
+        l if l + TimeDelta::minutes(5) <= TimeDelta::days(63) => 300,
         _ => 3600,
     };
     Ok((start, period))
@@ -83,7 +85,7 @@ pub fn command(args: HistoryArgs) -> anyhow::Result<()> {
     })?;
     match args.target.output.format {
         Format::Table => super::out::text(&table(&history))?,
-        Format::Json => super::out::line(&json(&history))?,
+        Format::Json => super::out::json(&history)?,
     }
     Ok(())
 }
@@ -258,11 +260,6 @@ pub fn table(h: &History) -> String {
         out.push_str(&format!("incomplete: {id}: {why}\n"));
     }
     out
-}
-
-/// The history as JSON.
-pub fn json(h: &History) -> String {
-    serde_json::to_string_pretty(h).unwrap_or_default()
 }
 
 #[cfg(test)]

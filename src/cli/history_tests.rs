@@ -86,7 +86,7 @@ fn events_and_trimtabs_changes_merge_oldest_first_and_repeats_are_left_out() {
          2026-12-07T10:04:00Z  trimtab                  no report from trimtab until 2026-12-07T10:10:00Z (6 min)\n\
          2026-12-07T10:11:00Z  trimtab  5        0.61   scaled in: desired 6 -> 5 (recommended 5, score 0.61)\n"
     );
-    let v: serde_json::Value = serde_json::from_str(&json(&h)).unwrap();
+    let v: serde_json::Value = serde_json::to_value(&h).unwrap();
     assert_eq!(v["rows"][1]["kind"], "scale_out");
     assert_eq!(v["rows"][1]["desired"], 6);
     assert_eq!(v["rows"][1]["recommended"], 6);
@@ -118,8 +118,11 @@ fn since_takes_a_span_or_a_time_and_picks_a_bucket_cloudwatch_keeps() {
     assert_eq!(parse_since("2026-12-07T09:00:00Z"), Ok(Since::At(at(9, 0))));
     assert!(parse_since("yesterday").unwrap_err().contains("or give a time like"));
     assert_eq!(span(Since::Ago(TimeDelta::hours(24)), now).unwrap(), (at(12, 0) - TimeDelta::days(1), 60));
-    assert_eq!(span(Since::Ago(TimeDelta::days(15)), now).unwrap().1, 60);
+    assert_eq!(span(Since::Ago(TimeDelta::days(14)), now).unwrap().1, 60);
+    // Exactly 15 days: the read starts a bucket earlier (aligned), past what 1-minute data keeps.
+    assert_eq!(span(Since::Ago(TimeDelta::days(15)), now).unwrap().1, 300);
     assert_eq!(span(Since::Ago(TimeDelta::days(16)), now).unwrap().1, 300);
+    assert_eq!(span(Since::Ago(TimeDelta::days(63)), now).unwrap().1, 3600);
     assert_eq!(span(Since::Ago(TimeDelta::days(64)), now).unwrap().1, 3600);
     assert!(span(Since::Ago(TimeDelta::days(456)), now).unwrap_err().0.contains("455 days"));
     assert!(span(Since::At(at(13, 0)), now).unwrap_err().0.contains("is not in the past"));

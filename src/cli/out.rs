@@ -37,6 +37,15 @@ pub enum OutError {
     Encode(#[source] serde_json::Error),
 }
 
+/// `written`, with a closed pipe forgiven: for a command whose outcome is its exit code (a bad
+/// config, an unhealthy agent), so that `| head` cannot turn a failure into exit 0.
+pub fn before_failing(written: Result<(), OutError>) -> Result<(), OutError> {
+    match written {
+        Err(OutError::Closed(_)) => Ok(()),
+        other => other,
+    }
+}
+
 /// Whether `e` (anywhere in its chain) is the quiet end of a closed pipe.
 pub fn is_closed(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {

@@ -12,8 +12,8 @@
 //!   `--stale-after` old (default [`DEFAULT_STALE_AFTER`]: a few ticks plus CloudWatch's
 //!   ingestion delay).
 //!
-//! [`read`] does the I/O; [`status`] is pure and builds the [`Status`] that [`table`] and
-//! [`json`] print.
+//! [`read`] does the I/O; [`status`] is pure and builds the [`Status`] that [`table`] prints
+//! (and `--format json` serializes).
 
 use std::collections::BTreeMap;
 
@@ -43,7 +43,7 @@ pub fn command(args: StatusArgs) -> anyhow::Result<()> {
     })?;
     match args.target.output.format {
         Format::Table => super::out::text(&table(&view))?,
-        Format::Json => super::out::line(&json(&view))?,
+        Format::Json => super::out::json(&view)?,
     }
     Ok(())
 }
@@ -52,7 +52,8 @@ pub fn command(args: StatusArgs) -> anyhow::Result<()> {
 pub async fn read(remote: &Remote, now: DateTime<Utc>, stale_after: TimeDelta) -> Result<Status, ReadError> {
     let info = remote.service().await?;
     let recent = remote.record(60, now - RECENT, now).await?;
-    if recent.points.contains_key("beat") {
+    // CloudWatch answers every query, a silent one with no datapoints.
+    if recent.points.get("beat").is_some_and(|p| !p.is_empty()) {
         return Ok(status(&info, &recent, (TimeDelta::minutes(1), RECENT), now, stale_after));
     }
     let long = remote.record(3600, now - LONG, now).await?;
@@ -315,11 +316,6 @@ fn spend_line(a: &AgentView) -> String {
     };
     let today = s.today.map_or(String::new(), |t| format!(", today {t}"));
     format!("month to date {}{today} at {}", s.month_to_date, rfc3339(s.at))
-}
-
-/// The status as JSON.
-pub fn json(s: &Status) -> String {
-    serde_json::to_string_pretty(s).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ fn a_reporting_agent_shows_its_last_decision_actions_and_spend() {
          scale-in    none in the last 24 h\n\
          spend       month to date $12.35, today $1.20 at 2026-12-07T11:59:00Z\n"
     );
-    let v: serde_json::Value = serde_json::from_str(&json(&s)).unwrap();
+    let v: serde_json::Value = serde_json::to_value(&s).unwrap();
     assert_eq!(v["operator"]["override"]["count"], 12);
     assert_eq!(v["operator"]["override"]["until"], until);
     assert_eq!(v["operator"]["paused"], true);

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::args::{OverrideArgs, ServiceTarget};
+use super::remote::short;
 use super::setup::runtime;
 use super::{UsageError, out};
 use crate::aws::{AwsError, Connection, EcsFleet, ServiceInfo, sdk_config};
@@ -165,11 +166,6 @@ fn found(
         service: target.service.clone(),
         reason: failures.into_iter().next().map_or_else(|| "not returned".to_owned(), |(_, why)| why),
     })
-}
-
-/// The last part of an ARN (`…:cluster/prod` → `prod`); a name as it is.
-fn short(name_or_arn: &str) -> &str {
-    name_or_arn.rsplit('/').next().unwrap_or(name_or_arn)
 }
 
 /// The tags to set and the tag keys to remove for `change` on a service carrying `tags`. A

@@ -53,9 +53,20 @@ impl Dedup {
 
     /// Whether `key` is new within the window at `now`; if so it is remembered.
     pub fn first(&mut self, key: &str, now: Instant) -> bool {
-        if self.seen.get(key).is_some_and(|at| now.duration_since(*at) < self.window) {
+        if self.repeats(key, now) {
             return false;
         }
+        self.remember(key, now);
+        true
+    }
+
+    /// Whether `key` was let through less than the window before `now`.
+    pub fn repeats(&self, key: &str, now: Instant) -> bool {
+        self.seen.get(key).is_some_and(|at| now.duration_since(*at) < self.window)
+    }
+
+    /// Remembers `key` as let through at `now` (the oldest key makes room when full).
+    pub fn remember(&mut self, key: &str, now: Instant) {
         if self.seen.len() >= self.max_keys {
             self.seen.retain(|_, at| now.duration_since(*at) < self.window);
         }
@@ -65,7 +76,6 @@ impl Dedup {
             self.seen.remove(&oldest);
         }
         self.seen.insert(key.to_owned(), now);
-        true
     }
 
     pub fn len(&self) -> usize {

@@ -175,7 +175,7 @@ impl Notifier {
         let now = tokio::time::Instant::now();
         let mut gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
         let key = event.key();
-        if !gate.dedup.first(&key, now) {
+        if gate.dedup.repeats(&key, now) {
             debug!(kind = %event.kind(), key, "notification dropped: it repeats one sent within the window");
             self.shared.duplicates.fetch_add(1, Ordering::Relaxed);
             return Vec::new();
@@ -190,6 +190,11 @@ impl Notifier {
             } else {
                 self.shared.rate_limited.fetch_add(1, Ordering::Relaxed);
             }
+        }
+        // Only what went somewhere counts as sent: an event every target's bucket refused may
+        // still go out when it comes again.
+        if !admitted.is_empty() {
+            gate.dedup.remember(&key, now);
         }
         admitted
     }
@@ -453,6 +458,17 @@ mod tests {
         assert_eq!(n.admit(&scaling(10, 12)).len(), 1, "a token every 10 s");
         let c = n.counters();
         assert_eq!((c.duplicates, c.rate_limited), (1, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_the_rate_limit_dropped_is_not_then_dropped_as_a_repeat() {
+        let limits = Limits { per_minute: 6, burst: 1, ..Limits::default() };
+        let n = Notifier::new(&[hook("a", &[EventType::Scaling])], None, "prod/web").with_limits(limits);
+        assert_eq!(n.admit(&scaling(4, 6)).len(), 1);
+        assert_eq!(n.admit(&scaling(6, 8)).len(), 0, "the burst of 1 is spent");
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(n.admit(&scaling(6, 8)).len(), 1, "sent once a token is back, not a repeat");
+        assert_eq!(n.counters().duplicates, 0);
     }
 
     #[tokio::test(start_paused = true)]

@@ -47,7 +47,7 @@ pub fn slack(service: &str, e: &BudgetEvent) -> String {
         e.forecast,
         e.at.format("%Y-%m-%d %H:%M UTC"),
     );
-    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escaped = super::render::escape(&text);
     json!({ "text": escaped }).to_string()
 }
 

@@ -229,7 +229,7 @@ fn short_member(arn: &str) -> &str {
 }
 
 /// Slack's three control characters as the entities it asks for.
-fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 

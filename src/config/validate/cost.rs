@@ -92,7 +92,7 @@ fn threshold(k: &mut Keys<'_>, key: &str, v: Option<&toml::Value>, default: f64)
     match v {
         None => Some(Threshold::Fraction(default)),
         Some(toml::Value::Float(f)) if *f > 0.0 && *f <= 10.0 => Some(Threshold::Fraction(*f)),
-        Some(toml::Value::Integer(1)) => Some(Threshold::Fraction(1.0)),
+        Some(toml::Value::Integer(n)) if (1..=10).contains(n) => Some(Threshold::Fraction(*n as f64)),
         Some(toml::Value::String(s)) => {
             let t = s.trim();
             let number = t
