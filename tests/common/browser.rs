@@ -26,23 +26,24 @@ pub fn chromium() -> Option<&'static str> {
     None
 }
 
+/// The flags every headless run takes: no sandbox or GPU (containers), nothing fetched from
+/// the network behind the page's back, no scrollbars in screenshots.
+const HEADLESS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+];
+
 /// Runs headless Chromium on `url` with `extra` flags; its stdout and stderr. Killed after 90 s.
 pub fn run_chromium(browser: &str, profile: &Path, url: &str, extra: &[&str]) -> (String, String) {
     let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--virtual-time-budget=8000",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
+        .args(HEADLESS)
+        .args(["--disable-quic", "--virtual-time-budget=8000", "--enable-logging=stderr", "--v=0"])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
         .arg(url)
@@ -114,8 +115,7 @@ impl Page {
         }
         let child = Command::new("sh")
             .args(["-c", r#"exec "$0" "$@" 3<"$CDP_IN" 4>"$CDP_OUT""#, browser])
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars"])
-            .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            .args(HEADLESS)
             .arg("--remote-debugging-pipe")
             .arg(format!("--user-data-dir={}", dir.join("profile").display()))
             .arg(format!("--window-size={width},{height}"))
