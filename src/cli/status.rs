@@ -129,9 +129,6 @@ pub struct AgentView {
     pub today_usd: Option<crate::core::Money>,
     /// Series CloudWatch answered only in part, by query id, with why: left out above.
     pub incomplete: BTreeMap<String, String>,
-    /// The same spend, for the table (to the cent).
-    #[serde(skip)]
-    pub spend: Option<record::Spent>,
 }
 
 /// The status of `info` and trimtab's `record` of it, read in buckets of `period` over the last
@@ -214,7 +211,6 @@ fn agent_view(
         month_to_date_usd: l.spend.as_ref().map(|s| s.month_to_date),
         today_usd: l.spend.as_ref().and_then(|s| s.today),
         incomplete: record.incomplete.clone(),
-        spend: l.spend.clone(),
     }
 }
 
@@ -311,11 +307,11 @@ fn decision_line(a: &AgentView) -> String {
 }
 
 fn spend_line(a: &AgentView) -> String {
-    let Some(s) = &a.spend else {
+    let (Some(month_to_date), Some(at)) = (a.month_to_date_usd, &a.spend_at) else {
         return "not published (the agent publishes spend only for a task it can price)".to_owned();
     };
-    let today = s.today.map_or(String::new(), |t| format!(", today {t}"));
-    format!("month to date {}{today} at {}", s.month_to_date, rfc3339(s.at))
+    let today = a.today_usd.map_or(String::new(), |t| format!(", today {t}"));
+    format!("month to date {month_to_date}{today} at {at}")
 }
 
 #[cfg(test)]
