@@ -6,18 +6,9 @@ use std::collections::BTreeSet;
 const README: &str = include_str!("../README.md");
 const CI: &str = include_str!("../.ci/run");
 
-/// The keys a section accepts, read from serde's "unknown field" message for it.
-fn accepted_keys(section_toml: &str) -> Vec<String> {
-    let err = trimtab::config::from_str("probe.toml", section_toml).expect_err("unknown key rejected");
-    let message = err
-        .diagnostics()
-        .iter()
-        .map(|d| d.message.clone())
-        .find(|m| m.starts_with("unknown field"))
-        .expect("the probe key is reported");
-    let list = message.split("expected one of ").nth(1).unwrap_or_else(|| panic!("{message}"));
-    list.split(", ").map(|k| k.trim_matches('`').to_owned()).collect()
-}
+#[path = "common/config_keys.rs"]
+mod config_keys;
+use config_keys::accepted_keys;
 
 #[test]
 fn config_reference_lists_every_accepted_key() {

@@ -17,6 +17,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+#[path = "common/config_keys.rs"]
+mod config_keys;
+
 const README: &str = include_str!("../README.md");
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/emulators/emulator.sh");
 const VALIDATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/jsonschema/validate.py");
@@ -222,16 +225,7 @@ fn probe(heading: &str) -> String {
 
 /// The keys the parser accepts in that table, from its message about `zz_probe`.
 fn accepted_keys(heading: &str) -> BTreeSet<String> {
-    let text = probe(heading);
-    let err = trimtab::config::from_str("probe.toml", &text).expect_err("an unknown key is refused");
-    let message = err
-        .diagnostics()
-        .iter()
-        .map(|d| d.message.clone())
-        .find(|m| m.starts_with("unknown field `zz_probe`"))
-        .unwrap_or_else(|| panic!("{heading}: zz_probe not reported: {:?}", err.diagnostics()));
-    let list = message.split("expected one of ").nth(1).unwrap_or_else(|| panic!("{message}"));
-    list.split(", ").map(|k| k.trim_matches('`').to_owned()).collect()
+    config_keys::accepted_keys(&probe(heading)).into_iter().collect()
 }
 
 #[test]
